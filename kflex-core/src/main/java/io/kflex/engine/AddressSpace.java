@@ -1,0 +1,117 @@
+package io.kflex.engine;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * The 64-bit address space an invocation sees. Window {@code w} (bits 32..63 of an address)
+ * selects a {@link Region}, the low 32 bits are the offset inside it; window 0 is never mapped so
+ * NULL and small integers fault. All accesses are little-endian and bounds-checked against the
+ * region's segment: a bad address becomes an {@link ExtensionFault}, never a JVM error and never
+ * a touch of memory the extension does not own.
+ *
+ * <p>Windows are handed out by {@link #map} and can be released with {@link #unmap}; an address
+ * space is confined to the thread running the invocation.
+ */
+public final class AddressSpace {
+    /** Size of one window: the low 32 bits of an address. */
+    public static final long WINDOW_SIZE = 1L << 32;
+
+    private static final ValueLayout.OfByte U8 = ValueLayout.JAVA_BYTE;
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private Region[] windows = new Region[16];
+    private int next = 1;
+
+    /** Maps a region into a fresh window and returns its base address. */
+    public long map(Region region) {
+        int w = next;
+        while (w < windows.length && windows[w] != null) w++;
+        if (w >= windows.length) {
+            if (windows.length >= (1 << 20)) throw new IllegalStateException("address space exhausted");
+            windows = Arrays.copyOf(windows, windows.length * 2);
+        }
+        windows[w] = region;
+        next = w + 1;
+        return (long) w << 32;
+    }
+
+    /** Maps a region at a fixed window (used for the heap, whose base is part of the pointer ABI). */
+    public long mapAt(int window, Region region) {
+        if (window <= 0) throw new IllegalArgumentException("window 0 is reserved for NULL");
+        if (window >= windows.length) windows = Arrays.copyOf(windows, Integer.highestOneBit(window) * 2);
+        if (windows[window] != null) throw new IllegalStateException("window " + window + " is taken by " + windows[window].name());
+        windows[window] = region;
+        return (long) window << 32;
+    }
+
+    /** Releases the window that {@code base} starts. */
+    public void unmap(long base) {
+        int w = (int) (base >>> 32);
+        if (w <= 0 || w >= windows.length || windows[w] == null) throw new IllegalArgumentException("nothing mapped at 0x" + Long.toHexString(base));
+        windows[w] = null;
+        next = Math.min(next, w);
+    }
+
+    /** The region an address falls in, or null. */
+    public Region regionOf(long address) {
+        long w = address >>> 32;
+        return w > 0 && w < windows.length ? windows[(int) w] : null;
+    }
+
+    public long load(long address, int size) {
+        MemorySegment s = resolve(address, size, false);
+        long off = address & 0xffffffffL;
+        return switch (size) {
+            case 1 -> s.get(U8, off) & 0xffL;
+            case 2 -> s.get(U16, off) & 0xffffL;
+            case 4 -> s.get(U32, off) & 0xffffffffL;
+            case 8 -> s.get(U64, off);
+            default -> throw new IllegalArgumentException("size " + size);
+        };
+    }
+
+    public void store(long address, int size, long value) {
+        MemorySegment s = resolve(address, size, true);
+        long off = address & 0xffffffffL;
+        switch (size) {
+            case 1 -> s.set(U8, off, (byte) value);
+            case 2 -> s.set(U16, off, (short) value);
+            case 4 -> s.set(U32, off, (int) value);
+            case 8 -> s.set(U64, off, value);
+            default -> throw new IllegalArgumentException("size " + size);
+        }
+    }
+
+    /**
+     * The segment slice {@code [address, address + length)} for helpers that take a buffer
+     * argument (map keys, copy sources); faults like a load or store would.
+     */
+    public MemorySegment slice(long address, long length, boolean forWrite) {
+        if (length < 0 || length > WINDOW_SIZE) throw new ExtensionFault("bad buffer length " + length);
+        if (length == 0) return MemorySegment.NULL;
+        MemorySegment s = resolve(address, length, forWrite);
+        return s.asSlice(address & 0xffffffffL, length);
+    }
+
+    /** The segment holding {@code [address, address + size)}, checked for bounds and writability. */
+    public MemorySegment resolve(long address, long size, boolean write) {
+        Region r = regionOf(address);
+        long off = address & 0xffffffffL;
+        if (r == null) {
+            throw new ExtensionFault(String.format("%s of %d bytes at unmapped address 0x%x", write ? "store" : "load", size, address));
+        }
+        if (off + size > r.size()) {
+            throw new ExtensionFault(String.format("%s of %d bytes at %s+%d is out of bounds (size %d)",
+                    write ? "store" : "load", size, r.name(), off, r.size()));
+        }
+        if (write && !r.writable()) {
+            throw new ExtensionFault(String.format("store to read-only %s at offset %d", r.name(), off));
+        }
+        return r.segment();
+    }
+}
