@@ -13,7 +13,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class AluSemanticsTest {
 
     static Iterable<Engine> engines() {
-        return Engines.all();
+        return TestEngines.all();
     }
 
     /** r0 = a; r0 op= b (register form); exit. */

@@ -24,7 +24,7 @@ import net.jqwik.api.Tuple;
  * checked on every engine against {@link ArithmeticModel}.
  */
 class ArithmeticPropertiesTest {
-    private static final List<Engine> ENGINES = Engines.all();
+    private static final List<Engine> ENGINES = TestEngines.all();
 
     /** Register-form programs depend only on the operation, so each is loaded once per engine. */
     private static final Map<String, Executable> LOADED = new ConcurrentHashMap<>();

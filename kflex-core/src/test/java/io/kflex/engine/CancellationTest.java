@@ -15,7 +15,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class CancellationTest {
 
     static Iterable<Engine> engines() {
-        return Engines.all();
+        return TestEngines.all();
     }
 
     private static final Code SPIN = code(mov(0, 0), add(0, 1), ja(-2));

@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ConcurrencyTest {
 
     static Iterable<Engine> engines() {
-        return Engines.all();
+        return TestEngines.all();
     }
 
     private static final int THREADS = 4;

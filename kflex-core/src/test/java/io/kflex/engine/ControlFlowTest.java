@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ControlFlowTest {
 
     static Iterable<Engine> engines() {
-        return Engines.all();
+        return TestEngines.all();
     }
 
     /** 1 when {@code if r1 op r2} is taken (64-bit, register form), else 0. */

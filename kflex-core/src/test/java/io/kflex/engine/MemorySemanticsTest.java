@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class MemorySemanticsTest {
 
     static Iterable<Engine> engines() {
-        return Engines.all();
+        return TestEngines.all();
     }
 
     private static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);

@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class TailCallTest {
 
     static Iterable<Engine> engines() {
-        return Engines.all();
+        return TestEngines.all();
     }
 
     private static final int TAIL_CALL = 12; // Linux's bpf_tail_call
