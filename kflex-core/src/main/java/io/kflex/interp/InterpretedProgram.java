@@ -41,8 +41,10 @@ final class InterpretedProgram implements TailCallable {
     private final byte[] dst;
     private final byte[] src;
     private final short[] off;
-    /** Sign-extended immediate, lddw constant, byte-swap width or access size in bytes. */
+    /** Sign-extended immediate, lddw constant or byte-swap width. */
     private final long[] imm;
+    /** Access size in bytes of loads, stores and atomics. */
+    private final byte[] size;
     /** Absolute branch target for jumps, may_goto and local calls. */
     private final int[] target;
     private final AluOp[] alu;
@@ -65,6 +67,7 @@ final class InterpretedProgram implements TailCallable {
         src = new byte[n];
         off = new short[n];
         imm = new long[n];
+        size = new byte[n];
         target = new int[n];
         alu = new AluOp[n];
         cond = new JumpOp[n];
@@ -135,13 +138,13 @@ final class InterpretedProgram implements TailCallable {
                 dst[pc] = (byte) l.dst();
                 src[pc] = (byte) l.src();
                 off[pc] = l.off();
-                imm[pc] = l.size().bytes();
+                size[pc] = (byte) l.size().bytes();
             }
             case Store s -> {
                 kind[pc] = STORE_K;
                 dst[pc] = (byte) s.dst();
                 off[pc] = s.off();
-                target[pc] = s.size().bytes();
+                size[pc] = (byte) s.size().bytes();
                 imm[pc] = s.imm();
             }
             case StoreReg s -> {
@@ -149,7 +152,7 @@ final class InterpretedProgram implements TailCallable {
                 dst[pc] = (byte) s.dst();
                 src[pc] = (byte) s.src();
                 off[pc] = s.off();
-                imm[pc] = s.size().bytes();
+                size[pc] = (byte) s.size().bytes();
             }
             case Atomic a -> {
                 kind[pc] = a.op() == AtomicOp.CMPXCHG ? CMPXCHG : a.fetch() ? ATOMIC_FETCH : ATOMIC;
@@ -157,7 +160,7 @@ final class InterpretedProgram implements TailCallable {
                 dst[pc] = (byte) a.dst();
                 src[pc] = (byte) a.src();
                 off[pc] = a.off();
-                imm[pc] = a.size().bytes();
+                size[pc] = (byte) a.size().bytes();
             }
             case Jump j -> {
                 cond[pc] = j.op();
@@ -254,6 +257,7 @@ final class InterpretedProgram implements TailCallable {
         final byte[] dst = this.dst;
         final byte[] src = this.src;
         final long[] imm = this.imm;
+        final byte[] size = this.size;
         final int[] target = this.target;
         final long[] r = new long[11];
         for (int i = 0; i < Math.min(5, arguments.length); i++) r[1 + i] = arguments[i];
@@ -296,33 +300,36 @@ final class InterpretedProgram implements TailCallable {
                         pc += 2;
                     }
                     case LOAD -> {
-                        r[dst[pc]] = memory.load(r[src[pc]] + off[pc], (int) imm[pc]);
+                        r[dst[pc]] = memory.load(r[src[pc]] + off[pc], size[pc]);
                         pc++;
                     }
                     case LOAD_SX -> {
-                        int size = (int) imm[pc];
-                        long v = memory.load(r[src[pc]] + off[pc], size);
-                        r[dst[pc]] = size == 1 ? (byte) v : size == 2 ? (short) v : (int) v;
+                        long v = memory.load(r[src[pc]] + off[pc], size[pc]);
+                        r[dst[pc]] = switch (size[pc]) {
+                            case 1 -> (byte) v;
+                            case 2 -> (short) v;
+                            default -> (int) v;
+                        };
                         pc++;
                     }
                     case STORE_K -> {
-                        memory.store(r[dst[pc]] + off[pc], target[pc], imm[pc]);
+                        memory.store(r[dst[pc]] + off[pc], size[pc], imm[pc]);
                         pc++;
                     }
                     case STORE_X -> {
-                        memory.store(r[dst[pc]] + off[pc], (int) imm[pc], r[src[pc]]);
+                        memory.store(r[dst[pc]] + off[pc], size[pc], r[src[pc]]);
                         pc++;
                     }
                     case ATOMIC -> {
-                        memory.getAndApply(r[dst[pc]] + off[pc], (int) imm[pc], atomic[pc], r[src[pc]]);
+                        memory.getAndApply(r[dst[pc]] + off[pc], size[pc], atomic[pc], r[src[pc]]);
                         pc++;
                     }
                     case ATOMIC_FETCH -> {
-                        r[src[pc]] = memory.getAndApply(r[dst[pc]] + off[pc], (int) imm[pc], atomic[pc], r[src[pc]]);
+                        r[src[pc]] = memory.getAndApply(r[dst[pc]] + off[pc], size[pc], atomic[pc], r[src[pc]]);
                         pc++;
                     }
                     case CMPXCHG -> {
-                        r[0] = memory.compareAndExchange(r[dst[pc]] + off[pc], (int) imm[pc], r[0], r[src[pc]]);
+                        r[0] = memory.compareAndExchange(r[dst[pc]] + off[pc], size[pc], r[0], r[src[pc]]);
                         pc++;
                     }
                     case JMP_K, JMP_X, JMP32_K, JMP32_X -> {
