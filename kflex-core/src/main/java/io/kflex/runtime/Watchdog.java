@@ -59,6 +59,11 @@ public final class Watchdog implements AutoCloseable {
         return new Watch(timer.schedule(() -> invocation.requestCancel(reason), nanos, TimeUnit.NANOSECONDS));
     }
 
+    /** Watches armed and not yet fired or closed. */
+    public int armed() {
+        return timer.getQueue().size();
+    }
+
     /** Stops the watchdog thread; watches still armed never fire. */
     @Override
     public void close() {
