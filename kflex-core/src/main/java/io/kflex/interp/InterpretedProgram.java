@@ -7,6 +7,7 @@ import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.FunctionPointers;
 import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
+import io.kflex.engine.Region;
 import io.kflex.engine.RuntimeLimits;
 import io.kflex.engine.Stack;
 import io.kflex.engine.TailCallable;
@@ -231,16 +232,18 @@ final class InterpretedProgram implements TailCallable {
     @Override
     public Outcome enter(Invocation invocation, long[] arguments) {
         AddressSpace memory = invocation.memory();
+        Region stack = Stack.allocate();
         long stackBase;
         try {
-            stackBase = memory.map(Stack.allocate());
+            stackBase = memory.map(stack);
         } catch (RuntimeException e) {
             return new Outcome.Faulted(0, "cannot map the stack: " + e.getMessage());
         }
         try {
             return execute(invocation, memory, stackBase, arguments);
         } finally {
-            memory.unmap(stackBase);
+            // A misbehaving helper may have unmapped the window already; never unmap someone else's.
+            if (memory.regionOf(stackBase) == stack) memory.unmap(stackBase);
         }
     }
 
