@@ -1,7 +1,9 @@
 package io.kflex.engine;
 
+import io.kflex.isa.AtomicOp;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 
@@ -24,6 +26,17 @@ public final class AddressSpace {
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    // Atomics need aligned, native-order access; every platform the JVM runs eBPF-style code on
+    // that we support is little-endian, which the static check below makes explicit.
+    private static final VarHandle ATOMIC32 = ValueLayout.JAVA_INT.varHandle();
+    private static final VarHandle ATOMIC64 = ValueLayout.JAVA_LONG.varHandle();
+
+    static {
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
+            throw new ExceptionInInitializerError("kflex needs a little-endian host");
+        }
+    }
+
     private Region[] windows = new Region[16];
     private int next = 1;
 
@@ -40,7 +53,11 @@ public final class AddressSpace {
         return (long) w << 32;
     }
 
-    /** Maps a region at a fixed window (used for the heap, whose base is part of the pointer ABI). */
+    /**
+     * Maps a region at a fixed window (used for the heap, whose base is part of the pointer ABI).
+     * Window {@code 0xffffffff} (an int of -1) is refused: it holds function pointers
+     * ({@link FunctionPointers}).
+     */
     public long mapAt(int window, Region region) {
         if (window <= 0) throw new IllegalArgumentException("window 0 is reserved for NULL");
         if (window >= windows.length) windows = Arrays.copyOf(windows, Integer.highestOneBit(window) * 2);
@@ -113,5 +130,86 @@ public final class AddressSpace {
             throw new ExtensionFault(String.format("store to read-only %s at offset %d", r.name(), off));
         }
         return r.segment();
+    }
+
+    /**
+     * Atomically applies {@code op} ({@code ADD}, {@code OR}, {@code AND}, {@code XOR} or
+     * {@code XCHG}) with {@code operand} to the {@code size}-byte (4 or 8) value at
+     * {@code address} and returns the old value, zero-extended. Misaligned addresses fault, as
+     * Linux rejects them.
+     */
+    public long getAndApply(long address, int size, AtomicOp op, long operand) {
+        Region r = atomicTarget(address, size);
+        MemorySegment s = r.segment();
+        long off = address & 0xffffffffL;
+        try {
+            if (size == 4) {
+                int v = (int) operand;
+                int old = switch (op) {
+                    case ADD -> (int) ATOMIC32.getAndAdd(s, off, v);
+                    case OR -> (int) ATOMIC32.getAndBitwiseOr(s, off, v);
+                    case AND -> (int) ATOMIC32.getAndBitwiseAnd(s, off, v);
+                    case XOR -> (int) ATOMIC32.getAndBitwiseXor(s, off, v);
+                    case XCHG -> (int) ATOMIC32.getAndSet(s, off, v);
+                    case CMPXCHG -> throw new IllegalArgumentException("use compareAndExchange");
+                };
+                return old & 0xffffffffL;
+            }
+            return switch (op) {
+                case ADD -> (long) ATOMIC64.getAndAdd(s, off, operand);
+                case OR -> (long) ATOMIC64.getAndBitwiseOr(s, off, operand);
+                case AND -> (long) ATOMIC64.getAndBitwiseAnd(s, off, operand);
+                case XOR -> (long) ATOMIC64.getAndBitwiseXor(s, off, operand);
+                case XCHG -> (long) ATOMIC64.getAndSet(s, off, operand);
+                case CMPXCHG -> throw new IllegalArgumentException("use compareAndExchange");
+            };
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            // A segment that cannot be accessed atomically (a byte[]-backed one has alignment 1):
+            // fall back to a read-modify-write that is atomic with respect to other atomics on it.
+            synchronized (r) {
+                long old = load(address, size);
+                long updated = switch (op) {
+                    case ADD -> old + operand;
+                    case OR -> old | operand;
+                    case AND -> old & operand;
+                    case XOR -> old ^ operand;
+                    case XCHG -> operand;
+                    case CMPXCHG -> throw new IllegalArgumentException("use compareAndExchange");
+                };
+                store(address, size, updated);
+                return old;
+            }
+        }
+    }
+
+    /**
+     * Atomically replaces the {@code size}-byte value at {@code address} with {@code value} if it
+     * equals {@code expected} (compared on {@code size} bytes) and returns the old value,
+     * zero-extended.
+     */
+    public long compareAndExchange(long address, int size, long expected, long value) {
+        Region r = atomicTarget(address, size);
+        MemorySegment s = r.segment();
+        long off = address & 0xffffffffL;
+        try {
+            if (size == 4) return ((int) ATOMIC32.compareAndExchange(s, off, (int) expected, (int) value)) & 0xffffffffL;
+            return (long) ATOMIC64.compareAndExchange(s, off, expected, value);
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            synchronized (r) {
+                long old = load(address, size);
+                long mask = size == 4 ? 0xffffffffL : -1L;
+                if (old == (expected & mask)) store(address, size, value);
+                return old;
+            }
+        }
+    }
+
+    private Region atomicTarget(long address, int size) {
+        if (size != 4 && size != 8) throw new IllegalArgumentException("atomic of " + size + " bytes");
+        resolve(address, size, true);
+        if ((address & (size - 1)) != 0) {
+            throw new ExtensionFault(String.format("misaligned atomic of %d bytes at 0x%x", size, address));
+        }
+        return regionOf(address);
     }
 }

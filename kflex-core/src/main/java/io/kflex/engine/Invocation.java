@@ -23,6 +23,12 @@ public final class Invocation {
     private final long[] arguments;
     @SuppressWarnings("unused") // accessed through CANCEL
     private String cancelReason;
+    private long loopBudget = RuntimeLimits.DEFAULT_LOOP_BUDGET;
+    private TailCall pendingTailCall;
+    private int tailCalls;
+
+    /** A tail call the running program asked for: continue in {@code target} with r1 = {@code context}. */
+    public record TailCall(TailCallable target, long context) {}
 
     public Invocation(AddressSpace memory, long... arguments) {
         if (arguments.length > 5) throw new IllegalArgumentException("at most 5 argument registers");
@@ -51,5 +57,52 @@ public final class Invocation {
      */
     public String cancelRequested() {
         return (String) CANCEL.getOpaque(this);
+    }
+
+    /**
+     * How many times {@code may_goto} falls through in one program run before it takes its jump
+     * (Linux's BPF_MAX_LOOPS by default). Each program run, including each tail-call target,
+     * starts with the full budget, as in Linux where the counter lives in the program's frame.
+     */
+    public long loopBudget() { return loopBudget; }
+
+    /** Sets {@link #loopBudget()}; returns this invocation. */
+    public Invocation withLoopBudget(long budget) {
+        if (budget < 0) throw new IllegalArgumentException("negative loop budget " + budget);
+        this.loopBudget = budget;
+        return this;
+    }
+
+    /**
+     * Called by the tail-call helper: asks the engine to abandon the running program after the
+     * helper returns and continue in {@code target} with r1 = {@code context}. Returns false, and
+     * requests nothing, once the invocation has made {@link RuntimeLimits#MAX_TAIL_CALLS} tail
+     * calls; the helper then reports failure to the program, which carries on.
+     */
+    public boolean requestTailCall(TailCallable target, long context) {
+        if (target == null) throw new IllegalArgumentException("no tail-call target");
+        if (tailCalls >= RuntimeLimits.MAX_TAIL_CALLS) return false;
+        tailCalls++;
+        pendingTailCall = new TailCall(target, context);
+        return true;
+    }
+
+    /** Whether a helper has requested a tail call the engine has not acted on yet. */
+    public boolean tailCallPending() { return pendingTailCall != null; }
+
+    /** Tail calls made so far in this invocation. */
+    public int tailCallCount() { return tailCalls; }
+
+    /** Returns and clears the pending tail call, or null. */
+    public TailCall takePendingTailCall() {
+        TailCall call = pendingTailCall;
+        pendingTailCall = null;
+        return call;
+    }
+
+    /** Clears the tail-call state at the start of a run (see {@link TailCalls#run}). */
+    void resetTailCalls() {
+        pendingTailCall = null;
+        tailCalls = 0;
     }
 }

@@ -1,0 +1,28 @@
+package io.kflex.engine;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The stack of one program run, shared layout for every engine. A run maps one region of
+ * {@link RuntimeLimits#STACK_SIZE} bytes into its address space and unmaps it when the run ends.
+ * Frame 0 (the main program) owns the top {@link RuntimeLimits#STACK_FRAME_SIZE} bytes and each
+ * call goes one frame further down, so the stack grows towards lower addresses as on Linux:
+ * {@code r10} of frame {@code k} is {@code base + STACK_SIZE - k * STACK_FRAME_SIZE} and the frame
+ * uses the 512 bytes below it.
+ *
+ * <p>The region is backed by a fresh {@code long[]}: zeroed for every run (no data leaks from an
+ * earlier one) and 8-byte aligned so that atomic operations on stack slots are real atomics.
+ */
+public final class Stack {
+    private Stack() {}
+
+    /** A new zeroed stack region. */
+    public static Region allocate() {
+        return new Region(Region.Kind.STACK, MemorySegment.ofArray(new long[RuntimeLimits.STACK_SIZE / 8]), true, "stack");
+    }
+
+    /** The frame pointer ({@code r10}) of frame {@code depth} (0 = main program) for a stack mapped at {@code base}. */
+    public static long framePointer(long base, int depth) {
+        return base + RuntimeLimits.STACK_SIZE - (long) depth * RuntimeLimits.STACK_FRAME_SIZE;
+    }
+}
