@@ -63,14 +63,6 @@ public final class ConformanceCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
 
-        List<Engine> engines;
-        try {
-            engines = engines();
-        } catch (UsageError e) {
-            err.println("kflex conformance: " + e.getMessage());
-            return Main.USAGE;
-        }
-
         List<TestFile> tests = new ArrayList<>();
         Map<Path, String> names = new LinkedHashMap<>();
         try {
@@ -89,6 +81,14 @@ public final class ConformanceCommand implements Callable<Integer> {
         }
         if (tests.isEmpty()) {
             err.println("kflex conformance: no .data files in " + paths.stream().map(Path::toString).collect(Collectors.joining(" ")));
+            return Main.USAGE;
+        }
+
+        List<Engine> engines;
+        try {
+            engines = engines();
+        } catch (UsageError e) {
+            err.println("kflex conformance: " + e.getMessage());
             return Main.USAGE;
         }
 
@@ -153,8 +153,11 @@ public final class ConformanceCommand implements Callable<Integer> {
     }
 
     private static String describe(IOException e) {
-        String message = e.getMessage();
-        return message == null ? e.getClass().getSimpleName() : message;
+        return switch (e) {
+            case java.nio.file.AccessDeniedException denied -> denied.getFile() + ": permission denied";
+            case java.nio.file.NoSuchFileException missing -> missing.getFile() + ": no such file or directory";
+            default -> e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        };
     }
 
     private static final class UsageError extends Exception {

@@ -51,7 +51,13 @@ public record TestFile(Path path, String asm, int asmFirstLine, long[] raw, byte
 
     /** Reads and parses a file. */
     public static TestFile read(Path path) throws IOException, ConformanceFormatException {
-        return parse(path, Files.readString(path, StandardCharsets.UTF_8));
+        String text;
+        try {
+            text = Files.readString(path, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ConformanceFormatException(path, 0, "not UTF-8 text");
+        }
+        return parse(path, text);
     }
 
     /** Parses the text of a file; {@code path} is used in messages only. */
