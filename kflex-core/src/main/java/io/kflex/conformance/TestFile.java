@@ -5,10 +5,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -48,6 +50,24 @@ public record TestFile(Path path, String asm, int asmFirstLine, long[] raw, byte
     private static final Pattern HEX_BYTE = Pattern.compile("(0x)?[0-9a-fA-F]{1,2}");
 
     public boolean skipped() { return skipReason != null; }
+
+    // Arrays compare by content, so that two parses of the same text are equal.
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TestFile t && path.equals(t.path) && Objects.equals(asm, t.asm) && asmFirstLine == t.asmFirstLine
+                && Arrays.equals(raw, t.raw) && Arrays.equals(memory, t.memory)
+                && Objects.equals(expectation, t.expectation) && Objects.equals(skipReason, t.skipReason);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(path, asm, asmFirstLine, Arrays.hashCode(raw), Arrays.hashCode(memory), expectation, skipReason);
+    }
+
+    @Override
+    public String toString() {
+        return "TestFile[" + path + (skipped() ? ", skipped: " + skipReason : ", " + expectation) + "]";
+    }
 
     /** Reads and parses a file. */
     public static TestFile read(Path path) throws IOException, ConformanceFormatException {

@@ -82,6 +82,13 @@ class TestFileTest {
     }
 
     @Test
+    void parsesOfTheSameTextAreEqual() throws Exception {
+        String text = "-- asm\nexit\n-- raw\n0x95\n-- mem\n01 02\n-- result\n0\n";
+        assertThat(parse(text)).isEqualTo(parse(text)).hasSameHashCodeAs(parse(text));
+        assertThat(parse(text)).isNotEqualTo(parse(text.replace("01 02", "01 03")));
+    }
+
+    @Test
     void anUnknownSectionSkipsTheFile() throws Exception {
         TestFile t = parse("-- asm\nexit\n-- result\n0\n-- frobnicate\n1\n");
         assertThat(t.skipped()).isTrue();

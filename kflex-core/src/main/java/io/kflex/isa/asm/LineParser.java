@@ -44,6 +44,7 @@ final class LineParser {
     private record Target(long offset, String label) {}
 
     private static final Pattern REGISTER = Pattern.compile("(%r|r|w)(\\d+)");
+    private static final Pattern LLVM_SWAP = Pattern.compile("(be|le|bswap)(16|32|64)");
     private static final Pattern TYPE = Pattern.compile("([us])(8|16|32|64)");
 
     private static final Map<String, AluOp> ASSIGN_OPS = Map.ofEntries(
@@ -149,7 +150,7 @@ final class LineParser {
                     if (fn.startsWith("atomic_fetch_")) yield atomicFetch(dst, fn);
                     int pseudo = PSEUDO_NAMES.indexOf(fn);
                     if (pseudo > 0) yield pseudoLoad(dst, pseudo);
-                    Matcher swap = Pattern.compile("(be|le|bswap)(16|32|64)").matcher(fn);
+                    Matcher swap = LLVM_SWAP.matcher(fn);
                     if (swap.matches()) yield byteSwap(dst, swap.group(1), Integer.parseInt(swap.group(2)));
                     throw error("unknown operation '" + fn + "'");
                 }
