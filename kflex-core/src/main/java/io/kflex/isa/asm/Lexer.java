@@ -46,7 +46,7 @@ final class Lexer {
                 tokens.add(new Token(Kind.WORD, text.substring(start, i)));
             } else if (c >= '0' && c <= '9') {
                 int start = i++;
-                while (i < text.length() && Character.isLetterOrDigit(text.charAt(i))) i++;
+                while (i < text.length() && isAsciiAlphanumeric(text.charAt(i))) i++;
                 tokens.add(new Token(Kind.NUMBER, text.substring(start, i)));
             } else {
                 throw new AssemblyException(line, "unexpected character '" + c + "'");
@@ -63,6 +63,10 @@ final class Lexer {
             if (text.startsWith(op, i)) return op;
         }
         return null;
+    }
+
+    private static boolean isAsciiAlphanumeric(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
     }
 
     private static boolean isWordStart(char c) {
