@@ -15,6 +15,7 @@ import io.kflex.isa.InvalidInstructionException;
 import io.kflex.isa.asm.Assembler;
 import io.kflex.isa.asm.AssemblyException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -98,6 +99,8 @@ public final class ConformanceRunner implements AutoCloseable {
             if (Files.isDirectory(path)) {
                 try (Stream<Path> walk = Files.walk(path)) {
                     walk.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().endsWith(".data")).sorted().forEach(files::add);
+                } catch (UncheckedIOException e) {
+                    throw e.getCause(); // an unreadable directory below the root
                 }
             } else if (Files.isRegularFile(path)) {
                 files.add(path);
