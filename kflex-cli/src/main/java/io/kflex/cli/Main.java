@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Safe, flexible and fast eBPF extensions for the JVM.",
         subcommands = {
+            ConformanceCommand.class,
         })
 public final class Main implements Runnable {
     public static final int OK = 0;
