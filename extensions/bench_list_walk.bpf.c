@@ -9,8 +9,8 @@
  * bounded by can_loop so that Linux runs the same object (~6.4 ns per node there).
  *
  * Program `list_build` (SEC("syscall"), ctx = struct list_args): builds the list of n
- * nodes (0 or more than 65536 means 65536); node k holds value k; the order of the list is
- * a random permutation drawn from ctx.seed (0 means 1). ctx.first = index of the first
+ * nodes (1 <= n <= 65536, else retval -22); node k holds value k; the order of the list
+ * is a random permutation drawn from ctx.seed (0 means 1). ctx.first = index of the first
  * node, retval = n (-1 when the heap is exhausted). Rebuilding reuses the same memory.
  *
  * Program `list_walk` (same ctx): walks the last built list; ctx.count = nodes visited,
@@ -49,6 +49,15 @@ struct node __arena *nodes;
 __u32 __arena *perm;
 struct node __arena *head;
 
+/*
+ * Loop counters start from `zero` (a .bss variable, unknown to the verifier) instead of
+ * the constant 0, and n is never a constant: when Linux's verifier can decide a loop
+ * comparison it tracks the counter exactly, and the may_goto loop never converges
+ * ("program too large"). KFlex does not need this; it is here so that Linux loads the
+ * object.
+ */
+__u32 zero;
+
 static __always_inline __u32 xorshift32(__u32 *state)
 {
 	__u32 x = *state;
@@ -66,8 +75,9 @@ int list_build(struct list_args *ctx)
 	struct node __arena *ns = nodes;
 	__u32 __arena *pm = perm;
 
+	/* Rejecting (rather than clamping to a constant) keeps n unknown to the verifier. */
 	if (n == 0 || n > MAX_NODES)
-		n = MAX_NODES;
+		return -22;
 	if (!ns) {
 		ns = bpf_arena_alloc_pages(KFLEX_HEAP, NULL, NODE_PAGES, NUMA_NO_NODE, 0);
 		if (!ns)
@@ -81,19 +91,20 @@ int list_build(struct list_args *ctx)
 		perm = pm;
 	}
 
-	for (i = 0; i < n && can_loop; i++) {
+	for (i = zero; i < n && can_loop; i++) {
 		pm[i] = i;
 		ns[i].value = i;
 	}
 	/* Fisher-Yates: perm becomes a uniformly random order of 0..n-1. */
 	for (i = n - 1; i > 0 && can_loop; i--) {
-		__u32 j = xorshift32(&seed) % (i + 1);
+		/* j uniform in [0, i]: multiply-shift range reduction (no division) */
+		__u32 j = ((__u64)xorshift32(&seed) * (i + 1)) >> 32;
 		__u32 t = pm[i];
 
 		pm[i] = pm[j];
 		pm[j] = t;
 	}
-	for (i = 0; i + 1 < n && can_loop; i++)
+	for (i = zero; i + 1 < n && can_loop; i++)
 		ns[pm[i] & (MAX_NODES - 1)].next = &ns[pm[i + 1] & (MAX_NODES - 1)];
 	ns[pm[n - 1] & (MAX_NODES - 1)].next = NULL;
 	head = &ns[pm[0] & (MAX_NODES - 1)];
@@ -107,6 +118,7 @@ int list_walk(struct list_args *ctx)
 	struct node __arena *p = head;
 	__u64 count = 0, sum = 0;
 
+	kflex_use_heap(); /* Linux: this program never names the heap otherwise */
 	while (p && can_loop) {
 		sum += p->value;
 		count++;

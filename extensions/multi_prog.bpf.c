@@ -8,7 +8,9 @@
  *
  *   `mp_xdp`    (SEC("xdp"))    counts in seen[0], returns XDP_PASS (2).
  *   `mp_tc`     (SEC("tc"))     counts in seen[1], returns TC_ACT_OK (0).
- *   `mp_socket` (SEC("socket")) counts in seen[2], returns the packet length (keep it all).
+ *   `mp_socket` (SEC("socket")) counts in seen[2], returns skb->len (keep the whole packet;
+ *               a socket filter sees the packet after the Ethernet header: a 64-byte test
+ *               frame gives 50).
  *   `mp_report` (SEC("syscall"), ctx = struct report { __u64 xdp, tc, socket; }) copies the
  *                three counters into ctx and returns their total.
  *   Fresh object, one run of each packet program, then mp_report -> ctx {1, 1, 1}, retval 3.

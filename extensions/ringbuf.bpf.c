@@ -12,7 +12,8 @@
  *   value == 0: reserves a record and discards it; retval 0.
  *   ctx.avail = bytes waiting in the buffer afterwards (each record takes an 8-byte header
  *   plus 16 bytes): fresh object, value 7 -> retval 2, avail 48; again -> avail 96;
- *   value 0 -> retval 0 (avail unchanged).
+ *   value 0 -> retval 0, avail 120 (a discarded record keeps its place until the consumer
+ *   skips it).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

@@ -287,6 +287,15 @@ extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __ksym __weak;
 #define KFLEX_HEAP (&kflex_heap_map)
 
 /*
+ * kflex_use_heap() ties the current program to the heap without doing anything at run
+ * time (it loads the map's address into a register). Linux accepts heap pointer
+ * instructions only in programs that reference their arena map; a program that merely
+ * follows heap pointers it found in a global (and never calls an arena kfunc) needs
+ * this once. KFlex does not need it, and it costs one lddw.
+ */
+#define kflex_use_heap() asm volatile("" : : "r"(KFLEX_HEAP))
+
+/*
  * kflex_malloc(size) returns a heap pointer to `size` bytes of zeroed memory, or NULL when
  * the heap or its memory limit is exhausted (never a fault). Objects are aligned to 8 bytes
  * (to their size class for small sizes). The allocator is the host's: a size-class
