@@ -11,7 +11,8 @@
  * walks it. Results: ctx.count = number of nodes walked, ctx.sum = sum of their values,
  * return value = count.
  *   Example: n = 10 -> count 10, sum 55, retval 10.  n = 64 -> count 64, sum 2080.
- *   n = 0 -> retval 0.  Returns -1 if the page allocation fails.
+ *   n = 0 -> retval 0.  Returns -1 if the page allocation fails. The page is freed again,
+ *   so any number of runs give the same results.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -59,5 +60,6 @@ int build_and_walk(struct args *ctx)
 	}
 	ctx->count = count;
 	ctx->sum = sum;
+	bpf_arena_free_pages(KFLEX_HEAP, page, 1); /* give the page back: runs can repeat */
 	return count;
 }
