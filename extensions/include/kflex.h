@@ -2,7 +2,8 @@
 /*
  * kflex.h — the extension author's reference for KFlex extensions in C.
  *
- * Include it after the stock libbpf headers:
+ * Include it with (or instead of) the stock libbpf headers; it includes <linux/bpf.h> and
+ * <bpf/bpf_helpers.h> itself:
  *
  *     #include <linux/bpf.h>
  *     #include <bpf/bpf_helpers.h>
@@ -10,7 +11,11 @@
  *
  * and build with a BPF compiler, e.g.
  *
- *     clang -O2 -g -target bpf -mcpu=v4 -I extensions/include -c ext.bpf.c -o ext.bpf.o
+ *     clang -O2 -g -target bpf -mcpu=v4 -I extensions/include \
+ *           -I /usr/include/$(clang -print-multiarch) -c ext.bpf.c -o ext.bpf.o
+ *
+ * (the multiarch directory provides <asm/types.h> to the UAPI headers; see
+ * extensions/Makefile for the flags that make the object reproducible).
  *
  * What this header gives you, in the order it appears:
  *
@@ -20,13 +25,14 @@
  *   2. Loop helpers as libbpf's bpf_experimental.h / bpf_helpers.h define them:
  *      can_loop, cond_break (the `may_goto` instruction) and bpf_for (open-coded
  *      bpf_iter_num iterator).
- *   3. The KFlex API: kflex_heap(size), kflex_malloc(), kflex_free(), kflex_spin_lock(),
- *      kflex_spin_unlock().
+ *   3. The KFlex API: kflex_heap(size) / KFLEX_HEAP / kflex_use_heap(), kflex_malloc(),
+ *      kflex_free(), kflex_spin_lock(), kflex_spin_unlock().
  *
  * Linux compatibility: everything in (1) and (2) loads in a Linux kernel >= 6.9 (arena,
  * may_goto, addr_space_cast). The kflex_* kfuncs of (3) exist only in KFlex hosts; an object
- * that calls them is rejected by Linux ("unresolved kfunc"). kflex_heap() itself is a
- * plain arena map, so it loads in Linux too.
+ * that calls them is rejected by Linux's loader (libbpf: "extern (func ksym) 'kflex_malloc':
+ * not found in kernel or module BTFs"). kflex_heap() itself is a plain arena map, so it
+ * loads in Linux too.
  *
  * Semantics that differ from Linux (KFlex, see DESIGN §4–§6):
  *   - Heap pointers are not proven in bounds by the verifier; every heap access is confined
@@ -44,16 +50,7 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <linux/version.h>
-
-#ifndef __ksym
-#define __ksym __attribute__((section(".ksyms")))
-#endif
-#ifndef __weak
-#define __weak __attribute__((weak))
-#endif
-#ifndef SEC
-#define SEC(name) __attribute__((section(name), used))
-#endif
+#include <bpf/bpf_helpers.h> /* SEC, __uint, __type, __ksym, __weak: libbpf's conventions */
 
 /* ---------------------------------------------------------------------------------------
  * 0. UAPI definitions newer than the installed <linux/bpf.h>
