@@ -106,6 +106,16 @@ CASES = {
         ("account", "sys", pack("<IIQ", 5, 100, 0), 2, pack("<IIQ", 5, 100, 200), "again"),
         ("account", "sys", pack("<IIQ", 0, 1, 0), 0, None, "key 0"),
     ],
+    "maps_of_maps.bpf.o": [
+        ("bump_inner", "sys", pack("<IIQ", slot, add, 0), r, pack("<IIQ", slot, add, h), what)
+        for slot, add, r, h, what in ((0, 5, 5, 0, "slot 0 add 5"), (0, 5, 10, 0, "again"),
+                                      (1, 3, 3, 3, "slot 1 add 3"), (2, 1, -2, 0, "empty slot"),
+                                      (9, 1, -2, 0, "slot out of range"))
+    ],
+    "maps_queue_stack.bpf.o": [
+        ("fifo_lifo", "sys", pack("<QQQQ", 0, 0, 0, 0), 0, pack("<QQQQ", 10, 20, 30, 20), "first run"),
+        ("fifo_lifo", "sys", pack("<QQQQ", 0, 0, 0, 0), 2, pack("<QQQQ", 20, 30, 20, 10), "second run"),
+    ],
     "globals.bpf.o": [
         ("globals", "sys", pack("<II", 0, 0), 1233, pack("<II", 0, 1), "first run, index 0"),
         ("globals", "sys", pack("<II", 1, 0), 2234, pack("<II", 1, 2), "second run, index 1"),
