@@ -14,7 +14,10 @@
  *   - percpu[0] counts calls on the current CPU.
  *   Returns the flow's packet count after the update; ctx.bytes = the flow's byte total.
  *   Maps persist between runs of one loaded object: key 5, len 100 twice -> retval 1,
- *   then retval 2 with ctx.bytes = 200. key 0 is reserved: the flow is deleted, retval 0.
+ *   then retval 2 with ctx.bytes = 200.
+ *   key 0 deletes flow ctx.len instead: retval 0, or -2 (-ENOENT) if there is no such flow
+ *   (the call is still counted). After the two runs above: key 0, len 5 -> 0; again -> -2;
+ *   then key 5, len 100 -> retval 1 (a new flow).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -55,7 +58,7 @@ struct {
 } percpu SEC(".maps");
 
 struct account_args {
-	__u32 key;   /* in: flow id; 0 deletes nothing and returns 0 */
+	__u32 key;   /* in: flow id; 0 = delete flow `len` */
 	__u32 len;   /* in: packet length */
 	__u64 bytes; /* out: the flow's byte total */
 };
@@ -81,10 +84,8 @@ int account(struct account_args *ctx)
 	if (mine)
 		*mine += 1;
 
-	if (key == 0) {
-		bpf_map_delete_elem(&flows, &key);
-		return 0;
-	}
+	if (key == 0)
+		return bpf_map_delete_elem(&flows, &len);
 	f = bpf_map_lookup_elem(&flows, &key);
 	if (!f) {
 		bpf_map_update_elem(&flows, &key, &init, BPF_NOEXIST);

@@ -104,7 +104,9 @@ CASES = {
     "maps_btf.bpf.o": [
         ("account", "sys", pack("<IIQ", 5, 100, 0), 1, pack("<IIQ", 5, 100, 100), "key 5 len 100"),
         ("account", "sys", pack("<IIQ", 5, 100, 0), 2, pack("<IIQ", 5, 100, 200), "again"),
-        ("account", "sys", pack("<IIQ", 0, 1, 0), 0, None, "key 0"),
+        ("account", "sys", pack("<IIQ", 0, 5, 0), 0, None, "key 0: delete flow 5"),
+        ("account", "sys", pack("<IIQ", 0, 5, 0), -2, None, "delete flow 5 again"),
+        ("account", "sys", pack("<IIQ", 5, 100, 0), 1, pack("<IIQ", 5, 100, 100), "key 5 anew"),
     ],
     "maps_of_maps.bpf.o": [
         ("bump_inner", "sys", pack("<IIQ", slot, add, 0), r, pack("<IIQ", slot, add, h), what)

@@ -1,22 +1,28 @@
 package io.kflex.extensions;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.File;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The hostile-object corpus ({@code src/test/resources/corrupt}) and its manifest agree: every
- * object is described once, with a corruption and a non-empty expected error phrase, and no
- * object is a copy of another (each carries its own defect).
+ * object is described once, with a corruption and a non-empty expected error phrase, no object
+ * is a copy of another (each carries its own defect), and the committed files are what
+ * {@code extensions/corrupt/make-corrupt.py} generates from the committed objects.
  */
 class CorruptCorpusManifestTest {
 
@@ -60,9 +66,51 @@ class CorruptCorpusManifestTest {
         Set<String> contents = new TreeSet<>();
         for (String[] row : rows()) {
             byte[] bytes = Files.readAllBytes(corpus().resolve(row[0]));
-            assertThat(contents.add(java.util.HexFormat.of().formatHex(bytes)))
+            assertThat(contents.add(HexFormat.of().formatHex(bytes)))
                     .as("%s duplicates another corrupted object", row[0])
                     .isTrue();
         }
+    }
+
+    @Test
+    void corpusIsWhatTheGeneratorWrites(@TempDir Path out) throws Exception {
+        assumeTrue(onPath("python3"), "python3 is not on PATH: cannot rerun the generator");
+        String repo = System.getProperty("kflex.repo.dir", "..");
+        Process gen = new ProcessBuilder("python3", Path.of(repo, "extensions", "corrupt", "make-corrupt.py").toString(),
+                        out.toString())
+                .redirectErrorStream(true)
+                .start();
+        gen.getOutputStream().close();
+        String log = new String(gen.getInputStream().readAllBytes());
+        assertThat(gen.waitFor(2, TimeUnit.MINUTES)).isTrue();
+        assertThat(gen.exitValue()).as(log).isZero();
+
+        Set<String> generated;
+        try (Stream<Path> files = Files.list(out)) {
+            generated = files.map(p -> p.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
+        }
+        Set<String> committed;
+        try (Stream<Path> files = Files.list(corpus())) {
+            committed = files.map(p -> p.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
+        }
+        assertThat(generated).isEqualTo(committed);
+        for (String name : generated) {
+            assertThat(Files.mismatch(out.resolve(name), corpus().resolve(name)))
+                    .as("%s differs from the generator's output: rerun extensions/corrupt/make-corrupt.py", name)
+                    .isEqualTo(-1L);
+        }
+    }
+
+    private static boolean onPath(String tool) {
+        String path = System.getenv("PATH");
+        if (path == null) {
+            return false;
+        }
+        for (String dir : path.split(File.pathSeparator)) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) {
+                return true;
+            }
+        }
+        return false;
     }
 }
