@@ -171,6 +171,9 @@ public final class ElfFile {
                 throw new LoadException(where + ": symbol " + i + " (" + name + ") refers to section " + shndx
                         + ", out of range (" + sections.size() + " sections)");
             }
+            if ((info & 0xf) == ElfSymbol.STT_SECTION && name.isEmpty() && shndx < sections.size()) {
+                name = sections.get(shndx).name(); // section symbols are unnamed; their section names them
+            }
             symbols.add(new ElfSymbol(i, name, info & 0xf, info >>> 4, other & 0x3, shndx, value, size));
         }
         return Collections.unmodifiableList(symbols);

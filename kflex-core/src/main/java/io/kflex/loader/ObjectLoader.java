@@ -181,7 +181,7 @@ final class ObjectLoader {
             if (owner == null || owner.def().valuesKind() == BtfMapParser.ValuesKind.NONE) {
                 throw new LoadException("section .maps: relocation at offset " + rel.offset() + " against " + rel.symbol().name() + " is not inside a map's 'values'");
             }
-            if (rel.type() != ElfRelocation.R_BPF_64_ABS64) {
+            if (rel.type() != ElfRelocation.R_BPF_64_ABS64 && rel.type() != ElfRelocation.R_BPF_GNU_DATA_64) {
                 throw new LoadException("map " + owner.sym().name() + ": initial value relocated with " + ElfRelocation.typeName(rel.type()) + ", expected R_BPF_64_ABS64");
             }
             long relative = rel.offset() - owner.sym().value() - owner.def().valuesByteOffset();
