@@ -414,6 +414,13 @@ final class ObjectLoader {
                 } else if (fixup == null && opcode == OPCODE_LDDW && src == LoadImm64.FUNC) {
                     fixup = new LocalTarget(cs.section.index(), checkedSlot(where + ": lddw at " + pc, cs.section, (long) s + 1 + imm));
                 }
+                if (fixup == null && opcode == OPCODE_LDDW && src != LoadImm64.PLAIN) {
+                    // Map fds, map indexes and BTF ids only mean something once a relocation put them there.
+                    throw new LoadException(where + ": lddw at " + pc + " has pseudo source " + src + " but no relocation");
+                }
+                if (fixup == null && opcode == OPCODE_CALL && src == PSEUDO_KFUNC_CALL) {
+                    throw new LoadException(where + ": kfunc call at " + pc + " has no relocation naming the kfunc");
+                }
                 out[pc] = word;
                 boolean wide = opcode == OPCODE_LDDW && s + 1 < f.end();
                 if (wide) out[pc + 1] = cs.words[s + 1];
