@@ -6,47 +6,47 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /** Builds raw {@code .BTF} bytes type by type, to test the parser on graphs no compiler emits. */
-final class BtfBuilder {
+public final class BtfBuilder {
     private final ByteArrayOutputStream types = new ByteArrayOutputStream();
     private final ByteArrayOutputStream strings = new ByteArrayOutputStream();
     private int nextId = 1;
 
-    BtfBuilder() {
+    public BtfBuilder() {
         strings.write(0);
     }
 
-    int string(String s) {
+    public int string(String s) {
         int offset = strings.size();
         strings.writeBytes(s.getBytes(StandardCharsets.UTF_8));
         strings.write(0);
         return offset;
     }
 
-    void word(long v) {
+    public void word(long v) {
         types.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt((int) v).array());
     }
 
     /** A type header; returns the new type's id. Extra words are written by the caller. */
-    int header(int nameOff, BtfKind kind, int vlen, boolean kindFlag, long sizeOrType) {
+    public int header(int nameOff, BtfKind kind, int vlen, boolean kindFlag, long sizeOrType) {
         word(nameOff);
         word(((long) kind.code() << 24) | vlen | (kindFlag ? 1L << 31 : 0));
         word(sizeOrType);
         return nextId++;
     }
 
-    int intType(String name, int size) {
+    public int intType(String name, int size) {
         int id = header(string(name), BtfKind.INT, 0, false, size);
         word((1L << 24) | size * 8L);
         return id;
     }
 
-    int typedef(String name, int type) { return header(string(name), BtfKind.TYPEDEF, 0, false, type); }
+    public int typedef(String name, int type) { return header(string(name), BtfKind.TYPEDEF, 0, false, type); }
 
-    int constOf(int type) { return header(0, BtfKind.CONST, 0, false, type); }
+    public int constOf(int type) { return header(0, BtfKind.CONST, 0, false, type); }
 
-    int ptr(int type) { return header(0, BtfKind.PTR, 0, false, type); }
+    public int ptr(int type) { return header(0, BtfKind.PTR, 0, false, type); }
 
-    int array(int element, int index, long elements) {
+    public int array(int element, int index, long elements) {
         int id = header(0, BtfKind.ARRAY, 0, false, 0);
         word(element);
         word(index);
@@ -55,7 +55,7 @@ final class BtfBuilder {
     }
 
     /** A struct with members given as (name, type) pairs laid out 8 bytes apart. */
-    int struct(String name, long size, Object... members) {
+    public int struct(String name, long size, Object... members) {
         int id = header(string(name), BtfKind.STRUCT, members.length / 2, false, size);
         for (int i = 0; i < members.length; i += 2) {
             word(string((String) members[i]));
@@ -65,7 +65,7 @@ final class BtfBuilder {
         return id;
     }
 
-    byte[] build() {
+    public byte[] build() {
         byte[] t = types.toByteArray();
         byte[] s = strings.toByteArray();
         ByteBuffer out = ByteBuffer.allocate(24 + t.length + s.length).order(ByteOrder.LITTLE_ENDIAN);
