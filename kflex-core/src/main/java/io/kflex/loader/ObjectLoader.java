@@ -32,6 +32,11 @@ final class ObjectLoader {
     private static final int PSEUDO_CALL = 1;
     private static final int PSEUDO_KFUNC_CALL = 2;
     private static final int MAX_GLOBAL_DATA = 1 << 24;
+    /**
+     * Every program gets its own copy of the subprograms it calls, so a small hostile object could
+     * ask for a huge total; this bounds it (twice Linux's limit for a single program).
+     */
+    private static final long MAX_LINKED_SLOTS = 2L * Code.MAX_SLOTS;
 
     private final byte[] bytes;
     private final String name;
@@ -69,6 +74,7 @@ final class ObjectLoader {
         readGlobalData();
         readCodeSections();
         List<Program> programs = new ArrayList<>();
+        long linkedSlots = 0;
         for (CodeSection cs : new TreeMap<>(codeSections).values()) {
             if (cs.section.name().equals(".text")) continue;
             Optional<ProgramType> type = ProgramType.ofSection(stripAutoloadMark(cs.section.name()));
@@ -76,7 +82,14 @@ final class ObjectLoader {
                 throw new LoadException("section " + cs.section.name() + ": unknown program type (SEC(\"" + cs.section.name() + "\") names no supported program type)");
             }
             if (cs.functions.isEmpty()) throw new LoadException("section " + cs.section.name() + ": code without function symbols");
-            for (Function f : cs.functions) programs.add(link(f, type.get()));
+            for (Function f : cs.functions) {
+                Program program = link(f, type.get());
+                linkedSlots += program.code().length();
+                if (linkedSlots > MAX_LINKED_SLOTS) {
+                    throw new LoadException("programs link to more than " + MAX_LINKED_SLOTS + " instructions in total");
+                }
+                programs.add(program);
+            }
         }
         return new ExtensionObject(name, programs, maps, Optional.ofNullable(heap), license, Optional.ofNullable(btf));
     }
@@ -271,11 +284,12 @@ final class ObjectLoader {
             for (int i = 0; i < words.length; i++) words[i] = in.getLong();
         }
 
+        /** Functions by start slot; they do not overlap (checked), so a floor lookup finds the one containing a slot. */
+        final TreeMap<Integer, Function> byStart = new TreeMap<>();
+
         Function functionContaining(int slot) {
-            for (Function f : functions) {
-                if (f.start() <= slot && slot < f.end()) return f;
-            }
-            return null;
+            Map.Entry<Integer, Function> e = byStart.floorEntry(slot);
+            return e != null && slot < e.getValue().end() ? e.getValue() : null;
         }
     }
 
@@ -300,6 +314,13 @@ final class ObjectLoader {
         }
         for (CodeSection cs : codeSections.values()) {
             cs.functions.sort(Comparator.comparingInt(Function::start));
+            for (int i = 0; i < cs.functions.size(); i++) {
+                Function f = cs.functions.get(i);
+                if (i > 0 && cs.functions.get(i - 1).end() > f.start()) {
+                    throw new LoadException("section " + cs.section.name() + ": functions " + cs.functions.get(i - 1).name() + " and " + f.name() + " overlap");
+                }
+                cs.byStart.put(f.start(), f);
+            }
             for (ElfRelocation rel : elf.relocationsFor(cs.section)) readRelocation(cs, rel);
         }
     }

@@ -23,8 +23,9 @@ public record Program(
 
     public Program {
         mapIndexes = List.copyOf(mapIndexes);
-        lineInfo = List.copyOf(lineInfo);
-        funcInfo = List.copyOf(funcInfo);
+        // Sorted by slot so lookups are binary searches (a verifier asks for every instruction).
+        lineInfo = lineInfo.stream().sorted(java.util.Comparator.comparingInt(LineInfo::slot)).toList();
+        funcInfo = funcInfo.stream().sorted(java.util.Comparator.comparingInt(FuncInfo::slot)).toList();
     }
 
     /**
@@ -32,23 +33,31 @@ public record Program(
      * it within the same function (compilers emit a record only where the line changes).
      */
     public Optional<LineInfo> lineAt(int pc) {
-        int functionStart = 0;
-        for (FuncInfo f : funcInfo) {
-            if (f.slot() <= pc) functionStart = Math.max(functionStart, f.slot());
-        }
-        LineInfo best = null;
-        for (LineInfo line : lineInfo) {
-            if (line.slot() <= pc && line.slot() >= functionStart && (best == null || line.slot() >= best.slot())) best = line;
-        }
-        return Optional.ofNullable(best);
+        int line = lastAtOrBefore(lineInfo.size(), i -> lineInfo.get(i).slot(), pc);
+        if (line < 0) return Optional.empty();
+        Optional<FuncInfo> function = functionAt(pc);
+        if (function.isPresent() && lineInfo.get(line).slot() < function.get().slot()) return Optional.empty();
+        return Optional.of(lineInfo.get(line));
     }
 
     /** The function containing {@code pc}, if the object has BTF func info. */
     public Optional<FuncInfo> functionAt(int pc) {
-        FuncInfo best = null;
-        for (FuncInfo f : funcInfo) {
-            if (f.slot() <= pc && (best == null || f.slot() > best.slot())) best = f;
+        int f = lastAtOrBefore(funcInfo.size(), i -> funcInfo.get(i).slot(), pc);
+        return f < 0 ? Optional.empty() : Optional.of(funcInfo.get(f));
+    }
+
+    /** Index of the last of {@code size} ascending slots that is at most {@code pc}, or -1. */
+    private static int lastAtOrBefore(int size, java.util.function.IntUnaryOperator slotOf, int pc) {
+        int lo = 0, hi = size - 1, found = -1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (slotOf.applyAsInt(mid) <= pc) {
+                found = mid;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
         }
-        return Optional.ofNullable(best);
+        return found;
     }
 }
