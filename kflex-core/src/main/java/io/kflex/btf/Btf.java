@@ -40,7 +40,7 @@ public final class Btf {
         if (version != 1) throw new LoadException(".BTF: unsupported version " + version);
         long headerLength = in.u32(4, "hdr_len");
         if (headerLength < HEADER_SIZE || headerLength > data.length) {
-            throw new LoadException(".BTF: header length " + headerLength + " outside [24, " + data.length + "]");
+            throw new LoadException(".BTF: header length " + headerLength + " out of range [24, " + data.length + "]");
         }
         long typeOff = in.u32(8, "type_off");
         long typeLen = in.u32(12, "type_len");
@@ -48,10 +48,10 @@ public final class Btf {
         long strLen = in.u32(20, "str_len");
         long body = data.length - headerLength;
         if (typeOff > body || typeLen > body - typeOff) {
-            throw new LoadException(".BTF: type section at offset " + typeOff + " + size " + typeLen + " past end of BTF data (" + body + " bytes)");
+            throw new LoadException(".BTF: type section out of range: offset " + typeOff + " + size " + typeLen + " past end of BTF data (" + body + " bytes)");
         }
         if (strOff > body || strLen > body - strOff) {
-            throw new LoadException(".BTF: string section at offset " + strOff + " + size " + strLen + " past end of BTF data (" + body + " bytes)");
+            throw new LoadException(".BTF: string section out of range: offset " + strOff + " + size " + strLen + " past end of BTF data (" + body + " bytes)");
         }
         if (typeOff < strOff + strLen && strOff < typeOff + typeLen) throw new LoadException(".BTF: type and string sections overlap");
         if (typeLen % 4 != 0) throw new LoadException(".BTF: type section size " + typeLen + " is not a multiple of 4");
@@ -59,7 +59,7 @@ public final class Btf {
             throw new LoadException(".BTF: string section must start with an empty string");
         }
         byte[] strings = in.slice(headerLength + strOff, strLen, "string section");
-        if (strings[strings.length - 1] != 0) throw new LoadException(".BTF: string section is not NUL-terminated");
+        if (strings[strings.length - 1] != 0) throw new LoadException(".BTF: string section is unterminated (its last byte is not NUL)");
 
         List<BtfType> types = new ArrayList<>();
         types.add(new BtfType.Void());
@@ -88,7 +88,7 @@ public final class Btf {
         }
 
         private long u32(String field) throws LoadException {
-            if (position + 4 > end) throw new LoadException(".BTF: type [" + id + "] truncated: " + field + " past end of type section");
+            if (position + 4 > end) throw new LoadException(".BTF: type [" + id + "] truncated: " + field + " out of range, past end of type section");
             long v = in.u32(position, field);
             position += 4;
             return v;
@@ -111,7 +111,7 @@ public final class Btf {
         /** vlen entries of {@code entrySize} bytes must fit in what is left, so counts cannot inflate allocations. */
         private void requireEntries(int vlen, int entrySize) throws LoadException {
             if ((long) vlen * entrySize > end - position) {
-                throw new LoadException(".BTF: type [" + id + "]: " + vlen + " entries of " + entrySize + " bytes past end of type section");
+                throw new LoadException(".BTF: type [" + id + "]: " + vlen + " entries of " + entrySize + " bytes out of range, past end of type section");
             }
         }
 
@@ -211,8 +211,65 @@ public final class Btf {
                 }
             }
         }
+        checkNoContainmentCycle();
         java.util.Arrays.fill(sizes, UNKNOWN);
         for (int id = 0; id < types.size(); id++) computeSize(id);
+    }
+
+    /** The types a type contains by value (a pointer refers, it does not contain). */
+    private List<Integer> containedTypes(BtfType t) {
+        return switch (t) {
+            case Struct s -> s.members().stream().map(Member::type).toList();
+            case Array a -> List.of(a.elementType());
+            case Typedef td -> List.of(td.type());
+            case Modifier m -> List.of(m.type());
+            case Var v -> List.of(v.type());
+            case DataSec ds -> ds.vars().stream().map(VarSecInfo::type).toList();
+            default -> List.of();
+        };
+    }
+
+    /**
+     * A type that contains itself by value — a struct member of its own type, a typedef of itself —
+     * would have infinite size. Depth-first search with an explicit stack (a hostile chain can be
+     * as long as the type section allows).
+     */
+    private void checkNoContainmentCycle() throws LoadException {
+        byte[] state = new byte[types.size()]; // 0 unvisited, 1 on the current path, 2 done
+        int[] stackIds = new int[types.size()];
+        int[] stackNext = new int[types.size()];
+        for (int root = 1; root < types.size(); root++) {
+            if (state[root] != 0) continue;
+            int depth = 0;
+            stackIds[0] = root;
+            stackNext[0] = 0;
+            state[root] = 1;
+            depth = 1;
+            while (depth > 0) {
+                int id = stackIds[depth - 1];
+                List<Integer> children = containedTypes(types.get(id));
+                if (stackNext[depth - 1] < children.size()) {
+                    int child = children.get(stackNext[depth - 1]++);
+                    if (state[child] == 1) {
+                        StringBuilder cycle = new StringBuilder();
+                        int from = depth - 1;
+                        while (stackIds[from] != child) from--;
+                        for (int i = from; i < depth; i++) cycle.append('[').append(stackIds[i]).append("] ").append(describe(stackIds[i])).append(" -> ");
+                        cycle.append('[').append(child).append(']');
+                        throw new LoadException(".BTF: type cycle: " + cycle + " (a type cannot contain itself)");
+                    }
+                    if (state[child] == 0) {
+                        state[child] = 1;
+                        stackIds[depth] = child;
+                        stackNext[depth] = 0;
+                        depth++;
+                    }
+                } else {
+                    state[id] = 2;
+                    depth--;
+                }
+            }
+        }
     }
 
     private static List<Integer> references(BtfType t) {

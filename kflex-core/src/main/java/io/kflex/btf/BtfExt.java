@@ -34,7 +34,7 @@ public final class BtfExt {
         if (version != 1) throw new LoadException(".BTF.ext: unsupported version " + version);
         long headerLength = in.u32(4, "hdr_len");
         if (headerLength < MIN_HEADER_SIZE || headerLength > data.length) {
-            throw new LoadException(".BTF.ext: header length " + headerLength + " outside [24, " + data.length + "]");
+            throw new LoadException(".BTF.ext: header length " + headerLength + " out of range [24, " + data.length + "]");
         }
         Map<String, List<FuncInfo>> funcs = new LinkedHashMap<>();
         Map<String, List<LineInfo>> lines = new LinkedHashMap<>();
@@ -76,7 +76,7 @@ public final class BtfExt {
         if (len == 0) return;
         long body = in.length() - headerLength;
         if (off > body || len > body - off) {
-            throw new LoadException(".BTF.ext: " + what + " at offset " + off + " + size " + len + " past end of .BTF.ext (" + body + " bytes after the header)");
+            throw new LoadException(".BTF.ext: " + what + " out of range: offset " + off + " + size " + len + " past end of .BTF.ext (" + body + " bytes after the header)");
         }
         long position = headerLength + off;
         long end = position + len;
@@ -93,7 +93,7 @@ public final class BtfExt {
             position += 8;
             if (count == 0) throw new LoadException(".BTF.ext: " + what + " for section " + section + " has no records");
             if (count > (end - position) / recordSize) {
-                throw new LoadException(".BTF.ext: " + what + " for section " + section + ": " + count + " records of " + recordSize + " bytes past end of the subsection");
+                throw new LoadException(".BTF.ext: " + what + " for section " + section + ": " + count + " records of " + recordSize + " bytes out of range, past end of the subsection");
             }
             for (long i = 0; i < count; i++) {
                 reader.read(section, in.u32(position, what + " insn_off"), position);

@@ -22,7 +22,7 @@ public final class Bytes {
     /** Checks that {@code [offset, offset + size)} lies inside the data. */
     public void require(long offset, long size, String field) throws LoadException {
         if (offset < 0 || size < 0 || offset > data.length || size > data.length - offset) {
-            throw new LoadException(what + ": " + field + " at offset " + offset + " + size " + size
+            throw new LoadException(what + ": " + field + " out of range: offset " + offset + " + size " + size
                     + " past end of " + what + " (" + data.length + " bytes)");
         }
     }
@@ -68,13 +68,13 @@ public final class Bytes {
      */
     public static String string(byte[] table, long offset, String what) throws LoadException {
         if (offset < 0 || offset >= table.length) {
-            throw new LoadException(what + ": string offset " + offset + " outside string table (" + table.length + " bytes)");
+            throw new LoadException(what + ": string offset " + offset + " out of range of the string table (" + table.length + " bytes)");
         }
         int start = (int) offset;
         int end = start;
         while (end < table.length && table[end] != 0) end++;
         if (end == table.length) {
-            throw new LoadException(what + ": string at offset " + offset + " is not NUL-terminated");
+            throw new LoadException(what + ": string at offset " + offset + " is unterminated (no NUL before the end of its table)");
         }
         return new String(table, start, end - start, java.nio.charset.StandardCharsets.UTF_8);
     }

@@ -38,13 +38,13 @@ public final class ElfFile {
     public static ElfFile parse(byte[] data) throws LoadException {
         Bytes file = new Bytes(data, "file");
         if (data.length < EHDR_SIZE) {
-            throw new LoadException("not an ELF object: " + data.length + " bytes, shorter than an ELF64 header (64 bytes)");
+            throw new LoadException("not an ELF object (truncated?): " + data.length + " bytes, shorter than an ELF64 header (64 bytes)");
         }
         if (data[0] != 0x7f || data[1] != 'E' || data[2] != 'L' || data[3] != 'F') {
             throw new LoadException("not an ELF object: bad magic");
         }
-        if (data[4] != 2) throw new LoadException("ELF header: class " + data[4] + " is not ELF64");
-        if (data[5] != 1) throw new LoadException("ELF header: data encoding " + data[5] + " is not little-endian");
+        if (data[4] != 2) throw new LoadException("ELF header: class " + data[4] + " is not ELF64 (ELFCLASS64)");
+        if (data[5] != 1) throw new LoadException("ELF header: data encoding " + data[5] + " is not little-endian (ELFDATA2LSB)");
         if (data[6] != 1) throw new LoadException("ELF header: unknown ELF version " + data[6]);
         int type = file.u16(16, "e_type");
         if (type != ET_REL) throw new LoadException("ELF header: e_type " + type + " is not a relocatable object (ET_REL)");
@@ -57,10 +57,10 @@ public final class ElfFile {
         int shstrndx = file.u16(62, "e_shstrndx");
         if (ehsize != EHDR_SIZE) throw new LoadException("ELF header: e_ehsize " + ehsize + " is not 64");
         if (shnum == 0) throw new LoadException("ELF header: no section headers (e_shnum = 0)");
-        if (shentsize != SHDR_SIZE) throw new LoadException("ELF header: e_shentsize " + shentsize + " is not 64");
+        if (shentsize != SHDR_SIZE) throw new LoadException("ELF header: section header size (e_shentsize) " + shentsize + " is not 64");
         if (shoff < EHDR_SIZE || shoff > data.length || (long) shnum * SHDR_SIZE > data.length - shoff) {
-            throw new LoadException("ELF header: section header table at offset " + Long.toUnsignedString(shoff) + " + "
-                    + shnum + " x 64 bytes past end of file (" + data.length + " bytes)");
+            throw new LoadException("ELF header: section header table out of range: offset " + Long.toUnsignedString(shoff) + " + "
+                    + shnum + " x 64 bytes past end of file (" + data.length + " bytes; truncated?)");
         }
         if (shstrndx == 0 || shstrndx >= shnum) {
             throw new LoadException("ELF header: section name table index " + shstrndx + " out of range (" + shnum + " sections)");
@@ -118,7 +118,7 @@ public final class ElfFile {
 
     private static void checkBounds(String what, long offset, long size, int fileLength) throws LoadException {
         if (offset < 0 || size < 0 || offset > fileLength || size > fileLength - offset) {
-            throw new LoadException(what + ": offset " + Long.toUnsignedString(offset) + " + size " + Long.toUnsignedString(size)
+            throw new LoadException(what + " out of range: offset " + Long.toUnsignedString(offset) + " + size " + Long.toUnsignedString(size)
                     + " past end of file (" + fileLength + " bytes)");
         }
     }
@@ -189,6 +189,23 @@ public final class ElfFile {
         if (symtab == null || rel.link() != symtab.index()) {
             throw new LoadException(where + ": linked section " + rel.link() + " is not the symbol table");
         }
+        // Every entry must name a symbol and patch bytes of its target, whether or not we use it.
+        ElfSection target = sections.get(rel.info());
+        int count = (int) (rel.size() / REL_SIZE);
+        for (int i = 0; i < count; i++) {
+            long o = rel.offset() + (long) i * REL_SIZE;
+            long offset = file.s64(o, "r_offset");
+            long info = file.s64(o + 8, "r_info");
+            int width = Math.max(ElfRelocation.width((int) info), 1);
+            if ((info >>> 32) >= symbols.size()) {
+                throw new LoadException(where + ": relocation " + i + " refers to symbol " + (info >>> 32)
+                        + ", out of range (" + symbols.size() + " symbols)");
+            }
+            if (offset < 0 || offset > target.size() || width > target.size() - offset) {
+                throw new LoadException(where + ": relocation " + i + " out of range: offset " + Long.toUnsignedString(offset)
+                        + " + " + width + " bytes past end of section " + displayName(target) + " (" + target.size() + " bytes)");
+            }
+        }
     }
 
     public List<ElfSection> sections() { return sections; }
@@ -239,7 +256,7 @@ public final class ElfFile {
                             + ", out of range (" + symbols.size() + " symbols)");
                 }
                 if (offset < 0 || offset > target.size() || width > target.size() - offset) {
-                    throw new LoadException(where + ": entry " + i + " (" + ElfRelocation.typeName(type) + ") at offset "
+                    throw new LoadException(where + ": entry " + i + " (" + ElfRelocation.typeName(type) + ") out of range: offset "
                             + Long.toUnsignedString(offset) + " + " + width + " bytes past end of section "
                             + displayName(target) + " (" + target.size() + " bytes)");
                 }

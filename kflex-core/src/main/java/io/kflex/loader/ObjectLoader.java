@@ -146,7 +146,7 @@ final class ObjectLoader {
         for (ElfSymbol sym : definitionsIn(section)) {
             String where = "legacy map " + sym.name();
             if (sym.value() < 0 || sym.size() < 16 || sym.value() > data.length || sym.size() > data.length - sym.value()) {
-                throw new LoadException(where + ": definition at offset " + sym.value() + " + size " + sym.size()
+                throw new LoadException(where + ": definition out of range: offset " + sym.value() + " + size " + sym.size()
                         + " is not a bpf_map_def inside section maps (" + data.length + " bytes)");
             }
             int o = (int) sym.value();
@@ -181,6 +181,10 @@ final class ObjectLoader {
             if (!(btf.type(v.type()) instanceof BtfType.Var var)) throw new LoadException("DATASEC .maps: entry is not a variable");
             ElfSymbol sym = symbols.get(var.name());
             if (sym == null) throw new LoadException("map " + var.name() + ": no symbol in section .maps");
+            if (sym.value() < 0 || sym.size() < 0 || sym.value() > section.size() || sym.size() > section.size() - sym.value()) {
+                throw new LoadException("map " + var.name() + ": symbol out of range: offset " + sym.value() + " + size " + sym.size()
+                        + " past end of section .maps (" + section.size() + " bytes)");
+            }
             BtfMapParser.Definition def = parser.parse(var.name(), var.type(), false);
             int index = addMap(new ObjectMap(def.spec(), ObjectMap.Origin.BTF, section.name(), null, new TreeMap<>()), section.index(), sym.value());
             placed.add(new Placed(def, sym, index));
@@ -365,7 +369,7 @@ final class ObjectLoader {
         if (data != null) {
             long valueOffset = sym.value() + imm;
             if (valueOffset < 0 || valueOffset > target.size()) {
-                throw new LoadException(where + ": offset " + valueOffset + " outside global data " + target.name() + " (" + target.size() + " bytes)");
+                throw new LoadException(where + ": offset " + valueOffset + " out of range of global data " + target.name() + " (" + target.size() + " bytes)");
             }
             return new SetLddw(LoadImm64.MAP_IDX_VALUE, data, (int) valueOffset);
         }
@@ -396,7 +400,7 @@ final class ObjectLoader {
 
     private static int checkedSlot(String where, ElfSection section, long slot) throws LoadException {
         if (slot < 0 || slot >= section.size() / 8) {
-            throw new LoadException(where + ": target instruction " + slot + " outside section " + section.name() + " (" + section.size() / 8 + " instructions)");
+            throw new LoadException(where + ": target instruction " + slot + " out of range of section " + section.name() + " (" + section.size() / 8 + " instructions)");
         }
         return (int) slot;
     }

@@ -82,6 +82,16 @@ class BtfTest {
     }
 
     @Test
+    void detectsAStructThatContainsItself() {
+        BtfBuilder b = new BtfBuilder();
+        int u64 = b.intType("u64", 8); // [1]
+        b.struct("flow", 16, "inner", 3, "value", u64); // [2] contains [3]
+        b.typedef("flow_t", 2); // [3] -> [2]
+        assertThatThrownBy(() -> Btf.parse(b.build())).isInstanceOf(LoadException.class)
+                .hasMessageContaining("type cycle: [2] struct flow -> [3] typedef flow_t -> [2] (a type cannot contain itself)");
+    }
+
+    @Test
     void acceptsPointerCyclesAndResolvesSizes() throws Exception {
         BtfBuilder b = new BtfBuilder();
         int u64 = b.intType("u64", 8); // [1]
@@ -106,7 +116,7 @@ class BtfTest {
         BtfBuilder names = new BtfBuilder();
         names.header(9999, BtfKind.TYPEDEF, 0, false, 0);
         assertThatThrownBy(() -> Btf.parse(names.build())).isInstanceOf(LoadException.class)
-                .hasMessageContaining("string offset 9999 outside string table");
+                .hasMessageContaining("string offset 9999 out of range of the string table");
     }
 
     @Test
@@ -122,7 +132,7 @@ class BtfTest {
         BtfBuilder b = new BtfBuilder();
         b.header(0, BtfKind.STRUCT, 0xffff, false, 8);
         assertThatThrownBy(() -> Btf.parse(b.build())).isInstanceOf(LoadException.class)
-                .hasMessageContaining("65535 entries of 12 bytes past end of type section");
+                .hasMessageContaining("65535 entries of 12 bytes out of range, past end of type section");
     }
 
     @Test
@@ -134,7 +144,7 @@ class BtfTest {
         assertThatThrownBy(() -> Btf.parse(magic)).isInstanceOf(LoadException.class).hasMessageContaining("bad magic");
         byte[] strLen = good.clone();
         strLen[20] = 100;
-        assertThatThrownBy(() -> Btf.parse(strLen)).isInstanceOf(LoadException.class).hasMessageContaining("string section at offset 0 + size 100 past end");
+        assertThatThrownBy(() -> Btf.parse(strLen)).isInstanceOf(LoadException.class).hasMessageContaining("string section out of range: offset 0 + size 100 past end");
         assertThatThrownBy(() -> Btf.parse(Arrays.copyOf(good, 10))).isInstanceOf(LoadException.class).hasMessageContaining("shorter than the BTF header");
     }
 
