@@ -309,15 +309,23 @@ final class ObjectLoader {
             CodeSection cs = codeSections.get(sym.sectionIndex());
             if (cs == null) throw new LoadException("function " + sym.name() + " is not in a code section");
             long sectionSize = cs.section.size();
-            if (sym.value() < 0 || sym.size() <= 0 || sym.value() % 8 != 0 || sym.size() % 8 != 0
-                    || sym.value() > sectionSize || sym.size() > sectionSize - sym.value()) {
-                throw new LoadException("function " + sym.name() + ": offset " + sym.value() + " + size " + sym.size()
+            if (sym.value() < 0 || sym.size() < 0 || sym.value() % 8 != 0 || sym.size() % 8 != 0
+                    || sym.value() >= sectionSize || sym.size() > sectionSize - sym.value()) {
+                throw new LoadException("function " + sym.name() + " out of range: offset " + sym.value() + " + size " + sym.size()
                         + " is not a whole number of instructions inside section " + cs.section.name() + " (" + sectionSize + " bytes)");
             }
-            cs.functions.add(new Function(sym.name(), cs, (int) (sym.value() / 8), (int) ((sym.value() + sym.size()) / 8)));
+            // Hand-written assembly may omit .size: such a function runs to the next one (fixed below).
+            int end = sym.size() == 0 ? -1 : (int) ((sym.value() + sym.size()) / 8);
+            cs.functions.add(new Function(sym.name(), cs, (int) (sym.value() / 8), end));
         }
         for (CodeSection cs : codeSections.values()) {
-            cs.functions.sort(Comparator.comparingInt(Function::start));
+            cs.functions.sort(Comparator.comparingInt(Function::start).thenComparing(Function::name));
+            for (int i = 0; i < cs.functions.size(); i++) {
+                Function f = cs.functions.get(i);
+                if (f.end() >= 0) continue;
+                int next = i + 1 < cs.functions.size() ? cs.functions.get(i + 1).start() : cs.words.length;
+                cs.functions.set(i, new Function(f.name(), cs, f.start(), next));
+            }
             for (int i = 0; i < cs.functions.size(); i++) {
                 Function f = cs.functions.get(i);
                 if (i > 0 && cs.functions.get(i - 1).end() > f.start()) {

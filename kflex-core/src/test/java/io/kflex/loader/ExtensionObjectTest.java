@@ -183,6 +183,21 @@ class ExtensionObjectTest {
     }
 
     @Test
+    void handWrittenAssemblyWithoutFunctionSizesLoads() throws Exception {
+        ExtensionObject obj = ExtensionObject.parse(bytes("handwritten.o"), "handwritten.o", KfuncResolver.NONE);
+        assertThat(obj.programs()).extracting(Program::name).containsExactly("entry", "local");
+        Program entry = obj.program("entry");
+        // entry (5 slots), then `local` (same section, unrelocated call), then `add_one` from .text.
+        assertThat(entry.code().length()).isEqualTo(10);
+        assertThat(entry.code().branchTarget(1)).isEqualTo(5);
+        assertThat(entry.code().branchTarget(3)).isEqualTo(7);
+        assertThat(entry.code().at(8)).isEqualTo(new Alu(true, AluOp.ADD, 0, Operand.imm(1)));
+        assertThat(obj.program("local").code().length()).isEqualTo(2);
+        assertThat(entry.lineInfo()).as("no BTF").isEmpty();
+        assertThat(obj.btf()).isEmpty();
+    }
+
+    @Test
     void unknownProgramSectionIsAClearError() {
         assertThatThrownBy(() -> ExtensionObject.parse(bytes("unknown_section.o"), "unknown_section.o", KfuncResolver.NONE))
                 .isInstanceOf(LoadException.class)
