@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
  * missing check).
  */
 class CorruptObjectTest {
-    private static final List<String> OBJECTS = List.of("sample.o", "callback.o", "unknown_section.o");
+    private static final List<String> OBJECTS = List.of("sample.o", "callback.o", "unknown_section.o", "handwritten.o");
     private static final KfuncResolver ALL_KFUNCS = name -> java.util.OptionalInt.of(name.length());
 
     /** Loads {@code data}; returns normally if it loads or is refused by one of our own checks. */
@@ -79,7 +79,7 @@ class CorruptObjectTest {
 
     @Property(tries = 300)
     void randomMutationsNeverThrowAnythingButLoadExceptionAndStayFast(
-            @ForAll @IntRange(min = 0, max = 2) int object,
+            @ForAll @IntRange(min = 0, max = 3) int object,
             @ForAll @Size(min = 1, max = 8) List<@IntRange(min = 0, max = Integer.MAX_VALUE) Integer> positions,
             @ForAll @Size(min = 8, max = 8) List<Byte> values) {
         String name = OBJECTS.get(object);
@@ -88,7 +88,9 @@ class CorruptObjectTest {
         long start = System.nanoTime();
         loadOrRefuseCleanly(data, name);
         long millis = (System.nanoTime() - start) / 1_000_000;
-        assertThat(millis).as("loading a mutated %s", name).isLessThan(500);
+        // A guard against hangs and blow-ups (a hostile count driving a long loop), not a speed
+        // test: loading takes well under a millisecond, so only a pathology can come near this.
+        assertThat(millis).as("loading a mutated %s", name).isLessThan(5_000);
     }
 
     @Property(tries = 100)
