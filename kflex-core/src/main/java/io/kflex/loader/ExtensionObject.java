@@ -1,6 +1,7 @@
 package io.kflex.loader;
 
 import io.kflex.btf.Btf;
+import io.kflex.maps.MapSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,6 +60,11 @@ public record ExtensionObject(
         }
         throw new LoadException(name + ": no program named '" + programName + "' (available: "
                 + (programs.isEmpty() ? "none" : programs.stream().map(Program::name).collect(Collectors.joining(", "))) + ")");
+    }
+
+    /** The declarations of the maps in index order, as programs refer to them. */
+    public List<MapSpec> mapSpecs() {
+        return maps.stream().map(ObjectMap::spec).toList();
     }
 
     /** The map called {@code mapName}. */

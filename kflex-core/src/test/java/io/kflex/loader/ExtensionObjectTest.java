@@ -50,6 +50,9 @@ class ExtensionObjectTest {
         assertThat(outer.innerMap().maxEntries()).isEqualTo(4);
         assertThat(outer.innerMap().valueSize()).isEqualTo(8);
         assertThat(obj.heap()).isEmpty();
+        assertThat(obj.mapSpecs()).extracting(MapSpec::name).containsExactly("jumps", "counters", "outer", ".data", ".rodata", ".bss");
+        assertThat(obj.mapIndex("outer")).isEqualTo(2);
+        assertThat(obj.mapIndex("nope")).isEqualTo(-1);
     }
 
     @Test
