@@ -1,0 +1,50 @@
+package io.kflex.verifier;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * The abstract machine state on one path: the call frames (innermost last), the references the
+ * program holds and must release, and the spin lock it holds, if any.
+ */
+public final class VerifierState {
+    /** A reference acquired by a helper at slot {@code pc}, released by a matching helper. */
+    public record Reference(int id, PointerKind kind, int pc) {}
+
+    /** The spin lock held: the map and the offset of the lock inside its value. */
+    public record Lock(int map, long offset) {}
+
+    final List<FrameState> frames;
+    final TreeMap<Integer, Reference> refs;
+    Lock lock;
+
+    VerifierState() {
+        frames = new ArrayList<>();
+        refs = new TreeMap<>();
+    }
+
+    private VerifierState(VerifierState o) {
+        frames = new ArrayList<>(o.frames.size());
+        for (FrameState f : o.frames) frames.add(f.copy());
+        refs = new TreeMap<>(o.refs);
+        lock = o.lock;
+    }
+
+    public VerifierState copy() { return new VerifierState(this); }
+
+    public FrameState current() { return frames.getLast(); }
+
+    public List<FrameState> frames() { return frames; }
+
+    public String render() {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < frames.size(); i++) {
+            if (frames.size() > 1) b.append(i == 0 ? "" : " | ").append("frame").append(i).append(": ");
+            b.append(frames.get(i).render());
+        }
+        if (!refs.isEmpty()) b.append(" refs=").append(refs.keySet());
+        if (lock != null) b.append(" lock=map").append(lock.map()).append('+').append(lock.offset());
+        return b.toString();
+    }
+}
