@@ -352,10 +352,14 @@ public final class Verifier {
     private Value read(int pc, VerifierState st, int reg) throws VerificationException {
         Value v = st.current().regs[reg];
         if (v instanceof NotInit) throw fail(pc, Rule.UNINIT_REGISTER, "R" + reg + " !read_ok (read of uninitialised register)", st);
+        return v;
+    }
+
+    /** A pointer to a released object may still be copied around, but not used. */
+    private void checkNotReleased(int pc, VerifierState st, int reg, Value v) throws VerificationException {
         if (v instanceof Pointer p && p.refId() != 0 && !st.refs.containsKey(p.refId()) && !p.orNull()) {
             throw fail(pc, Rule.USE_AFTER_RELEASE, "R" + reg + " refers to reference id=" + p.refId() + " which was released", st);
         }
-        return v;
     }
 
     private Scalar scalarOperand(int pc, VerifierState st, int reg, String what) throws VerificationException {
@@ -530,6 +534,7 @@ public final class Verifier {
 
     private Pointer memoryBase(int pc, VerifierState st, int reg) throws VerificationException {
         Value v = read(pc, st, reg);
+        checkNotReleased(pc, st, reg, v);
         if (v instanceof Pointer p) {
             if (p.orNull()) throw fail(pc, Rule.INVALID_ACCESS, "R" + reg + " invalid mem access '" + p.kind().logName() + "_or_null' (possibly NULL)", st);
             return p;
@@ -1161,6 +1166,7 @@ public final class Verifier {
     /** A helper reads (or, for uninitialised memory, writes) {@code size} bytes at the pointer in {@code reg}. */
     private void memoryArgument(int pc, VerifierState st, int reg, String where, long size, boolean write) throws VerificationException {
         Value v = read(pc, st, reg);
+        checkNotReleased(pc, st, reg, v);
         if (!(v instanceof Pointer p) || p.orNull()) throw badArg(pc, st, where, "a pointer to " + size + " bytes of memory", v);
         if (size == 0) return;
         switch (p.kind()) {
