@@ -245,7 +245,17 @@ public record ScalarValue(Tnum tnum, long smin, long smax, long umin, long umax,
         long ns32max = next.s32max > s32max ? Math.min(S32_MAX, above(next.s32max, thresholds, S32_MAX)) : s32max;
         long nu32min = next.u32min < u32min ? Math.max(0, below(next.u32min, thresholds, 0)) : u32min;
         long nu32max = next.u32max > u32max ? Math.min(U32_MAX, above(next.u32max, thresholds, U32_MAX)) : u32max;
-        return new ScalarValue(tnum.union(next.tnum), nsmin, nsmax, numin, numax, ns32min, ns32max, nu32min, nu32max).sync();
+        // The tnum must not pull the widened bounds back in, yet should keep what every value
+        // shares (e.g. the low zero bits of a stride): every bit from the lowest unknown one up
+        // to the widest bound becomes unknown.
+        Tnum t = tnum.union(next.tnum);
+        boolean moved = nsmin != smin || nsmax != smax || numin != umin || numax != umax
+                || ns32min != s32min || ns32max != s32max || nu32min != u32min || nu32max != u32max;
+        if (moved && t.mask() != 0) {
+            long upTo = nsmin >= 0 && numax >= 0 ? (numax == 0 ? 0 : -1L >>> Long.numberOfLeadingZeros(numax)) : -1L;
+            t = new Tnum(t.value(), t.mask() | (upTo & (-1L << Long.numberOfTrailingZeros(t.mask()))));
+        }
+        return new ScalarValue(t, nsmin, nsmax, numin, numax, ns32min, ns32max, nu32min, nu32max).sync();
     }
 
     private static long below(long v, NavigableSet<Long> thresholds, long extreme) {

@@ -657,7 +657,15 @@ public final class Verifier {
             return null;
         }
         int first = StackState.index(lo);
-        if (constant && stack.kind(first) == ByteKind.SPILL && size == 8) return stack.spill(first);
+        if (constant && stack.kind(first) == ByteKind.SPILL && size == 8) {
+            Value spilled = stack.spill(first);
+            if (spilled instanceof Scalar s && !s.isConstant() && s.id() == 0) {
+                // A fill links register and slot, so a comparison on the register refines the slot.
+                spilled = new Scalar(s.bounds(), newId(), s.deltas());
+                stack.setSpillValue(first / StackState.SLOT, spilled);
+            }
+            return spilled;
+        }
         boolean allZero = true;
         for (int i = first; i < StackState.index(hi) + size; i++) {
             switch (stack.kind(i)) {
