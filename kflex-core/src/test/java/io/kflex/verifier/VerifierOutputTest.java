@@ -1,0 +1,100 @@
+package io.kflex.verifier;
+
+import static io.kflex.isa.JumpOp.*;
+import static io.kflex.verifier.VerifierCorpusTest.MAPS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kflex.helpers.HelperPrototypes;
+import io.kflex.loader.ProgramType;
+import org.junit.jupiter.api.Test;
+
+/** The facts and logs a verified program carries, and the helper registry. */
+class VerifierOutputTest {
+
+    @Test
+    void heapGuardIsElidedForASecondAccessThroughTheSameBase() throws Exception {
+        VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0)
+                .ldxdw(2, 1, 0)      // 2: first access, guarded
+                .ldxdw(3, 1, 8)      // 3: same base, small offset: elided
+                .mov(1, 0).castKern(1, 3)
+                .ldxdw(4, 1, 16)     // 6: base redefined: guarded again
+                .ret(0).build(), ProgramType.SYSCALL, MAPS, VerifierOptions.defaults());
+        assertThat(p.accessAt(2).region()).isEqualTo(MemoryRegion.HEAP);
+        assertThat(p.accessAt(2).guardNeeded()).isTrue();
+        assertThat(p.accessAt(3).guardNeeded()).isFalse();
+        assertThat(p.accessAt(6).guardNeeded()).isTrue();
+        assertThat(p.guardsNeeded()).isEqualTo(2);
+        assertThat(p.guardsElided()).isEqualTo(1);
+    }
+
+    @Test
+    void guardIsNotCarriedAcrossBasicBlocks() throws Exception {
+        VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0).ldxdw(2, 1, 0)
+                .jmp(JEQ, 2, 0, "next").label("next").ldxdw(3, 1, 8).ret(0).build(), ProgramType.SYSCALL, MAPS, VerifierOptions.defaults());
+        assertThat(p.accessAt(4).guardNeeded()).isTrue();
+    }
+
+    @Test
+    void accessFactsRecordRegionAndBounds() throws Exception {
+        VerifiedProgram p = Verifier.verify(VerifierCorpusTest.lookup(new Asm(), VerifierCorpusTest.ARRAY).jmp(JEQ, 0, 0, "out").movr(6, 0)
+                .call(7).and(0, 7).lsh(0, 3).addr(6, 0).ldxdw(1, 6, 0).label("out").ret(0).build(), ProgramType.XDP, MAPS, VerifierOptions.defaults());
+        AccessFact key = p.accessAt(0);
+        assertThat(key.region()).isEqualTo(MemoryRegion.STACK);
+        assertThat(key.minOffset()).isEqualTo(-4);
+        assertThat(key.write()).isTrue();
+        AccessFact value = p.accesses().values().stream().filter(a -> a.region() == MemoryRegion.MAP_VALUE).findFirst().orElseThrow();
+        assertThat(value.minOffset()).isZero();
+        assertThat(value.maxOffset()).isEqualTo(56);
+        assertThat(value.map()).isEqualTo(VerifierCorpusTest.ARRAY);
+        assertThat(p.stackDepths()).containsEntry(0, 4);
+    }
+
+    @Test
+    void levelTwoLogShowsStatesLikeLinux() throws Exception {
+        VerifiedProgram p = Verifier.verify(new Asm().movr(6, 1).ret(2).build(), ProgramType.XDP, MAPS, VerifierOptions.defaults().withLogLevel(2));
+        assertThat(p.log()).contains("R1=ctx() R10=fp0").contains("R1=ctx() R6=ctx() R10=fp0").contains("processed 3 insns");
+        VerifiedProgram quiet = Verifier.verify(new Asm().ret(2).build(), ProgramType.XDP, MAPS, VerifierOptions.defaults().withLogLevel(0));
+        assertThat(quiet.log()).isEmpty();
+    }
+
+    @Test
+    void rejectionCarriesPcRuleAndState() {
+        assertThatThrownBy(() -> Verifier.verify(new Asm().mov(0, 0).stdw(10, -8, 1).ldxdw(2, 10, -16).exit().build(),
+                ProgramType.XDP, MAPS, VerifierOptions.defaults()))
+                .isInstanceOfSatisfying(VerificationException.class, e -> {
+                    assertThat(e.pc()).isEqualTo(2);
+                    assertThat(e.rule()).isEqualTo(Rule.UNINIT_STACK);
+                    assertThat(e.state()).contains("R0=0").contains("fp-8=1");
+                    assertThat(e.getMessage()).startsWith("insn 2: ").contains("UNINIT_STACK");
+                    assertThat(e.log()).contains("insn");
+                });
+    }
+
+    @Test
+    void unknownHelperIsNamedByNumber() {
+        assertThatThrownBy(() -> Verifier.verify(new Asm().call(4242).ret(0).build(), ProgramType.XDP, MAPS, VerifierOptions.defaults()))
+                .isInstanceOfSatisfying(VerificationException.class, e -> assertThat(e.detail()).contains("4242"));
+    }
+
+    @Test
+    void helperRegistryUsesLinuxNumbers() {
+        assertThat(HelperPrototypes.nameOf(1)).isEqualTo("bpf_map_lookup_elem");
+        assertThat(HelperPrototypes.nameOf(44)).isEqualTo("bpf_xdp_adjust_head");
+        assertThat(HelperPrototypes.nameOf(84)).isEqualTo("bpf_sk_lookup_tcp");
+        assertThat(HelperPrototypes.nameOf(85)).isEqualTo("bpf_sk_lookup_udp");
+        assertThat(HelperPrototypes.nameOf(131)).isEqualTo("bpf_ringbuf_reserve");
+        assertThat(HelperPrototypes.nameOf(181)).isEqualTo("bpf_loop");
+        assertThat(HelperPrototypes.all().keySet()).contains(1, 2, 3, 5, 6, 7, 8, 12, 23, 44, 84, 85, 86, 93, 94, 130, 131, 132, 133, 181);
+        assertThat(HelperPrototypes.find(131).orElseThrow().returns()).isEqualTo(HelperPrototypes.ReturnType.PTR_TO_ALLOC_MEM_OR_NULL);
+    }
+
+    @Test
+    void cfgErrorsComeWithTheirRule() {
+        assertThatThrownBy(() -> Verifier.verify(new Asm().ja("x").label("x").mov(0, 0).build(), ProgramType.XDP, MAPS, VerifierOptions.defaults()))
+                .isInstanceOfSatisfying(VerificationException.class, e -> {
+                    assertThat(e.rule()).isEqualTo(Rule.FALL_OFF_END);
+                    assertThat(e.pc()).isEqualTo(1);
+                });
+    }
+}
