@@ -159,7 +159,7 @@ public final class Verifier {
                         + " ms after " + processed + " instructions", st);
             }
             Instruction insn = code.at(pc);
-            if (options.logLevel() >= 2) log.append(pc).append(": ").append(insn).append(" ; ").append(st.render()).append('\n');
+            if (options.logLevel() >= 2) log.append(pc).append(": (").append(InstructionText.of(insn)).append(") ; ").append(st.render()).append('\n');
             int next = step(pc, insn, st);
             if (next < 0) return;
             prev = pc;
@@ -342,7 +342,8 @@ public final class Verifier {
     private VerificationException fail(int pc, Rule rule, String message, VerifierState st) {
         String state = st == null ? "" : st.render();
         if (options.logLevel() >= 1) {
-            log.append(pc).append(": ").append(message).append('\n');
+            String insn = pc >= 0 && pc < code.length() && code.at(pc) != null ? " (" + InstructionText.of(code.at(pc)) + ")" : "";
+            log.append(pc).append(insn).append(": ").append(message).append('\n');
             if (!state.isEmpty()) log.append("  ").append(state).append('\n');
             log.append("processed ").append(processed).append(" insns\n");
         }
@@ -512,6 +513,8 @@ public final class Verifier {
             }
             case LoadImm64.MAP_IDX_VALUE -> {
                 MapSpec m = mapAt(pc, st, l.imm());
+                // Heap globals: the address is a user-view heap pointer, a number until cast.
+                if (m.type() == MapSpec.ARENA) yield Scalar.UNKNOWN;
                 if (m.type() != MapSpec.ARRAY || l.nextImm() < 0 || l.nextImm() >= Math.max(1, m.valueSize())) {
                     throw fail(pc, Rule.BAD_MAP, "direct value access to map " + m.name() + " at offset " + l.nextImm()
                             + " (needs an array map and an offset inside its " + m.valueSize() + "-byte value)", st);

@@ -53,7 +53,8 @@ class VerifierOutputTest {
     @Test
     void levelTwoLogShowsStatesLikeLinux() throws Exception {
         VerifiedProgram p = Verifier.verify(new Asm().movr(6, 1).ret(2).build(), ProgramType.XDP, MAPS, VerifierOptions.defaults().withLogLevel(2));
-        assertThat(p.log()).contains("R1=ctx() R10=fp0").contains("R1=ctx() R6=ctx() R10=fp0").contains("processed 3 insns");
+        assertThat(p.log()).contains("R1=ctx() R10=fp0").contains("R1=ctx() R6=ctx() R10=fp0").contains("processed 3 insns")
+                .contains("0: (r6 = r1) ; R1=ctx() R10=fp0");
         VerifiedProgram quiet = Verifier.verify(new Asm().ret(2).build(), ProgramType.XDP, MAPS, VerifierOptions.defaults().withLogLevel(0));
         assertThat(quiet.log()).isEmpty();
     }
