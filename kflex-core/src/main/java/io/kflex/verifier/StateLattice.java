@@ -35,7 +35,19 @@ final class StateLattice {
         }
     }
 
+    /** Whether {@code old} covers {@code cur} in every register and slot (no liveness). */
     static boolean covers(VerifierState old, VerifierState cur) {
+        int[] all = new int[old.frames.size()];
+        java.util.Arrays.fill(all, -1);
+        return covers(old, cur, all);
+    }
+
+    /**
+     * Whether {@code old} covers {@code cur}, comparing in frame {@code f} only the registers in
+     * {@code live[f]} (bit i = ri). A dead register is ignored, except that loop facts it carries
+     * still have to hold: they feed termination proofs at back-edges, not reads.
+     */
+    static boolean covers(VerifierState old, VerifierState cur, int[] live) {
         if (old.frames.size() != cur.frames.size()) return false;
         if (old.refs.size() != cur.refs.size()) return false;
         if (!java.util.Objects.equals(old.lock, cur.lock)) return false;
@@ -51,6 +63,13 @@ final class StateLattice {
             FrameState of = old.frames.get(f), cf = cur.frames.get(f);
             if (of.callsite != cf.callsite || of.callback != cf.callback) return false;
             for (int r = 0; r < Registers.COUNT; r++) {
+                if (r != Registers.FP && (live[f] & (1 << r)) == 0) {
+                    if (of.regs[r] instanceof Scalar o && !o.deltas().isEmpty()
+                            && !(cf.regs[r] instanceof Scalar c && deltasCover(o.deltas(), c.deltas()))) {
+                        return false;
+                    }
+                    continue;
+                }
                 if (!valueCovers(of.regs[r], cf.regs[r], ids)) return false;
             }
             if (!stackCovers(of.stack, cf.stack, ids)) return false;

@@ -66,6 +66,7 @@ public final class Verifier {
     private final StringBuilder log = new StringBuilder();
     private final long deadline;
     private ControlFlowGraph cfg;
+    private Liveness liveness;
     private NavigableSet<Long> thresholds;
     private long processed;
     private int nextId = 3;
@@ -110,6 +111,7 @@ public final class Verifier {
             throw new VerificationException(e.pc(), e.rule(), e.detail(), "", log.toString());
         }
         thresholds = collectThresholds();
+        liveness = Liveness.compute(code, cfg);
         stackDepth = new int[cfg.subprogramCount()];
         VerifierState initial = new VerifierState();
         FrameState main = new FrameState(0, -1, 0, false);
@@ -179,8 +181,9 @@ public final class Verifier {
         if (backEdge) recordIteration(prev, pc, st);
         if (head) resetDeltas(st, pc);
         List<VerifierState> states = explored.computeIfAbsent(pc, k -> new ArrayList<>());
+        int[] live = liveMasks(pc, st);
         for (VerifierState old : states) {
-            if (StateLattice.covers(old, st)) return null;
+            if (StateLattice.covers(old, st, live)) return null;
         }
         if (backEdge || reinvocation) {
             VerifierState base = null;
@@ -200,6 +203,15 @@ public final class Verifier {
     }
 
     private int newId() { return nextId++; }
+
+    /** Live registers per frame: the innermost at {@code pc}, callers' at their return sites (minus r0-r5). */
+    private int[] liveMasks(int pc, VerifierState st) {
+        int[] live = new int[st.frames.size()];
+        for (int f = 0; f < live.length; f++) {
+            live[f] = f == live.length - 1 ? liveness.liveAt(pc) : liveness.liveAt(st.frames.get(f + 1).callsite + 1) & ~0b111111;
+        }
+        return live;
+    }
 
     /** Constants the program compares against: the widening thresholds. */
     private NavigableSet<Long> collectThresholds() {
