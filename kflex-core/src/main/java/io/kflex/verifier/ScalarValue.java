@@ -268,16 +268,27 @@ public record ScalarValue(Tnum tnum, long smin, long smax, long umin, long umax,
         return t == null ? extreme : Math.min(t, extreme);
     }
 
+    /** The largest threshold not above {@code v} in unsigned order, or 0. */
     private static long unsignedBelow(long v, NavigableSet<Long> thresholds) {
-        if (v < 0) return 0; // very large unsigned values: give up on a lower bound
+        if (v < 0) {
+            Long t = thresholds.floor(v); // negative thresholds are the large unsigned values
+            if (t != null && t < 0) return t;
+            Long top = thresholds.floor(Long.MAX_VALUE);
+            return top == null || top < 0 ? 0 : top;
+        }
         Long t = thresholds.floor(v);
         return t == null || t < 0 ? 0 : t;
     }
 
+    /** The smallest threshold not below {@code v} in unsigned order, or the unsigned maximum. */
     private static long unsignedAbove(long v, NavigableSet<Long> thresholds) {
-        if (v < 0) return -1L;
+        if (v >= 0) {
+            Long t = thresholds.ceiling(v);
+            if (t != null) return t;
+            return thresholds.isEmpty() || thresholds.first() >= 0 ? -1L : thresholds.first();
+        }
         Long t = thresholds.ceiling(v);
-        return t == null ? -1L : t;
+        return t == null || t >= 0 ? -1L : t;
     }
 
     @Override

@@ -125,6 +125,13 @@ final class StateLattice {
     // -------------------------------------------------------------------------------------------
     // Widening
 
+    /**
+     * Thresholds once a loop entry has been widened many times: only 0 and one short of each
+     * type's extremes, so bounds settle in a step or two yet "i < n" still leaves room for i + 1.
+     */
+    static final NavigableSet<Long> HARD_THRESHOLDS = new java.util.TreeSet<>(java.util.List.of(0L, -2L, Long.MAX_VALUE - 1,
+            Long.MIN_VALUE + 1, 0xfffffffeL, (long) Integer.MAX_VALUE - 1, (long) Integer.MIN_VALUE + 1));
+
     /** Fresh ids for groups whose old and current ids differ, assigned consistently across the state. */
     private static final class IdJoin {
         final Map<Long, Integer> joined = new HashMap<>();
@@ -141,7 +148,7 @@ final class StateLattice {
 
     /**
      * A state covering both {@code old} and {@code cur}, with scalar bounds widened to
-     * {@code thresholds} (or, when {@code hard}, to unknown), or null when the two cannot be
+     * {@code thresholds} (or, when {@code hard}, to the few {@link #HARD_THRESHOLDS}), or null when the two cannot be
      * combined (different call stacks, references or locks): the caller then keeps exploring
      * {@code cur} as it is.
      */
@@ -163,7 +170,7 @@ final class StateLattice {
 
     static Value widenValue(Value old, Value cur, NavigableSet<Long> thresholds, boolean hard, IdJoin ids) {
         if (old instanceof Scalar o && cur instanceof Scalar c) {
-            ScalarValue b = hard && !o.bounds().covers(c.bounds()) ? ScalarValue.UNKNOWN : o.bounds().widen(c.bounds(), thresholds);
+            ScalarValue b = o.bounds().widen(c.bounds(), hard ? HARD_THRESHOLDS : thresholds);
             int id = ids.join(o.id(), c.id());
             return new Scalar(b, id < 0 ? 0 : id, commonDeltas(o.deltas(), c.deltas()));
         }
@@ -172,7 +179,7 @@ final class StateLattice {
             int id = ids.join(o.id(), c.id());
             if (id < 0) return Value.NOT_INIT;
             if (o.off() == c.off()) {
-                ScalarValue v = hard && !o.varOff().covers(c.varOff()) ? ScalarValue.UNKNOWN : o.varOff().widen(c.varOff(), thresholds);
+                ScalarValue v = o.varOff().widen(c.varOff(), hard ? HARD_THRESHOLDS : thresholds);
                 boolean sameGroup = id == o.id() && id == c.id();
                 long range = o.kind().isPacket() ? (sameGroup && v.equals(c.varOff()) ? Math.min(o.range(), c.range()) : 0) : o.range();
                 if (o.kind() == PointerKind.RINGBUF_MEM && o.range() != c.range()) return Value.NOT_INIT;
@@ -182,7 +189,7 @@ final class StateLattice {
             // Different constant offsets: fold them into a variable offset.
             ScalarValue ov = ScalarAlu.add(o.varOff(), ScalarValue.constant(o.off()));
             ScalarValue cv = ScalarAlu.add(c.varOff(), ScalarValue.constant(c.off()));
-            ScalarValue v = hard ? ScalarValue.UNKNOWN : ov.widen(cv, thresholds);
+            ScalarValue v = ov.widen(cv, hard ? HARD_THRESHOLDS : thresholds);
             int group = o.kind().isPacket() ? (id == 0 ? 0 : ids.fresh.getAsInt()) : id;
             return new Pointer(c.kind(), 0, v, c.frame(), c.map(), group, c.refId(), o.kind().isPacket() ? 0 : o.range(), c.orNull());
         }

@@ -73,7 +73,6 @@ public final class Verifier {
     private long storedStates;
     private final Deque<Pending> worklist = new ArrayDeque<>();
     private final Map<Integer, List<VerifierState>> explored = new HashMap<>();
-    private final Map<Integer, Integer> widenings = new HashMap<>();
     /** Per loop head: termination witnesses holding on every back-edge arrival so far (null = none yet). */
     private final Map<Integer, Set<Witness>> witnesses = new HashMap<>();
     private final Map<Integer, AccessFact> accesses = new TreeMap<>();
@@ -186,18 +185,28 @@ public final class Verifier {
             if (StateLattice.covers(old, st, live)) return null;
         }
         if (backEdge || reinvocation) {
-            VerifierState base = null;
+            // Widen against the state this iteration started from (falling back to the latest
+            // comparable state here, e.g. for callbacks re-invoked by their helper).
+            VerifierState base = st.iterationStart.get(pc);
             for (int i = states.size() - 1; i >= 0 && base == null; i--) {
                 if (states.get(i).frames.size() == st.frames.size()) base = states.get(i);
             }
             if (base != null) {
-                int n = widenings.merge(pc, 1, Integer::sum);
+                int n = st.widenings.merge(pc, 1, Integer::sum);
                 VerifierState widened = StateLattice.widen(base, st, thresholds, n > HARD_WIDENING_AFTER, this::newId);
-                if (widened != null) st = widened;
+                if (widened != null) {
+                    widened.iterationStart.putAll(st.iterationStart);
+                    widened.widenings.putAll(st.widenings);
+                    st = widened;
+                }
             }
+        } else if (head) {
+            st.widenings.remove(pc); // a new entry into the loop starts its own widening sequence
         }
         if (states.size() >= MAX_STATES_PER_POINT) states.removeFirst();
-        states.add(st.copy());
+        VerifierState stored = st.snapshot();
+        states.add(stored);
+        if (head) st.iterationStart.put(pc, stored);
         storedStates++;
         return st;
     }
@@ -217,6 +226,10 @@ public final class Verifier {
     private NavigableSet<Long> collectThresholds() {
         TreeSet<Long> set = new TreeSet<>();
         set.add(0L);
+        // One short of each type's extreme: what "i < n" leaves of an unknown n.
+        for (long extreme : new long[] {-2L, Long.MAX_VALUE - 1, Long.MIN_VALUE + 1, 0xfffffffeL, Integer.MAX_VALUE - 1, Integer.MIN_VALUE + 1}) {
+            set.add(extreme);
+        }
         for (Instruction insn : code.instructions()) {
             long c;
             if (insn instanceof Jump j && j.src() instanceof Operand.Imm imm) c = imm.value();
@@ -812,6 +825,10 @@ public final class Verifier {
         st.refs.clear();
         st.refs.putAll(next.refs);
         st.lock = next.lock;
+        st.iterationStart.clear();
+        st.iterationStart.putAll(next.iterationStart);
+        st.widenings.clear();
+        st.widenings.putAll(next.widenings);
     }
 
     private VerifierState refineScalars(VerifierState st, Jump j, Scalar a, Scalar b, Integer srcReg, boolean taken) {

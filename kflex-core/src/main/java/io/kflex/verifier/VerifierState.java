@@ -1,6 +1,8 @@
 package io.kflex.verifier;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.TreeMap;
 
@@ -18,10 +20,19 @@ public final class VerifierState {
     final List<FrameState> frames;
     final TreeMap<Integer, Reference> refs;
     Lock lock;
+    /**
+     * Per loop head on this path: the state the current iteration started from (the base the
+     * next back-edge arrival widens against) and how often this loop entry has been widened.
+     * Bookkeeping of the exploration, not part of the abstract state: never compared.
+     */
+    final Map<Integer, VerifierState> iterationStart;
+    final Map<Integer, Integer> widenings;
 
     VerifierState() {
         frames = new ArrayList<>();
         refs = new TreeMap<>();
+        iterationStart = new HashMap<>();
+        widenings = new HashMap<>();
     }
 
     private VerifierState(VerifierState o) {
@@ -29,6 +40,16 @@ public final class VerifierState {
         for (FrameState f : o.frames) frames.add(f.copy());
         refs = new TreeMap<>(o.refs);
         lock = o.lock;
+        iterationStart = new HashMap<>(o.iterationStart);
+        widenings = new HashMap<>(o.widenings);
+    }
+
+    /** A copy for storing at a prune point: without loop bookkeeping, so stored states do not chain. */
+    VerifierState snapshot() {
+        VerifierState s = new VerifierState(this);
+        s.iterationStart.clear();
+        s.widenings.clear();
+        return s;
     }
 
     public VerifierState copy() { return new VerifierState(this); }

@@ -1,0 +1,64 @@
+// Programs compiled with clang -O2 -target bpf; the verifier tests run on their machine code
+// (build.sh regenerates the .hex files). They use no maps, so no relocations are needed.
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+SEC("xdp/dns")
+int drop_dns(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *end = (void *)(long)ctx->data_end;
+    struct ethhdr *eth = data;
+    if ((void *)(eth + 1) > end)
+        return XDP_ABORTED;
+    if (eth->h_proto != bpf_htons(ETH_P_IP))
+        return XDP_PASS;
+    struct iphdr *ip = (void *)(eth + 1);
+    if ((void *)(ip + 1) > end)
+        return XDP_ABORTED;
+    if (ip->protocol != IPPROTO_UDP)
+        return XDP_PASS;
+    struct udphdr *udp = (void *)ip + ip->ihl * 4;
+    if ((void *)(udp + 1) > end)
+        return XDP_ABORTED;
+    return udp->dest == bpf_htons(53) ? XDP_DROP : XDP_PASS;
+}
+
+SEC("xdp/sum")
+int checksum_prefix(struct xdp_md *ctx)
+{
+    unsigned char *data = (void *)(long)ctx->data;
+    unsigned char *end = (void *)(long)ctx->data_end;
+    unsigned int sum = 0;
+    for (int i = 0; i < 64; i++) {
+        if (data + i + 1 > end)
+            break;
+        sum += data[i];
+    }
+    return sum & 1 ? XDP_PASS : XDP_DROP;
+}
+
+SEC("syscall/counted")
+int counted(void *ctx)
+{
+    unsigned long s = 1;
+#pragma nounroll
+    for (unsigned int i = 0; i < 100000; i++)
+        s = (s << 3) ^ (s >> 7) ^ i;
+    return s;
+}
+
+SEC("syscall/arg")
+int up_to_argument(unsigned long *ctx)
+{
+    unsigned long n = ctx[0], s = 0;
+#pragma nounroll
+    for (unsigned long i = 0; i < n; i++)
+        s = s * 31 + i;
+    return s;
+}
