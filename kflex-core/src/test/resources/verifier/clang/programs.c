@@ -62,3 +62,59 @@ int up_to_argument(unsigned long *ctx)
         s = s * 31 + i;
     return s;
 }
+
+struct counter {
+    struct bpf_spin_lock lock;
+    __u32 pad;
+    __u64 packets;
+    __u64 bytes;
+    __u64 history[8];
+};
+
+struct event {
+    __u32 saddr;
+    __u32 len;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __u32);
+    __type(value, struct counter);
+} counters SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 4096);
+} events SEC(".maps");
+
+SEC("xdp/count")
+int count_sources(struct xdp_md *ctx)
+{
+    void *data = (void *)(long)ctx->data;
+    void *end = (void *)(long)ctx->data_end;
+    struct ethhdr *eth = data;
+    struct iphdr *ip = (void *)(eth + 1);
+    if ((void *)(ip + 1) > end)
+        return XDP_PASS;
+    __u32 key = ip->saddr;
+    struct counter *c = bpf_map_lookup_elem(&counters, &key);
+    if (!c) {
+        struct counter fresh = {};
+        bpf_map_update_elem(&counters, &key, &fresh, BPF_NOEXIST);
+        return XDP_PASS;
+    }
+    __u32 len = (__u32)(end - data);
+    bpf_spin_lock(&c->lock);
+    c->packets++;
+    c->bytes += len;
+    c->history[c->packets & 7] = len;
+    bpf_spin_unlock(&c->lock);
+    struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (e) {
+        e->saddr = key;
+        e->len = len;
+        bpf_ringbuf_submit(e, 0);
+    }
+    return XDP_PASS;
+}

@@ -490,10 +490,11 @@ public final class Verifier {
             throws VerificationException {
         if (!wide) throw fail(pc, Rule.POINTER_ARITHMETIC, "R" + dst + " 32-bit arithmetic on pointer " + p + " prohibited", st);
         if (op == AluOp.SUB && other instanceof Pointer q && pointerIsDst) {
-            boolean comparable = p.kind() == q.kind() && !p.orNull() && !q.orNull() && p.frame() == q.frame() && p.map() == q.map()
-                    && p.kind().allowsArithmetic() && p.kind() != PointerKind.CTX;
+            boolean samePacket = (p.kind().isPacket() || p.kind() == PointerKind.PACKET_END) && (q.kind().isPacket() || q.kind() == PointerKind.PACKET_END);
+            boolean comparable = !p.orNull() && !q.orNull() && (samePacket || p.kind() == q.kind() && p.frame() == q.frame() && p.map() == q.map()
+                    && p.kind().allowsArithmetic() && p.kind() != PointerKind.CTX);
             if (!comparable) throw fail(pc, Rule.POINTER_ARITHMETIC, "R" + dst + " subtraction of unrelated pointers " + p + " and " + q, st);
-            if (p.hasConstantOffset() && q.hasConstantOffset() && p.id() == q.id() && p.kind() != PointerKind.ARENA) {
+            if (p.kind() == q.kind() && p.hasConstantOffset() && q.hasConstantOffset() && p.id() == q.id() && p.kind() != PointerKind.ARENA) {
                 return Scalar.constant(p.constantOffset() - q.constantOffset());
             }
             return Scalar.UNKNOWN;

@@ -3,7 +3,9 @@ package io.kflex.verifier;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.kflex.isa.Code;
+import io.kflex.isa.Instruction.LoadImm64;
 import io.kflex.loader.ProgramType;
+import io.kflex.maps.MapSpec;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
@@ -18,11 +20,47 @@ import org.junit.jupiter.api.Test;
 class ClangProgramsTest {
 
     private static VerifiedProgram verify(String name, ProgramType type) throws Exception {
+        return verify(name, type, List.of());
+    }
+
+    /** Loads {@code name.hex}; lddw slots listed in {@code name.relocs} ("slot map") become map references, as the loader does. */
+    private static VerifiedProgram verify(String name, ProgramType type, List<MapSpec> maps) throws Exception {
+        long[] words;
         try (InputStream in = ClangProgramsTest.class.getResourceAsStream("/verifier/clang/" + name + ".hex")) {
             String hex = new String(in.readAllBytes(), StandardCharsets.US_ASCII).replaceAll("\\s", "");
-            Code code = Code.decode(HexFormat.of().parseHex(hex));
-            return Verifier.verify(code, type, List.of(), VerifierOptions.defaults());
+            java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap(HexFormat.of().parseHex(hex)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            words = new long[bytes.remaining() / 8];
+            for (int i = 0; i < words.length; i++) words[i] = bytes.getLong();
         }
+        try (InputStream in = ClangProgramsTest.class.getResourceAsStream("/verifier/clang/" + name + ".relocs")) {
+            if (in != null) {
+                for (String line : new String(in.readAllBytes(), StandardCharsets.US_ASCII).split("\n")) {
+                    if (line.isBlank()) continue;
+                    String[] parts = line.trim().split(" ");
+                    int slot = Integer.parseInt(parts[0]);
+                    int index = java.util.stream.IntStream.range(0, maps.size()).filter(i -> maps.get(i).name().equals(parts[1])).findFirst().orElseThrow();
+                    long w = words[slot];
+                    // src_reg = MAP_IDX (5), imm = map index.
+                    w = (w & ~0xf000L) | ((long) LoadImm64.MAP_IDX << 12);
+                    w = (w & 0xffffffffL) | ((long) index << 32);
+                    words[slot] = w;
+                }
+            }
+        }
+        return Verifier.verify(Code.decode(words), type, maps, VerifierOptions.defaults());
+    }
+
+    @Test
+    void sourceCounterWithLockedMapValueAndRingBufferEvent() throws Exception {
+        List<MapSpec> maps = List.of(MapSpec.of("counters", MapSpec.HASH, 4, 88, 1024, 0), MapSpec.of("events", MapSpec.RINGBUF, 0, 0, 4096, 0));
+        VerifiedProgram p = verify("xdp-count", ProgramType.XDP, maps);
+        assertThat(p.accessAt(51).region()).isEqualTo(MemoryRegion.MAP_VALUE);
+        assertThat(p.accessAt(51).maxOffset()).isEqualTo(24 + 56);
+        assertThat(p.accessAt(61).region()).isEqualTo(MemoryRegion.RINGBUF);
+        // The value is one byte too small for history[7]: the same code must be rejected.
+        List<MapSpec> small = List.of(MapSpec.of("counters", MapSpec.HASH, 4, 87, 1024, 0), MapSpec.of("events", MapSpec.RINGBUF, 0, 0, 4096, 0));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> verify("xdp-count", ProgramType.XDP, small))
+                .isInstanceOfSatisfying(VerificationException.class, e -> assertThat(e.rule()).isEqualTo(Rule.OUT_OF_BOUNDS));
     }
 
     @Test
