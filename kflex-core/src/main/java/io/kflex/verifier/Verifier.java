@@ -876,6 +876,7 @@ public final class Verifier {
             // A non-NULL host pointer is never equal to 0.
             return op == JumpOp.JEQ ? new VerifierState[] {null, st.copy()} : new VerifierState[] {st.copy(), null};
         }
+        if (op == JumpOp.JSET && !arena) throw fail(pc, Rule.POINTER_LEAK, "bit test of pointer " + p + " leaks its address", st);
         if (a instanceof Pointer pa && b instanceof Pointer pb) {
             VerifierState[] packet = packetBranch(st, j, pa, pb);
             if (packet != null) return packet;
@@ -993,6 +994,7 @@ public final class Verifier {
             if (st.lock != null) throw fail(pc, Rule.LOCK_VIOLATION, "spin lock still held at program exit", st);
             return -1;
         }
+        if (st.lock != null) throw fail(pc, Rule.LOCK_VIOLATION, "returning from a function while holding a spin lock", st);
         if (r0 instanceof Pointer p && p.kind() == PointerKind.STACK && p.frame() >= frame.frameNo) {
             throw fail(pc, Rule.INVALID_RETURN, "cannot return stack pointer " + p + " to the caller", st);
         }

@@ -156,6 +156,9 @@ class VerifierCorpusTest {
         reject("adding two pointers", XDP, Rule.POINTER_ARITHMETIC, a -> a.movr(2, 10).addr(2, 1).ret(0));
         reject("arithmetic on a possibly-NULL map value", XDP, Rule.POINTER_ARITHMETIC, a -> lookup(a, HASH).add(0, 4).ret(0));
         reject("comparing a pointer with a scalar", XDP, Rule.POINTER_LEAK, a -> a.jmp(JGT, 1, 5, "out").label("out").ret(0));
+        reject("bit test of packet pointers", XDP, Rule.POINTER_LEAK, a -> xdpPacket(a).jmpr(JSET, 2, 3, "out").label("out").ret(0));
+        reject("bit test of a pointer against a constant", XDP, Rule.POINTER_LEAK, a -> a.jmp(JSET, 1, 4, "out").label("out").ret(0));
+        accept("NULL check on a non-NULL pointer has one side", XDP, a -> a.jmp(JEQ, 1, 0, "dead").ret(0).label("dead").ret(1));
         reject("32-bit copy of a pointer", XDP, Rule.POINTER_LEAK, a -> a.mov32r(2, 1).ret(0));
         accept("difference of two stack pointers is a number", SYSCALL, a -> a.movr(2, 10).add(2, -8).movr(0, 10).alur(AluOp.SUB, 0, 2).exit());
 
@@ -246,6 +249,8 @@ class VerifierCorpusTest {
                 .label("out").ret(0));
         reject("nested spin lock", XDP, Rule.LOCK_VIOLATION, a -> lookup(a, ARRAY).jmp(JEQ, 0, 0, "out").movr(6, 0).movr(1, 6).call(SPIN_LOCK)
                 .movr(1, 6).call(SPIN_LOCK).label("out").ret(0));
+        reject("returning from a function with the lock held", XDP, Rule.LOCK_VIOLATION, a -> lookup(a, ARRAY).jmp(JEQ, 0, 0, "out")
+                .movr(1, 0).callLocal("f").label("out").ret(0).label("f").call(SPIN_LOCK).ret(0));
         reject("helper call under a lock", XDP, Rule.LOCK_VIOLATION, a -> lookup(a, ARRAY).jmp(JEQ, 0, 0, "out").movr(6, 0).movr(1, 6).call(SPIN_LOCK)
                 .call(PRANDOM).movr(1, 6).call(SPIN_UNLOCK).label("out").ret(0));
 
