@@ -61,6 +61,8 @@ public final class Verifier {
     private final Code code;
     private final ProgramType type;
     private final List<MapSpec> maps;
+    private final int programMaps;
+    private final int[] innerMap;
     private final VerifierOptions options;
     private final ContextDescriptor context;
     private final StringBuilder log = new StringBuilder();
@@ -88,10 +90,23 @@ public final class Verifier {
     private record Witness(int location, boolean up, boolean unsigned) {}
 
     private Verifier(Code code, ProgramType type, List<MapSpec> maps, VerifierOptions options) {
-        this.code = code;
-        this.type = type;
-        this.maps = List.copyOf(maps);
-        this.options = options;
+        this.code = java.util.Objects.requireNonNull(code, "code");
+        this.type = java.util.Objects.requireNonNull(type, "program type");
+        this.options = java.util.Objects.requireNonNull(options, "options");
+        // The program's maps by index, then the inner-map templates of maps of maps: a lookup in
+        // an outer map yields a map pointer to its template.
+        List<MapSpec> table = new ArrayList<>(java.util.Objects.requireNonNull(maps, "maps"));
+        this.programMaps = table.size();
+        this.innerMap = new int[programMaps];
+        for (int i = 0; i < programMaps; i++) {
+            MapSpec inner = table.get(i).innerMap();
+            innerMap[i] = -1;
+            if (inner != null) {
+                innerMap[i] = table.size();
+                table.add(inner);
+            }
+        }
+        this.maps = List.copyOf(table);
         this.context = ContextDescriptor.of(type);
         this.deadline = System.nanoTime() + options.timeBudget().toNanos();
     }
@@ -555,7 +570,7 @@ public final class Verifier {
     }
 
     private MapSpec mapAt(int pc, VerifierState st, int index) throws VerificationException {
-        if (index < 0 || index >= maps.size()) throw fail(pc, Rule.BAD_MAP, "map index " + index + " but the program has " + maps.size() + " maps", st);
+        if (index < 0 || index >= programMaps) throw fail(pc, Rule.BAD_MAP, "map index " + index + " but the program has " + programMaps + " maps", st);
         return maps.get(index);
     }
 
@@ -1052,7 +1067,7 @@ public final class Verifier {
 
     private int helperCall(int pc, int id, VerifierState st) throws VerificationException {
         Prototype proto = HelperPrototypes.find(id).orElse(null);
-        if (proto == null) throw fail(pc, Rule.UNKNOWN_HELPER, "unknown helper " + HelperPrototypes.nameOf(id) + " (func#" + id + ")", st);
+        if (proto == null) throw fail(pc, Rule.UNKNOWN_HELPER, "unknown helper #" + id, st);
         String name = HelperPrototypes.nameOf(id);
         if (!proto.allowedIn(type)) throw fail(pc, Rule.HELPER_NOT_ALLOWED, name + " is not available to " + type + " programs", st);
         if (st.lock != null && !proto.has(Effect.UNLOCKS)) {
@@ -1072,7 +1087,7 @@ public final class Verifier {
                 case ANYTHING -> read(pc, st, reg);
                 case CONST_MAP_PTR -> {
                     Value v = read(pc, st, reg);
-                    if (!(v instanceof Pointer p && p.kind() == PointerKind.CONST_MAP)) throw badArg(pc, st, where, "a map pointer", v);
+                    if (!(v instanceof Pointer p && p.kind() == PointerKind.CONST_MAP && !p.orNull())) throw badArg(pc, st, where, "a map pointer", v);
                     mapIndex = p.map();
                     map = maps.get(mapIndex);
                     checkMapFits(pc, st, proto, map);
@@ -1161,7 +1176,9 @@ public final class Verifier {
         f.regs[Registers.R0] = switch (proto.returns()) {
             case INTEGER -> id == 7 || id == 8 ? Scalar.of(ScalarValue.ofWidth(4)) : Scalar.UNKNOWN;
             case VOID -> Value.NOT_INIT;
-            case PTR_TO_MAP_VALUE_OR_NULL -> new Pointer(PointerKind.MAP_VALUE, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, true);
+            case PTR_TO_MAP_VALUE_OR_NULL -> mapIndex < programMaps && innerMap[mapIndex] >= 0
+                    ? new Pointer(PointerKind.CONST_MAP, 0, ScalarValue.constant(0), 0, innerMap[mapIndex], newId(), 0, 0, true)
+                    : new Pointer(PointerKind.MAP_VALUE, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, true);
             case PTR_TO_SOCKET_OR_NULL, PTR_TO_ALLOC_MEM_OR_NULL -> {
                 PointerKind kind = proto.returns() == HelperPrototypes.ReturnType.PTR_TO_SOCKET_OR_NULL ? PointerKind.SOCKET : PointerKind.RINGBUF_MEM;
                 int ref = newId();

@@ -30,9 +30,11 @@ class VerifierCorpusTest {
             MapSpec.of("events", MapSpec.RINGBUF, 0, 0, 4096, 0),                         // 2
             MapSpec.of(".rodata", MapSpec.ARRAY, 4, 16, 1, MapSpec.F_RDONLY_PROG),        // 3
             MapSpec.of("heap", MapSpec.ARENA, 0, 0, 16, MapSpec.F_MMAPABLE),              // 4
-            MapSpec.of("progs", MapSpec.PROG_ARRAY, 4, 4, 8, 0));                         // 5
+            MapSpec.of("progs", MapSpec.PROG_ARRAY, 4, 4, 8, 0),                          // 5
+            new MapSpec("outer", MapSpec.ARRAY_OF_MAPS, 4, 4, 8, 0, 0,
+                    MapSpec.of("inner", MapSpec.ARRAY, 4, 32, 4, 0), 0, 0));              // 6
 
-    static final int HASH = 0, ARRAY = 1, RINGBUF = 2, RODATA = 3, PROGS = 5;
+    static final int HASH = 0, ARRAY = 1, RINGBUF = 2, RODATA = 3, PROGS = 5, OUTER = 6;
     static final int LOOKUP = 1, UPDATE = 2, PRANDOM = 7, KTIME = 5, TAIL_CALL = 12, REDIRECT = 23, ADJUST_HEAD = 44,
             SK_LOOKUP_TCP = 84, SK_RELEASE = 86, SPIN_LOCK = 93, SPIN_UNLOCK = 94, RB_OUTPUT = 130, RB_RESERVE = 131,
             RB_SUBMIT = 132, RB_DISCARD = 133, LOOP = 181;
@@ -195,6 +197,12 @@ class VerifierCorpusTest {
         accept("read of .rodata by direct value access", XDP, a -> a.ldMapValue(1, RODATA, 8).ldxdw(2, 1, 0).ret(0));
         reject("map index out of range", XDP, Rule.BAD_MAP, a -> a.ldMap(1, 17).ret(0));
         reject("lookup in a ring buffer", XDP, Rule.BAD_MAP, a -> lookup(a, RINGBUF).ret(0));
+        accept("lookup in the inner map of a map of maps", XDP, a -> lookup(a, OUTER).jmp(JEQ, 0, 0, "out").movr(1, 0)
+                .movr(2, 10).add(2, -4).call(LOOKUP).jmp(JEQ, 0, 0, "out").ldxdw(1, 0, 24).label("out").ret(0));
+        reject("inner map value bounds come from the template", XDP, Rule.OUT_OF_BOUNDS, a -> lookup(a, OUTER).jmp(JEQ, 0, 0, "out").movr(1, 0)
+                .movr(2, 10).add(2, -4).call(LOOKUP).jmp(JEQ, 0, 0, "out").ldxdw(1, 0, 32).label("out").ret(0));
+        reject("inner map used before its NULL check", XDP, Rule.BAD_HELPER_ARG, a -> lookup(a, OUTER).movr(1, 0)
+                .movr(2, 10).add(2, -4).call(LOOKUP).ret(0));
         reject("atomic add on a packet", XDP, Rule.INVALID_ACCESS, a -> xdpPacket(a).movr(4, 2).add(4, 8).jmpr(JGT, 4, 3, "out")
                 .mov(5, 1).atomicAdd(Size.DW, 2, 0, 5).label("out").ret(0));
         accept("atomic add on a map value", XDP, a -> lookup(a, ARRAY).jmp(JEQ, 0, 0, "out").mov(1, 1)
