@@ -33,6 +33,8 @@ public final class ControlFlowGraph {
     private final BitSet prunePoints = new BitSet();
     private final BitSet blockLeaders = new BitSet();
     private final List<Edge> backEdges = new ArrayList<>();
+    private final java.util.Set<Edge> backEdgeSet = new java.util.HashSet<>();
+    private final BitSet loopHeads = new BitSet();
     private final Map<Edge, BitSet> loopBodies = new TreeMap<>((a, b) -> a.from != b.from ? Integer.compare(a.from, b.from) : Integer.compare(a.to, b.to));
     private final BitSet irreducibleHeads = new BitSet();
     private final Map<Integer, TreeSet<Integer>> callees = new TreeMap<>();
@@ -86,9 +88,9 @@ public final class ControlFlowGraph {
     /** Where states are remembered for pruning: branch targets, fall-throughs of branches, subprogram entries. */
     public boolean isPrunePoint(int pc) { return prunePoints.get(pc); }
 
-    public boolean isLoopHead(int pc) { return backEdges.stream().anyMatch(e -> e.to == pc); }
+    public boolean isLoopHead(int pc) { return loopHeads.get(pc); }
 
-    public boolean isBackEdge(int from, int to) { return backEdges.contains(new Edge(from, to)); }
+    public boolean isBackEdge(int from, int to) { return loopHeads.get(to) && backEdgeSet.contains(new Edge(from, to)); }
 
     public List<Edge> backEdges() { return backEdges; }
 
@@ -190,6 +192,8 @@ public final class ControlFlowGraph {
                         stack.push(new int[] {s, 0});
                     } else if (color[s] == 1) {
                         backEdges.add(new Edge(pc, s));
+                        backEdgeSet.add(new Edge(pc, s));
+                        loopHeads.set(s);
                     }
                 } else {
                     color[pc] = 2;
@@ -253,20 +257,24 @@ public final class ControlFlowGraph {
         int count = subprogramStarts.length;
         int[] depth = new int[count]; // longest chain of frames starting at a subprogram, 0 = not computed
         byte[] state = new byte[count];
-        for (int s = 0; s < count; s++) frames(s, depth, state);
+        for (int s = 0; s < count; s++) frames(s, depth, state, 1);
         if (depth[0] > MAX_CALL_FRAMES) {
             throw error(0, Rule.CALL_DEPTH, "the call stack of " + depth[0] + " frames is too deep (at most " + MAX_CALL_FRAMES + ")");
         }
     }
 
-    private int frames(int sub, int[] depth, byte[] state) throws VerificationException {
+    private int frames(int sub, int[] depth, byte[] state, int level) throws VerificationException {
         if (state[sub] == 2) return depth[sub];
         if (state[sub] == 1) {
             throw error(subprogramStarts[sub], Rule.RECURSION, "recursive call of the subprogram at " + subprogramStarts[sub]);
         }
+        if (level > MAX_CALL_FRAMES) {
+            // Stop here rather than recurse along an arbitrarily long chain.
+            throw error(subprogramStarts[sub], Rule.CALL_DEPTH, "the call stack of more than " + MAX_CALL_FRAMES + " frames is too deep");
+        }
         state[sub] = 1;
         int deepest = 0;
-        for (int callee : callees.getOrDefault(sub, new TreeSet<>())) deepest = Math.max(deepest, frames(callee, depth, state));
+        for (int callee : callees.getOrDefault(sub, new TreeSet<>())) deepest = Math.max(deepest, frames(callee, depth, state, level + 1));
         state[sub] = 2;
         depth[sub] = deepest + 1;
         return depth[sub];
