@@ -142,9 +142,34 @@ public final class HelperPrototypes {
     /** Every known prototype, by number. */
     public static Map<Integer, Prototype> all() { return java.util.Collections.unmodifiableMap(BY_ID); }
 
-    /** The libbpf name of a helper ({@code bpf_map_lookup_elem}), or {@code helper #id} when unknown. */
+    /**
+     * The libbpf name of a helper ({@code bpf_map_lookup_elem}) — also for Linux helpers the host
+     * does not provide — or {@code helper #id} for numbers Linux does not define.
+     */
     public static String nameOf(int id) {
         Prototype p = BY_ID.get(id);
-        return p == null ? "helper #" + id : "bpf_" + p.name();
+        if (p != null) return "bpf_" + p.name();
+        String linux = LinuxNames.NAMES.get(id);
+        return linux != null ? "bpf_" + linux : "helper #" + id;
+    }
+
+    /** Linux's helper names by number, loaded on first use from a resource generated from libbpf's header. */
+    private static final class LinuxNames {
+        static final Map<Integer, String> NAMES = load();
+
+        private static Map<Integer, String> load() {
+            Map<Integer, String> names = new TreeMap<>();
+            try (var in = HelperPrototypes.class.getResourceAsStream("linux-helper-names.txt")) {
+                if (in == null) return names;
+                for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).split("\n")) {
+                    if (line.isBlank() || line.startsWith("#")) continue;
+                    String[] parts = line.trim().split(" ");
+                    names.put(Integer.parseInt(parts[0]), parts[1]);
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                // Names are only for messages: without them helpers are named by number.
+            }
+            return java.util.Collections.unmodifiableMap(names);
+        }
     }
 }

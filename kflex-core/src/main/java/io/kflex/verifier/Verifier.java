@@ -1067,7 +1067,11 @@ public final class Verifier {
 
     private int helperCall(int pc, int id, VerifierState st) throws VerificationException {
         Prototype proto = HelperPrototypes.find(id).orElse(null);
-        if (proto == null) throw fail(pc, Rule.UNKNOWN_HELPER, "unknown helper #" + id, st);
+        if (proto == null) {
+            String name = HelperPrototypes.nameOf(id);
+            throw fail(pc, Rule.UNKNOWN_HELPER, name.startsWith("bpf_") ? "helper " + name + " (#" + id + ") is not provided by the host"
+                    : "unknown helper #" + id, st);
+        }
         String name = HelperPrototypes.nameOf(id);
         if (!proto.allowedIn(type)) throw fail(pc, Rule.HELPER_NOT_ALLOWED, name + " is not available to " + type + " programs", st);
         if (st.lock != null && !proto.has(Effect.UNLOCKS)) {

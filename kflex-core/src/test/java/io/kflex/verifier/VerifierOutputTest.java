@@ -76,6 +76,11 @@ class VerifierOutputTest {
     void unknownHelperIsNamedByNumber() {
         assertThatThrownBy(() -> Verifier.verify(new Asm().call(4242).ret(0).build(), ProgramType.XDP, MAPS, VerifierOptions.defaults()))
                 .isInstanceOfSatisfying(VerificationException.class, e -> assertThat(e.detail()).contains("4242"));
+        assertThatThrownBy(() -> Verifier.verify(new Asm().call(25).ret(0).build(), ProgramType.XDP, MAPS, VerifierOptions.defaults()))
+                .isInstanceOfSatisfying(VerificationException.class, e -> {
+                    assertThat(e.rule()).isEqualTo(Rule.UNKNOWN_HELPER);
+                    assertThat(e.detail()).contains("bpf_perf_event_output");
+                });
     }
 
     @Test
