@@ -57,7 +57,8 @@ final class StateLattice {
         while (oi.hasNext()) {
             var o = oi.next();
             var c = ci.next();
-            if (o.kind() != c.kind() || !ids.check(o.id(), c.id())) return false;
+            // Same acquisition sites too: the object tables at cancellation points rely on it.
+            if (o.kind() != c.kind() || o.pc() != c.pc() || !ids.check(o.id(), c.id())) return false;
         }
         for (int f = 0; f < old.frames.size(); f++) {
             FrameState of = old.frames.get(f), cf = cur.frames.get(f);

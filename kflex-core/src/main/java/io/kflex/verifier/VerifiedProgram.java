@@ -17,11 +17,14 @@ import java.util.SortedSet;
  *   <li>{@code backEdges}: every loop back-edge and whether its loop provably terminates.</li>
  *   <li>{@code cancellationPoints}: the slots of back-edges without a termination proof; the
  *       engines poll for cancellation there.</li>
+ *   <li>{@code heldAtCancellation}: per cancellation point, the object table — the references
+ *       and lock the program may hold there, which the runtime releases when it cancels.</li>
  *   <li>{@code stackDepths}: bytes of stack each subprogram (by entry slot) uses.</li>
  * </ul>
  */
 public record VerifiedProgram(Code code, ProgramType type, long processedInstructions, Map<Integer, AccessFact> accesses,
                               List<BackEdgeFact> backEdges, SortedSet<Integer> cancellationPoints,
+                              Map<Integer, List<HeldResource>> heldAtCancellation,
                               Map<Integer, Integer> stackDepths, String log) {
 
     public long heapAccesses() { return accesses.values().stream().filter(a -> a.region() == MemoryRegion.HEAP).count(); }

@@ -78,6 +78,8 @@ public final class Verifier {
     /** Per loop head: termination witnesses holding on every back-edge arrival so far (null = none yet). */
     private final Map<Integer, Set<Witness>> witnesses = new HashMap<>();
     private final Map<Integer, AccessFact> accesses = new TreeMap<>();
+    /** Per back-edge source: the resources held on some path taking it (covered paths hold the same). */
+    private final Map<Integer, Set<HeldResource>> heldAtBackEdge = new HashMap<>();
     private int[] stackDepth;
 
     /** A path still to explore: continue at {@code pc}, arrived from {@code prev}. */
@@ -152,8 +154,11 @@ public final class Verifier {
                         .append(b.terminating() ? "terminates (" : "cancellation point (").append(b.reason()).append(")\n");
             }
         }
+        Map<Integer, List<HeldResource>> held = new TreeMap<>();
+        for (int pc : cancellations) held.put(pc, List.copyOf(heldAtBackEdge.getOrDefault(pc, Set.of())));
         return new VerifiedProgram(code, type, processed, java.util.Collections.unmodifiableMap(accesses), List.copyOf(backEdges),
-                java.util.Collections.unmodifiableSortedSet(cancellations), java.util.Collections.unmodifiableMap(depths), log.toString());
+                java.util.Collections.unmodifiableSortedSet(cancellations), java.util.Collections.unmodifiableMap(held),
+                java.util.Collections.unmodifiableMap(depths), log.toString());
     }
 
     // =============================================================================================
@@ -292,6 +297,9 @@ public final class Verifier {
                         + " inside the loop is still held when the loop iterates", st);
             }
         }
+        Set<HeldResource> held = heldAtBackEdge.computeIfAbsent(from, k -> new java.util.LinkedHashSet<>());
+        for (VerifierState.Reference ref : st.refs.values()) held.add(HeldResource.of(ref));
+        if (st.lock != null) held.add(HeldResource.of(st.lock));
         Set<Witness> found = new HashSet<>();
         for (FrameState f : st.frames) {
             for (int r = 0; r < Registers.COUNT; r++) {

@@ -92,6 +92,20 @@ class VerifierLoopTest {
     }
 
     @Test
+    void cancellationPointListsTheResourcesHeldThere() throws Exception {
+        // A socket is looked up before an unbounded loop and released after it.
+        VerifiedProgram p = verify(VerifierCorpusTest.skLookup(new Asm()).jmp(JEQ, 0, 0, "out").movr(6, 0)
+                .label("head").call(7).jmp(JNE, 0, 0, "head")
+                .movr(1, 6).call(86).label("out").ret(0), ProgramType.XDP);
+        assertThat(p.cancellationPoints()).hasSize(1);
+        int point = p.cancellationPoints().first();
+        assertThat(p.heldAtCancellation().get(point)).singleElement().satisfies(r -> {
+            assertThat(r.kind()).isEqualTo(HeldResource.Kind.SOCKET);
+            assertThat(r.acquiredAt()).isEqualTo(7);
+        });
+    }
+
+    @Test
     void mayGotoLoopIsTerminating() throws Exception {
         VerifiedProgram p = verify(new Asm().call(7).label("loop").mayGoto("out").add(0, 3).ja("loop").label("out").exit(),
                 ProgramType.SYSCALL);
