@@ -228,14 +228,10 @@ public final class ControlFlowGraph {
                 }
             }
             loopBodies.put(e, body);
-            // The loop is reducible only if the head is the single way in: no body node other than
-            // the head has a predecessor outside the body.
-            for (int v = body.nextSetBit(0); v >= 0; v = body.nextSetBit(v + 1)) {
-                if (v == e.to) continue;
-                for (int p : preds.get(v)) {
-                    if (!body.get(p)) irreducibleHeads.set(e.to);
-                }
-            }
+            // The head dominates the tail (the loop is reducible) exactly when the tail cannot be
+            // reached from the subprogram's entry without passing the head.
+            int entry = subprogramStarts[subprogramOf[e.to]];
+            if (entry != e.to && body.get(entry)) irreducibleHeads.set(e.to);
         }
     }
 

@@ -106,6 +106,18 @@ class VerifierLoopTest {
     }
 
     @Test
+    void loopWithTwoEntriesGetsNoTerminationProof() throws Exception {
+        // Both A and B can be entered from outside: the cycle has no single head to count at.
+        VerifiedProgram p = verify(new Asm().mov(6, 0).call(7).jmp(JEQ, 0, 0, "b")
+                .label("a").add(6, 1).ja("b")
+                .label("b").add(6, 1).jmp(JLT, 6, 100, "a").ret(0), ProgramType.SYSCALL);
+        assertThat(p.backEdges()).singleElement().satisfies(b -> {
+            assertThat(b.terminating()).isFalse();
+            assertThat(b.reason()).contains("irreducible");
+        });
+    }
+
+    @Test
     void mayGotoLoopIsTerminating() throws Exception {
         VerifiedProgram p = verify(new Asm().call(7).label("loop").mayGoto("out").add(0, 3).ja("loop").label("out").exit(),
                 ProgramType.SYSCALL);
