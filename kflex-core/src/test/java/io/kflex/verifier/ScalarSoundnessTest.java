@@ -18,7 +18,7 @@ import net.jqwik.api.Provide;
  * Soundness of the abstract domain: for random concrete values inside random abstract values,
  * every abstract operation's result contains the concrete result.
  */
-class ScalarSoundnessProperties {
+class ScalarSoundnessTest {
 
     /** A concrete value together with an abstract value that contains it. */
     record Sample(long concrete, ScalarValue abstractValue) {}
@@ -35,7 +35,7 @@ class ScalarSoundnessProperties {
                 Arbitraries.longs(),
                 Combinators.combine(Arbitraries.longs(), Arbitraries.longs()).as((x, y) -> x & y));
         Arbitrary<Long> slack = Arbitraries.oneOf(Arbitraries.of(0L, 1L, 5L, 1000L), Arbitraries.longs().between(0, Long.MAX_VALUE));
-        return Combinators.combine(values, masks, slack, slack, slack, slack).as(ScalarSoundnessProperties::around);
+        return Combinators.combine(values, masks, slack, slack, slack, slack).as(ScalarSoundnessTest::around);
     }
 
     /** An abstract value containing {@code x}: a tnum hiding the mask bits, ranges extended by the slacks. */

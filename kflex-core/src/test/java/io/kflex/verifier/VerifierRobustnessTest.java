@@ -25,7 +25,7 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.statistics.Statistics;
 
 /** Arbitrary programs get a verdict — acceptance or a {@link VerificationException} — and nothing else. */
-class VerifierRobustnessProperties {
+class VerifierRobustnessTest {
 
     private static final VerifierOptions OPTIONS = VerifierOptions.defaults().withLogLevel(2).withMaxProcessed(50_000)
             .withTimeBudget(Duration.ofSeconds(5));
