@@ -1280,6 +1280,14 @@ public final class Verifier {
                     throw fail(pc, Rule.OUT_OF_BOUNDS, where + ": " + p + " of " + size + " bytes exceeds the " + limit + "-byte object", st);
                 }
             }
+            case CTX -> {
+                // Only a SYSCALL program's context is plain memory (the caller's argument buffer).
+                if (!context.isBuffer() || !p.hasConstantOffset()) throw badArg(pc, st, where, "a pointer to stack, packet or map memory", v);
+                long at = p.constantOffset();
+                if (at < 0 || at + size > context.size()) {
+                    throw fail(pc, Rule.OUT_OF_BOUNDS, where + ": " + size + " bytes at ctx+" + at + " exceed the " + context.size() + "-byte buffer", st);
+                }
+            }
             default -> throw badArg(pc, st, where, "a pointer to stack, packet or map memory", v);
         }
     }

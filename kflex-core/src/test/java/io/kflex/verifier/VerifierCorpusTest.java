@@ -220,6 +220,9 @@ class VerifierCorpusTest {
                 .ldMap(1, HASH).movr(2, 10).add(2, -4).movr(3, 10).add(3, -24).mov(4, 0).call(UPDATE).ret(0));
         reject("zero-size memory argument", XDP, Rule.BAD_HELPER_ARG, a -> a.stdw(10, -8, 0).movr(1, 10).add(1, -8).mov(2, 0).call(6).ret(0));
         accept("ringbuf_output of stack memory", XDP, a -> a.stdw(10, -8, 0).ldMap(1, RINGBUF).movr(2, 10).add(2, -8).mov(3, 8).mov(4, 0).call(RB_OUTPUT).ret(0));
+        accept("syscall ctx buffer as helper memory", SYSCALL, a -> a.mov(2, 16).mov(3, 0).mov(4, 0).mov(5, 0).call(6).exit());
+        reject("syscall ctx buffer overrun by a helper", SYSCALL, Rule.OUT_OF_BOUNDS, a -> a.add(1, 4090).mov(2, 16).call(6).exit());
+        reject("XDP ctx is not helper memory", XDP, Rule.BAD_HELPER_ARG, a -> a.mov(2, 16).call(6).ret(0));
         reject("tail call to a hash map", XDP, Rule.BAD_MAP, a -> a.ldMap(2, HASH).mov(3, 0).call(TAIL_CALL).ret(0));
         accept("tail call", XDP, a -> a.ldMap(2, PROGS).mov(3, 0).call(TAIL_CALL).ret(0));
 
