@@ -180,6 +180,7 @@ public final class Verifier {
                         + " ms after " + processed + " instructions", st);
             }
             Instruction insn = code.at(pc);
+            if (options.logLevel() >= 2 && options.sourceLines().containsKey(pc)) log.append("; ").append(options.sourceLines().get(pc)).append('\n');
             if (options.logLevel() >= 2) log.append(pc).append(": (").append(InstructionText.of(insn)).append(") ; ").append(st.render()).append('\n');
             int next = step(pc, insn, st);
             if (next < 0) return;
@@ -389,6 +390,8 @@ public final class Verifier {
 
     private VerificationException fail(int pc, Rule rule, String message, VerifierState st) {
         String state = st == null ? "" : st.render();
+        String source = pc >= 0 ? options.sourceLineAt(pc) : null;
+        if (source != null) message = message + " (at " + source + ")";
         if (options.logLevel() >= 1) {
             String insn = pc >= 0 && pc < code.length() && code.at(pc) != null ? " (" + InstructionText.of(code.at(pc)) + ")" : "";
             log.append(pc).append(insn).append(": ").append(message).append('\n');

@@ -73,6 +73,17 @@ class VerifierOutputTest {
     }
 
     @Test
+    void messagesQuoteTheSourceLine() {
+        VerifierOptions options = VerifierOptions.defaults().withLogLevel(2)
+                .withSourceLines(java.util.Map.of(0, "prog.c:3: int x = 0;", 2, "prog.c:4: return *p;"));
+        assertThatThrownBy(() -> Verifier.verify(new Asm().mov(0, 0).mov(1, 0).ldxdw(0, 1, 0).exit().build(), ProgramType.XDP, MAPS, options))
+                .isInstanceOfSatisfying(VerificationException.class, e -> {
+                    assertThat(e.detail()).contains("prog.c:4: return *p;");
+                    assertThat(e.log()).contains("; prog.c:3: int x = 0;");
+                });
+    }
+
+    @Test
     void unknownHelperIsNamedByNumber() {
         assertThatThrownBy(() -> Verifier.verify(new Asm().call(4242).ret(0).build(), ProgramType.XDP, MAPS, VerifierOptions.defaults()))
                 .isInstanceOfSatisfying(VerificationException.class, e -> assertThat(e.detail()).contains("4242"));
