@@ -211,6 +211,15 @@ public record ScalarValue(Tnum tnum, long smin, long smax, long umin, long umax,
             if (Long.compareUnsigned(umin, umax) <= 0) {
                 Tnum r = Tnum.range(umin, umax);
                 if (t.compatible(r)) t = t.intersect(r);
+                // Move the unsigned bounds onto values the tnum allows (e.g. even values only).
+                Long lo = t.minAtLeast(umin), hi = t.maxAtMost(umax);
+                if (lo == null || hi == null) {
+                    umin = -1L;
+                    umax = 0; // no member: contradictory, isEmpty() reports it
+                } else {
+                    umin = lo;
+                    umax = hi;
+                }
             }
             if (u32min <= u32max) {
                 Tnum r32 = Tnum.range(u32min, u32max);

@@ -38,6 +38,43 @@ public record Tnum(long value, long mask) {
         return value == (other.value & ~mask);
     }
 
+    /** Bits strictly above position {@code i}. */
+    private static long above(int i) { return i >= 63 ? 0 : -1L << (i + 1); }
+
+    /**
+     * The largest member not above {@code u} (unsigned), or {@code null} if none: keep the longest
+     * prefix of {@code u} the tnum allows, drop one 1-bit of {@code u} to 0, then take every
+     * bit that may be 1 below it.
+     */
+    public Long maxAtMost(long u) {
+        if (contains(u)) return u;
+        for (int i = 0; i < 64; i++) {
+            boolean uHasOne = ((u >>> i) & 1) != 0;
+            boolean mayBeZero = ((value >>> i) & 1) == 0;
+            if (!uHasOne || !mayBeZero) continue;
+            long high = u & above(i);
+            if (((high ^ value) & ~mask & above(i)) != 0) continue;
+            long low = i == 0 ? 0 : (value | mask) & (-1L >>> (64 - i));
+            return high | low;
+        }
+        return null;
+    }
+
+    /** The smallest member not below {@code l} (unsigned), or {@code null} if none. */
+    public Long minAtLeast(long l) {
+        if (contains(l)) return l;
+        for (int i = 0; i < 64; i++) {
+            boolean lHasZero = ((l >>> i) & 1) == 0;
+            boolean mayBeOne = (((value | mask) >>> i) & 1) != 0;
+            if (!lHasZero || !mayBeOne) continue;
+            long high = l & above(i);
+            if (((high ^ value) & ~mask & above(i)) != 0) continue;
+            long low = i == 0 ? 0 : value & (-1L >>> (64 - i));
+            return high | (1L << i) | low;
+        }
+        return null;
+    }
+
     public long min() { return value; }
 
     public long max() { return value | mask; }

@@ -34,6 +34,33 @@ class TnumAndBoundsTest {
     }
 
     @Test
+    void tnumNearestMembers() {
+        Tnum even = new Tnum(0, 0x7e);
+        assertThat(even.maxAtMost(99)).isEqualTo(98);
+        assertThat(even.maxAtMost(200)).isEqualTo(126);
+        assertThat(even.minAtLeast(3)).isEqualTo(4);
+        assertThat(even.minAtLeast(127)).isNull();
+        assertThat(Tnum.constant(5).maxAtMost(4)).isNull();
+        assertThat(Tnum.UNKNOWN.maxAtMost(-1L)).isEqualTo(-1L);
+        assertThat(new Tnum(0x8000000000000000L, 1).minAtLeast(0)).isEqualTo(0x8000000000000000L);
+        // Brute force on 8-bit tnums.
+        for (int v = 0; v < 256; v += 5) {
+            for (int m = 0; m < 256; m += 3) {
+                Tnum t = new Tnum(v & ~m, m);
+                for (int u = 0; u < 256; u += 7) {
+                    Long best = null, least = null;
+                    for (int x = 0; x < 256; x++) {
+                        if (t.contains(x) && x <= u) best = (long) x;
+                        if (t.contains(x) && x >= u && least == null) least = (long) x;
+                    }
+                    assertThat(t.maxAtMost(u)).as("max of %s <= %d", t, u).isEqualTo(best);
+                    assertThat(t.minAtLeast(u)).as("min of %s >= %d", t, u).isEqualTo(least);
+                }
+            }
+        }
+    }
+
+    @Test
     void tnumByteSwapAndSignExtensionAreExact() {
         Tnum t = new Tnum(0x1200, 0x00ff);
         assertThat(t.byteSwap(16)).isEqualTo(new Tnum(0x0012, 0xff00));

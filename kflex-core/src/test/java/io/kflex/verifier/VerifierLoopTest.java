@@ -67,6 +67,26 @@ class VerifierLoopTest {
     }
 
     @Test
+    void counterStartingPastItsExitValueIsNoProof() throws Exception {
+        // i = 200; do i++ while (i != 100): only ends after wrapping around 2^64.
+        VerifiedProgram p = verify(new Asm().mov(1, 200).label("head").add(1, 1).jmp(JNE, 1, 100, "head").ret(0), ProgramType.SYSCALL);
+        assertThat(p.cancellationPoints()).hasSize(1);
+    }
+
+    @Test
+    void strideThatSkipsTheExitValueIsNoProof() throws Exception {
+        // i += 2 never equals 101.
+        VerifiedProgram p = verify(new Asm().mov(1, 0).label("head").add(1, 2).jmp(JNE, 1, 101, "head").ret(0), ProgramType.SYSCALL);
+        assertThat(p.cancellationPoints()).hasSize(1);
+    }
+
+    @Test
+    void counterReachingItsExitValueIsAProof() throws Exception {
+        VerifiedProgram p = verify(new Asm().mov(1, 0).label("head").add(1, 2).jmp(JNE, 1, 100, "head").ret(0), ProgramType.SYSCALL);
+        assertThat(p.cancellationPoints()).isEmpty();
+    }
+
+    @Test
     void loopWithoutInductionVariableBecomesACancellationPoint() throws Exception {
         VerifiedProgram p = verify(new Asm().label("head").call(7).jmp(JNE, 0, 0, "head").ret(0), ProgramType.SYSCALL);
         assertThat(p.backEdges()).singleElement().satisfies(b -> assertThat(b.terminating()).isFalse());
