@@ -35,6 +35,9 @@ final class Asm {
 
     private Asm add(Instruction insn) { return add(insn.slots(), p -> insn); }
 
+    /** Any instruction as is. */
+    Asm insn(Instruction insn) { return add(insn); }
+
     Asm label(String name) {
         if (labels.put(name, pc) != null) throw new IllegalArgumentException("label " + name + " twice");
         return this;

@@ -320,6 +320,12 @@ class VerifierCorpusTest {
         reject("host pointer stored into the heap", SYSCALL, Rule.POINTER_LEAK, a -> a.call(KTIME).castKern(1, 0).stxdw(1, 0, 10).ret(0));
         accept("heap pointer stored into the heap", SYSCALL, a -> a.call(KTIME).castKern(1, 0).stxdw(1, 0, 1).ret(0));
 
+        // ---- instructions the verifier does not take
+        reject("callx", SYSCALL, Rule.UNSUPPORTED_INSTRUCTION, a -> a.mov(1, 0).insn(new io.kflex.isa.Instruction.CallX(1)).ret(0));
+        reject("map by file descriptor", SYSCALL, Rule.UNSUPPORTED_INSTRUCTION, a -> a
+                .insn(new io.kflex.isa.Instruction.LoadImm64(1, io.kflex.isa.Instruction.LoadImm64.MAP_FD, 3, 0)).ret(0));
+        reject("kfunc call", SYSCALL, Rule.UNKNOWN_HELPER, a -> a.insn(io.kflex.isa.Instruction.Call.kfunc(1234)).ret(0));
+
         return cases.stream().map(c -> DynamicTest.dynamicTest(c.name, () -> check(c)));
     }
 
