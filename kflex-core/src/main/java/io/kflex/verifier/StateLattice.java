@@ -150,10 +150,12 @@ final class StateLattice {
     /**
      * A state covering both {@code old} and {@code cur}, with scalar bounds widened to
      * {@code thresholds} (or, when {@code hard}, to the few {@link #HARD_THRESHOLDS}), or null when the two cannot be
-     * combined (different call stacks, references or locks): the caller then keeps exploring
-     * {@code cur} as it is.
+     * combined (different call stacks, references or locks, or — before widening turns hard —
+     * different kinds of value in a live register): the caller then keeps exploring {@code cur}
+     * as it is. Registers dead in {@code live} (per frame, bit i = ri) become uninitialised.
      */
-    static VerifierState widen(VerifierState old, VerifierState cur, NavigableSet<Long> thresholds, boolean hard, IntSupplier freshId) {
+    static VerifierState widen(VerifierState old, VerifierState cur, NavigableSet<Long> thresholds, boolean hard, IntSupplier freshId,
+                               int[] live) {
         if (old.frames.size() != cur.frames.size() || !old.refs.keySet().equals(cur.refs.keySet())
                 || !java.util.Objects.equals(old.lock, cur.lock)) {
             return null;
@@ -163,7 +165,17 @@ final class StateLattice {
         for (int f = 0; f < old.frames.size(); f++) {
             FrameState of = old.frames.get(f), cf = cur.frames.get(f), nf = out.frames.get(f);
             if (of.callsite != cf.callsite) return null;
-            for (int r = 0; r < Registers.COUNT; r++) nf.regs[r] = widenValue(of.regs[r], cf.regs[r], thresholds, hard, ids);
+            for (int r = 0; r < Registers.COUNT; r++) {
+                if (r != Registers.FP && (live[f] & (1 << r)) == 0) {
+                    nf.regs[r] = Value.NOT_INIT; // dead here: its value can never be read
+                    continue;
+                }
+                Value w = widenValue(of.regs[r], cf.regs[r], thresholds, hard, ids);
+                // Different kinds of value in a live register: keep exploring unwidened for now
+                // (the next iteration usually agrees); after many rounds give the register up.
+                if (w instanceof NotInit && !(of.regs[r] instanceof NotInit) && !(cf.regs[r] instanceof NotInit) && !hard) return null;
+                nf.regs[r] = w;
+            }
             widenStack(of.stack, cf.stack, nf.stack, thresholds, hard, ids);
         }
         return out;

@@ -149,6 +149,10 @@ public final class Verifier {
             log.append("processed ").append(processed).append(" insns (limit ").append(options.maxProcessed())
                     .append(") total_states ").append(storedStates).append(", back-edges ").append(backEdges.size())
                     .append(", cancellation points ").append(cancellations.size()).append('\n');
+            long heap = accesses.values().stream().filter(a -> a.region() == MemoryRegion.HEAP).count();
+            long guarded = accesses.values().stream().filter(a -> a.region() == MemoryRegion.HEAP && a.guardNeeded()).count();
+            if (heap > 0) log.append("heap accesses ").append(heap).append(": guards needed ").append(guarded)
+                    .append(", elided ").append(heap - guarded).append('\n');
             for (BackEdgeFact b : backEdges) {
                 log.append("back-edge ").append(b.from()).append(" -> ").append(b.to()).append(": ")
                         .append(b.terminating() ? "terminates (" : "cancellation point (").append(b.reason()).append(")\n");
@@ -214,7 +218,7 @@ public final class Verifier {
             }
             if (base != null) {
                 int n = st.widenings.merge(pc, 1, Integer::sum);
-                VerifierState widened = StateLattice.widen(base, st, thresholds, n > HARD_WIDENING_AFTER, this::newId);
+                VerifierState widened = StateLattice.widen(base, st, thresholds, n > HARD_WIDENING_AFTER, this::newId, live);
                 if (widened != null) {
                     widened.iterationStart.putAll(st.iterationStart);
                     widened.widenings.putAll(st.widenings);
@@ -239,6 +243,8 @@ public final class Verifier {
         int[] live = new int[st.frames.size()];
         for (int f = 0; f < live.length; f++) {
             live[f] = f == live.length - 1 ? liveness.liveAt(pc) : liveness.liveAt(st.frames.get(f + 1).callsite + 1) & ~0b111111;
+            // Below a callback, the helper still holds its context argument to pass on re-invocation.
+            if (f < live.length - 1 && st.frames.get(f + 1).callback) live[f] |= 1 << R3;
         }
         return live;
     }

@@ -138,6 +138,18 @@ class VerifierLoopTest {
     }
 
     @Test
+    void registerThatBecomesAPointerInTheLoopIsNotLost() throws Exception {
+        // r6 = 0 before the loop, a map value (or NULL) after the first lookup in it; used after the loop.
+        Asm a = new Asm().mov(6, 0).mov(7, 0).label("head")
+                .stw(10, -4, 0).movr(2, 10).add(2, -4).ldMap(1, VerifierCorpusTest.HASH).call(1).movr(6, 0)
+                .add(7, 1).jmp(JLT, 7, 1000, "head")
+                .jmp(JEQ, 6, 0, "out").ldxdw(0, 6, 0).label("out").ret(0);
+        VerifiedProgram p = verify(a, ProgramType.XDP);
+        assertThat(p.cancellationPoints()).isEmpty();
+        assertThat(p.processedInstructions()).isLessThan(1_000);
+    }
+
+    @Test
     void mayGotoLoopIsTerminating() throws Exception {
         VerifiedProgram p = verify(new Asm().call(7).label("loop").mayGoto("out").add(0, 3).ja("loop").label("out").exit(),
                 ProgramType.SYSCALL);
