@@ -88,6 +88,73 @@ class VerifierSoundnessTest {
         });
     }
 
+    @Provide
+    Arbitrary<List<Instruction>> packetPrograms() {
+        Arbitrary<Integer> k = Arbitraries.oneOf(Arbitraries.integers().between(-2, 40), Arbitraries.of(0, 1, 8, 14, 34));
+        Arbitrary<JumpOp> relational = Arbitraries.of(JumpOp.JGT, JumpOp.JGE, JumpOp.JLT, JumpOp.JLE, JumpOp.JEQ, JumpOp.JNE);
+        // r4 = data + K; if (r4 op end) or (end op r4) skip N
+        Arbitrary<List<Instruction>> check = Combinators.combine(k, relational, Arbitraries.of(true, false), Arbitraries.integers().between(1, 4))
+                .as((kk, op, swapped, skip) -> List.<Instruction>of(
+                        new Alu(true, AluOp.MOV, 4, Operand.reg(6)), new Alu(true, AluOp.ADD, 4, Operand.imm(kk)),
+                        swapped ? new Jump(true, op, 7, Operand.reg(4), (short) (int) skip) : new Jump(true, op, 4, Operand.reg(7), (short) (int) skip)));
+        Arbitrary<List<Instruction>> access = Combinators.combine(Arbitraries.of(Size.class), k, Arbitraries.of(0, 8, 9))
+                .as((sz, off, d) -> List.<Instruction>of(new Load(sz, false, d, 6, (short) (int) off)));
+        // r9 = data + (r0 & mask); recheck r9 + K against end; read through r9.
+        Arbitrary<List<Instruction>> variable = Combinators.combine(Arbitraries.of(3, 7, 15, 31), k, Arbitraries.integers().between(-1, 8), Arbitraries.of(Size.class))
+                .as((mask, kk, off, sz) -> List.<Instruction>of(
+                        new Alu(true, AluOp.AND, 0, Operand.imm(mask)), new Alu(true, AluOp.MOV, 9, Operand.reg(6)), new Alu(true, AluOp.ADD, 9, Operand.reg(0)),
+                        new Alu(true, AluOp.MOV, 5, Operand.reg(9)), new Alu(true, AluOp.ADD, 5, Operand.imm(kk)),
+                        new Jump(true, JumpOp.JGT, 5, Operand.reg(7), (short) 1), new Load(sz, false, 8, 9, (short) (int) off)));
+        Arbitrary<List<Instruction>> scalar = Combinators.combine(Arbitraries.of(AluOp.ADD, AluOp.AND, AluOp.MOV, AluOp.RSH), Arbitraries.of(0, 8),
+                Arbitraries.integers().between(0, 40)).as((op, d, imm) -> List.<Instruction>of(new Alu(true, op, d, Operand.imm(imm))));
+        // The usual idiom: prove K bytes, then read somewhere near them.
+        Arbitrary<List<Instruction>> checkedRead = Combinators.combine(k, relational, Arbitraries.of(true, false), Arbitraries.of(Size.class), k)
+                .as((kk, op, swapped, sz, off) -> List.<Instruction>of(
+                        new Alu(true, AluOp.MOV, 4, Operand.reg(6)), new Alu(true, AluOp.ADD, 4, Operand.imm(kk)),
+                        swapped ? new Jump(true, op, 7, Operand.reg(4), (short) 1) : new Jump(true, op, 4, Operand.reg(7), (short) 1),
+                        new Load(sz, false, 8, 6, (short) (int) off)));
+        Arbitrary<List<Instruction>> piece = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(2, check), net.jqwik.api.Tuple.of(1, access),
+                net.jqwik.api.Tuple.of(6, checkedRead),
+                net.jqwik.api.Tuple.of(2, variable), net.jqwik.api.Tuple.of(1, scalar));
+        return piece.list().ofMinSize(1).ofMaxSize(5).map(pieces -> {
+            List<Instruction> out = new ArrayList<>();
+            out.add(new Load(Size.W, false, 6, 1, (short) 0)); // data
+            out.add(new Load(Size.W, false, 7, 1, (short) 4)); // data_end
+            out.add(new Alu(true, AluOp.MOV, 0, Operand.imm(5)));
+            out.add(new Alu(true, AluOp.MOV, 8, Operand.imm(0)));
+            out.add(new Alu(true, AluOp.MOV, 9, Operand.imm(0)));
+            pieces.forEach(out::addAll);
+            out.add(new Alu(true, AluOp.MOV, 0, Operand.imm(2)));
+            out.add(new Exit());
+            return out;
+        });
+    }
+
+    @Property(tries = 2000)
+    void acceptedPacketProgramsStayInThePacket(@ForAll("packetPrograms") List<Instruction> program, @ForAll long seed) {
+        Code code;
+        try {
+            code = Code.of(program);
+        } catch (InvalidInstructionException e) {
+            Assume.that(false);
+            return;
+        }
+        VerifiedProgram verified;
+        try {
+            verified = Verifier.verify(code, ProgramType.XDP, List.of(), VerifierOptions.defaults());
+        } catch (VerificationException e) {
+            Statistics.collect("rejected " + e.rule());
+            return;
+        }
+        Statistics.collect("accepted");
+        Random random = new Random(seed);
+        for (int len : new int[] {0, 1, 13, 14, 15, 34, 41, 60, random.nextInt(80)}) {
+            Machine m = new Machine(code, verified, random);
+            m.packetLength = len;
+            m.run();
+        }
+    }
+
     @Property(tries = 2000)
     void acceptedProgramsBehaveAsVerified(@ForAll("programs") List<Instruction> program, @ForAll long seed) {
         Code code;
@@ -118,6 +185,9 @@ class VerifierSoundnessTest {
         final byte[] stack = new byte[512];
         final boolean[] stackInit = new boolean[512];
         static final long FP = 1L << 40;
+        static final long CTX = 1L << 41;
+        static final long PACKET = 1L << 42;
+        int packetLength = -1;
 
         Machine(Code code, VerifiedProgram verified, Random random) {
             this.code = code;
@@ -125,7 +195,7 @@ class VerifierSoundnessTest {
             this.random = random;
             regs[10] = FP;
             init[10] = true;
-            regs[1] = 1L << 41; // the context: never dereferenced by these programs
+            regs[1] = CTX;
             init[1] = true;
         }
 
@@ -155,9 +225,10 @@ class VerifierSoundnessTest {
             int pc = 0;
             for (int steps = 0; steps < STEP_BUDGET; steps++) {
                 Instruction insn = code.at(pc);
+                if (insn instanceof Exit && packetLength >= 0) assertThat(regs[0]).isBetween(0L, 4L);
                 switch (insn) {
                     case Alu a -> {
-                        long b = a.src() instanceof Operand.Reg r ? read(pc, r.reg()) : (a.wide() ? ((Operand.Imm) a.src()).value() : ((Operand.Imm) a.src()).value() & 0xffffffffL);
+                        long b = a.op() == AluOp.NEG ? 0 : a.src() instanceof Operand.Reg r ? read(pc, r.reg()) : (a.wide() ? ((Operand.Imm) a.src()).value() : ((Operand.Imm) a.src()).value() & 0xffffffffL);
                         long d = a.op() == AluOp.MOV || a.op().isMovSx() ? 0 : read(pc, a.dst());
                         write(a.dst(), a.wide() ? io.kflex.verifier.ScalarAlu.concrete64(a.op(), d, b) : io.kflex.verifier.ScalarAlu.concrete32(a.op(), d, b));
                         pc++;
@@ -171,7 +242,27 @@ class VerifierSoundnessTest {
                     case Goto g -> pc = code.branchTarget(pc);
                     case Load l -> {
                         int size = l.size().bytes();
-                        int i = stackIndex(pc, read(pc, l.src()) + l.off(), size, false);
+                        long addr = read(pc, l.src()) + l.off();
+                        if (addr == CTX || addr == CTX + 4) { // xdp_md.data / data_end
+                            assertThat(packetLength).isNotNegative();
+                            write(l.dst(), addr == CTX ? PACKET : PACKET + packetLength);
+                            pc++;
+                            continue;
+                        }
+                        if (addr >= PACKET - (1L << 20) && addr < PACKET + (1L << 20)) {
+                            long off = addr - PACKET;
+                            assertThat(off >= 0 && off + size <= packetLength).as("insn %d reads packet bytes [%d, %d) of a %d-byte packet\n%s",
+                                    pc, off, off + size, packetLength, verified.log()).isTrue();
+                            AccessFact fact = verified.accessAt(pc);
+                            assertThat(fact).as("insn %d has no access fact", pc).isNotNull();
+                            assertThat(fact.region()).isEqualTo(MemoryRegion.PACKET);
+                            assertThat(off).as("insn %d: packet offset outside the verified [%d, %d]", pc, fact.minOffset(), fact.maxOffset())
+                                    .isBetween(fact.minOffset(), fact.maxOffset());
+                            write(l.dst(), random.nextLong() & (size == 8 ? -1L : (1L << (size * 8)) - 1));
+                            pc++;
+                            continue;
+                        }
+                        int i = stackIndex(pc, addr, size, false);
                         long v = 0;
                         for (int k = size - 1; k >= 0; k--) {
                             assertThat(stackInit[i + k]).as("insn %d reads an uninitialised stack byte at %d\n%s", pc, i + k - 512, verified.log()).isTrue();
