@@ -67,10 +67,16 @@ class VerifierSoundnessTest {
                         new Alu(true, AluOp.ADD, 9, Operand.imm(-64)),
                         isLoad ? new Load(Size.B, false, 0, 9, (short) 0) : new StoreReg(Size.B, 9, 0, (short) 0)));
         Arbitrary<List<Instruction>> call = Arbitraries.of(5, 7).map(id -> List.<Instruction>of(Call.helper(id)));
+        // Spill a stack pointer, maybe disturb the slot, fill it back and access through it.
+        Arbitrary<List<Instruction>> spill = Combinators.combine(Arbitraries.of(-8, -16, -24, -56, -64), Arbitraries.of(-8, -16, -1, -4, 0, -72),
+                Arbitraries.of(Size.class)).as((slot, off, sz) -> List.<Instruction>of(
+                new Alu(true, AluOp.MOV, 9, Operand.reg(10)), new Alu(true, AluOp.ADD, 9, Operand.imm(-8)),
+                new StoreReg(Size.DW, 10, 9, (short) (int) slot), new Load(Size.DW, false, 9, 10, (short) (int) slot),
+                new Load(sz, false, 0, 9, (short) (int) off)));
         Arbitrary<List<Instruction>> piece = Arbitraries.frequencyOf(
                 net.jqwik.api.Tuple.of(6, alu), net.jqwik.api.Tuple.of(3, jump), net.jqwik.api.Tuple.of(2, load),
                 net.jqwik.api.Tuple.of(2, store), net.jqwik.api.Tuple.of(2, varAccess), net.jqwik.api.Tuple.of(3, guardedAccess),
-                net.jqwik.api.Tuple.of(1, call));
+                net.jqwik.api.Tuple.of(1, call), net.jqwik.api.Tuple.of(2, spill));
         return piece.list().ofMinSize(1).ofMaxSize(14).map(pieces -> {
             List<Instruction> out = new ArrayList<>();
             // Prelude: unknown values in r0, r6, r7; constants elsewhere; the first 64 bytes of stack written.
