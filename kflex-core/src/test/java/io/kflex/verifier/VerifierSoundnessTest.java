@@ -6,6 +6,7 @@ import io.kflex.isa.AluOp;
 import io.kflex.isa.Code;
 import io.kflex.isa.Instruction;
 import io.kflex.isa.Instruction.*;
+import io.kflex.isa.Instruction.CallKind;
 import io.kflex.isa.InvalidInstructionException;
 import io.kflex.isa.JumpOp;
 import io.kflex.isa.Operand;
@@ -77,7 +78,10 @@ class VerifierSoundnessTest {
                 net.jqwik.api.Tuple.of(6, alu), net.jqwik.api.Tuple.of(3, jump), net.jqwik.api.Tuple.of(2, load),
                 net.jqwik.api.Tuple.of(2, store), net.jqwik.api.Tuple.of(2, varAccess), net.jqwik.api.Tuple.of(3, guardedAccess),
                 net.jqwik.api.Tuple.of(1, call), net.jqwik.api.Tuple.of(2, spill));
-        return piece.list().ofMinSize(1).ofMaxSize(14).map(pieces -> {
+        Arbitrary<List<Instruction>> callSub = Arbitraries.just(List.<Instruction>of(new Call(CallKind.LOCAL, SUBPROGRAM_MARKER, (short) 0)));
+        Arbitrary<List<Instruction>> mainPiece = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(12, piece), net.jqwik.api.Tuple.of(1, callSub))
+                ;
+        return Combinators.combine(mainPiece.list().ofMinSize(1).ofMaxSize(14), piece.list().ofMaxSize(6)).as((pieces, subPieces) -> {
             List<Instruction> out = new ArrayList<>();
             // Prelude: unknown values in r0, r6, r7; constants elsewhere; the first 64 bytes of stack written.
             out.add(Call.helper(7));
@@ -90,9 +94,24 @@ class VerifierSoundnessTest {
             for (int off = -64; off < 0; off += 8) out.add(new StoreReg(Size.DW, 10, off % 16 == 0 ? 6 : 7, (short) off));
             pieces.forEach(out::addAll);
             out.add(new Exit());
+            boolean calls = out.stream().anyMatch(i -> i instanceof Call c && c.imm() == SUBPROGRAM_MARKER);
+            if (calls) {
+                // The subprogram: its own stack written, then random pieces, returning r1 + r0.
+                int start = out.size();
+                for (int off = -64; off < 0; off += 8) out.add(new StoreReg(Size.DW, 10, 1, (short) off));
+                out.add(new Alu(true, AluOp.MOV, 0, Operand.reg(2)));
+                subPieces.forEach(out::addAll);
+                out.add(new Alu(true, AluOp.ADD, 0, Operand.reg(1)));
+                out.add(new Exit());
+                for (int pc = 0; pc < start; pc++) {
+                    if (out.get(pc) instanceof Call c && c.imm() == SUBPROGRAM_MARKER) out.set(pc, Call.local(start - pc - 1));
+                }
+            }
             return out;
         });
     }
+
+    private static final int SUBPROGRAM_MARKER = 0x7fff0000;
 
     @Provide
     Arbitrary<List<Instruction>> packetPrograms() {
@@ -177,7 +196,8 @@ class VerifierSoundnessTest {
             Statistics.collect("rejected");
             return;
         }
-        Statistics.collect("accepted");
+        Statistics.collect(program.stream().anyMatch(i -> i instanceof Call c && c.kind() == CallKind.LOCAL) ? "accepted, with a call"
+                : !verified.backEdges().isEmpty() ? "accepted, with a loop" : "accepted");
         for (int run = 0; run < 4; run++) new Machine(code, verified, new Random(seed + run)).run();
     }
 
@@ -188,8 +208,13 @@ class VerifierSoundnessTest {
         final Random random;
         final long[] regs = new long[11];
         final boolean[] init = new boolean[11];
-        final byte[] stack = new byte[512];
-        final boolean[] stackInit = new boolean[512];
+        final byte[][] stacks = new byte[9][512];
+        final boolean[][] stacksInit = new boolean[9][512];
+        byte[] stack = stacks[0];
+        boolean[] stackInit = stacksInit[0];
+        /** Saved caller state per active call: r6-r9 with their init bits, return slot, frame number. */
+        final java.util.ArrayDeque<long[]> calls = new java.util.ArrayDeque<>();
+        static final long FRAME_SPACING = 1L << 20;
         static final long FP = 1L << 40;
         static final long CTX = 1L << 41;
         static final long PACKET = 1L << 42;
@@ -216,7 +241,11 @@ class VerifierSoundnessTest {
         }
 
         int stackIndex(int pc, long addr, int size, boolean isWrite) {
-            long off = addr - FP;
+            long frame = Math.floorDiv(addr - FP + FRAME_SPACING / 2, FRAME_SPACING);
+            assertThat(frame).as("insn %d: address %x is in no frame", pc, addr).isBetween(0L, (long) calls.size());
+            stack = stacks[(int) frame];
+            stackInit = stacksInit[(int) frame];
+            long off = addr - FP - frame * FRAME_SPACING;
             assertThat(off >= -512 && off + size <= 0).as("insn %d: stack offset %d out of the frame", pc, off).isTrue();
             assertThat(off % size).as("insn %d: misaligned stack offset %d", pc, off).isZero();
             AccessFact fact = verified.accessAt(pc);
@@ -287,6 +316,19 @@ class VerifierSoundnessTest {
                         }
                         pc++;
                     }
+                    case Call c when c.kind() == CallKind.LOCAL -> {
+                        long[] saved = new long[10];
+                        for (int r = 6; r <= 9; r++) {
+                            saved[r - 6] = regs[r];
+                            saved[r - 2] = init[r] ? 1 : 0;
+                            init[r] = false;
+                        }
+                        saved[8] = pc + 1;
+                        calls.push(saved);
+                        regs[10] = FP + calls.size() * FRAME_SPACING;
+                        java.util.Arrays.fill(stacksInit[calls.size()], false);
+                        pc = code.branchTarget(pc);
+                    }
                     case Call c -> {
                         for (int r = 1; r <= 5; r++) init[r] = false;
                         write(0, c.imm() == 7 ? random.nextInt() & 0xffffffffL : random.nextLong());
@@ -294,7 +336,15 @@ class VerifierSoundnessTest {
                     }
                     case Exit e -> {
                         read(pc, 0);
-                        return;
+                        if (calls.isEmpty()) return;
+                        long[] saved = calls.pop();
+                        for (int r = 6; r <= 9; r++) {
+                            regs[r] = saved[r - 6];
+                            init[r] = saved[r - 2] == 1;
+                        }
+                        for (int r = 1; r <= 5; r++) init[r] = false;
+                        regs[10] = FP + calls.size() * FRAME_SPACING;
+                        pc = (int) saved[8];
                     }
                     default -> throw new AssertionError("generator produced " + insn);
                 }
