@@ -180,7 +180,7 @@ class VerifierSoundnessTest {
         }
     }
 
-    @Property(tries = 2000)
+    @Property(tries = 1500)
     void acceptedProgramsBehaveAsVerified(@ForAll("programs") List<Instruction> program, @ForAll long seed) {
         Code code;
         try {
