@@ -6,14 +6,14 @@ package io.kflex.verifier;
  * ({@code minOffset..maxOffset}; for the stack relative to the frame pointer, for the packet
  * relative to the packet pointer's group base, meaningless for the heap), its width, and for heap
  * accesses whether a guard is needed. {@code map} is the map index for map values (-1 otherwise
- * or when paths disagree).
+ * or when paths disagree). {@code write} is true for stores and atomics.
  */
 public record AccessFact(int pc, MemoryRegion region, long minOffset, long maxOffset, int size, boolean write,
                          int map, boolean guardNeeded) {
 
     AccessFact merge(AccessFact o) {
         MemoryRegion r = region == o.region ? region : MemoryRegion.MIXED;
-        return new AccessFact(pc, r, Math.min(minOffset, o.minOffset), Math.max(maxOffset, o.maxOffset), size, write,
+        return new AccessFact(pc, r, Math.min(minOffset, o.minOffset), Math.max(maxOffset, o.maxOffset), size, write || o.write,
                 map == o.map ? map : -1, guardNeeded || o.guardNeeded);
     }
 

@@ -26,7 +26,9 @@ public final class ScalarAlu {
             case MUL -> mul(a, b);
             case DIV -> div(a, b);
             case MOD -> mod(a, b);
-            case SDIV, SMOD -> ScalarValue.UNKNOWN;
+            // On non-negative operands signed and unsigned division agree (x/0 and x%0 included).
+            case SDIV -> a.smin() >= 0 && b.smin() >= 0 ? div(a, b) : ScalarValue.UNKNOWN;
+            case SMOD -> a.smin() >= 0 && b.smin() >= 0 ? mod(a, b) : ScalarValue.UNKNOWN;
             case AND -> and(a, b);
             case OR -> or(a, b);
             case XOR -> xor(a, b);
@@ -56,7 +58,7 @@ public final class ScalarAlu {
             case RSH -> b.isConstant32() ? truncate32(rsh(za, (int) (b.tnum().value() & 31))) : ScalarValue.ofWidth(4);
             case ARSH -> b.isConstant32() ? truncate32(arsh(sa, (int) (b.tnum().value() & 31))) : ScalarValue.ofWidth(4);
             case DIV, MOD -> truncate32(alu64(op, za, zb));
-            case SDIV, SMOD -> ScalarValue.ofWidth(4);
+            case SDIV, SMOD -> truncate32(alu64(op, sa, sb));
             case MOV -> zeroExtend32(b);
             case MOVSX8 -> truncate32(signExtend(b, 8));
             case MOVSX16 -> truncate32(signExtend(b, 16));
