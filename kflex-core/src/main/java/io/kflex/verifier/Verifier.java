@@ -880,14 +880,7 @@ public final class Verifier {
 
     /** Every copy of a linked scalar learns what a comparison proved about one of them. */
     private static void propagateLinked(VerifierState st, int id, ScalarValue bounds) {
-        for (FrameState f : st.frames) {
-            for (int r = 0; r < Registers.COUNT; r++) {
-                if (f.regs[r] instanceof Scalar s && s.id() == id) f.regs[r] = s.withBounds(bounds);
-            }
-            for (int slot = 0; slot < StackState.SIZE / StackState.SLOT; slot++) {
-                if (f.stack.spill(slot * StackState.SLOT) instanceof Scalar s && s.id() == id) f.stack.setSpillValue(slot, s.withBounds(bounds));
-            }
-        }
+        st.rewriteValues(v -> v instanceof Scalar s && s.id() == id ? s.withBounds(bounds) : v);
     }
 
     private VerifierState[] pointerBranch(int pc, VerifierState st, Jump j, Value a, Value b) throws VerificationException {
@@ -922,16 +915,7 @@ public final class Verifier {
 
     private static void markNull(VerifierState st, Pointer p, boolean isNull) {
         if (isNull && p.refId() != 0) st.refs.remove(p.refId());
-        for (FrameState f : st.frames) {
-            for (int r = 0; r < Registers.COUNT; r++) {
-                if (f.regs[r] instanceof Pointer q && q.orNull() && q.id() == p.id()) f.regs[r] = isNull ? Scalar.constant(0) : q.nonNull();
-            }
-            for (int slot = 0; slot < StackState.SIZE / StackState.SLOT; slot++) {
-                if (f.stack.spill(slot * StackState.SLOT) instanceof Pointer q && q.orNull() && q.id() == p.id()) {
-                    f.stack.setSpillValue(slot, isNull ? Scalar.constant(0) : q.nonNull());
-                }
-            }
-        }
+        st.rewriteValues(v -> v instanceof Pointer q && q.orNull() && q.id() == p.id() ? (isNull ? Scalar.constant(0) : q.nonNull()) : v);
     }
 
     /**
@@ -987,16 +971,7 @@ public final class Verifier {
             return;
         }
         long range = pkt.off();
-        for (FrameState f : st.frames) {
-            for (int r = 0; r < Registers.COUNT; r++) {
-                if (f.regs[r] instanceof Pointer q && q.kind() == pkt.kind() && q.id() == pkt.id() && q.range() < range) f.regs[r] = q.withRange(range);
-            }
-            for (int slot = 0; slot < StackState.SIZE / StackState.SLOT; slot++) {
-                if (f.stack.spill(slot * StackState.SLOT) instanceof Pointer q && q.kind() == pkt.kind() && q.id() == pkt.id() && q.range() < range) {
-                    f.stack.setSpillValue(slot, q.withRange(range));
-                }
-            }
-        }
+        st.rewriteValues(v -> v instanceof Pointer q && q.kind() == pkt.kind() && q.id() == pkt.id() && q.range() < range ? q.withRange(range) : v);
     }
 
     // ----- Calls -----------------------------------------------------------------------------
@@ -1056,16 +1031,7 @@ public final class Verifier {
     }
 
     private static void dropDanglingStackPointers(VerifierState st, int frameNo) {
-        for (FrameState f : st.frames) {
-            for (int r = 0; r < Registers.COUNT; r++) {
-                if (f.regs[r] instanceof Pointer p && p.kind() == PointerKind.STACK && p.frame() >= frameNo) f.regs[r] = Value.NOT_INIT;
-            }
-            for (int slot = 0; slot < StackState.SIZE / StackState.SLOT; slot++) {
-                if (f.stack.spill(slot * StackState.SLOT) instanceof Pointer p && p.kind() == PointerKind.STACK && p.frame() >= frameNo) {
-                    f.stack.breakSpill(slot * StackState.SLOT);
-                }
-            }
-        }
+        st.rewriteValues(v -> v instanceof Pointer p && p.kind() == PointerKind.STACK && p.frame() >= frameNo ? Value.NOT_INIT : v);
     }
 
     private void checkReturnRange(int pc, VerifierState st, ScalarValue r0) throws VerificationException {
@@ -1303,16 +1269,7 @@ public final class Verifier {
 
     /** Helpers that move packet data invalidate every packet pointer the program holds. */
     private static void invalidatePacketPointers(VerifierState st) {
-        for (FrameState f : st.frames) {
-            for (int r = 0; r < Registers.COUNT; r++) {
-                if (f.regs[r] instanceof Pointer p && (p.kind().isPacket() || p.kind() == PointerKind.PACKET_END)) f.regs[r] = Value.NOT_INIT;
-            }
-            for (int slot = 0; slot < StackState.SIZE / StackState.SLOT; slot++) {
-                if (f.stack.spill(slot * StackState.SLOT) instanceof Pointer p && (p.kind().isPacket() || p.kind() == PointerKind.PACKET_END)) {
-                    f.stack.breakSpill(slot * StackState.SLOT);
-                }
-            }
-        }
+        st.rewriteValues(v -> v instanceof Pointer p && (p.kind().isPacket() || p.kind() == PointerKind.PACKET_END) ? Value.NOT_INIT : v);
     }
 
     // =============================================================================================

@@ -56,6 +56,29 @@ public final class VerifierState {
 
     public FrameState current() { return frames.getLast(); }
 
+    /**
+     * Rewrites every register and spilled slot of every frame with {@code f} (returning its
+     * argument unchanged where nothing applies). A spill rewritten to {@link Value.NotInit}
+     * becomes unreadable bytes.
+     */
+    void rewriteValues(java.util.function.UnaryOperator<Value> f) {
+        for (FrameState frame : frames) {
+            for (int r = 0; r < frame.regs.length; r++) frame.regs[r] = f.apply(frame.regs[r]);
+            for (int slot = 0; slot < StackState.SIZE / StackState.SLOT; slot++) {
+                Value v = frame.stack.spill(slot * StackState.SLOT);
+                if (v == null) continue;
+                Value w = f.apply(v);
+                if (w == v) continue;
+                if (w instanceof Value.NotInit) {
+                    for (int i = 0; i < StackState.SLOT; i++) frame.stack.setKind(slot * StackState.SLOT + i, StackState.ByteKind.INVALID);
+                    frame.stack.setSpillValue(slot, null);
+                } else {
+                    frame.stack.setSpillValue(slot, w);
+                }
+            }
+        }
+    }
+
     public List<FrameState> frames() { return frames; }
 
     public String render() {
