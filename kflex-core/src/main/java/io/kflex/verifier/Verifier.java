@@ -43,7 +43,9 @@ import java.util.TreeSet;
 public final class Verifier {
     /** States kept per prune point; older ones are dropped (less pruning, never unsoundness). */
     private static final int MAX_STATES_PER_POINT = 64;
-    /** Widenings at one loop head before bounds go straight to unknown. */
+    /** States kept for pruning in total (about a kilobyte each); beyond it only loop heads keep states. */
+    private static final int MAX_KEPT_STATES = 100_000;
+    /** Widenings of one loop entry before only the coarse thresholds remain. */
     private static final int HARD_WIDENING_AFTER = 6;
     /** Largest offset a pointer may carry (keeps offset arithmetic far from overflow). */
     private static final long MAX_POINTER_OFFSET = 1L << 29;
@@ -73,6 +75,7 @@ public final class Verifier {
     private long processed;
     private int nextId = 3;
     private long storedStates;
+    private int keptStates;
     private final Deque<Pending> worklist = new ArrayDeque<>();
     private final Map<Integer, List<VerifierState>> explored = new HashMap<>();
     /** Per loop head: termination witnesses holding on every back-edge arrival so far (null = none yet). */
@@ -228,9 +231,15 @@ public final class Verifier {
         } else if (head) {
             st.widenings.remove(pc); // a new entry into the loop starts its own widening sequence
         }
-        if (states.size() >= MAX_STATES_PER_POINT) states.removeFirst();
+        // Loop heads always keep their state (widening needs it); elsewhere a memory budget applies.
+        if (!head && keptStates >= MAX_KEPT_STATES) return st;
+        if (states.size() >= MAX_STATES_PER_POINT) {
+            states.removeFirst();
+            keptStates--;
+        }
         VerifierState stored = st.snapshot();
         states.add(stored);
+        keptStates++;
         if (head) st.iterationStart.put(pc, stored);
         storedStates++;
         return st;
