@@ -32,11 +32,6 @@ public record ScalarValue(Tnum tnum, long smin, long smax, long umin, long umax,
         return new ScalarValue(Tnum.UNKNOWN, Long.MIN_VALUE, Long.MAX_VALUE, min, max, S32_MIN, S32_MAX, 0, U32_MAX).sync();
     }
 
-    /** An unknown value in the signed range {@code [min, max]}. */
-    public static ScalarValue signedRange(long min, long max) {
-        return new ScalarValue(Tnum.UNKNOWN, min, max, 0, -1L, S32_MIN, S32_MAX, 0, U32_MAX).sync();
-    }
-
     /** An unknown value of the given width in bytes, zero-extended (a load of that size). */
     public static ScalarValue ofWidth(int bytes) {
         if (bytes >= 8) return UNKNOWN;

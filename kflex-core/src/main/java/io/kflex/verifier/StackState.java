@@ -61,12 +61,6 @@ public final class StackState {
 
     Value spillValue(int slot) { return spills[slot]; }
 
-    /** Lowest byte index that is not INVALID, or SIZE: how deep this frame has been used. */
-    public int usedDepth() {
-        for (int i = 0; i < SIZE; i++) if (kinds[i] != 0) return SIZE - i;
-        return 0;
-    }
-
     @Override
     public boolean equals(Object o) {
         return o instanceof StackState s && Arrays.equals(kinds, s.kinds) && Arrays.equals(spills, s.spills);

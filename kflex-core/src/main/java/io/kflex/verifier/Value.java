@@ -35,8 +35,6 @@ public sealed interface Value permits Value.NotInit, Value.Scalar, Value.Pointer
 
         public Scalar withBounds(ScalarValue b) { return new Scalar(b, id, deltas); }
 
-        public Scalar withoutId() { return id == 0 ? this : new Scalar(bounds, 0, deltas); }
-
         @Override
         public String toString() {
             String b = bounds.toString();
