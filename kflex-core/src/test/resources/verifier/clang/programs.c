@@ -118,3 +118,28 @@ int count_sources(struct xdp_md *ctx)
     }
     return XDP_PASS;
 }
+
+// The KFlex heap as a Linux arena: a list walked with pointers that live in the heap.
+#define __arena __attribute__((address_space(1)))
+
+struct {
+    __uint(type, 33 /* BPF_MAP_TYPE_ARENA */);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 16);
+} heap SEC(".maps");
+
+struct node {
+    struct node __arena *next;
+    long value;
+};
+
+struct node __arena *list_head;
+
+SEC("syscall/walk")
+int walk(void *ctx)
+{
+    long sum = 0;
+    for (struct node __arena *n = list_head; n; n = n->next)
+        sum += n->value;
+    return sum;
+}

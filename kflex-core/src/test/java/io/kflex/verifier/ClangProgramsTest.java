@@ -23,8 +23,16 @@ class ClangProgramsTest {
         return verify(name, type, List.of());
     }
 
-    /** Loads {@code name.hex}; lddw slots listed in {@code name.relocs} ("slot map") become map references, as the loader does. */
     private static VerifiedProgram verify(String name, ProgramType type, List<MapSpec> maps) throws Exception {
+        return verify(name, type, maps, java.util.Map.of());
+    }
+
+    /**
+     * Loads {@code name.hex}; lddw slots listed in {@code name.relocs} ("slot symbol") become map
+     * references (symbol = a map) or direct value accesses (symbol in {@code globals}: map index
+     * and offset of the variable), as the loader does.
+     */
+    private static VerifiedProgram verify(String name, ProgramType type, List<MapSpec> maps, java.util.Map<String, int[]> globals) throws Exception {
         long[] words;
         try (InputStream in = ClangProgramsTest.class.getResourceAsStream("/verifier/clang/" + name + ".hex")) {
             String hex = new String(in.readAllBytes(), StandardCharsets.US_ASCII).replaceAll("\\s", "");
@@ -38,16 +46,32 @@ class ClangProgramsTest {
                     if (line.isBlank()) continue;
                     String[] parts = line.trim().split(" ");
                     int slot = Integer.parseInt(parts[0]);
-                    int index = java.util.stream.IntStream.range(0, maps.size()).filter(i -> maps.get(i).name().equals(parts[1])).findFirst().orElseThrow();
+                    int[] global = globals.get(parts[1]);
+                    int index = global != null ? global[0]
+                            : java.util.stream.IntStream.range(0, maps.size()).filter(i -> maps.get(i).name().equals(parts[1])).findFirst().orElseThrow();
                     long w = words[slot];
-                    // src_reg = MAP_IDX (5), imm = map index.
-                    w = (w & ~0xf000L) | ((long) LoadImm64.MAP_IDX << 12);
+                    // src_reg = MAP_IDX (5) or MAP_IDX_VALUE (6), imm = map index; the second slot's imm = offset.
+                    w = (w & ~0xf000L) | ((long) (global != null ? LoadImm64.MAP_IDX_VALUE : LoadImm64.MAP_IDX) << 12);
                     w = (w & 0xffffffffL) | ((long) index << 32);
                     words[slot] = w;
+                    if (global != null) words[slot + 1] = (words[slot + 1] & 0xffffffffL) | ((long) global[1] << 32);
                 }
             }
         }
         return Verifier.verify(Code.decode(words), type, maps, VerifierOptions.defaults());
+    }
+
+    @Test
+    void heapListWalkAsClangEmitsIt() throws Exception {
+        List<MapSpec> maps = List.of(MapSpec.of("heap", MapSpec.ARENA, 0, 0, 16, MapSpec.F_MMAPABLE),
+                MapSpec.of(".bss", MapSpec.ARRAY, 4, 8, 1, MapSpec.F_MMAPABLE));
+        VerifiedProgram p = verify("syscall-walk", ProgramType.SYSCALL, maps, java.util.Map.of("list_head", new int[] {1, 0}));
+        assertThat(p.accessAt(3).region()).isEqualTo(MemoryRegion.MAP_VALUE);
+        assertThat(p.accessAt(7).region()).isEqualTo(MemoryRegion.HEAP);
+        assertThat(p.accessAt(7).guardNeeded()).isTrue();
+        assertThat(p.accessAt(9).guardNeeded()).isFalse(); // same base, same block
+        assertThat(p.cancellationPoints()).hasSize(1);
+        assertThat(p.processedInstructions()).isLessThan(100);
     }
 
     @Test
