@@ -12,8 +12,9 @@ import java.util.SortedSet;
  * <ul>
  *   <li>{@code accesses}: per load/store/atomic slot, the region and proven bounds. A heap access
  *       with {@code guardNeeded == false} relies on its base register having been guarded by an
- *       earlier access in the same basic block: engines must guard by sanitising the base register
- *       itself, so later accesses through it stay inside the heap's guard zone.</li>
+ *       earlier access on every path to it (and not written since): engines must guard by
+ *       sanitising the base register itself, so later accesses through it stay inside the heap's
+ *       guard zone.</li>
  *   <li>{@code backEdges}: every loop back-edge and whether its loop provably terminates.</li>
  *   <li>{@code cancellationPoints}: the slots of back-edges without a termination proof; the
  *       engines poll for cancellation there.</li>

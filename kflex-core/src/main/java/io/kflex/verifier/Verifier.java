@@ -1304,42 +1304,58 @@ public final class Verifier {
     }
 
     /**
-     * Guard elision within basic blocks: a heap access needs no guard when its base register was
-     * already guarded earlier in the block, has not been written since, and the displacement stays
-     * within the guard zone.
+     * Guard elision: a heap access needs no guard when, on every path reaching it, an earlier
+     * access already guarded the same base register, the register has not been written since,
+     * and the displacement stays within the guard zone. A forward "must" dataflow over each
+     * subprogram (meet = intersection; subprogram entries start with nothing guarded).
      */
     private void computeGuards() {
-        java.util.BitSet guarded = new java.util.BitSet(Registers.COUNT);
-        for (int pc = 0; pc < code.length(); pc++) {
-            Instruction insn = code.at(pc);
-            if (insn == null) continue;
-            if (cfg.isBlockLeader(pc)) guarded.clear();
-            AccessFact fact = accesses.get(pc);
-            if (fact != null && fact.region() == MemoryRegion.HEAP) {
-                int base;
-                int off;
-                switch (insn) {
-                    case Load l -> { base = l.src(); off = l.off(); }
-                    case Store s -> { base = s.dst(); off = s.off(); }
-                    case StoreReg s -> { base = s.dst(); off = s.off(); }
-                    case Atomic a -> { base = a.dst(); off = a.off(); }
-                    default -> { base = -1; off = 0; }
+        int n = code.length();
+        int[] in = new int[n];
+        boolean[] seen = new boolean[n];
+        Deque<Integer> work = new ArrayDeque<>();
+        for (int s = 0; s < cfg.subprogramCount(); s++) {
+            int entry = cfg.subprogramStart(s);
+            seen[entry] = true;
+            work.add(entry);
+        }
+        while (!work.isEmpty()) {
+            int pc = work.poll();
+            int out = guardTransfer(pc, in[pc], false);
+            for (int succ : cfg.successors(pc)) {
+                int next = seen[succ] ? in[succ] & out : out;
+                if (!seen[succ] || next != in[succ]) {
+                    seen[succ] = true;
+                    in[succ] = next;
+                    work.add(succ);
                 }
-                boolean elided = base >= 0 && guarded.get(base) && Math.abs(off) + fact.size() <= HEAP_GUARD_BYTES;
-                accesses.put(pc, fact.withGuardNeeded(!elided));
-                if (base >= 0) guarded.set(base);
-            }
-            switch (insn) {
-                case Alu a -> guarded.clear(a.dst());
-                case Endian e -> guarded.clear(e.dst());
-                case AddrSpaceCast c -> guarded.clear(c.dst());
-                case LoadImm64 l -> guarded.clear(l.dst());
-                case Load l -> guarded.clear(l.dst());
-                case Atomic a when a.fetch() -> guarded.clear(a.op() == AtomicOp.CMPXCHG ? Registers.R0 : a.src());
-                case Call c -> guarded.clear(Registers.R0, Registers.R5 + 1);
-                case CallX c -> guarded.clear(Registers.R0, Registers.R5 + 1);
-                default -> { }
             }
         }
+        for (int pc = 0; pc < n; pc++) {
+            if (seen[pc]) guardTransfer(pc, in[pc], true);
+        }
+    }
+
+    /** Guarded registers after slot {@code pc}; with {@code decide}, also records whether its heap access needs a guard. */
+    private int guardTransfer(int pc, int guarded, boolean decide) {
+        Instruction insn = code.at(pc);
+        AccessFact fact = accesses.get(pc);
+        if (fact != null && fact.region() == MemoryRegion.HEAP) {
+            int base;
+            int off;
+            switch (insn) {
+                case Load l -> { base = l.src(); off = l.off(); }
+                case Store st -> { base = st.dst(); off = st.off(); }
+                case StoreReg st -> { base = st.dst(); off = st.off(); }
+                case Atomic a -> { base = a.dst(); off = a.off(); }
+                default -> { base = -1; off = 0; }
+            }
+            if (decide) {
+                boolean elided = base >= 0 && (guarded & (1 << base)) != 0 && Math.abs(off) + fact.size() <= HEAP_GUARD_BYTES;
+                accesses.put(pc, fact.withGuardNeeded(!elided));
+            }
+            if (base >= 0) guarded |= 1 << base;
+        }
+        return guarded & ~Liveness.defs(insn);
     }
 }

@@ -29,10 +29,31 @@ class VerifierOutputTest {
     }
 
     @Test
-    void guardIsNotCarriedAcrossBasicBlocks() throws Exception {
+    void guardCarriesAcrossBranchesWhenEveryPathGuarded() throws Exception {
+        VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0).ldxdw(2, 1, 0)   // 2: guarded
+                .jmp(JEQ, 2, 0, "join").ldxdw(3, 1, 8)                                             // 4: elided
+                .label("join").ldxdw(4, 1, 16)                                                     // 5: elided
+                .ret(0).build(), ProgramType.SYSCALL, MAPS, VerifierOptions.defaults());
+        assertThat(p.accessAt(2).guardNeeded()).isTrue();
+        assertThat(p.accessAt(4).guardNeeded()).isFalse();
+        assertThat(p.accessAt(5).guardNeeded()).isFalse();
+    }
+
+    @Test
+    void guardIsNeededWhenOnePathRedefinedTheBase() throws Exception {
         VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0).ldxdw(2, 1, 0)
-                .jmp(JEQ, 2, 0, "next").label("next").ldxdw(3, 1, 8).ret(0).build(), ProgramType.SYSCALL, MAPS, VerifierOptions.defaults());
-        assertThat(p.accessAt(4).guardNeeded()).isTrue();
+                .jmp(JEQ, 2, 0, "join").castKern(1, 2)
+                .label("join").ldxdw(4, 1, 16).ret(0).build(), ProgramType.SYSCALL, MAPS, VerifierOptions.defaults());
+        assertThat(p.accessAt(5).guardNeeded()).isTrue();
+    }
+
+    @Test
+    void guardInsideALoopNeedsTheFirstIterationToo() throws Exception {
+        // The access at the loop head is reached first from the entry, where nothing is guarded.
+        VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0).mov(6, 0)
+                .label("head").ldxdw(2, 1, 0).add(6, 1).jmp(JLT, 6, 10, "head").ret(0).build(),
+                ProgramType.SYSCALL, MAPS, VerifierOptions.defaults());
+        assertThat(p.accessAt(3).guardNeeded()).isTrue();
     }
 
     @Test
