@@ -78,8 +78,14 @@ class VerifierSoundnessTest {
                 net.jqwik.api.Tuple.of(6, alu), net.jqwik.api.Tuple.of(3, jump), net.jqwik.api.Tuple.of(2, load),
                 net.jqwik.api.Tuple.of(2, store), net.jqwik.api.Tuple.of(2, varAccess), net.jqwik.api.Tuple.of(3, guardedAccess),
                 net.jqwik.api.Tuple.of(1, call), net.jqwik.api.Tuple.of(2, spill));
+        // A heap pointer from a scalar, then accesses through it or through a register it was copied to.
+        Arbitrary<List<Instruction>> heap = Combinators.combine(Arbitraries.of(6, 7, 8), Arbitraries.of(6, 7, 8, 9), Arbitraries.of(0, 8, -8, 4096),
+                Arbitraries.of(true, false), Arbitraries.of(Size.class)).as((src, base, off, isLoad, sz) -> List.<Instruction>of(
+                new AddrSpaceCast(8, src, 0, 1),
+                isLoad ? new Load(sz, false, 0, base, (short) (int) off) : new StoreReg(sz, base, 0, (short) (int) off)));
         Arbitrary<List<Instruction>> callSub = Arbitraries.just(List.<Instruction>of(new Call(CallKind.LOCAL, SUBPROGRAM_MARKER, (short) 0)));
-        Arbitrary<List<Instruction>> mainPiece = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(12, piece), net.jqwik.api.Tuple.of(1, callSub))
+        Arbitrary<List<Instruction>> mainPiece = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(12, piece), net.jqwik.api.Tuple.of(1, callSub),
+                net.jqwik.api.Tuple.of(3, heap))
                 ;
         return Combinators.combine(mainPiece.list().ofMinSize(1).ofMaxSize(14), piece.list().ofMaxSize(6)).as((pieces, subPieces) -> {
             List<Instruction> out = new ArrayList<>();
@@ -235,7 +241,27 @@ class VerifierSoundnessTest {
             return regs[r];
         }
 
+        /** Registers an engine would have sanitised by a guard and not rewritten since. */
+        final boolean[] guarded = new boolean[11];
+        final java.util.Map<Long, Byte> heap = new java.util.HashMap<>();
+
+        /** A heap access: checks the guard-elision claim, then reads or writes the sparse heap. */
+        long heapAccess(int pc, int base, long addr, int size, Long value) {
+            AccessFact fact = verified.accessAt(pc);
+            if (!fact.guardNeeded()) {
+                assertThat(guarded[base]).as("insn %d: guard elided but r%d was not guarded on this path\n%s", pc, base, verified.log()).isTrue();
+            }
+            guarded[base] = true;
+            long v = 0;
+            for (int k = size - 1; k >= 0; k--) {
+                if (value != null) heap.put(addr + k, (byte) (value >>> (8 * k)));
+                v = (v << 8) | (heap.getOrDefault(addr + k, (byte) 0) & 0xff);
+            }
+            return v;
+        }
+
         void write(int r, long v) {
+            guarded[r] = false;
             regs[r] = v;
             init[r] = true;
         }
@@ -261,6 +287,7 @@ class VerifierSoundnessTest {
             for (int steps = 0; steps < STEP_BUDGET; steps++) {
                 Instruction insn = code.at(pc);
                 if (insn instanceof Exit && packetLength >= 0) assertThat(regs[0]).isBetween(0L, 4L);
+                boolean heapHere = verified.accessAt(pc) != null && verified.accessAt(pc).region() == MemoryRegion.HEAP;
                 switch (insn) {
                     case Alu a -> {
                         long b = a.op() == AluOp.NEG ? 0 : a.src() instanceof Operand.Reg r ? read(pc, r.reg()) : (a.wide() ? ((Operand.Imm) a.src()).value() : ((Operand.Imm) a.src()).value() & 0xffffffffL);
@@ -275,6 +302,18 @@ class VerifierSoundnessTest {
                         pc = taken ? code.branchTarget(pc) : pc + 1;
                     }
                     case Goto g -> pc = code.branchTarget(pc);
+                    case AddrSpaceCast c -> {
+                        write(c.dst(), read(pc, c.src()));
+                        pc++;
+                    }
+                    case Load l when heapHere -> {
+                        write(l.dst(), heapAccess(pc, l.src(), read(pc, l.src()) + l.off(), l.size().bytes(), null));
+                        pc++;
+                    }
+                    case StoreReg st when heapHere -> {
+                        heapAccess(pc, st.dst(), read(pc, st.dst()) + st.off(), st.size().bytes(), read(pc, st.src()));
+                        pc++;
+                    }
                     case Load l -> {
                         int size = l.size().bytes();
                         long addr = read(pc, l.src()) + l.off();
@@ -324,13 +363,18 @@ class VerifierSoundnessTest {
                             init[r] = false;
                         }
                         saved[8] = pc + 1;
+                        saved[9] = (guarded[6] ? 1 : 0) | (guarded[7] ? 2 : 0) | (guarded[8] ? 4 : 0) | (guarded[9] ? 8 : 0);
+                        for (int r = 6; r <= 9; r++) guarded[r] = false;
                         calls.push(saved);
                         regs[10] = FP + calls.size() * FRAME_SPACING;
                         java.util.Arrays.fill(stacksInit[calls.size()], false);
                         pc = code.branchTarget(pc);
                     }
                     case Call c -> {
-                        for (int r = 1; r <= 5; r++) init[r] = false;
+                        for (int r = 1; r <= 5; r++) {
+                            init[r] = false;
+                            guarded[r] = false;
+                        }
                         write(0, c.imm() == 7 ? random.nextInt() & 0xffffffffL : random.nextLong());
                         pc++;
                     }
@@ -342,7 +386,11 @@ class VerifierSoundnessTest {
                             regs[r] = saved[r - 6];
                             init[r] = saved[r - 2] == 1;
                         }
-                        for (int r = 1; r <= 5; r++) init[r] = false;
+                        for (int r = 1; r <= 5; r++) {
+                            init[r] = false;
+                            guarded[r] = false;
+                        }
+                        for (int r = 6; r <= 9; r++) guarded[r] = (saved[9] & (1 << (r - 6))) != 0;
                         regs[10] = FP + calls.size() * FRAME_SPACING;
                         pc = (int) saved[8];
                     }
