@@ -1,0 +1,41 @@
+package io.kflex.verifier;
+
+import io.kflex.isa.Code;
+import io.kflex.loader.ProgramType;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedSet;
+
+/**
+ * A program the verifier accepted, with the facts the engines consume.
+ *
+ * <ul>
+ *   <li>{@code accesses}: per load/store/atomic slot, the region and proven bounds. A heap access
+ *       with {@code guardNeeded == false} relies on its base register having been guarded by an
+ *       earlier access on every path to it (and not written since): engines must guard by
+ *       sanitising the base register itself, so later accesses through it stay inside the heap's
+ *       guard zone.</li>
+ *   <li>{@code backEdges}: every loop back-edge and whether its loop provably terminates.</li>
+ *   <li>{@code cancellationPoints}: the slots of back-edges without a termination proof; the
+ *       engines poll for cancellation there.</li>
+ *   <li>{@code heldAtCancellation}: per cancellation point, the object table — the references
+ *       and lock the program may hold there, which the runtime releases when it cancels.</li>
+ *   <li>{@code stackDepths}: bytes of stack each subprogram (by entry slot) uses.</li>
+ * </ul>
+ */
+public record VerifiedProgram(Code code, ProgramType type, long processedInstructions, Map<Integer, AccessFact> accesses,
+                              List<BackEdgeFact> backEdges, SortedSet<Integer> cancellationPoints,
+                              Map<Integer, List<HeldResource>> heldAtCancellation,
+                              Map<Integer, Integer> stackDepths, String log) {
+
+    public long heapAccesses() { return accesses.values().stream().filter(a -> a.region() == MemoryRegion.HEAP).count(); }
+
+    public long guardsNeeded() {
+        return accesses.values().stream().filter(a -> a.region() == MemoryRegion.HEAP && a.guardNeeded()).count();
+    }
+
+    public long guardsElided() { return heapAccesses() - guardsNeeded(); }
+
+    /** The fact for the access at {@code pc}, or null if it is not a memory access. */
+    public AccessFact accessAt(int pc) { return accesses.get(pc); }
+}
