@@ -1,0 +1,86 @@
+package io.kflex.jit;
+
+import io.kflex.engine.AddressSpace;
+import io.kflex.engine.ExtensionFault;
+import io.kflex.engine.Invocation;
+import io.kflex.isa.AtomicOp;
+
+/**
+ * Small static routines the generated code calls where one JVM instruction does not match eBPF
+ * semantics. They are tiny on purpose: C2 inlines them into the generated methods.
+ */
+final class JitRuntime {
+    private JitRuntime() {}
+
+    // eBPF division never traps: x / 0 = 0, x % 0 = x; Java's MIN / -1 = MIN and MIN % -1 = 0
+    // already match RFC 9669, so only the zero divisor needs a branch.
+
+    static long udiv64(long a, long b) { return b == 0 ? 0 : Long.divideUnsigned(a, b); }
+
+    static long umod64(long a, long b) { return b == 0 ? a : Long.remainderUnsigned(a, b); }
+
+    static long sdiv64(long a, long b) { return b == 0 ? 0 : a / b; }
+
+    static long smod64(long a, long b) { return b == 0 ? a : a % b; }
+
+    static int udiv32(int a, int b) { return b == 0 ? 0 : Integer.divideUnsigned(a, b); }
+
+    static int umod32(int a, int b) { return b == 0 ? a : Integer.remainderUnsigned(a, b); }
+
+    static int sdiv32(int a, int b) { return b == 0 ? 0 : a / b; }
+
+    static int smod32(int a, int b) { return b == 0 ? a : a % b; }
+
+    /**
+     * Atomic add/or/and/xor/xchg of {@code size} bytes at {@code address}; returns the old value
+     * (zero-extended for 32 bits). The address space is confined to the invocation's thread.
+     */
+    static long atomic(AddressSpace memory, long address, int size, int immediate, long src) {
+        long old = memory.load(address, size);
+        AtomicOp op = AtomicOp.ofImmediate(immediate);
+        long value = switch (op) {
+            case ADD -> old + src;
+            case OR -> old | src;
+            case AND -> old & src;
+            case XOR -> old ^ src;
+            case XCHG -> src;
+            case CMPXCHG -> throw new IllegalArgumentException("cmpxchg has its own entry point");
+        };
+        memory.store(address, size, value);
+        return old;
+    }
+
+    /** {@code cmpxchg}: writes {@code src} when the memory equals {@code expected}; returns the old value. */
+    static long cmpxchg(AddressSpace memory, long address, int size, long expected, long src) {
+        long old = memory.load(address, size);
+        boolean equal = size == 8 ? old == expected : (int) old == (int) expected;
+        if (equal) memory.store(address, size, src);
+        return old;
+    }
+
+    /** Attributes a host exception caught in generated code to the instruction at {@code pc}. */
+    static RuntimeException fault(Throwable cause, int pc) {
+        return switch (cause) {
+            case JitFault f -> f;
+            case JitCancellation c -> c;
+            case ExtensionFault f -> new JitFault(pc, f.getMessage());
+            default -> new JitFault(pc, cause.getClass().getSimpleName()
+                    + (cause.getMessage() == null ? "" : ": " + cause.getMessage()));
+        };
+    }
+
+    /** A fault the generated code itself detects at {@code pc}. */
+    static JitFault fault(int pc, String reason) {
+        return new JitFault(pc, reason);
+    }
+
+    static JitFault badCallTarget(long target, int pc) {
+        return new JitFault(pc, String.format("callx to 0x%x, which is not a subprogram", target));
+    }
+
+    /** The cancellation observed at point {@code pc}: the watchdog's reason, or a thread interrupt. */
+    static JitCancellation cancelled(int pc, Invocation invocation) {
+        String reason = invocation.cancelRequested();
+        return new JitCancellation(pc, reason != null ? reason : "interrupted");
+    }
+}
