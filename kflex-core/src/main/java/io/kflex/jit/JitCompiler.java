@@ -161,7 +161,10 @@ final class JitCompiler {
             if (insn instanceof Call c && c.kind() == CallKind.LOCAL) entries.add(code.branchTarget(pc));
             if (insn instanceof LoadImm64 l && l.pseudo() == LoadImm64.FUNC) {
                 long target = (long) pc + 1 + l.imm();
-                if (code.isInstructionStart((int) Math.max(-1, Math.min(Integer.MAX_VALUE, target)))) entries.add((int) target);
+                if (!code.isInstructionStart((int) Math.clamp(target, -1, Integer.MAX_VALUE))) {
+                    throw new EngineException("lddw at " + pc + " names function at slot " + target + ", which is not an instruction of the program");
+                }
+                entries.add((int) target);
             }
         }
         Integer[] sorted = entries.toArray(Integer[]::new);
@@ -259,6 +262,17 @@ final class JitCompiler {
     }
 
     private static String helperField(int id) { return "helper" + id; }
+
+    private static String pseudoName(int pseudo) {
+        return switch (pseudo) {
+            case LoadImm64.MAP_FD -> "map_fd";
+            case LoadImm64.MAP_VALUE -> "map_value";
+            case LoadImm64.BTF_ID -> "btf_id";
+            case LoadImm64.MAP_IDX -> "map_idx";
+            case LoadImm64.MAP_IDX_VALUE -> "map_idx_value";
+            default -> "unknown";
+        };
+    }
 
     private void emitSubprogram(ClassBuilder cb, int entry, int end) {
         List<Integer> regions = splits.get(entry);
@@ -401,13 +415,14 @@ final class JitCompiler {
                 if (end < subEnd) {
                     code.goto_(label(end)); // next region of the same subprogram
                 } else {
-                    faultAt(lastPc, "execution falls off the end of the program");
+                    faultAt(lastPc, "execution fell off the end of the program");
                 }
             }
         }
 
         private void emitOutOfLine() {
-            for (Consumer<CodeBuilder> stub : outOfLine) stub.accept(code);
+            // Stubs may add stubs of their own (a back-edge stub holds a cancellation point).
+            for (int i = 0; i < outOfLine.size(); i++) outOfLine.get(i).accept(code);
         }
 
         /** Emits {@code throw JitRuntime.fault(pc, reason)} inline. */
@@ -437,11 +452,16 @@ final class JitCompiler {
                     .invokestatic(CD_RUNTIME, "fault", MTD_FAULT_CAUGHT).athrow());
         }
 
-        /** The cancellation check of point {@code pc}: an opaque read and the interrupt flag. */
+        /**
+         * The cancellation check of point {@code pc}: an opaque read of the request and the
+         * thread's interrupt flag (left set, so the host still sees the interrupt).
+         */
         private void cancellationPoint(int pc) {
             Label stub = code.newLabel();
+            ClassDesc thread = ClassDesc.of("java.lang.Thread");
             code.aload(invSlot).invokevirtual(CD_INVOCATION, "cancelRequested", MethodTypeDesc.of(CD_String)).ifnonnull(stub);
-            code.invokestatic(ClassDesc.of("java.lang.Thread"), "interrupted", MethodTypeDesc.of(CD_boolean)).ifne(stub);
+            code.invokestatic(thread, "currentThread", MethodTypeDesc.of(thread))
+                    .invokevirtual(thread, "isInterrupted", MethodTypeDesc.of(CD_boolean)).ifne(stub);
             outOfLine.add(c -> c.labelBinding(stub).loadConstant(pc).aload(invSlot)
                     .invokestatic(CD_RUNTIME, "cancelled", MTD_CANCELLED).athrow());
         }
@@ -450,10 +470,7 @@ final class JitCompiler {
             switch (insn) {
                 case Alu a -> { if (a.wide()) alu64(a); else alu32(a); }
                 case Endian e -> endian(e);
-                case AddrSpaceCast c -> {
-                    // Without a heap bound to the program both views coincide: the value is kept.
-                    code.lload(reg(c.src())).lstore(reg(c.dst()));
-                }
+                case AddrSpaceCast c -> faultAt(pc, "addr_space_cast needs an extension heap, and none is bound");
                 case LoadImm64 l -> loadImm64(pc, l);
                 case Load l -> guarded(pc, CD_EXTENSION_FAULT, () -> {
                     code.aload(memSlot);
@@ -626,15 +643,12 @@ final class JitCompiler {
             switch (l.pseudo()) {
                 case LoadImm64.PLAIN -> code.loadConstant(l.value()).lstore(reg(l.dst()));
                 case LoadImm64.FUNC -> {
-                    long target = (long) pc + 1 + l.imm();
-                    if (subprograms.containsKey((int) Math.max(-1, Math.min(Integer.MAX_VALUE, target)))) {
-                        // A function pointer is the slot index of the subprogram's first instruction.
-                        code.loadConstant(target).lstore(reg(l.dst()));
-                    } else {
-                        faultAt(pc, "lddw function pointer to " + target + ", which is not an instruction");
-                    }
+                    // A function pointer is the slot index of the subprogram's first instruction
+                    // (checked to be one at load time).
+                    code.loadConstant((long) pc + 1 + l.imm()).lstore(reg(l.dst()));
                 }
-                default -> faultAt(pc, "lddw pseudo source " + l.pseudo() + " is not bound to this program");
+                default -> faultAt(pc, "lddw with pseudo source " + pseudoName(l.pseudo()) + " (" + l.pseudo()
+                        + ") is not resolved: no map or BTF object is bound to it");
             }
         }
 
@@ -654,8 +668,17 @@ final class JitCompiler {
 
         private void jump(int pc, Jump j) {
             int target = pc + 1 + j.off();
-            if (target <= pc) cancellationPoint(pc);
             Label taken = label(target);
+            if (target <= pc) {
+                // A taken back-edge is a cancellation point; the check sits on the taken path only.
+                Label destination = taken, backEdge = code.newLabel();
+                outOfLine.add(c -> {
+                    c.labelBinding(backEdge);
+                    cancellationPoint(pc);
+                    c.goto_(destination);
+                });
+                taken = backEdge;
+            }
             JumpOp op = j.op();
             if (j.wide()) {
                 code.lload(reg(j.dst()));
@@ -716,7 +739,7 @@ final class JitCompiler {
                     });
                 }
                 case LOCAL -> localCall(pc, pc + 1 + c.imm());
-                case KFUNC -> faultAt(pc, "kfunc " + c.imm() + " is not bound to this program");
+                case KFUNC -> faultAt(pc, "kfunc with BTF id " + c.imm() + " is not bound");
             }
         }
 
