@@ -15,6 +15,7 @@ import io.kflex.isa.Instruction;
 import io.kflex.isa.Instruction.*;
 import io.kflex.isa.JumpOp;
 import io.kflex.isa.Operand;
+import io.kflex.isa.Size;
 import java.lang.classfile.ClassBuilder;
 import java.lang.classfile.ClassFile;
 import java.lang.classfile.ClassHierarchyResolver;
@@ -72,6 +73,7 @@ final class JitCompiler {
     static final ClassDesc CD_ADDRESS_SPACE = ClassDesc.of(AddressSpace.class.getName());
     static final ClassDesc CD_INVOCATION = ClassDesc.of(Invocation.class.getName());
     static final ClassDesc CD_HELPER = ClassDesc.of(Helper.class.getName());
+    static final ClassDesc CD_MEMORY_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
     static final ClassDesc CD_EXTENSION_FAULT = ClassDesc.of(ExtensionFault.class.getName());
     static final ClassDesc CD_JIT_FAULT = ClassDesc.of(JitFault.class.getName());
     static final ClassDesc CD_CANCELLATION = ClassDesc.of(JitCancellation.class.getName());
@@ -180,6 +182,40 @@ final class JitCompiler {
                     throw new EngineException(String.format("jump at %d to %d leaves the subprogram [%d, %d)", pc, target, sub.getKey(), sub.getValue()));
                 }
             }
+        }
+    }
+
+    /** Whether no instruction of the subprogram writes r10, so it always holds the frame pointer. */
+    private boolean framePointerIsFixed(int entry, int end) {
+        for (int pc = entry; pc < end; pc++) {
+            boolean writes = switch (code.at(pc)) {
+                case Alu a -> a.dst() == 10;
+                case Endian e -> e.dst() == 10;
+                case LoadImm64 l -> l.dst() == 10;
+                case Load l -> l.dst() == 10;
+                case Atomic a -> a.fetch() && a.op() != io.kflex.isa.AtomicOp.CMPXCHG && a.src() == 10;
+                case AddrSpaceCast c -> c.dst() == 10;
+                case null, default -> false;
+            };
+            if (writes) return false;
+        }
+        return true;
+    }
+
+    /** The JVM view of an access size on the stack segment: layout constant, value type and its box class. */
+    private record MemoryAccess(String field, ClassDesc layout, ClassDesc type, ClassDesc box) {
+        private static final MemoryAccess B = new MemoryAccess("LE8", ClassDesc.of("java.lang.foreign.ValueLayout$OfByte"), CD_byte, CD_Byte);
+        private static final MemoryAccess H = new MemoryAccess("LE16", ClassDesc.of("java.lang.foreign.ValueLayout$OfShort"), CD_short, CD_Short);
+        private static final MemoryAccess W = new MemoryAccess("LE32", ClassDesc.of("java.lang.foreign.ValueLayout$OfInt"), CD_int, CD_Integer);
+        private static final MemoryAccess DW = new MemoryAccess("LE64", ClassDesc.of("java.lang.foreign.ValueLayout$OfLong"), CD_long, CD_Long);
+
+        static MemoryAccess of(Size size) {
+            return switch (size) {
+                case B -> B;
+                case H -> H;
+                case W -> W;
+                case DW -> DW;
+            };
         }
     }
 
@@ -322,7 +358,9 @@ final class JitCompiler {
         private final CodeBuilder code;
         private final int subEntry, subEnd, start, end;
         private final boolean region;
-        private final int regBase, memSlot, invSlot, regsSlot = 2, entryPcSlot = 3;
+        private final int regBase, memSlot, invSlot, stackSlot, frameSlot, regsSlot = 2, entryPcSlot = 3;
+        /** Whether r10 keeps its frame-pointer value throughout the subprogram (nothing writes it). */
+        private final boolean fixedFramePointer;
         private final Map<Integer, Label> labels = new HashMap<>();
         private final Map<Integer, Label> exits = new TreeMap<>();
         private final List<Consumer<CodeBuilder>> outOfLine = new ArrayList<>();
@@ -337,6 +375,9 @@ final class JitCompiler {
             this.regBase = region ? 4 : 12;
             this.memSlot = regBase + 22;
             this.invSlot = regBase + 23;
+            this.stackSlot = regBase + 24;
+            this.frameSlot = regBase + 25;
+            this.fixedFramePointer = framePointerIsFixed(subEntry, subEnd);
         }
 
         private int reg(int r) { return regBase + 2 * r; }
@@ -347,9 +388,18 @@ final class JitCompiler {
             return exits.computeIfAbsent(pc, k -> code.newLabel());
         }
 
-        void emitWhole() {
+        /** Locals every method starts with: the address space, the invocation, the stack and this frame's offset in it. */
+        private void loadContext() {
             code.aload(0).getfield(CD_CONTEXT, "memory", CD_ADDRESS_SPACE).astore(memSlot);
             code.aload(0).getfield(CD_CONTEXT, "invocation", CD_INVOCATION).astore(invSlot);
+            if (fixedFramePointer) {
+                code.aload(0).getfield(CD_CONTEXT, "stack", CD_MEMORY_SEGMENT).astore(stackSlot);
+                code.aload(0).iload(1).invokevirtual(CD_CONTEXT, "frameOffset", MTD_I_L).lstore(frameSlot);
+            }
+        }
+
+        void emitWhole() {
+            loadContext();
             code.lconst_0().lstore(reg(0));
             for (int r = 1; r <= 5; r++) code.lload(2 * r).lstore(reg(r));
             for (int r = 6; r <= 9; r++) code.lconst_0().lstore(reg(r));
@@ -359,8 +409,7 @@ final class JitCompiler {
         }
 
         void emitRegion() {
-            code.aload(0).getfield(CD_CONTEXT, "memory", CD_ADDRESS_SPACE).astore(memSlot);
-            code.aload(0).getfield(CD_CONTEXT, "invocation", CD_INVOCATION).astore(invSlot);
+            loadContext();
             for (int r = 0; r <= 10; r++) code.aload(regsSlot).loadConstant(r).laload().lstore(reg(r));
             // Enter at the region's start (fall-through, subprogram entry) or at any branch target
             // that some other region of this subprogram jumps to.
@@ -472,6 +521,39 @@ final class JitCompiler {
                 case Endian e -> endian(e);
                 case AddrSpaceCast c -> faultAt(pc, "addr_space_cast needs an extension heap, and none is bound");
                 case LoadImm64 l -> loadImm64(pc, l);
+                case Load l when inFrame(l.src(), l.off(), l.size()) -> {
+                    stackAccess(l.size(), l.off());
+                    MemoryAccess a = MemoryAccess.of(l.size());
+                    code.invokeinterface(CD_MEMORY_SEGMENT, "get", MethodTypeDesc.of(a.type, a.layout, CD_long));
+                    if (l.size() != Size.DW) {
+                        if (l.signed()) code.i2l();
+                        else code.invokestatic(a.box, "toUnsignedLong", MethodTypeDesc.of(CD_long, a.type));
+                    }
+                    code.lstore(reg(l.dst()));
+                }
+                case Store s when inFrame(s.dst(), s.off(), s.size()) -> {
+                    stackAccess(s.size(), s.off());
+                    MemoryAccess a = MemoryAccess.of(s.size());
+                    switch (s.size()) {
+                        case B -> code.loadConstant((int) (byte) s.imm());
+                        case H -> code.loadConstant((int) (short) s.imm());
+                        case W -> code.loadConstant(s.imm());
+                        case DW -> code.loadConstant((long) s.imm());
+                    }
+                    code.invokeinterface(CD_MEMORY_SEGMENT, "set", MethodTypeDesc.of(CD_void, a.layout, CD_long, a.type));
+                }
+                case StoreReg s when inFrame(s.dst(), s.off(), s.size()) -> {
+                    stackAccess(s.size(), s.off());
+                    MemoryAccess a = MemoryAccess.of(s.size());
+                    code.lload(reg(s.src()));
+                    switch (s.size()) {
+                        case B -> code.l2i().i2b();
+                        case H -> code.l2i().i2s();
+                        case W -> code.l2i();
+                        case DW -> {}
+                    }
+                    code.invokeinterface(CD_MEMORY_SEGMENT, "set", MethodTypeDesc.of(CD_void, a.layout, CD_long, a.type));
+                }
                 case Load l -> guarded(pc, CD_EXTENSION_FAULT, () -> {
                     code.aload(memSlot);
                     address(l.src(), l.off());
@@ -524,6 +606,21 @@ final class JitCompiler {
                     }
                 }
             }
+        }
+
+        /**
+         * Whether an access is a constant-offset stack slot of the current frame: then it goes
+         * straight to the stack segment at a constant offset from the frame, and cannot fault
+         * (every frame's 512 bytes lie inside the stack region whatever the call depth).
+         */
+        private boolean inFrame(int base, short off, Size size) {
+            return base == 10 && fixedFramePointer && off >= -JitEngine.FRAME_SIZE && off <= -size.bytes();
+        }
+
+        /** Pushes the stack segment, the layout and the offset of frame slot {@code off}. */
+        private void stackAccess(Size size, short off) {
+            code.aload(stackSlot).getstatic(CD_RUNTIME, MemoryAccess.of(size).field, MemoryAccess.of(size).layout)
+                    .lload(frameSlot).loadConstant((long) off).ladd();
         }
 
         /** Pushes {@code reg + off} as a long. */

@@ -2,6 +2,7 @@ package io.kflex.jit;
 
 import io.kflex.engine.AddressSpace;
 import io.kflex.engine.Invocation;
+import java.lang.foreign.MemorySegment;
 
 /**
  * Per-invocation state that generated code shares across its subprogram methods: the invocation
@@ -12,13 +13,16 @@ final class JitContext {
     final Invocation invocation;
     final AddressSpace memory;
     final long stackBase;
+    /** The stack region's memory, for direct access to constant-offset frame slots. */
+    final MemorySegment stack;
     /** Remaining {@code may_goto} fall-throughs; the jump is taken once this reaches 0. */
     long loopBudget;
 
-    JitContext(Invocation invocation, long stackBase, long loopBudget) {
+    JitContext(Invocation invocation, long stackBase, MemorySegment stack, long loopBudget) {
         this.invocation = invocation;
         this.memory = invocation.memory();
         this.stackBase = stackBase;
+        this.stack = stack;
         this.loopBudget = loopBudget;
     }
 
@@ -28,6 +32,11 @@ final class JitContext {
      * it faults and a callee sits below its caller.
      */
     long framePointer(int depth) {
-        return stackBase + (long) (JitEngine.MAX_CALL_DEPTH - depth) * JitEngine.FRAME_SIZE;
+        return stackBase + frameOffset(depth);
+    }
+
+    /** Offset of that frame pointer inside the stack region. */
+    long frameOffset(int depth) {
+        return (long) (JitEngine.MAX_CALL_DEPTH - depth) * JitEngine.FRAME_SIZE;
     }
 }

@@ -35,13 +35,14 @@ final class JitExecutable implements Executable {
     public Outcome run(Invocation invocation) {
         AddressSpace memory = invocation.memory();
         long stack;
+        Region stackRegion = new Region(Region.Kind.STACK, MemorySegment.ofArray(new long[STACK_SIZE / 8]), true, "stack");
         try {
-            stack = memory.map(new Region(Region.Kind.STACK, MemorySegment.ofArray(new byte[STACK_SIZE]), true, "stack"));
+            stack = memory.map(stackRegion);
         } catch (RuntimeException e) {
             return new Outcome.Faulted(0, "cannot map the stack: " + e.getMessage());
         }
         try {
-            JitContext context = new JitContext(invocation, stack, loopBudget);
+            JitContext context = new JitContext(invocation, stack, stackRegion.segment(), loopBudget);
             long r0 = (long) entry.invokeExact(context, 0, invocation.argument(0), invocation.argument(1),
                     invocation.argument(2), invocation.argument(3), invocation.argument(4));
             return new Outcome.Returned(r0);

@@ -4,6 +4,8 @@ import io.kflex.engine.AddressSpace;
 import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.Invocation;
 import io.kflex.isa.AtomicOp;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * Small static routines the generated code calls where one JVM instruction does not match eBPF
@@ -11,6 +13,12 @@ import io.kflex.isa.AtomicOp;
  */
 final class JitRuntime {
     private JitRuntime() {}
+
+    // Little-endian, unaligned layouts for direct stack-slot access; static finals, so constants to C2.
+    static final ValueLayout.OfByte LE8 = ValueLayout.JAVA_BYTE;
+    static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     // eBPF division never traps: x / 0 = 0, x % 0 = x; Java's MIN / -1 = MIN and MIN % -1 = 0
     // already match RFC 9669, so only the zero divisor needs a branch.
