@@ -65,6 +65,9 @@ import java.util.function.Consumer;
  * transitions pay for the array.
  */
 final class JitCompiler {
+    /** Function pointers live in the never-mapped address-space window 0xffffffff; the low 32 bits are the entry slot. */
+    static final long FUNCTION_POINTER_BASE = 0xffff_ffffL << 32;
+
     /** HotSpot's {@code HugeMethodLimit}: larger methods are never compiled. */
     static final int HUGE_METHOD_LIMIT = 8000;
 
@@ -73,6 +76,7 @@ final class JitCompiler {
     static final ClassDesc CD_ADDRESS_SPACE = ClassDesc.of(AddressSpace.class.getName());
     static final ClassDesc CD_INVOCATION = ClassDesc.of(Invocation.class.getName());
     static final ClassDesc CD_HELPER = ClassDesc.of(Helper.class.getName());
+    static final ClassDesc CD_HELPER_TABLE = ClassDesc.of(HelperTable.class.getName());
     static final ClassDesc CD_MEMORY_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
     static final ClassDesc CD_EXTENSION_FAULT = ClassDesc.of(ExtensionFault.class.getName());
     static final ClassDesc CD_JIT_FAULT = ClassDesc.of(JitFault.class.getName());
@@ -97,6 +101,8 @@ final class JitCompiler {
     private static final MethodTypeDesc MTD_LL_I = MethodTypeDesc.of(CD_int, CD_long, CD_long);
     private static final MethodTypeDesc MTD_FAULT_CAUGHT = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()), CD_Throwable, CD_int);
     private static final MethodTypeDesc MTD_FAULT_AT = MethodTypeDesc.of(CD_JIT_FAULT, CD_int, CD_String);
+    private static final MethodTypeDesc MTD_HELPER_BY_NUMBER = MethodTypeDesc.of(CD_long, CD_HELPER_TABLE, CD_INVOCATION,
+            CD_long, CD_long, CD_long, CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MTD_BAD_TARGET = MethodTypeDesc.of(CD_JIT_FAULT, CD_long, CD_int);
     private static final MethodTypeDesc MTD_CANCELLED = MethodTypeDesc.of(CD_CANCELLATION, CD_int, CD_INVOCATION);
     private static final MethodTypeDesc MTD_ATOMIC = MethodTypeDesc.of(CD_long, CD_ADDRESS_SPACE, CD_long, CD_int, CD_int, CD_long);
@@ -123,6 +129,10 @@ final class JitCompiler {
     /** Subprogram entry → region start slots, for subprograms that had to be split. */
     private final Map<Integer, List<Integer>> splits = new HashMap<>();
     private final int methodLimit;
+    /** Slots a function pointer may name: targets of local calls and of {@code lddw} function pointers. */
+    private final TreeSet<Integer> functionEntries = new TreeSet<>();
+    /** Index of the helper table in the class data, or -1 when no {@code callx} needs it. */
+    private int helperTableSlot = -1;
 
     JitCompiler(Code code, Bindings bindings) throws EngineException {
         this(code, bindings, HUGE_METHOD_LIMIT);
@@ -135,6 +145,11 @@ final class JitCompiler {
         this.methodLimit = methodLimit;
         findSubprograms();
         for (int pc = 0; pc < code.length(); pc++) {
+            if (code.at(pc) instanceof CallX && helperTableSlot < 0) {
+                // callx on a value that is not a function pointer calls a helper by number.
+                helperTableSlot = classData.size();
+                classData.add(helpers);
+            }
             if (code.at(pc) instanceof Call c && c.kind() == CallKind.HELPER) {
                 HelperTable.NamedHelper h = helpers.get(c.imm());
                 if (h != null && !helperSlots.containsKey(c.imm())) {
@@ -160,15 +175,16 @@ final class JitCompiler {
         entries.add(0);
         for (int pc = 0; pc < code.length(); pc++) {
             Instruction insn = code.at(pc);
-            if (insn instanceof Call c && c.kind() == CallKind.LOCAL) entries.add(code.branchTarget(pc));
+            if (insn instanceof Call c && c.kind() == CallKind.LOCAL) functionEntries.add(code.branchTarget(pc));
             if (insn instanceof LoadImm64 l && l.pseudo() == LoadImm64.FUNC) {
                 long target = (long) pc + 1 + l.imm();
                 if (!code.isInstructionStart((int) Math.clamp(target, -1, Integer.MAX_VALUE))) {
                     throw new EngineException("lddw at " + pc + " names function at slot " + target + ", which is not an instruction of the program");
                 }
-                entries.add((int) target);
+                functionEntries.add((int) target);
             }
         }
+        entries.addAll(functionEntries);
         Integer[] sorted = entries.toArray(Integer[]::new);
         for (int i = 0; i < sorted.length; i++) {
             subprograms.put(sorted[i], i + 1 < sorted.length ? sorted[i + 1] : code.length());
@@ -283,19 +299,26 @@ final class JitCompiler {
         return starts;
     }
 
+    /** Static finals for the class data: one per helper called by number, and the helper table for {@code callx}. */
     private void emitConstants(ClassBuilder cb) {
-        if (helperSlots.isEmpty()) return;
-        for (var e : helperSlots.entrySet()) {
-            cb.withField(helperField(e.getKey()), CD_HELPER, ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC | ClassFile.ACC_FINAL);
-        }
+        if (classData.isEmpty()) return;
+        int flags = ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC | ClassFile.ACC_FINAL;
+        for (var e : helperSlots.entrySet()) cb.withField(helperField(e.getKey()), CD_HELPER, flags);
+        if (helperTableSlot >= 0) cb.withField(HELPER_TABLE_FIELD, CD_HELPER_TABLE, flags);
         cb.withMethodBody(CLASS_INIT_NAME, MTD_void, ClassFile.ACC_STATIC, code -> {
             for (var e : helperSlots.entrySet()) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER, e.getValue()));
                 code.putstatic(CD_PROGRAM, helperField(e.getKey()), CD_HELPER);
             }
+            if (helperTableSlot >= 0) {
+                code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER_TABLE, helperTableSlot));
+                code.putstatic(CD_PROGRAM, HELPER_TABLE_FIELD, CD_HELPER_TABLE);
+            }
             code.return_();
         });
     }
+
+    private static final String HELPER_TABLE_FIELD = "helpers";
 
     private static String helperField(int id) { return "helper" + id; }
 
@@ -740,9 +763,9 @@ final class JitCompiler {
             switch (l.pseudo()) {
                 case LoadImm64.PLAIN -> code.loadConstant(l.value()).lstore(reg(l.dst()));
                 case LoadImm64.FUNC -> {
-                    // A function pointer is the slot index of the subprogram's first instruction
-                    // (checked to be one at load time).
-                    code.loadConstant((long) pc + 1 + l.imm()).lstore(reg(l.dst()));
+                    // A function pointer is the code window's base | the subprogram's entry slot
+                    // (checked to be an instruction at load time).
+                    code.loadConstant(FUNCTION_POINTER_BASE | (pc + 1 + l.imm())).lstore(reg(l.dst()));
                 }
                 default -> faultAt(pc, "lddw with pseudo source " + pseudoName(l.pseudo()) + " (" + l.pseudo()
                         + ") is not resolved: no map or BTF object is bound to it");
@@ -848,27 +871,32 @@ final class JitCompiler {
             code.invokestatic(CD_PROGRAM, methodName(target), SUBPROGRAM_TYPE).lstore(reg(0));
         }
 
+        /**
+         * {@code callx}: a function pointer (code window | entry slot) calls that subprogram; any
+         * other value calls the helper with that number.
+         */
         private void callx(int pc, CallX c) {
-            Label bad = code.newLabel(), after = code.newLabel();
             int value = reg(c.reg());
-            // The target must be a subprogram's slot index; check it fits an int before switching on it.
-            code.lload(value).lload(value).l2i().i2l().lcmp().ifne(bad);
+            Label helperCall = code.newLabel(), noFunction = code.newLabel(), after = code.newLabel();
+            code.lload(value).loadConstant(32).lushr().loadConstant(FUNCTION_POINTER_BASE >>> 32).lcmp().ifne(helperCall);
             List<SwitchCase> cases = new ArrayList<>();
-            List<Integer> targets = new ArrayList<>(subprograms.keySet());
-            List<Label> targetLabels = new ArrayList<>();
-            for (int t : targets) {
-                Label l = code.newLabel();
-                targetLabels.add(l);
-                cases.add(SwitchCase.of(t, l));
-            }
-            code.lload(value).l2i().lookupswitch(bad, cases);
+            List<Integer> targets = new ArrayList<>(functionEntries);
+            for (int t : targets) cases.add(SwitchCase.of(t, code.newLabel()));
+            // Slots of 2^31 and more become negative ints and match no case.
+            code.lload(value).l2i().lookupswitch(noFunction, cases);
             for (int i = 0; i < targets.size(); i++) {
-                code.labelBinding(targetLabels.get(i));
+                code.labelBinding(cases.get(i).target());
                 localCall(pc, targets.get(i));
                 code.goto_(after);
             }
-            code.labelBinding(bad);
+            code.labelBinding(noFunction);
             code.lload(value).loadConstant(pc).invokestatic(CD_RUNTIME, "badCallTarget", MTD_BAD_TARGET).athrow();
+            code.labelBinding(helperCall);
+            guarded(pc, CD_Throwable, () -> {
+                code.getstatic(CD_PROGRAM, HELPER_TABLE_FIELD, CD_HELPER_TABLE).aload(invSlot).lload(value);
+                for (int r = 1; r <= 5; r++) code.lload(reg(r));
+                code.invokestatic(CD_RUNTIME, "callHelperByNumber", MTD_HELPER_BY_NUMBER).lstore(reg(0));
+            });
             code.labelBinding(after);
         }
     }

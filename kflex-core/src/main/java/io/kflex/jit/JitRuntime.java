@@ -3,6 +3,7 @@ package io.kflex.jit;
 import io.kflex.engine.AddressSpace;
 import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.Invocation;
+import io.kflex.helpers.HelperTable;
 import io.kflex.isa.AtomicOp;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -72,8 +73,7 @@ final class JitRuntime {
             case JitFault f -> f;
             case JitCancellation c -> c;
             case ExtensionFault f -> new JitFault(pc, f.getMessage());
-            default -> new JitFault(pc, cause.getClass().getSimpleName()
-                    + (cause.getMessage() == null ? "" : ": " + cause.getMessage()));
+            default -> new JitFault(pc, "unexpected failure: " + cause);
         };
     }
 
@@ -83,7 +83,16 @@ final class JitRuntime {
     }
 
     static JitFault badCallTarget(long target, int pc) {
-        return new JitFault(pc, String.format("callx to 0x%x, which is not a subprogram", target));
+        return new JitFault(pc, String.format("callx to 0x%x: no function starts at slot %d", target, target & 0xffff_ffffL));
+    }
+
+    /** {@code callx} on a value that is not a function pointer: the helper with that number. */
+    static long callHelperByNumber(HelperTable helpers, Invocation invocation, long number, long r1, long r2, long r3, long r4, long r5) {
+        HelperTable.NamedHelper h = number >= 0 && number <= Integer.MAX_VALUE ? helpers.get((int) number) : null;
+        if (h == null) {
+            throw new ExtensionFault(String.format("callx to 0x%x: neither a function pointer nor a known helper number", number));
+        }
+        return h.implementation().call(invocation, r1, r2, r3, r4, r5);
     }
 
     /** The cancellation observed at point {@code pc}: the watchdog's reason, or a thread interrupt. */

@@ -236,10 +236,22 @@ class JitEngineTest {
     }
 
     @Test
-    void callxThroughAFunctionPointer() {
+    void callxThroughAFunctionPointerOrAHelperNumber() {
         assertThat(r0(new LoadImm64(3, LoadImm64.FUNC, 4, 0), mov(1, 20), new CallX(3), exit(),
                 alu64(AluOp.MOV, 0, reg(1)), alu64(AluOp.ADD, 0, imm(1)), exit())).isEqualTo(21);
-        assertThat(run(mov(3, 1), new CallX(3), exit())).isInstanceOfSatisfying(Outcome.Faulted.class, f -> assertThat(f.pc()).isEqualTo(1));
+        // A function pointer lives in the never-mapped top window.
+        assertThat(r0(new LoadImm64(0, LoadImm64.FUNC, 2, 0), exit(), exit())).isEqualTo(0xffff_ffff_0000_0003L);
+        // A pointer into the code window where no function starts faults at the callx.
+        assertThat(run(lddw(3, 0xffff_ffff_0000_0001L), new CallX(3), exit()))
+                .isInstanceOfSatisfying(Outcome.Faulted.class, f -> assertThat(f.pc()).isEqualTo(2));
+        HelperTable helpers = HelperTable.builder().add(5, "identity", (inv, a, b, c, d, e) -> a).build();
+        assertThat(run(new JitEngine(), helpers, new Invocation(new AddressSpace()), mov(1, 33), mov(3, 5), new CallX(3), exit()))
+                .isEqualTo(new Outcome.Returned(33));
+        assertThat(run(new JitEngine(), helpers, new Invocation(new AddressSpace()), mov(3, 6), new CallX(3), exit()))
+                .isInstanceOfSatisfying(Outcome.Faulted.class, f -> {
+                    assertThat(f.pc()).isEqualTo(1);
+                    assertThat(f.reason()).contains("neither a function pointer nor a known helper");
+                });
     }
 
     @Test
