@@ -31,7 +31,9 @@ import java.lang.constant.DirectMethodHandleDesc;
 import java.lang.constant.DynamicConstantDesc;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.reflect.AccessFlag;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -121,8 +123,15 @@ final class JitCompiler {
 
     private final Code code;
     private final HelperTable helpers;
-    /** Subprogram entry slot → end slot (exclusive). */
-    private final TreeMap<Integer, Integer> subprograms = new TreeMap<>();
+    /**
+     * Subprogram entry slot → the instructions its method holds: everything reachable from the
+     * entry by jumps and fall-through. That is normally the slots up to the next subprogram, but
+     * a program may also fall or jump into another subprogram's code and run it in its own frame,
+     * as the interpreter does; such instructions are then compiled into both methods.
+     */
+    private final TreeMap<Integer, BitSet> subprograms = new TreeMap<>();
+    /** The last instruction of the program: where falling off the end is reported. */
+    private final int lastInstruction;
     /** Helper number → index in the class data (also the static field name suffix). */
     private final Map<Integer, Integer> helperSlots = new LinkedHashMap<>();
     private final List<Object> classData = new ArrayList<>();
@@ -143,6 +152,9 @@ final class JitCompiler {
         this.code = code;
         this.helpers = bindings.helpers();
         this.methodLimit = methodLimit;
+        int last = 0;
+        for (int pc = 0; pc < code.length(); pc++) if (code.at(pc) != null) last = pc;
+        this.lastInstruction = last;
         findSubprograms();
         for (int pc = 0; pc < code.length(); pc++) {
             if (code.at(pc) instanceof CallX && helperTableSlot < 0) {
@@ -185,25 +197,34 @@ final class JitCompiler {
             }
         }
         entries.addAll(functionEntries);
-        Integer[] sorted = entries.toArray(Integer[]::new);
-        for (int i = 0; i < sorted.length; i++) {
-            subprograms.put(sorted[i], i + 1 < sorted.length ? sorted[i + 1] : code.length());
-        }
-        for (var sub : subprograms.entrySet()) {
-            for (int pc = sub.getKey(); pc < sub.getValue(); pc++) {
-                Instruction insn = code.at(pc);
-                if (insn == null || insn instanceof Call) continue;
+        for (int entry : entries) subprograms.put(entry, reachable(entry));
+    }
+
+    /** Instructions reachable from {@code entry} within one frame (calls return to the next instruction). */
+    private BitSet reachable(int entry) {
+        BitSet seen = new BitSet(code.length());
+        ArrayDeque<Integer> work = new ArrayDeque<>(List.of(entry));
+        while (!work.isEmpty()) {
+            int pc = work.pop();
+            if (pc >= code.length() || seen.get(pc)) continue;
+            seen.set(pc);
+            Instruction insn = code.at(pc);
+            if (fallsThrough(insn)) work.push(pc + insn.slots());
+            if (!(insn instanceof Call)) {
                 int target = code.branchTarget(pc);
-                if (target >= 0 && (target < sub.getKey() || target >= sub.getValue())) {
-                    throw new EngineException(String.format("jump at %d to %d leaves the subprogram [%d, %d)", pc, target, sub.getKey(), sub.getValue()));
-                }
+                if (target >= 0) work.push(target);
             }
         }
+        return seen;
+    }
+
+    private static boolean fallsThrough(Instruction insn) {
+        return !(insn instanceof Exit || insn instanceof Goto);
     }
 
     /** Whether no instruction of the subprogram writes r10, so it always holds the frame pointer. */
-    private boolean framePointerIsFixed(int entry, int end) {
-        for (int pc = entry; pc < end; pc++) {
+    private boolean framePointerIsFixed(BitSet body) {
+        for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
             boolean writes = switch (code.at(pc)) {
                 case Alu a -> a.dst() == 10;
                 case Endian e -> e.dst() == 10;
@@ -238,15 +259,16 @@ final class JitCompiler {
     /** Generates the class, splitting subprograms whose methods would be too large for HotSpot to compile. */
     byte[] generate() throws EngineException {
         for (var sub : subprograms.entrySet()) {
-            int entry = sub.getKey(), end = sub.getValue();
-            int size = measure(entry, end);
+            int entry = sub.getKey();
+            BitSet body = sub.getValue();
+            int size = measure(entry);
             if (size <= methodLimit) continue;
             // Cut into regions sized from the measured density, halving until every region fits.
-            int slots = end - entry;
-            int perRegion = size == Integer.MAX_VALUE ? 256 : Math.max(1, (int) ((long) slots * methodLimit * 3 / 4 / size));
+            int instructions = body.cardinality();
+            int perRegion = size == Integer.MAX_VALUE ? 256 : Math.max(1, (int) ((long) instructions * methodLimit * 3 / 4 / size));
             while (true) {
-                splits.put(entry, regionStarts(entry, end, perRegion));
-                size = measure(entry, end);
+                splits.put(entry, regionStarts(body, perRegion));
+                size = measure(entry);
                 if (size <= methodLimit) break;
                 if (perRegion == 1) {
                     throw new EngineException("a single instruction of subprogram " + entry + " needs more than " + methodLimit + " bytes of bytecode");
@@ -258,7 +280,7 @@ final class JitCompiler {
             return classFile().build(CD_PROGRAM, cb -> {
                 cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
                 emitConstants(cb);
-                for (var sub : subprograms.entrySet()) emitSubprogram(cb, sub.getKey(), sub.getValue());
+                for (int entry : subprograms.keySet()) emitSubprogram(cb, entry);
             });
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new EngineException("cannot generate bytecode: " + e.getMessage(), e);
@@ -266,10 +288,10 @@ final class JitCompiler {
     }
 
     /** The largest method the subprogram compiles to under the current split plan. */
-    private int measure(int entry, int end) {
+    private int measure(int entry) {
         byte[] bytes;
         try {
-            bytes = classFile().build(CD_PROGRAM, cb -> emitSubprogram(cb, entry, end));
+            bytes = classFile().build(CD_PROGRAM, cb -> emitSubprogram(cb, entry));
         } catch (IllegalArgumentException | IllegalStateException e) {
             return Integer.MAX_VALUE; // over the JVM's 64 KiB method limit, or jump offsets out of range
         }
@@ -287,14 +309,12 @@ final class JitCompiler {
         return model.methods().stream().mapToInt(m -> m.code().map(c -> ((CodeAttribute) c).codeLength()).orElse(0)).max().orElse(0);
     }
 
-    private List<Integer> regionStarts(int entry, int end, int perRegion) {
+    /** Region boundaries: every {@code perRegion}-th instruction of the body, in slot order. */
+    private static List<Integer> regionStarts(BitSet body, int perRegion) {
         List<Integer> starts = new ArrayList<>();
-        int pc = entry;
-        while (pc < end) {
-            starts.add(pc);
-            int next = pc + perRegion;
-            while (next < end && !code.isInstructionStart(next)) next++;
-            pc = next;
+        int count = 0;
+        for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
+            if (count++ % perRegion == 0) starts.add(pc);
         }
         return starts;
     }
@@ -333,11 +353,13 @@ final class JitCompiler {
         };
     }
 
-    private void emitSubprogram(ClassBuilder cb, int entry, int end) {
+    private void emitSubprogram(ClassBuilder cb, int entry) {
+        BitSet body = subprograms.get(entry);
         List<Integer> regions = splits.get(entry);
+        int end = code.length();
         if (regions == null) {
             cb.withMethodBody(methodName(entry), SUBPROGRAM_TYPE, ClassFile.ACC_STATIC,
-                    code -> new MethodEmitter(code, entry, end, entry, end, false).emitWhole());
+                    code -> new MethodEmitter(code, entry, body, 0, end, false).emitWhole());
             return;
         }
         cb.withMethodBody(methodName(entry), SUBPROGRAM_TYPE, ClassFile.ACC_STATIC, code -> emitDispatcher(code, entry, regions));
@@ -345,7 +367,7 @@ final class JitCompiler {
             int start = regions.get(i);
             int stop = i + 1 < regions.size() ? regions.get(i + 1) : end;
             cb.withMethodBody(regionName(entry, start), REGION_TYPE, ClassFile.ACC_STATIC | ClassFile.ACC_PRIVATE,
-                    code -> new MethodEmitter(code, entry, end, start, stop, true).emitRegion());
+                    code -> new MethodEmitter(code, entry, body, start, stop, true).emitRegion());
         }
     }
 
@@ -379,7 +401,9 @@ final class JitCompiler {
     /** Emits the bytecode of one method: a whole subprogram, or one region of a split one. */
     private final class MethodEmitter {
         private final CodeBuilder code;
-        private final int subEntry, subEnd, start, end;
+        private final int subEntry, start, end;
+        /** The subprogram's instructions; this method emits those in [start, end). */
+        private final BitSet body;
         private final boolean region;
         private final int regBase, memSlot, invSlot, stackSlot, frameSlot, regsSlot = 2, entryPcSlot = 3;
         /** Whether r10 keeps its frame-pointer value throughout the subprogram (nothing writes it). */
@@ -388,10 +412,10 @@ final class JitCompiler {
         private final Map<Integer, Label> exits = new TreeMap<>();
         private final List<Consumer<CodeBuilder>> outOfLine = new ArrayList<>();
 
-        MethodEmitter(CodeBuilder code, int subEntry, int subEnd, int start, int end, boolean region) {
+        MethodEmitter(CodeBuilder code, int subEntry, BitSet body, int start, int end, boolean region) {
             this.code = code;
             this.subEntry = subEntry;
-            this.subEnd = subEnd;
+            this.body = body;
             this.start = start;
             this.end = end;
             this.region = region;
@@ -400,14 +424,14 @@ final class JitCompiler {
             this.invSlot = regBase + 23;
             this.stackSlot = regBase + 24;
             this.frameSlot = regBase + 25;
-            this.fixedFramePointer = framePointerIsFixed(subEntry, subEnd);
+            this.fixedFramePointer = framePointerIsFixed(body);
         }
 
         private int reg(int r) { return regBase + 2 * r; }
 
         private Label label(int pc) {
             if (pc >= start && pc < end) return labels.computeIfAbsent(pc, k -> code.newLabel());
-            // Only a region can branch outside itself (whole subprograms were checked at load).
+            // Only a region can branch outside itself: a whole method holds every reachable pc.
             return exits.computeIfAbsent(pc, k -> code.newLabel());
         }
 
@@ -437,15 +461,16 @@ final class JitCompiler {
             // Enter at the region's start (fall-through, subprogram entry) or at any branch target
             // that some other region of this subprogram jumps to.
             TreeSet<Integer> entries = new TreeSet<>();
-            entries.add(start);
-            for (int pc = subEntry; pc < subEnd; pc++) {
+            if (subEntry >= start && subEntry < end) entries.add(subEntry);
+            for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
                 if (pc >= start && pc < end) continue;
                 Instruction insn = code(pc);
-                if (insn == null || insn instanceof Call) continue;
-                int target = JitCompiler.this.code.branchTarget(pc);
+                int next = pc + insn.slots();
+                if (fallsThrough(insn) && next >= start && next < end) entries.add(next);
+                int target = insn instanceof Call ? -1 : JitCompiler.this.code.branchTarget(pc);
                 if (target >= start && target < end) entries.add(target);
             }
-            if (entries.size() == 1) {
+            if (entries.size() == 1 && entries.first() == body.nextSetBit(start)) {
                 emitBody();
             } else {
                 List<SwitchCase> cases = new ArrayList<>();
@@ -473,22 +498,18 @@ final class JitCompiler {
         private Instruction code(int pc) { return JitCompiler.this.code.at(pc); }
 
         private void emitBody() {
-            boolean fallsThrough = true;
-            int lastPc = start;
-            for (int pc = start; pc < end; pc++) {
+            for (int pc = body.nextSetBit(start); pc >= 0 && pc < end; pc = body.nextSetBit(pc + 1)) {
                 Instruction insn = code(pc);
-                if (insn == null) continue;
                 code.labelBinding(label(pc));
                 emit(pc, insn);
-                lastPc = pc;
-                fallsThrough = !(insn instanceof Exit || insn instanceof Goto);
-            }
-            if (fallsThrough) {
-                if (end < subEnd) {
-                    code.goto_(label(end)); // next region of the same subprogram
-                } else {
-                    faultAt(lastPc, "execution fell off the end of the program");
+                if (!fallsThrough(insn)) continue;
+                int next = pc + insn.slots();
+                if (next >= JitCompiler.this.code.length()) {
+                    faultAt(lastInstruction, "execution fell off the end of the program");
+                } else if (next >= end) {
+                    code.goto_(label(next)); // continues in another region
                 }
+                // otherwise the next instruction is emitted right after this one
             }
         }
 

@@ -219,6 +219,19 @@ class JitEngineTest {
     }
 
     @Test
+    void codeOfAnotherSubprogramRunsInTheCurrentFrameWhenReachedWithoutACall() {
+        // main calls the subprogram at 3, then falls through into it: 0 + 10 + 100, then + 10.
+        assertThat(r0(mov(0, 1), Call.local(1), alu64(AluOp.ADD, 0, imm(100)),
+                alu64(AluOp.ADD, 0, imm(10)), exit())).isEqualTo(120);
+        // main jumps into the middle of the subprogram at 4: callee 0 + 10 + 1000, main + 100 + 1000.
+        assertThat(r0(mov(0, 1), Call.local(2), alu64(AluOp.ADD, 0, imm(100)), new Goto(1, false),
+                alu64(AluOp.ADD, 0, imm(10)), alu64(AluOp.ADD, 0, imm(1000)), exit())).isEqualTo(2110);
+        // Falling off the end is reported at the last instruction.
+        assertThat(run(mov(0, 1), Call.local(0), mov(0, 2)))
+                .isEqualTo(new Outcome.Faulted(2, "execution fell off the end of the program"));
+    }
+
+    @Test
     void callDepthIsLimitedToEightFrames() {
         // f(n): if n == 0 return 0; return f(n - 1) + 1
         Instruction[] recursion = {
