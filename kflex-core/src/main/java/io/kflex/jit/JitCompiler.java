@@ -296,7 +296,12 @@ final class JitCompiler {
             return Integer.MAX_VALUE; // over the JVM's 64 KiB method limit, or jump offsets out of range
         }
         int max = 0;
+        boolean split = splits.containsKey(entry);
         for (MethodModel m : ClassFile.of().parse(bytes).methods()) {
+            // A split subprogram's dispatcher only loops over region calls: about 20 bytes per
+            // region, so it stays under the limit up to some 400 regions (over 100,000
+            // instructions); beyond that it runs interpreted while the regions are compiled.
+            if (split && m.methodName().equalsString(methodName(entry))) continue;
             int length = m.code().map(c -> ((CodeAttribute) c).codeLength()).orElse(0);
             max = Math.max(max, length);
         }
