@@ -1,0 +1,929 @@
+package io.kflex.jit;
+
+import static java.lang.constant.ConstantDescs.*;
+
+import io.kflex.engine.AddressSpace;
+import io.kflex.engine.Bindings;
+import io.kflex.engine.EngineException;
+import io.kflex.engine.ExtensionFault;
+import io.kflex.engine.Invocation;
+import io.kflex.helpers.Helper;
+import io.kflex.helpers.HelperTable;
+import io.kflex.isa.AluOp;
+import io.kflex.isa.Code;
+import io.kflex.isa.Instruction;
+import io.kflex.isa.Instruction.*;
+import io.kflex.isa.JumpOp;
+import io.kflex.isa.Operand;
+import io.kflex.isa.Size;
+import java.lang.classfile.ClassBuilder;
+import java.lang.classfile.ClassFile;
+import java.lang.classfile.ClassHierarchyResolver;
+import java.lang.classfile.ClassModel;
+import java.lang.classfile.CodeBuilder;
+import java.lang.classfile.Label;
+import java.lang.classfile.MethodModel;
+import java.lang.classfile.TypeKind;
+import java.lang.classfile.attribute.CodeAttribute;
+import java.lang.classfile.instruction.SwitchCase;
+import java.lang.constant.ClassDesc;
+import java.lang.constant.DirectMethodHandleDesc;
+import java.lang.constant.DynamicConstantDesc;
+import java.lang.constant.MethodTypeDesc;
+import java.lang.reflect.AccessFlag;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+
+/**
+ * Translates an eBPF program into one JVM class: each subprogram (the entry at slot 0 and every
+ * target of a local call or function pointer) becomes a static method whose eBPF registers are
+ * {@code long} locals, so r6-r9 survive calls for free and C2 sees plain dataflow.
+ *
+ * <h2>Fault attribution</h2>
+ * The hot path never records a pc. Every instruction that can fault (load, store, atomic, helper
+ * call) gets its own exception-table entry covering exactly its bytecode, with an out-of-line
+ * handler that pushes that instruction's eBPF pc and rethrows the fault as a {@link JitFault}.
+ * Faults the generated code detects itself (call depth, unknown helper) jump to a similar stub.
+ * Exception tables cost nothing until something is thrown.
+ *
+ * <h2>Cancellation</h2>
+ * Every backward branch and every {@code may_goto} reads {@link Invocation#cancelRequested()} (an
+ * opaque read, never hoisted out of the loop) and {@link Thread#interrupted()}, branching to an
+ * out-of-line stub that unwinds with the point's pc.
+ *
+ * <h2>Huge methods</h2>
+ * HotSpot refuses to JIT-compile methods over 8000 bytes of bytecode. A subprogram whose method
+ * would exceed that is split into <em>regions</em> of consecutive instructions, each its own
+ * method taking the registers in a {@code long[]}; a small dispatcher method loops calling the
+ * region that holds the next pc. Inside a region registers are locals again, so only region
+ * transitions pay for the array.
+ */
+final class JitCompiler {
+    /** Function pointers live in the never-mapped address-space window 0xffffffff; the low 32 bits are the entry slot. */
+    static final long FUNCTION_POINTER_BASE = 0xffff_ffffL << 32;
+
+    /** HotSpot's {@code HugeMethodLimit}: larger methods are never compiled. */
+    static final int HUGE_METHOD_LIMIT = 8000;
+
+    static final ClassDesc CD_CONTEXT = ClassDesc.of(JitContext.class.getName());
+    static final ClassDesc CD_RUNTIME = ClassDesc.of(JitRuntime.class.getName());
+    static final ClassDesc CD_ADDRESS_SPACE = ClassDesc.of(AddressSpace.class.getName());
+    static final ClassDesc CD_INVOCATION = ClassDesc.of(Invocation.class.getName());
+    static final ClassDesc CD_HELPER = ClassDesc.of(Helper.class.getName());
+    static final ClassDesc CD_HELPER_TABLE = ClassDesc.of(HelperTable.class.getName());
+    static final ClassDesc CD_MEMORY_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
+    static final ClassDesc CD_EXTENSION_FAULT = ClassDesc.of(ExtensionFault.class.getName());
+    static final ClassDesc CD_JIT_FAULT = ClassDesc.of(JitFault.class.getName());
+    static final ClassDesc CD_CANCELLATION = ClassDesc.of(JitCancellation.class.getName());
+
+    /** Name of the generated (hidden) class; must be in this package to reach its package-private runtime. */
+    static final ClassDesc CD_PROGRAM = ClassDesc.of(JitCompiler.class.getPackageName() + ".Program");
+
+    /** Descriptor of every subprogram method: (context, call depth, r1..r5) -> r0. */
+    static final MethodTypeDesc SUBPROGRAM_TYPE = MethodTypeDesc.of(CD_long, CD_CONTEXT, CD_int, CD_long, CD_long, CD_long, CD_long, CD_long);
+    /** Descriptor of a region of a split subprogram: (context, depth, registers, entry pc) -> next pc or -1 on exit. */
+    static final MethodTypeDesc REGION_TYPE = MethodTypeDesc.of(CD_int, CD_CONTEXT, CD_int, CD_long.arrayType(), CD_int);
+
+    private static final MethodTypeDesc MTD_LOAD = MethodTypeDesc.of(CD_long, CD_long, CD_int);
+    private static final MethodTypeDesc MTD_STORE = MethodTypeDesc.of(CD_void, CD_long, CD_int, CD_long);
+    private static final MethodTypeDesc MTD_HELPER = MethodTypeDesc.of(CD_long, CD_INVOCATION, CD_long, CD_long, CD_long, CD_long, CD_long);
+    private static final MethodTypeDesc MTD_LL_L = MethodTypeDesc.of(CD_long, CD_long, CD_long);
+    private static final MethodTypeDesc MTD_II_I = MethodTypeDesc.of(CD_int, CD_int, CD_int);
+    private static final MethodTypeDesc MTD_I_L = MethodTypeDesc.of(CD_long, CD_int);
+    private static final MethodTypeDesc MTD_I_I = MethodTypeDesc.of(CD_int, CD_int);
+    private static final MethodTypeDesc MTD_L_L = MethodTypeDesc.of(CD_long, CD_long);
+    private static final MethodTypeDesc MTD_LL_I = MethodTypeDesc.of(CD_int, CD_long, CD_long);
+    private static final MethodTypeDesc MTD_FAULT_CAUGHT = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()), CD_Throwable, CD_int);
+    private static final MethodTypeDesc MTD_FAULT_AT = MethodTypeDesc.of(CD_JIT_FAULT, CD_int, CD_String);
+    private static final MethodTypeDesc MTD_HELPER_BY_NUMBER = MethodTypeDesc.of(CD_long, CD_HELPER_TABLE, CD_INVOCATION,
+            CD_long, CD_long, CD_long, CD_long, CD_long, CD_long);
+    private static final MethodTypeDesc MTD_BAD_TARGET = MethodTypeDesc.of(CD_JIT_FAULT, CD_long, CD_int);
+    private static final MethodTypeDesc MTD_CANCELLED = MethodTypeDesc.of(CD_CANCELLATION, CD_int, CD_INVOCATION);
+    private static final MethodTypeDesc MTD_ATOMIC = MethodTypeDesc.of(CD_long, CD_ADDRESS_SPACE, CD_long, CD_int, CD_int, CD_long);
+    private static final MethodTypeDesc MTD_CMPXCHG = MethodTypeDesc.of(CD_long, CD_ADDRESS_SPACE, CD_long, CD_int, CD_long, CD_long);
+
+    private static final DirectMethodHandleDesc CLASS_DATA_AT = ofConstantBootstrap(
+            ClassDesc.of("java.lang.invoke.MethodHandles"), "classDataAt", CD_Object, CD_int);
+
+    private static final ClassHierarchyResolver RESOLVER = ClassHierarchyResolver.defaultResolver()
+            .orElse(ClassHierarchyResolver.ofResourceParsing(JitCompiler.class.getClassLoader()));
+
+    /** The class-file context generated classes are built and verified with. */
+    static ClassFile classFile() {
+        return ClassFile.of(ClassFile.ClassHierarchyResolverOption.of(RESOLVER));
+    }
+
+    private final Code code;
+    private final HelperTable helpers;
+    /**
+     * Subprogram entry slot → the instructions its method holds: everything reachable from the
+     * entry by jumps and fall-through. That is normally the slots up to the next subprogram, but
+     * a program may also fall or jump into another subprogram's code and run it in its own frame,
+     * as the interpreter does; such instructions are then compiled into both methods.
+     */
+    private final TreeMap<Integer, BitSet> subprograms = new TreeMap<>();
+    /** The last instruction of the program: where falling off the end is reported. */
+    private final int lastInstruction;
+    /** Helper number → index in the class data (also the static field name suffix). */
+    private final Map<Integer, Integer> helperSlots = new LinkedHashMap<>();
+    private final List<Object> classData = new ArrayList<>();
+    /** Subprogram entry → region start slots, for subprograms that had to be split. */
+    private final Map<Integer, List<Integer>> splits = new HashMap<>();
+    private final int methodLimit;
+    /** Slots a function pointer may name: targets of local calls and of {@code lddw} function pointers. */
+    private final TreeSet<Integer> functionEntries = new TreeSet<>();
+    /** Index of the helper table in the class data, or -1 when no {@code callx} needs it. */
+    private int helperTableSlot = -1;
+
+    JitCompiler(Code code, Bindings bindings) throws EngineException {
+        this(code, bindings, HUGE_METHOD_LIMIT);
+    }
+
+    /** {@code methodLimit} below HotSpot's is only for tests that exercise splitting on small programs. */
+    JitCompiler(Code code, Bindings bindings, int methodLimit) throws EngineException {
+        this.code = code;
+        this.helpers = bindings.helpers();
+        this.methodLimit = methodLimit;
+        int last = 0;
+        for (int pc = 0; pc < code.length(); pc++) if (code.at(pc) != null) last = pc;
+        this.lastInstruction = last;
+        findSubprograms();
+        for (int pc = 0; pc < code.length(); pc++) {
+            if (code.at(pc) instanceof CallX && helperTableSlot < 0) {
+                // callx on a value that is not a function pointer calls a helper by number.
+                helperTableSlot = classData.size();
+                classData.add(helpers);
+            }
+            if (code.at(pc) instanceof Call c && c.kind() == CallKind.HELPER) {
+                HelperTable.NamedHelper h = helpers.get(c.imm());
+                if (h != null && !helperSlots.containsKey(c.imm())) {
+                    helperSlots.put(c.imm(), classData.size());
+                    classData.add(h.implementation());
+                }
+            }
+        }
+    }
+
+    /** Values the hidden class's static finals are initialised from, in field order. */
+    List<Object> classData() { return List.copyOf(classData); }
+
+    /** Number of subprograms split into regions (after {@link #generate}). */
+    int splitSubprograms() { return splits.size(); }
+
+    static String methodName(int entry) { return "f" + entry; }
+
+    private static String regionName(int entry, int start) { return "f" + entry + "_" + start; }
+
+    private void findSubprograms() throws EngineException {
+        TreeSet<Integer> entries = new TreeSet<>();
+        entries.add(0);
+        for (int pc = 0; pc < code.length(); pc++) {
+            Instruction insn = code.at(pc);
+            if (insn instanceof Call c && c.kind() == CallKind.LOCAL) functionEntries.add(code.branchTarget(pc));
+            if (insn instanceof LoadImm64 l && l.pseudo() == LoadImm64.FUNC) {
+                long target = (long) pc + 1 + l.imm();
+                if (!code.isInstructionStart((int) Math.clamp(target, -1, Integer.MAX_VALUE))) {
+                    throw new EngineException("lddw at " + pc + " names function at slot " + target + ", which is not an instruction of the program");
+                }
+                functionEntries.add((int) target);
+            }
+        }
+        entries.addAll(functionEntries);
+        for (int entry : entries) subprograms.put(entry, reachable(entry));
+    }
+
+    /** Instructions reachable from {@code entry} within one frame (calls return to the next instruction). */
+    private BitSet reachable(int entry) {
+        BitSet seen = new BitSet(code.length());
+        ArrayDeque<Integer> work = new ArrayDeque<>(List.of(entry));
+        while (!work.isEmpty()) {
+            int pc = work.pop();
+            if (pc >= code.length() || seen.get(pc)) continue;
+            seen.set(pc);
+            Instruction insn = code.at(pc);
+            if (fallsThrough(insn)) work.push(pc + insn.slots());
+            if (!(insn instanceof Call)) {
+                int target = code.branchTarget(pc);
+                if (target >= 0) work.push(target);
+            }
+        }
+        return seen;
+    }
+
+    private static boolean fallsThrough(Instruction insn) {
+        return !(insn instanceof Exit || insn instanceof Goto);
+    }
+
+    /** Whether no instruction of the subprogram writes r10, so it always holds the frame pointer. */
+    private boolean framePointerIsFixed(BitSet body) {
+        for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
+            boolean writes = switch (code.at(pc)) {
+                case Alu a -> a.dst() == 10;
+                case Endian e -> e.dst() == 10;
+                case LoadImm64 l -> l.dst() == 10;
+                case Load l -> l.dst() == 10;
+                case Atomic a -> a.fetch() && a.op() != io.kflex.isa.AtomicOp.CMPXCHG && a.src() == 10;
+                case AddrSpaceCast c -> c.dst() == 10;
+                case null, default -> false;
+            };
+            if (writes) return false;
+        }
+        return true;
+    }
+
+    /** The JVM view of an access size on the stack segment: layout constant, value type and its box class. */
+    private record MemoryAccess(String field, ClassDesc layout, ClassDesc type, ClassDesc box) {
+        private static final MemoryAccess B = new MemoryAccess("LE8", ClassDesc.of("java.lang.foreign.ValueLayout$OfByte"), CD_byte, CD_Byte);
+        private static final MemoryAccess H = new MemoryAccess("LE16", ClassDesc.of("java.lang.foreign.ValueLayout$OfShort"), CD_short, CD_Short);
+        private static final MemoryAccess W = new MemoryAccess("LE32", ClassDesc.of("java.lang.foreign.ValueLayout$OfInt"), CD_int, CD_Integer);
+        private static final MemoryAccess DW = new MemoryAccess("LE64", ClassDesc.of("java.lang.foreign.ValueLayout$OfLong"), CD_long, CD_Long);
+
+        static MemoryAccess of(Size size) {
+            return switch (size) {
+                case B -> B;
+                case H -> H;
+                case W -> W;
+                case DW -> DW;
+            };
+        }
+    }
+
+    /** Generates the class, splitting subprograms whose methods would be too large for HotSpot to compile. */
+    byte[] generate() throws EngineException {
+        for (var sub : subprograms.entrySet()) {
+            int entry = sub.getKey();
+            BitSet body = sub.getValue();
+            int size = measure(entry);
+            if (size <= methodLimit) continue;
+            // Cut into regions sized from the measured density, halving until every region fits.
+            int instructions = body.cardinality();
+            int perRegion = size == Integer.MAX_VALUE ? 256 : Math.max(1, (int) ((long) instructions * methodLimit * 3 / 4 / size));
+            while (true) {
+                splits.put(entry, regionStarts(body, perRegion));
+                size = measure(entry);
+                if (size <= methodLimit) break;
+                if (perRegion == 1) {
+                    throw new EngineException("a single instruction of subprogram " + entry + " needs more than " + methodLimit + " bytes of bytecode");
+                }
+                perRegion = Math.max(1, perRegion / 2);
+            }
+        }
+        try {
+            return classFile().build(CD_PROGRAM, cb -> {
+                cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
+                emitConstants(cb);
+                for (int entry : subprograms.keySet()) emitSubprogram(cb, entry);
+            });
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new EngineException("cannot generate bytecode: " + e.getMessage(), e);
+        }
+    }
+
+    /** The largest method the subprogram compiles to under the current split plan. */
+    private int measure(int entry) {
+        byte[] bytes;
+        try {
+            bytes = classFile().build(CD_PROGRAM, cb -> emitSubprogram(cb, entry));
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            return Integer.MAX_VALUE; // over the JVM's 64 KiB method limit, or jump offsets out of range
+        }
+        int max = 0;
+        boolean split = splits.containsKey(entry);
+        for (MethodModel m : ClassFile.of().parse(bytes).methods()) {
+            // A split subprogram's dispatcher only loops over region calls: about 20 bytes per
+            // region, so it stays under the limit up to some 400 regions (over 100,000
+            // instructions); beyond that it runs interpreted while the regions are compiled.
+            if (split && m.methodName().equalsString(methodName(entry))) continue;
+            int length = m.code().map(c -> ((CodeAttribute) c).codeLength()).orElse(0);
+            max = Math.max(max, length);
+        }
+        return max;
+    }
+
+    /** Largest method in a generated class: what decides whether HotSpot compiles it. */
+    static int largestMethod(byte[] bytes) {
+        ClassModel model = ClassFile.of().parse(bytes);
+        return model.methods().stream().mapToInt(m -> m.code().map(c -> ((CodeAttribute) c).codeLength()).orElse(0)).max().orElse(0);
+    }
+
+    /** Region boundaries: every {@code perRegion}-th instruction of the body, in slot order. */
+    private static List<Integer> regionStarts(BitSet body, int perRegion) {
+        List<Integer> starts = new ArrayList<>();
+        int count = 0;
+        for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
+            if (count++ % perRegion == 0) starts.add(pc);
+        }
+        return starts;
+    }
+
+    /** Static finals for the class data: one per helper called by number, and the helper table for {@code callx}. */
+    private void emitConstants(ClassBuilder cb) {
+        if (classData.isEmpty()) return;
+        int flags = ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC | ClassFile.ACC_FINAL;
+        for (var e : helperSlots.entrySet()) cb.withField(helperField(e.getKey()), CD_HELPER, flags);
+        if (helperTableSlot >= 0) cb.withField(HELPER_TABLE_FIELD, CD_HELPER_TABLE, flags);
+        cb.withMethodBody(CLASS_INIT_NAME, MTD_void, ClassFile.ACC_STATIC, code -> {
+            for (var e : helperSlots.entrySet()) {
+                code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER, e.getValue()));
+                code.putstatic(CD_PROGRAM, helperField(e.getKey()), CD_HELPER);
+            }
+            if (helperTableSlot >= 0) {
+                code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER_TABLE, helperTableSlot));
+                code.putstatic(CD_PROGRAM, HELPER_TABLE_FIELD, CD_HELPER_TABLE);
+            }
+            code.return_();
+        });
+    }
+
+    private static final String HELPER_TABLE_FIELD = "helpers";
+
+    private static String helperField(int id) { return "helper" + id; }
+
+    private static String pseudoName(int pseudo) {
+        return switch (pseudo) {
+            case LoadImm64.MAP_FD -> "map_fd";
+            case LoadImm64.MAP_VALUE -> "map_value";
+            case LoadImm64.BTF_ID -> "btf_id";
+            case LoadImm64.MAP_IDX -> "map_idx";
+            case LoadImm64.MAP_IDX_VALUE -> "map_idx_value";
+            default -> "unknown";
+        };
+    }
+
+    private void emitSubprogram(ClassBuilder cb, int entry) {
+        BitSet body = subprograms.get(entry);
+        List<Integer> regions = splits.get(entry);
+        int end = code.length();
+        if (regions == null) {
+            cb.withMethodBody(methodName(entry), SUBPROGRAM_TYPE, ClassFile.ACC_STATIC,
+                    code -> new MethodEmitter(code, entry, body, 0, end, false).emitWhole());
+            return;
+        }
+        cb.withMethodBody(methodName(entry), SUBPROGRAM_TYPE, ClassFile.ACC_STATIC, code -> emitDispatcher(code, entry, regions));
+        for (int i = 0; i < regions.size(); i++) {
+            int start = regions.get(i);
+            int stop = i + 1 < regions.size() ? regions.get(i + 1) : end;
+            cb.withMethodBody(regionName(entry, start), REGION_TYPE, ClassFile.ACC_STATIC | ClassFile.ACC_PRIVATE,
+                    code -> new MethodEmitter(code, entry, body, start, stop, true).emitRegion());
+        }
+    }
+
+    /**
+     * {@code regs = new long[11]; regs[1..5] = args; regs[10] = fp; pc = entry;
+     * do pc = region(pc)(ctx, depth, regs, pc) while (pc >= 0); return regs[0];}
+     */
+    private void emitDispatcher(CodeBuilder code, int entry, List<Integer> regions) {
+        int regs = 12, pc = 13;
+        code.loadConstant(11).newarray(TypeKind.LONG).astore(regs);
+        for (int r = 1; r <= 5; r++) code.aload(regs).loadConstant(r).lload(2 * r).lastore();
+        code.aload(regs).loadConstant(10).aload(0).iload(1)
+                .invokevirtual(CD_CONTEXT, "framePointer", MTD_I_L).lastore();
+        code.loadConstant(entry).istore(pc);
+        Label loop = code.newLabel(), done = code.newLabel(), check = code.newLabel();
+        code.labelBinding(loop);
+        for (int i = 0; i < regions.size(); i++) {
+            Label next = code.newLabel();
+            if (i + 1 < regions.size()) code.iload(pc).loadConstant(regions.get(i + 1)).if_icmpge(next);
+            code.aload(0).iload(1).aload(regs).iload(pc)
+                    .invokestatic(CD_PROGRAM, regionName(entry, regions.get(i)), REGION_TYPE).istore(pc)
+                    .goto_(check);
+            code.labelBinding(next);
+        }
+        code.labelBinding(check);
+        code.iload(pc).iflt(done).goto_(loop);
+        code.labelBinding(done);
+        code.aload(regs).loadConstant(0).laload().lreturn();
+    }
+
+    /** Emits the bytecode of one method: a whole subprogram, or one region of a split one. */
+    private final class MethodEmitter {
+        private final CodeBuilder code;
+        private final int subEntry, start, end;
+        /** The subprogram's instructions; this method emits those in [start, end). */
+        private final BitSet body;
+        private final boolean region;
+        private final int regBase, memSlot, invSlot, stackSlot, frameSlot, regsSlot = 2, entryPcSlot = 3;
+        /** Whether r10 keeps its frame-pointer value throughout the subprogram (nothing writes it). */
+        private final boolean fixedFramePointer;
+        private final Map<Integer, Label> labels = new HashMap<>();
+        private final Map<Integer, Label> exits = new TreeMap<>();
+        private final List<Consumer<CodeBuilder>> outOfLine = new ArrayList<>();
+
+        MethodEmitter(CodeBuilder code, int subEntry, BitSet body, int start, int end, boolean region) {
+            this.code = code;
+            this.subEntry = subEntry;
+            this.body = body;
+            this.start = start;
+            this.end = end;
+            this.region = region;
+            this.regBase = region ? 4 : 12;
+            this.memSlot = regBase + 22;
+            this.invSlot = regBase + 23;
+            this.stackSlot = regBase + 24;
+            this.frameSlot = regBase + 25;
+            this.fixedFramePointer = framePointerIsFixed(body);
+        }
+
+        private int reg(int r) { return regBase + 2 * r; }
+
+        private Label label(int pc) {
+            if (pc >= start && pc < end) return labels.computeIfAbsent(pc, k -> code.newLabel());
+            // Only a region can branch outside itself: a whole method holds every reachable pc.
+            return exits.computeIfAbsent(pc, k -> code.newLabel());
+        }
+
+        /** Locals every method starts with: the address space, the invocation, the stack and this frame's offset in it. */
+        private void loadContext() {
+            code.aload(0).getfield(CD_CONTEXT, "memory", CD_ADDRESS_SPACE).astore(memSlot);
+            code.aload(0).getfield(CD_CONTEXT, "invocation", CD_INVOCATION).astore(invSlot);
+            if (fixedFramePointer) {
+                code.aload(0).getfield(CD_CONTEXT, "stack", CD_MEMORY_SEGMENT).astore(stackSlot);
+                code.aload(0).iload(1).invokevirtual(CD_CONTEXT, "frameOffset", MTD_I_L).lstore(frameSlot);
+            }
+        }
+
+        void emitWhole() {
+            loadContext();
+            code.lconst_0().lstore(reg(0));
+            for (int r = 1; r <= 5; r++) code.lload(2 * r).lstore(reg(r));
+            for (int r = 6; r <= 9; r++) code.lconst_0().lstore(reg(r));
+            code.aload(0).iload(1).invokevirtual(CD_CONTEXT, "framePointer", MTD_I_L).lstore(reg(10));
+            emitBody();
+            emitOutOfLine();
+        }
+
+        void emitRegion() {
+            loadContext();
+            for (int r = 0; r <= 10; r++) code.aload(regsSlot).loadConstant(r).laload().lstore(reg(r));
+            // Enter at the region's start (fall-through, subprogram entry) or at any branch target
+            // that some other region of this subprogram jumps to.
+            TreeSet<Integer> entries = new TreeSet<>();
+            if (subEntry >= start && subEntry < end) entries.add(subEntry);
+            for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
+                if (pc >= start && pc < end) continue;
+                Instruction insn = code(pc);
+                int next = pc + insn.slots();
+                if (fallsThrough(insn) && next >= start && next < end) entries.add(next);
+                int target = insn instanceof Call ? -1 : JitCompiler.this.code.branchTarget(pc);
+                if (target >= start && target < end) entries.add(target);
+            }
+            if (entries.size() == 1 && entries.first() == body.nextSetBit(start)) {
+                emitBody();
+            } else {
+                List<SwitchCase> cases = new ArrayList<>();
+                for (int pc : entries) cases.add(SwitchCase.of(pc, label(pc)));
+                Label impossible = code.newLabel();
+                code.iload(entryPcSlot).lookupswitch(impossible, cases);
+                code.labelBinding(impossible);
+                faultAt(-1, "internal error: no region entry");
+                emitBody();
+            }
+            // Leaving the region: each exit pushes where to continue, then one shared block spills
+            // the registers and returns that pc to the dispatcher.
+            if (!exits.isEmpty()) {
+                Label spill = code.newLabel();
+                for (var exit : exits.entrySet()) {
+                    code.labelBinding(exit.getValue()).loadConstant(exit.getKey()).goto_(spill);
+                }
+                code.labelBinding(spill).istore(entryPcSlot);
+                for (int r = 0; r <= 10; r++) code.aload(regsSlot).loadConstant(r).lload(reg(r)).lastore();
+                code.iload(entryPcSlot).ireturn();
+            }
+            emitOutOfLine();
+        }
+
+        private Instruction code(int pc) { return JitCompiler.this.code.at(pc); }
+
+        private void emitBody() {
+            for (int pc = body.nextSetBit(start); pc >= 0 && pc < end; pc = body.nextSetBit(pc + 1)) {
+                Instruction insn = code(pc);
+                code.labelBinding(label(pc));
+                emit(pc, insn);
+                if (!fallsThrough(insn)) continue;
+                int next = pc + insn.slots();
+                if (next >= JitCompiler.this.code.length()) {
+                    faultAt(lastInstruction, "execution fell off the end of the program");
+                } else if (next >= end) {
+                    code.goto_(label(next)); // continues in another region
+                }
+                // otherwise the next instruction is emitted right after this one
+            }
+        }
+
+        private void emitOutOfLine() {
+            // Stubs may add stubs of their own (a back-edge stub holds a cancellation point).
+            for (int i = 0; i < outOfLine.size(); i++) outOfLine.get(i).accept(code);
+        }
+
+        /** Emits {@code throw JitRuntime.fault(pc, reason)} inline. */
+        private void faultAt(int pc, String reason) {
+            code.loadConstant(pc).loadConstant(reason)
+                    .invokestatic(CD_RUNTIME, "fault", MTD_FAULT_AT).athrow();
+        }
+
+        /** An out-of-line stub that throws a fault at {@code pc}; returns its label. */
+        private Label faultStub(int pc, String reason) {
+            Label stub = code.newLabel();
+            outOfLine.add(c -> {
+                c.labelBinding(stub);
+                faultAt(pc, reason);
+            });
+            return stub;
+        }
+
+        /** Emits {@code body} covered by a handler that attributes {@code catchType} to {@code pc}. */
+        private void guarded(int pc, ClassDesc catchType, Runnable body) {
+            Label from = code.newLabel(), to = code.newLabel(), handler = code.newLabel();
+            code.labelBinding(from);
+            body.run();
+            code.labelBinding(to);
+            code.exceptionCatch(from, to, handler, catchType);
+            outOfLine.add(c -> c.labelBinding(handler).loadConstant(pc)
+                    .invokestatic(CD_RUNTIME, "fault", MTD_FAULT_CAUGHT).athrow());
+        }
+
+        /**
+         * The cancellation check of point {@code pc}: an opaque read of the request and the
+         * thread's interrupt flag (left set, so the host still sees the interrupt).
+         */
+        private void cancellationPoint(int pc) {
+            Label stub = code.newLabel();
+            ClassDesc thread = ClassDesc.of("java.lang.Thread");
+            code.aload(invSlot).invokevirtual(CD_INVOCATION, "cancelRequested", MethodTypeDesc.of(CD_String)).ifnonnull(stub);
+            code.invokestatic(thread, "currentThread", MethodTypeDesc.of(thread))
+                    .invokevirtual(thread, "isInterrupted", MethodTypeDesc.of(CD_boolean)).ifne(stub);
+            outOfLine.add(c -> c.labelBinding(stub).loadConstant(pc).aload(invSlot)
+                    .invokestatic(CD_RUNTIME, "cancelled", MTD_CANCELLED).athrow());
+        }
+
+        private void emit(int pc, Instruction insn) {
+            switch (insn) {
+                case Alu a -> { if (a.wide()) alu64(a); else alu32(a); }
+                case Endian e -> endian(e);
+                case AddrSpaceCast c -> faultAt(pc, "addr_space_cast needs an extension heap, and none is bound");
+                case LoadImm64 l -> loadImm64(pc, l);
+                case Load l when inFrame(l.src(), l.off(), l.size()) -> {
+                    stackAccess(l.size(), l.off());
+                    MemoryAccess a = MemoryAccess.of(l.size());
+                    code.invokeinterface(CD_MEMORY_SEGMENT, "get", MethodTypeDesc.of(a.type, a.layout, CD_long));
+                    if (l.size() != Size.DW) {
+                        if (l.signed()) code.i2l();
+                        else code.invokestatic(a.box, "toUnsignedLong", MethodTypeDesc.of(CD_long, a.type));
+                    }
+                    code.lstore(reg(l.dst()));
+                }
+                case Store s when inFrame(s.dst(), s.off(), s.size()) -> {
+                    stackAccess(s.size(), s.off());
+                    MemoryAccess a = MemoryAccess.of(s.size());
+                    switch (s.size()) {
+                        case B -> code.loadConstant((int) (byte) s.imm());
+                        case H -> code.loadConstant((int) (short) s.imm());
+                        case W -> code.loadConstant(s.imm());
+                        case DW -> code.loadConstant((long) s.imm());
+                    }
+                    code.invokeinterface(CD_MEMORY_SEGMENT, "set", MethodTypeDesc.of(CD_void, a.layout, CD_long, a.type));
+                }
+                case StoreReg s when inFrame(s.dst(), s.off(), s.size()) -> {
+                    stackAccess(s.size(), s.off());
+                    MemoryAccess a = MemoryAccess.of(s.size());
+                    code.lload(reg(s.src()));
+                    switch (s.size()) {
+                        case B -> code.l2i().i2b();
+                        case H -> code.l2i().i2s();
+                        case W -> code.l2i();
+                        case DW -> {}
+                    }
+                    code.invokeinterface(CD_MEMORY_SEGMENT, "set", MethodTypeDesc.of(CD_void, a.layout, CD_long, a.type));
+                }
+                case Load l -> guarded(pc, CD_EXTENSION_FAULT, () -> {
+                    code.aload(memSlot);
+                    address(l.src(), l.off());
+                    code.loadConstant(l.size().bytes()).invokevirtual(CD_ADDRESS_SPACE, "load", MTD_LOAD);
+                    if (l.signed()) {
+                        code.l2i();
+                        switch (l.size()) {
+                            case B -> code.i2b();
+                            case H -> code.i2s();
+                            default -> {}
+                        }
+                        code.i2l();
+                    }
+                    code.lstore(reg(l.dst()));
+                });
+                case Store s -> guarded(pc, CD_EXTENSION_FAULT, () -> {
+                    code.aload(memSlot);
+                    address(s.dst(), s.off());
+                    code.loadConstant(s.size().bytes()).loadConstant((long) s.imm())
+                            .invokevirtual(CD_ADDRESS_SPACE, "store", MTD_STORE);
+                });
+                case StoreReg s -> guarded(pc, CD_EXTENSION_FAULT, () -> {
+                    code.aload(memSlot);
+                    address(s.dst(), s.off());
+                    code.loadConstant(s.size().bytes()).lload(reg(s.src()))
+                            .invokevirtual(CD_ADDRESS_SPACE, "store", MTD_STORE);
+                });
+                case Atomic a -> guarded(pc, CD_EXTENSION_FAULT, () -> atomic(a));
+                case Jump j -> jump(pc, j);
+                case Goto g -> {
+                    int target = pc + 1 + g.offset();
+                    if (target <= pc) cancellationPoint(pc);
+                    code.goto_(label(target));
+                }
+                case MayGoto m -> {
+                    int target = pc + 1 + m.off();
+                    cancellationPoint(pc);
+                    // if (budget == 0) goto target; budget--;
+                    code.aload(0).getfield(CD_CONTEXT, "loopBudget", CD_long).lconst_0().lcmp().ifeq(label(target));
+                    code.aload(0).dup().getfield(CD_CONTEXT, "loopBudget", CD_long).lconst_1().lsub()
+                            .putfield(CD_CONTEXT, "loopBudget", CD_long);
+                }
+                case Call c -> call(pc, c);
+                case CallX c -> callx(pc, c);
+                case Exit e -> {
+                    if (region) {
+                        code.aload(regsSlot).loadConstant(0).lload(reg(0)).lastore().iconst_m1().ireturn();
+                    } else {
+                        code.lload(reg(0)).lreturn();
+                    }
+                }
+            }
+        }
+
+        /**
+         * Whether an access is a constant-offset stack slot of the current frame: then it goes
+         * straight to the stack segment at a constant offset from the frame, and cannot fault
+         * (every frame's 512 bytes lie inside the stack region whatever the call depth).
+         */
+        private boolean inFrame(int base, short off, Size size) {
+            return base == 10 && fixedFramePointer && off >= -JitEngine.FRAME_SIZE && off <= -size.bytes();
+        }
+
+        /** Pushes the stack segment, the layout and the offset of frame slot {@code off}. */
+        private void stackAccess(Size size, short off) {
+            code.aload(stackSlot).getstatic(CD_RUNTIME, MemoryAccess.of(size).field, MemoryAccess.of(size).layout)
+                    .lload(frameSlot).loadConstant((long) off).ladd();
+        }
+
+        /** Pushes {@code reg + off} as a long. */
+        private void address(int base, short off) {
+            code.lload(reg(base));
+            if (off != 0) code.loadConstant((long) off).ladd();
+        }
+
+        private void src64(Operand src) {
+            switch (src) {
+                case Operand.Reg r -> code.lload(reg(r.reg()));
+                case Operand.Imm i -> code.loadConstant((long) i.value());
+            }
+        }
+
+        private void src32(Operand src) {
+            switch (src) {
+                case Operand.Reg r -> code.lload(reg(r.reg())).l2i();
+                case Operand.Imm i -> code.loadConstant(i.value());
+            }
+        }
+
+        /** Pushes the shift amount as an int; the JVM masks it by 63 or 31 exactly as eBPF does. */
+        private void shiftAmount(Operand src) { src32(src); }
+
+        private void alu64(Alu a) {
+            int dst = reg(a.dst());
+            AluOp op = a.op();
+            switch (op) {
+                case MOV -> src64(a.src());
+                case MOVSX8 -> { src64(a.src()); code.l2i().i2b().i2l(); }
+                case MOVSX16 -> { src64(a.src()); code.l2i().i2s().i2l(); }
+                case MOVSX32 -> { src64(a.src()); code.l2i().i2l(); }
+                case NEG -> code.lload(dst).lneg();
+                case LSH -> { code.lload(dst); shiftAmount(a.src()); code.lshl(); }
+                case RSH -> { code.lload(dst); shiftAmount(a.src()); code.lushr(); }
+                case ARSH -> { code.lload(dst); shiftAmount(a.src()); code.lshr(); }
+                default -> {
+                    code.lload(dst);
+                    src64(a.src());
+                    switch (op) {
+                        case ADD -> code.ladd();
+                        case SUB -> code.lsub();
+                        case MUL -> code.lmul();
+                        case OR -> code.lor();
+                        case AND -> code.land();
+                        case XOR -> code.lxor();
+                        case DIV -> code.invokestatic(CD_RUNTIME, "udiv64", MTD_LL_L);
+                        case SDIV -> code.invokestatic(CD_RUNTIME, "sdiv64", MTD_LL_L);
+                        case MOD -> code.invokestatic(CD_RUNTIME, "umod64", MTD_LL_L);
+                        case SMOD -> code.invokestatic(CD_RUNTIME, "smod64", MTD_LL_L);
+                        default -> throw new IllegalStateException(op.toString());
+                    }
+                }
+            }
+            code.lstore(dst);
+        }
+
+        private void alu32(Alu a) {
+            int dst = reg(a.dst());
+            AluOp op = a.op();
+            switch (op) {
+                case MOV, MOVSX32 -> src32(a.src());
+                case MOVSX8 -> { src32(a.src()); code.i2b(); }
+                case MOVSX16 -> { src32(a.src()); code.i2s(); }
+                case NEG -> code.lload(dst).l2i().ineg();
+                case LSH -> { code.lload(dst).l2i(); shiftAmount(a.src()); code.ishl(); }
+                case RSH -> { code.lload(dst).l2i(); shiftAmount(a.src()); code.iushr(); }
+                case ARSH -> { code.lload(dst).l2i(); shiftAmount(a.src()); code.ishr(); }
+                default -> {
+                    code.lload(dst).l2i();
+                    src32(a.src());
+                    switch (op) {
+                        case ADD -> code.iadd();
+                        case SUB -> code.isub();
+                        case MUL -> code.imul();
+                        case OR -> code.ior();
+                        case AND -> code.iand();
+                        case XOR -> code.ixor();
+                        case DIV -> code.invokestatic(CD_RUNTIME, "udiv32", MTD_II_I);
+                        case SDIV -> code.invokestatic(CD_RUNTIME, "sdiv32", MTD_II_I);
+                        case MOD -> code.invokestatic(CD_RUNTIME, "umod32", MTD_II_I);
+                        case SMOD -> code.invokestatic(CD_RUNTIME, "smod32", MTD_II_I);
+                        default -> throw new IllegalStateException(op.toString());
+                    }
+                }
+            }
+            zeroExtend();
+            code.lstore(dst);
+        }
+
+        private void zeroExtend() {
+            code.invokestatic(CD_Integer, "toUnsignedLong", MTD_I_L);
+        }
+
+        private void endian(Endian e) {
+            int dst = reg(e.dst());
+            code.lload(dst);
+            if (e.kind() == ByteSwap.TO_LE) {
+                // The JVM's view of memory here is little-endian already: only truncate.
+                switch (e.bits()) {
+                    case 16 -> code.loadConstant(0xffffL).land();
+                    case 32 -> code.loadConstant(0xffffffffL).land();
+                    default -> {}
+                }
+            } else {
+                switch (e.bits()) {
+                    case 16 -> { code.l2i().invokestatic(CD_Integer, "reverseBytes", MTD_I_I).loadConstant(16).iushr().i2l(); }
+                    case 32 -> { code.l2i().invokestatic(CD_Integer, "reverseBytes", MTD_I_I); zeroExtend(); }
+                    default -> code.invokestatic(CD_Long, "reverseBytes", MTD_L_L);
+                }
+            }
+            code.lstore(dst);
+        }
+
+        private void loadImm64(int pc, LoadImm64 l) {
+            switch (l.pseudo()) {
+                case LoadImm64.PLAIN -> code.loadConstant(l.value()).lstore(reg(l.dst()));
+                case LoadImm64.FUNC -> {
+                    // A function pointer is the code window's base | the subprogram's entry slot
+                    // (checked to be an instruction at load time).
+                    code.loadConstant(FUNCTION_POINTER_BASE | (pc + 1 + l.imm())).lstore(reg(l.dst()));
+                }
+                default -> faultAt(pc, "lddw with pseudo source " + pseudoName(l.pseudo()) + " (" + l.pseudo()
+                        + ") is not resolved: no map or BTF object is bound to it");
+            }
+        }
+
+        private void atomic(Atomic a) {
+            int bytes = a.size().bytes();
+            code.aload(memSlot);
+            address(a.dst(), a.off());
+            code.loadConstant(bytes);
+            if (a.op() == io.kflex.isa.AtomicOp.CMPXCHG) {
+                code.lload(reg(0)).lload(reg(a.src())).invokestatic(CD_RUNTIME, "cmpxchg", MTD_CMPXCHG).lstore(reg(0));
+            } else {
+                code.loadConstant(a.immediate()).lload(reg(a.src())).invokestatic(CD_RUNTIME, "atomic", MTD_ATOMIC);
+                if (a.fetch()) code.lstore(reg(a.src()));
+                else code.pop2();
+            }
+        }
+
+        private void jump(int pc, Jump j) {
+            int target = pc + 1 + j.off();
+            Label taken = label(target);
+            if (target <= pc) {
+                // A taken back-edge is a cancellation point; the check sits on the taken path only.
+                Label destination = taken, backEdge = code.newLabel();
+                outOfLine.add(c -> {
+                    c.labelBinding(backEdge);
+                    cancellationPoint(pc);
+                    c.goto_(destination);
+                });
+                taken = backEdge;
+            }
+            JumpOp op = j.op();
+            if (j.wide()) {
+                code.lload(reg(j.dst()));
+                src64(j.src());
+                switch (op) {
+                    case JSET -> code.land().lconst_0().lcmp().ifne(taken);
+                    case JEQ -> code.lcmp().ifeq(taken);
+                    case JNE -> code.lcmp().ifne(taken);
+                    case JSGT -> code.lcmp().ifgt(taken);
+                    case JSGE -> code.lcmp().ifge(taken);
+                    case JSLT -> code.lcmp().iflt(taken);
+                    case JSLE -> code.lcmp().ifle(taken);
+                    default -> {
+                        code.invokestatic(CD_Long, "compareUnsigned", MTD_LL_I);
+                        unsignedBranch(op, taken);
+                    }
+                }
+            } else {
+                code.lload(reg(j.dst())).l2i();
+                src32(j.src());
+                switch (op) {
+                    case JSET -> code.iand().ifne(taken);
+                    case JEQ -> code.if_icmpeq(taken);
+                    case JNE -> code.if_icmpne(taken);
+                    case JSGT -> code.if_icmpgt(taken);
+                    case JSGE -> code.if_icmpge(taken);
+                    case JSLT -> code.if_icmplt(taken);
+                    case JSLE -> code.if_icmple(taken);
+                    default -> {
+                        code.invokestatic(CD_Integer, "compareUnsigned", MTD_II_I);
+                        unsignedBranch(op, taken);
+                    }
+                }
+            }
+        }
+
+        private void unsignedBranch(JumpOp op, Label taken) {
+            switch (op) {
+                case JGT -> code.ifgt(taken);
+                case JGE -> code.ifge(taken);
+                case JLT -> code.iflt(taken);
+                case JLE -> code.ifle(taken);
+                default -> throw new IllegalStateException(op.toString());
+            }
+        }
+
+        private void call(int pc, Call c) {
+            switch (c.kind()) {
+                case HELPER -> {
+                    if (!helperSlots.containsKey(c.imm())) {
+                        faultAt(pc, "unknown helper " + c.imm());
+                        return;
+                    }
+                    guarded(pc, CD_Throwable, () -> {
+                        code.getstatic(CD_PROGRAM, helperField(c.imm()), CD_HELPER).aload(invSlot);
+                        for (int r = 1; r <= 5; r++) code.lload(reg(r));
+                        code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
+                    });
+                }
+                case LOCAL -> localCall(pc, pc + 1 + c.imm());
+                case KFUNC -> faultAt(pc, "kfunc with BTF id " + c.imm() + " is not bound");
+            }
+        }
+
+        /** Calls subprogram {@code target} in a fresh frame one level deeper. */
+        private void localCall(int pc, int target) {
+            code.iload(1).loadConstant(JitEngine.MAX_CALL_DEPTH - 1).if_icmpge(faultStub(pc, "call depth exceeds " + JitEngine.MAX_CALL_DEPTH));
+            code.aload(0).iload(1).iconst_1().iadd();
+            for (int r = 1; r <= 5; r++) code.lload(reg(r));
+            code.invokestatic(CD_PROGRAM, methodName(target), SUBPROGRAM_TYPE).lstore(reg(0));
+        }
+
+        /**
+         * {@code callx}: a function pointer (code window | entry slot) calls that subprogram; any
+         * other value calls the helper with that number.
+         */
+        private void callx(int pc, CallX c) {
+            int value = reg(c.reg());
+            Label helperCall = code.newLabel(), noFunction = code.newLabel(), after = code.newLabel();
+            code.lload(value).loadConstant(32).lushr().loadConstant(FUNCTION_POINTER_BASE >>> 32).lcmp().ifne(helperCall);
+            List<SwitchCase> cases = new ArrayList<>();
+            List<Integer> targets = new ArrayList<>(functionEntries);
+            for (int t : targets) cases.add(SwitchCase.of(t, code.newLabel()));
+            // Slots of 2^31 and more become negative ints and match no case.
+            code.lload(value).l2i().lookupswitch(noFunction, cases);
+            for (int i = 0; i < targets.size(); i++) {
+                code.labelBinding(cases.get(i).target());
+                localCall(pc, targets.get(i));
+                code.goto_(after);
+            }
+            code.labelBinding(noFunction);
+            code.lload(value).loadConstant(pc).invokestatic(CD_RUNTIME, "badCallTarget", MTD_BAD_TARGET).athrow();
+            code.labelBinding(helperCall);
+            guarded(pc, CD_Throwable, () -> {
+                code.getstatic(CD_PROGRAM, HELPER_TABLE_FIELD, CD_HELPER_TABLE).aload(invSlot).lload(value);
+                for (int r = 1; r <= 5; r++) code.lload(reg(r));
+                code.invokestatic(CD_RUNTIME, "callHelperByNumber", MTD_HELPER_BY_NUMBER).lstore(reg(0));
+            });
+            code.labelBinding(after);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package io.kflex.jit;
+
+import io.kflex.engine.AddressSpace;
+import io.kflex.engine.ExtensionFault;
+import io.kflex.engine.Invocation;
+import io.kflex.helpers.HelperTable;
+import io.kflex.isa.AtomicOp;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Small static routines the generated code calls where one JVM instruction does not match eBPF
+ * semantics. They are tiny on purpose: C2 inlines them into the generated methods.
+ */
+final class JitRuntime {
+    private JitRuntime() {}
+
+    // Little-endian, unaligned layouts for direct stack-slot access; static finals, so constants to C2.
+    static final ValueLayout.OfByte LE8 = ValueLayout.JAVA_BYTE;
+    static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    // eBPF division never traps: x / 0 = 0, x % 0 = x; Java's MIN / -1 = MIN and MIN % -1 = 0
+    // already match RFC 9669, so only the zero divisor needs a branch.
+
+    static long udiv64(long a, long b) { return b == 0 ? 0 : Long.divideUnsigned(a, b); }
+
+    static long umod64(long a, long b) { return b == 0 ? a : Long.remainderUnsigned(a, b); }
+
+    static long sdiv64(long a, long b) { return b == 0 ? 0 : a / b; }
+
+    static long smod64(long a, long b) { return b == 0 ? a : a % b; }
+
+    static int udiv32(int a, int b) { return b == 0 ? 0 : Integer.divideUnsigned(a, b); }
+
+    static int umod32(int a, int b) { return b == 0 ? a : Integer.remainderUnsigned(a, b); }
+
+    static int sdiv32(int a, int b) { return b == 0 ? 0 : a / b; }
+
+    static int smod32(int a, int b) { return b == 0 ? a : a % b; }
+
+    /**
+     * Atomic add/or/and/xor/xchg of {@code size} bytes at {@code address}; returns the old value
+     * (zero-extended for 32 bits). The address space is confined to the invocation's thread.
+     */
+    static long atomic(AddressSpace memory, long address, int size, int immediate, long src) {
+        long old = memory.load(address, size);
+        AtomicOp op = AtomicOp.ofImmediate(immediate);
+        long value = switch (op) {
+            case ADD -> old + src;
+            case OR -> old | src;
+            case AND -> old & src;
+            case XOR -> old ^ src;
+            case XCHG -> src;
+            case CMPXCHG -> throw new IllegalArgumentException("cmpxchg has its own entry point");
+        };
+        memory.store(address, size, value);
+        return old;
+    }
+
+    /** {@code cmpxchg}: writes {@code src} when the memory equals {@code expected}; returns the old value. */
+    static long cmpxchg(AddressSpace memory, long address, int size, long expected, long src) {
+        long old = memory.load(address, size);
+        boolean equal = size == 8 ? old == expected : (int) old == (int) expected;
+        if (equal) memory.store(address, size, src);
+        return old;
+    }
+
+    /** Attributes a host exception caught in generated code to the instruction at {@code pc}. */
+    static RuntimeException fault(Throwable cause, int pc) {
+        return switch (cause) {
+            case JitFault f -> f;
+            case JitCancellation c -> c;
+            case ExtensionFault f -> new JitFault(pc, f.getMessage());
+            default -> new JitFault(pc, "unexpected failure: " + cause);
+        };
+    }
+
+    /** A fault the generated code itself detects at {@code pc}. */
+    static JitFault fault(int pc, String reason) {
+        return new JitFault(pc, reason);
+    }
+
+    static JitFault badCallTarget(long target, int pc) {
+        return new JitFault(pc, String.format("callx to 0x%x: no function starts at slot %d", target, target & 0xffff_ffffL));
+    }
+
+    /** {@code callx} on a value that is not a function pointer: the helper with that number. */
+    static long callHelperByNumber(HelperTable helpers, Invocation invocation, long number, long r1, long r2, long r3, long r4, long r5) {
+        HelperTable.NamedHelper h = number >= 0 && number <= Integer.MAX_VALUE ? helpers.get((int) number) : null;
+        if (h == null) {
+            throw new ExtensionFault(String.format("callx to 0x%x: neither a function pointer nor a known helper number", number));
+        }
+        return h.implementation().call(invocation, r1, r2, r3, r4, r5);
+    }
+
+    /** The cancellation observed at point {@code pc}: the watchdog's reason, or a thread interrupt. */
+    static JitCancellation cancelled(int pc, Invocation invocation) {
+        String reason = invocation.cancelRequested();
+        return new JitCancellation(pc, reason != null ? reason : "interrupted");
+    }
+}
