@@ -110,7 +110,7 @@ class ConformanceCommandTest {
         Path expectedToFail = write("loop-error.data", "-- asm\nloop:\nja loop\nexit\n-- error\ntimeout\n");
         Run run = kflex("conformance", loop.toString(), expectedToFail.toString(), "--engine", engine(), "--timeout", "100ms");
         assertThat(run.exit()).isEqualTo(1);
-        assertThat(run.lines().get(0)).startsWith("FAIL").contains("cancelled at insn 0: budget of 100ms exceeded");
+        assertThat(run.lines().get(0)).startsWith("FAIL").contains("cancelled at insn 0: exceeded budget of 100 ms");
         assertThat(run.lines().get(1)).startsWith("PASS").contains("cancelled at insn 0");
         assertThat(run.lines().get(2)).isEqualTo("1 passed, 1 failed");
     }

@@ -14,6 +14,7 @@ import io.kflex.isa.Code;
 import io.kflex.isa.InvalidInstructionException;
 import io.kflex.isa.asm.Assembler;
 import io.kflex.isa.asm.AssemblyException;
+import io.kflex.runtime.Watchdog;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
@@ -34,8 +35,8 @@ import java.util.stream.Stream;
 /**
  * Runs conformance tests on engines, the way bpf_conformance does: r1 points to a writable copy
  * of the {@code -- mem} bytes (r1 = 0 without them), r2 holds their length, and helper 5 returns
- * its first argument. Each run is watched: once the budget is spent the invocation is asked to
- * cancel, and a cancelled run counts as a fault.
+ * its first argument. Each run is watched by a {@link Watchdog}: once the budget is spent the
+ * invocation is asked to cancel, and a cancelled run counts as a fault.
  *
  * <p>A test expecting an error passes when its program does not assemble, decode or load, or
  * when the run faults or is cancelled; it fails when the program returns. Any other test passes
@@ -70,6 +71,7 @@ public final class ConformanceRunner implements AutoCloseable {
     private final Bindings bindings;
     private final Duration grace;
     private final ExecutorService runs;
+    private final Watchdog watchdog = new Watchdog();
 
     public ConformanceRunner(List<Engine> engines, Duration budget) {
         if (engines.isEmpty()) throw new IllegalArgumentException("no engine to run on");
@@ -227,26 +229,26 @@ public final class ConformanceRunner implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs on a worker thread while the watchdog holds the budget: when it elapses the
+     * invocation is asked to cancel. The calling thread waits for the budget plus a grace
+     * period, so an engine that ignores the request is reported instead of hanging the run.
+     */
     private Outcome runWatched(Executable executable, Invocation invocation) throws RunFailure {
-        Future<Outcome> run = runs.submit(() -> executable.run(invocation));
-        try {
+        try (Watchdog.Watch watch = watchdog.watch(invocation, budget)) {
+            Future<Outcome> run = runs.submit(() -> executable.run(invocation));
             try {
-                return run.get(budget.toNanos(), TimeUnit.NANOSECONDS);
-            } catch (TimeoutException overBudget) {
-                invocation.requestCancel("budget of " + format(budget) + " exceeded");
-                try {
-                    return run.get(grace.toNanos(), TimeUnit.NANOSECONDS);
-                } catch (TimeoutException ignored) {
-                    run.cancel(true);
-                    throw new RunFailure("did not stop within " + format(grace) + " of being cancelled after its " + format(budget) + " budget");
-                }
+                return run.get(budget.plus(grace).toNanos(), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                run.cancel(true);
+                throw new RunFailure("did not stop within " + format(grace) + " of being cancelled after its " + format(budget) + " budget");
+            } catch (ExecutionException e) {
+                throw new RunFailure("engine error: " + describe(e.getCause()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                run.cancel(true);
+                throw new RunFailure("interrupted");
             }
-        } catch (ExecutionException e) {
-            throw new RunFailure("engine error: " + describe(e.getCause()));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            run.cancel(true);
-            throw new RunFailure("interrupted");
         }
     }
 
@@ -275,6 +277,7 @@ public final class ConformanceRunner implements AutoCloseable {
 
     @Override
     public void close() {
+        watchdog.close();
         runs.shutdownNow();
     }
 }

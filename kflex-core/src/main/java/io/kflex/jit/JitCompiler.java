@@ -6,10 +6,13 @@ import io.kflex.engine.AddressSpace;
 import io.kflex.engine.Bindings;
 import io.kflex.engine.EngineException;
 import io.kflex.engine.ExtensionFault;
+import io.kflex.engine.FunctionPointers;
+import io.kflex.engine.RuntimeLimits;
 import io.kflex.engine.Invocation;
 import io.kflex.helpers.Helper;
 import io.kflex.helpers.HelperTable;
 import io.kflex.isa.AluOp;
+import io.kflex.isa.AtomicOp;
 import io.kflex.isa.Code;
 import io.kflex.isa.Instruction;
 import io.kflex.isa.Instruction.*;
@@ -67,9 +70,6 @@ import java.util.function.Consumer;
  * transitions pay for the array.
  */
 final class JitCompiler {
-    /** Function pointers live in the never-mapped address-space window 0xffffffff; the low 32 bits are the entry slot. */
-    static final long FUNCTION_POINTER_BASE = 0xffff_ffffL << 32;
-
     /** HotSpot's {@code HugeMethodLimit}: larger methods are never compiled. */
     static final int HUGE_METHOD_LIMIT = 8000;
 
@@ -83,6 +83,7 @@ final class JitCompiler {
     static final ClassDesc CD_EXTENSION_FAULT = ClassDesc.of(ExtensionFault.class.getName());
     static final ClassDesc CD_JIT_FAULT = ClassDesc.of(JitFault.class.getName());
     static final ClassDesc CD_CANCELLATION = ClassDesc.of(JitCancellation.class.getName());
+    static final ClassDesc CD_TAIL_CALL = ClassDesc.of(JitTailCall.class.getName());
 
     /** Name of the generated (hidden) class; must be in this package to reach its package-private runtime. */
     static final ClassDesc CD_PROGRAM = ClassDesc.of(JitCompiler.class.getPackageName() + ".Program");
@@ -107,8 +108,9 @@ final class JitCompiler {
             CD_long, CD_long, CD_long, CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MTD_BAD_TARGET = MethodTypeDesc.of(CD_JIT_FAULT, CD_long, CD_int);
     private static final MethodTypeDesc MTD_CANCELLED = MethodTypeDesc.of(CD_CANCELLATION, CD_int, CD_INVOCATION);
-    private static final MethodTypeDesc MTD_ATOMIC = MethodTypeDesc.of(CD_long, CD_ADDRESS_SPACE, CD_long, CD_int, CD_int, CD_long);
-    private static final MethodTypeDesc MTD_CMPXCHG = MethodTypeDesc.of(CD_long, CD_ADDRESS_SPACE, CD_long, CD_int, CD_long, CD_long);
+    private static final ClassDesc CD_ATOMIC_OP = ClassDesc.of(AtomicOp.class.getName());
+    private static final MethodTypeDesc MTD_GET_AND_APPLY = MethodTypeDesc.of(CD_long, CD_long, CD_int, CD_ATOMIC_OP, CD_long);
+    private static final MethodTypeDesc MTD_COMPARE_AND_EXCHANGE = MethodTypeDesc.of(CD_long, CD_long, CD_int, CD_long, CD_long);
 
     private static final DirectMethodHandleDesc CLASS_DATA_AT = ofConstantBootstrap(
             ClassDesc.of("java.lang.invoke.MethodHandles"), "classDataAt", CD_Object, CD_int);
@@ -230,7 +232,7 @@ final class JitCompiler {
                 case Endian e -> e.dst() == 10;
                 case LoadImm64 l -> l.dst() == 10;
                 case Load l -> l.dst() == 10;
-                case Atomic a -> a.fetch() && a.op() != io.kflex.isa.AtomicOp.CMPXCHG && a.src() == 10;
+                case Atomic a -> a.fetch() && a.op() != AtomicOp.CMPXCHG && a.src() == 10;
                 case AddrSpaceCast c -> c.dst() == 10;
                 case null, default -> false;
             };
@@ -663,7 +665,7 @@ final class JitCompiler {
          * (every frame's 512 bytes lie inside the stack region whatever the call depth).
          */
         private boolean inFrame(int base, short off, Size size) {
-            return base == 10 && fixedFramePointer && off >= -JitEngine.FRAME_SIZE && off <= -size.bytes();
+            return base == 10 && fixedFramePointer && off >= -RuntimeLimits.STACK_FRAME_SIZE && off <= -size.bytes();
         }
 
         /** Pushes the stack segment, the layout and the offset of frame slot {@code off}. */
@@ -791,22 +793,24 @@ final class JitCompiler {
                 case LoadImm64.FUNC -> {
                     // A function pointer is the code window's base | the subprogram's entry slot
                     // (checked to be an instruction at load time).
-                    code.loadConstant(FUNCTION_POINTER_BASE | (pc + 1 + l.imm())).lstore(reg(l.dst()));
+                    code.loadConstant(FunctionPointers.of(pc + 1 + l.imm())).lstore(reg(l.dst()));
                 }
                 default -> faultAt(pc, "lddw with pseudo source " + pseudoName(l.pseudo()) + " (" + l.pseudo()
                         + ") is not resolved: no map or BTF object is bound to it");
             }
         }
 
+        /** Atomics are real atomics of the address space (aligned, or serialised on byte-aligned memory). */
         private void atomic(Atomic a) {
-            int bytes = a.size().bytes();
             code.aload(memSlot);
             address(a.dst(), a.off());
-            code.loadConstant(bytes);
-            if (a.op() == io.kflex.isa.AtomicOp.CMPXCHG) {
-                code.lload(reg(0)).lload(reg(a.src())).invokestatic(CD_RUNTIME, "cmpxchg", MTD_CMPXCHG).lstore(reg(0));
+            code.loadConstant(a.size().bytes());
+            if (a.op() == AtomicOp.CMPXCHG) {
+                code.lload(reg(0)).lload(reg(a.src()))
+                        .invokevirtual(CD_ADDRESS_SPACE, "compareAndExchange", MTD_COMPARE_AND_EXCHANGE).lstore(reg(0));
             } else {
-                code.loadConstant(a.immediate()).lload(reg(a.src())).invokestatic(CD_RUNTIME, "atomic", MTD_ATOMIC);
+                code.getstatic(CD_ATOMIC_OP, a.op().name(), CD_ATOMIC_OP).lload(reg(a.src()))
+                        .invokevirtual(CD_ADDRESS_SPACE, "getAndApply", MTD_GET_AND_APPLY);
                 if (a.fetch()) code.lstore(reg(a.src()));
                 else code.pop2();
             }
@@ -883,15 +887,28 @@ final class JitCompiler {
                         for (int r = 1; r <= 5; r++) code.lload(reg(r));
                         code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
                     });
+                    tailCallCheck();
                 }
                 case LOCAL -> localCall(pc, pc + 1 + c.imm());
                 case KFUNC -> faultAt(pc, "kfunc with BTF id " + c.imm() + " is not bound");
             }
         }
 
+        /**
+         * After every helper call: if the helper requested a tail call, abandon the program (all
+         * its frames) so the driver can enter the target.
+         */
+        private void tailCallCheck() {
+            Label stub = code.newLabel();
+            code.aload(invSlot).invokevirtual(CD_INVOCATION, "tailCallPending", MethodTypeDesc.of(CD_boolean)).ifne(stub);
+            outOfLine.add(c -> c.labelBinding(stub)
+                    .getstatic(CD_TAIL_CALL, "INSTANCE", CD_TAIL_CALL).athrow());
+        }
+
         /** Calls subprogram {@code target} in a fresh frame one level deeper. */
         private void localCall(int pc, int target) {
-            code.iload(1).loadConstant(JitEngine.MAX_CALL_DEPTH - 1).if_icmpge(faultStub(pc, "call depth exceeds " + JitEngine.MAX_CALL_DEPTH));
+            code.iload(1).loadConstant(RuntimeLimits.MAX_CALL_FRAMES - 1)
+                    .if_icmpge(faultStub(pc, "call depth exceeds " + RuntimeLimits.MAX_CALL_FRAMES));
             code.aload(0).iload(1).iconst_1().iadd();
             for (int r = 1; r <= 5; r++) code.lload(reg(r));
             code.invokestatic(CD_PROGRAM, methodName(target), SUBPROGRAM_TYPE).lstore(reg(0));
@@ -904,7 +921,7 @@ final class JitCompiler {
         private void callx(int pc, CallX c) {
             int value = reg(c.reg());
             Label helperCall = code.newLabel(), noFunction = code.newLabel(), after = code.newLabel();
-            code.lload(value).loadConstant(32).lushr().loadConstant(FUNCTION_POINTER_BASE >>> 32).lcmp().ifne(helperCall);
+            code.lload(value).loadConstant(32).lushr().loadConstant(FunctionPointers.CODE_WINDOW).lcmp().ifne(helperCall);
             List<SwitchCase> cases = new ArrayList<>();
             List<Integer> targets = new ArrayList<>(functionEntries);
             for (int t : targets) cases.add(SwitchCase.of(t, code.newLabel()));
@@ -923,6 +940,7 @@ final class JitCompiler {
                 for (int r = 1; r <= 5; r++) code.lload(reg(r));
                 code.invokestatic(CD_RUNTIME, "callHelperByNumber", MTD_HELPER_BY_NUMBER).lstore(reg(0));
             });
+            tailCallCheck();
             code.labelBinding(after);
         }
     }

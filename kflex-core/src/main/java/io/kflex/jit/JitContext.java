@@ -2,6 +2,7 @@ package io.kflex.jit;
 
 import io.kflex.engine.AddressSpace;
 import io.kflex.engine.Invocation;
+import io.kflex.engine.Stack;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -18,25 +19,24 @@ final class JitContext {
     /** Remaining {@code may_goto} fall-throughs; the jump is taken once this reaches 0. */
     long loopBudget;
 
-    JitContext(Invocation invocation, long stackBase, MemorySegment stack, long loopBudget) {
+    JitContext(Invocation invocation, long stackBase, MemorySegment stack) {
         this.invocation = invocation;
         this.memory = invocation.memory();
         this.stackBase = stackBase;
         this.stack = stack;
-        this.loopBudget = loopBudget;
+        this.loopBudget = invocation.loopBudget();
     }
 
     /**
-     * r10 of the frame at call depth {@code depth} (0 = the program's main frame). Like a machine
-     * stack, frames grow down: the main frame is at the top of the stack region, so writing above
-     * it faults and a callee sits below its caller.
+     * r10 of the frame at call depth {@code depth} (0 = the program's main frame), in the shared
+     * {@link Stack} layout: frames grow down from the top of the stack region.
      */
     long framePointer(int depth) {
-        return stackBase + frameOffset(depth);
+        return Stack.framePointer(stackBase, depth);
     }
 
     /** Offset of that frame pointer inside the stack region. */
     long frameOffset(int depth) {
-        return (long) (JitEngine.MAX_CALL_DEPTH - depth) * JitEngine.FRAME_SIZE;
+        return Stack.framePointer(0, depth);
     }
 }

@@ -1,26 +1,26 @@
 package io.kflex.jit;
 
 import io.kflex.engine.AddressSpace;
-import io.kflex.engine.Executable;
 import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
 import io.kflex.engine.Region;
-import java.lang.foreign.MemorySegment;
+import io.kflex.engine.Stack;
+import io.kflex.engine.TailCallable;
 import java.lang.invoke.MethodHandle;
 import java.util.List;
 
-/** A compiled program: maps a fresh stack, calls the generated entry method, turns unwinding into outcomes. */
-final class JitExecutable implements Executable {
-    private static final int STACK_SIZE = JitEngine.FRAME_SIZE * JitEngine.MAX_CALL_DEPTH;
-
+/**
+ * A compiled program: maps a fresh stack, calls the generated entry method, turns unwinding into
+ * outcomes. Tail calls are driven by {@link TailCallable#run}: a pending one unwinds the generated
+ * frames and {@link #enter} returns null.
+ */
+final class JitExecutable implements TailCallable {
     private final MethodHandle entry;
-    private final long loopBudget;
     private final byte[] classBytes;
     private final int splitSubprograms;
 
-    JitExecutable(MethodHandle entry, long loopBudget, byte[] classBytes, int splitSubprograms) {
+    JitExecutable(MethodHandle entry, byte[] classBytes, int splitSubprograms) {
         this.entry = entry;
-        this.loopBudget = loopBudget;
         this.classBytes = classBytes;
         this.splitSubprograms = splitSubprograms;
     }
@@ -32,30 +32,36 @@ final class JitExecutable implements Executable {
     int splitSubprograms() { return splitSubprograms; }
 
     @Override
-    public Outcome run(Invocation invocation) {
+    public Outcome enter(Invocation invocation, long[] arguments) {
         AddressSpace memory = invocation.memory();
-        long stack;
-        Region stackRegion = new Region(Region.Kind.STACK, MemorySegment.ofArray(new long[STACK_SIZE / 8]), true, "stack");
+        Region stack = Stack.allocate();
+        long base;
         try {
-            stack = memory.map(stackRegion);
+            base = memory.map(stack);
         } catch (RuntimeException e) {
             return new Outcome.Faulted(0, "cannot map the stack: " + e.getMessage());
         }
         try {
-            JitContext context = new JitContext(invocation, stack, stackRegion.segment(), loopBudget);
-            long r0 = (long) entry.invokeExact(context, 0, invocation.argument(0), invocation.argument(1),
-                    invocation.argument(2), invocation.argument(3), invocation.argument(4));
+            JitContext context = new JitContext(invocation, base, stack.segment());
+            long r0 = (long) entry.invokeExact(context, 0, argument(arguments, 0), argument(arguments, 1),
+                    argument(arguments, 2), argument(arguments, 3), argument(arguments, 4));
             return new Outcome.Returned(r0);
         } catch (JitFault f) {
             return new Outcome.Faulted(f.pc, f.reason);
         } catch (JitCancellation c) {
             return new Outcome.Cancelled(c.pc, c.reason, List.of());
-        } catch (StackOverflowError | OutOfMemoryError e) {
-            return new Outcome.Faulted(0, "host resources exhausted: " + e);
+        } catch (JitTailCall t) {
+            return null;
         } catch (Throwable t) {
-            return new Outcome.Faulted(0, "internal error: " + t);
+            // Generated code attributes every fault it can raise; this is the last line of defence.
+            return new Outcome.Faulted(-1, "unexpected failure: " + t);
         } finally {
-            memory.unmap(stack);
+            // A misbehaving helper may have unmapped the window already; never unmap someone else's.
+            if (memory.regionOf(base) == stack) memory.unmap(base);
         }
+    }
+
+    private static long argument(long[] arguments, int i) {
+        return i < arguments.length ? arguments[i] : 0;
     }
 }

@@ -1,10 +1,8 @@
 package io.kflex.jit;
 
-import io.kflex.engine.AddressSpace;
 import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.Invocation;
 import io.kflex.helpers.HelperTable;
-import io.kflex.isa.AtomicOp;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
@@ -39,33 +37,6 @@ final class JitRuntime {
     static int sdiv32(int a, int b) { return b == 0 ? 0 : a / b; }
 
     static int smod32(int a, int b) { return b == 0 ? a : a % b; }
-
-    /**
-     * Atomic add/or/and/xor/xchg of {@code size} bytes at {@code address}; returns the old value
-     * (zero-extended for 32 bits). The address space is confined to the invocation's thread.
-     */
-    static long atomic(AddressSpace memory, long address, int size, int immediate, long src) {
-        long old = memory.load(address, size);
-        AtomicOp op = AtomicOp.ofImmediate(immediate);
-        long value = switch (op) {
-            case ADD -> old + src;
-            case OR -> old | src;
-            case AND -> old & src;
-            case XOR -> old ^ src;
-            case XCHG -> src;
-            case CMPXCHG -> throw new IllegalArgumentException("cmpxchg has its own entry point");
-        };
-        memory.store(address, size, value);
-        return old;
-    }
-
-    /** {@code cmpxchg}: writes {@code src} when the memory equals {@code expected}; returns the old value. */
-    static long cmpxchg(AddressSpace memory, long address, int size, long expected, long src) {
-        long old = memory.load(address, size);
-        boolean equal = size == 8 ? old == expected : (int) old == (int) expected;
-        if (equal) memory.store(address, size, src);
-        return old;
-    }
 
     /** Attributes a host exception caught in generated code to the instruction at {@code pc}. */
     static RuntimeException fault(Throwable cause, int pc) {

@@ -129,9 +129,9 @@ class ConformanceRunnerTest {
             return new Outcome.Cancelled(7, inv.cancelRequested(), List.of());
         });
         assertThat(runOne(spinning, "-- asm\nexit\n-- result\n0\n", Duration.ofMillis(50)))
-                .isEqualTo(new Result(FILE, "spinning", Status.FAILED, "cancelled at insn 7: budget of 50ms exceeded"));
+                .isEqualTo(new Result(FILE, "spinning", Status.FAILED, "cancelled at insn 7: exceeded budget of 50 ms"));
         assertThat(runOne(spinning, "-- asm\nexit\n-- error\n", Duration.ofMillis(50)))
-                .isEqualTo(new Result(FILE, "spinning", Status.PASSED, "cancelled at insn 7: budget of 50ms exceeded"));
+                .isEqualTo(new Result(FILE, "spinning", Status.PASSED, "cancelled at insn 7: exceeded budget of 50 ms"));
     }
 
     @Test

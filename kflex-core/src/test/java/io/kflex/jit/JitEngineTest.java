@@ -10,6 +10,7 @@ import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
 import io.kflex.engine.Region;
+import io.kflex.engine.RuntimeLimits;
 import io.kflex.helpers.HelperTable;
 import io.kflex.isa.AluOp;
 import io.kflex.isa.AtomicOp;
@@ -291,9 +292,9 @@ class JitEngineTest {
     void mayGotoJumpsOnceTheBudgetIsExhausted() {
         // r0 counts loop iterations; may_goto leaves the loop when the budget is gone.
         Instruction[] loop = {mov(0, 0), new MayGoto((short) 2), alu64(AluOp.ADD, 0, imm(1)), new Goto(-3, false), exit()};
-        assertThat(run(new JitEngine(100), HelperTable.empty(), new Invocation(new AddressSpace()), loop))
+        assertThat(run(new JitEngine(), HelperTable.empty(), new Invocation(new AddressSpace()).withLoopBudget(100), loop))
                 .isEqualTo(new Outcome.Returned(100));
-        assertThat(r0(loop)).isEqualTo(JitEngine.DEFAULT_LOOP_BUDGET);
+        assertThat(r0(loop)).isEqualTo(RuntimeLimits.DEFAULT_LOOP_BUDGET);
     }
 
     @Test
