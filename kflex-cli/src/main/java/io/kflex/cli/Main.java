@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
         description = "Safe, flexible and fast eBPF extensions for the JVM.",
         subcommands = {
             ConformanceCommand.class,
+            DemoCommand.class,
         })
 public final class Main implements Runnable {
     public static final int OK = 0;
