@@ -203,7 +203,10 @@ final class ObjectLoader {
             }
             long relative = rel.offset() - owner.sym().value() - owner.def().valuesByteOffset();
             MapSpec spec = owner.def().spec();
-            if (relative < 0 || relative % 8 != 0 || relative / 8 >= spec.maxEntries()) {
+            // In arrays the slot is an index below max_entries; in a hash of maps it is a key (as in
+            // libbpf), bounded only by the declared `values` array the relocation lies in.
+            boolean indexed = spec.type() != MapSpec.HASH_OF_MAPS;
+            if (relative < 0 || relative % 8 != 0 || (indexed && relative / 8 >= spec.maxEntries())) {
                 throw new LoadException("map " + spec.name() + ": initial value at offset " + rel.offset() + " is not a slot below max_entries " + spec.maxEntries());
             }
             ElfSymbol target = rel.symbol();
