@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             ConformanceCommand.class,
             DemoCommand.class,
+            DisasmCommand.class,
         })
 public final class Main implements Runnable {
     public static final int OK = 0;
