@@ -3,8 +3,6 @@ package io.kflex.cli;
 import io.kflex.btf.FuncInfo;
 import io.kflex.btf.LineInfo;
 import io.kflex.isa.asm.Disassembler;
-import io.kflex.loader.ExtensionObject;
-import io.kflex.loader.KfuncResolver;
 import io.kflex.loader.LoadException;
 import io.kflex.loader.Program;
 import java.io.PrintWriter;
@@ -44,13 +42,11 @@ final class DisasmCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        ExtensionObject loaded;
         List<Program> programs;
         try {
             // Listing needs no host: every kfunc extern resolves to a placeholder id so that objects
             // written for any host can be shown; the listing prints the call by that id.
-            loaded = ExtensionObject.open(object, name -> OptionalInt.of(0));
-            programs = program == null ? loaded.programs() : List.of(loaded.program(program));
+            programs = ProgramSelection.open(object, program, name -> OptionalInt.of(0)).programs();
         } catch (LoadException e) {
             err.println("kflex: " + e.getMessage());
             return Main.USAGE;

@@ -1,7 +1,6 @@
 package io.kflex.cli;
 
 import io.kflex.btf.LineInfo;
-import io.kflex.loader.ExtensionObject;
 import io.kflex.loader.KfuncResolver;
 import io.kflex.loader.LoadException;
 import io.kflex.loader.Program;
@@ -12,7 +11,6 @@ import io.kflex.verifier.VerifierOptions;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -53,25 +51,23 @@ final class VerifyCommand implements Callable<Integer> {
             err.println("kflex: --log-level must be 0, 1 or 2");
             return Main.USAGE;
         }
-        ExtensionObject loaded;
-        List<Program> programs;
+        ProgramSelection selection;
         try {
             // The runtime's kfunc registry arrives with the runtime issue; until then kfunc externs
             // are left unresolved, which the loader reports by name.
-            loaded = ExtensionObject.open(object, KfuncResolver.NONE);
-            programs = program == null ? loaded.programs() : List.of(loaded.program(program));
+            selection = ProgramSelection.open(object, program, KfuncResolver.NONE);
         } catch (LoadException e) {
             err.println("kflex: " + e.getMessage());
             return Main.USAGE;
         }
         boolean allAccepted = true;
-        for (Program p : programs) {
+        for (Program p : selection.programs()) {
             VerifierOptions options = VerifierOptions.defaults().withLogLevel(Math.max(logLevel, 1)).withSourceLines(sourceLines(p));
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("program", p.name());
             String log;
             try {
-                VerifiedProgram v = Verifier.verify(p.code(), p.type(), loaded.mapSpecs(), options);
+                VerifiedProgram v = Verifier.verify(p.code(), p.type(), selection.object().mapSpecs(), options);
                 result.put("accepted", true);
                 result.put("error", null);
                 result.put("processed_insns", v.processedInstructions());

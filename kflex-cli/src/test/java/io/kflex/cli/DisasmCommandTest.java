@@ -2,8 +2,6 @@ package io.kflex.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -12,18 +10,9 @@ import org.junit.jupiter.api.io.TempDir;
 class DisasmCommandTest {
     private static final Path SUBPROGS = Path.of(System.getProperty("kflex.repo.dir", ".."), "extensions", "objects", "subprogs.bpf.o");
 
-    private record Run(int status, String out, String err) {}
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(status, out.toString(), err.toString());
-    }
-
     @Test
     void listsLinkedSubprogramsWithFunctionNamesAndSourceLines() {
-        Run r = run("disasm", SUBPROGS.toString());
+        CliRun r = CliRun.of("disasm", SUBPROGS.toString());
         assertThat(r.status()).isZero();
         assertThat(r.out())
                 .contains("subprogs (section syscall, type syscall")
@@ -37,7 +26,7 @@ class DisasmCommandTest {
 
     @Test
     void jsonHasOneObjectPerProgram() {
-        Run r = run("disasm", SUBPROGS.toString(), "--program", "subprogs", "--json");
+        CliRun r = CliRun.of("disasm", SUBPROGS.toString(), "--program", "subprogs", "--json");
         assertThat(r.status()).isZero();
         assertThat(r.out().lines()).hasSize(1).first().asString()
                 .startsWith("{\"program\":\"subprogs\",\"section\":\"syscall\",\"type\":\"syscall\"");
@@ -45,12 +34,12 @@ class DisasmCommandTest {
 
     @Test
     void unknownProgramAndBadFilesAreLoadErrors(@TempDir Path dir) throws Exception {
-        Run missing = run("disasm", SUBPROGS.toString(), "--program", "nope");
+        CliRun missing = CliRun.of("disasm", SUBPROGS.toString(), "--program", "nope");
         assertThat(missing.status()).isEqualTo(2);
         assertThat(missing.err()).contains("no program named 'nope'").contains("available: subprogs");
 
         Path garbage = Files.write(dir.resolve("garbage.o"), new byte[] {1, 2, 3});
-        Run bad = run("disasm", garbage.toString());
+        CliRun bad = CliRun.of("disasm", garbage.toString());
         assertThat(bad.status()).isEqualTo(2);
         assertThat(bad.err()).startsWith("kflex: garbage.o:").doesNotContain("Exception");
     }

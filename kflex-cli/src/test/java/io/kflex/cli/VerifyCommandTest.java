@@ -2,26 +2,15 @@ package io.kflex.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 class VerifyCommandTest {
     private static final Path OBJECTS = Path.of(System.getProperty("kflex.repo.dir", ".."), "extensions", "objects");
 
-    private record Run(int status, String out, String err) {}
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(status, out.toString(), err.toString());
-    }
-
     @Test
     void acceptedProgramReportsStatisticsAsJson() {
-        Run r = run("verify", OBJECTS.resolve("loop_bounded.bpf.o").toString(), "--json");
+        CliRun r = CliRun.of("verify", OBJECTS.resolve("loop_bounded.bpf.o").toString(), "--json");
         assertThat(r.status()).isZero();
         // collatz has no provable bound: its back-edge is a cancellation point.
         assertThat(r.out().strip()).startsWith("{\"program\":\"collatz\",\"accepted\":true,\"error\":null,\"processed_insns\":")
@@ -30,13 +19,13 @@ class VerifyCommandTest {
 
     @Test
     void rejectionExitsOneAndNamesInstructionSourceLineAndRule() {
-        Run r = run("verify", OBJECTS.resolve("maps_queue_stack.bpf.o").toString());
+        CliRun r = CliRun.of("verify", OBJECTS.resolve("maps_queue_stack.bpf.o").toString());
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.out()).contains("fifo_lifo: rejected: insn 10:").contains("maps_queue_stack.bpf.c:48").contains("[UNKNOWN_HELPER]");
     }
 
     @Test
     void badLogLevelIsAUsageError() {
-        assertThat(run("verify", OBJECTS.resolve("loop_bounded.bpf.o").toString(), "--log-level", "7").status()).isEqualTo(2);
+        assertThat(CliRun.of("verify", OBJECTS.resolve("loop_bounded.bpf.o").toString(), "--log-level", "7").status()).isEqualTo(2);
     }
 }
