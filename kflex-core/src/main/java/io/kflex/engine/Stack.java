@@ -21,6 +21,23 @@ public final class Stack {
         return new Region(Region.Kind.STACK, MemorySegment.ofArray(new long[RuntimeLimits.STACK_SIZE / 8]), true, "stack");
     }
 
+    /**
+     * A stack mapped into an address space for one program run. Closing unmaps it — unless a
+     * misbehaving helper already did, so a run never unmaps a window that is no longer its own.
+     */
+    public record Mapped(AddressSpace memory, Region region, long base) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (memory.regionOf(base) == region) memory.unmap(base);
+        }
+    }
+
+    /** Allocates a zeroed stack and maps it into {@code memory}. */
+    public static Mapped mapInto(AddressSpace memory) {
+        Region region = allocate();
+        return new Mapped(memory, region, memory.map(region));
+    }
+
     /** The frame pointer ({@code r10}) of frame {@code depth} (0 = main program) for a stack mapped at {@code base}. */
     public static long framePointer(long base, int depth) {
         return base + RuntimeLimits.STACK_SIZE - (long) depth * RuntimeLimits.STACK_FRAME_SIZE;

@@ -7,7 +7,6 @@ import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.FunctionPointers;
 import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
-import io.kflex.engine.Region;
 import io.kflex.engine.RuntimeLimits;
 import io.kflex.engine.Stack;
 import io.kflex.engine.TailCallable;
@@ -130,7 +129,7 @@ final class InterpretedProgram implements TailCallable {
                         imm[pc] = FunctionPointers.of((int) entry);
                         functionEntry[(int) entry] = true;
                     }
-                    default -> fault(pc, "lddw with pseudo source " + pseudoName(l.pseudo()) + " (" + l.pseudo()
+                    default -> fault(pc, "lddw with pseudo source " + LoadImm64.pseudoName(l.pseudo()) + " (" + l.pseudo()
                             + ") is not resolved: no map or BTF object is bound to it");
                 }
             }
@@ -218,32 +217,18 @@ final class InterpretedProgram implements TailCallable {
         message[pc] = why;
     }
 
-    private static String pseudoName(int pseudo) {
-        return switch (pseudo) {
-            case LoadImm64.MAP_FD -> "map_fd";
-            case LoadImm64.MAP_VALUE -> "map_value";
-            case LoadImm64.BTF_ID -> "btf_id";
-            case LoadImm64.MAP_IDX -> "map_idx";
-            case LoadImm64.MAP_IDX_VALUE -> "map_idx_value";
-            default -> "unknown";
-        };
-    }
 
     @Override
     public Outcome enter(Invocation invocation, long[] arguments) {
         AddressSpace memory = invocation.memory();
-        Region stack = Stack.allocate();
-        long stackBase;
+        Stack.Mapped stack;
         try {
-            stackBase = memory.map(stack);
+            stack = Stack.mapInto(memory);
         } catch (RuntimeException e) {
             return new Outcome.Faulted(0, "cannot map the stack: " + e.getMessage());
         }
-        try {
-            return execute(invocation, memory, stackBase, arguments);
-        } finally {
-            // A misbehaving helper may have unmapped the window already; never unmap someone else's.
-            if (memory.regionOf(stackBase) == stack) memory.unmap(stackBase);
+        try (stack) {
+            return execute(invocation, memory, stack.base(), arguments);
         }
     }
 

@@ -61,6 +61,13 @@ public sealed interface Instruction {
             if (pseudo < 0 || pseudo > MAP_IDX_VALUE) throw new IllegalArgumentException("lddw pseudo source " + pseudo);
         }
 
+        private static final String[] PSEUDO_NAMES = {"", "map_fd", "map_value", "btf_id", "func", "map_idx", "map_idx_value"};
+
+        /** The assembler's name of a pseudo form ({@code map_fd}, ...); empty for a plain constant. */
+        public static String pseudoName(int pseudo) {
+            return pseudo >= 0 && pseudo < PSEUDO_NAMES.length ? PSEUDO_NAMES[pseudo] : "unknown";
+        }
+
         public static LoadImm64 of(int dst, long value) {
             return new LoadImm64(dst, PLAIN, (int) value, (int) (value >>> 32));
         }

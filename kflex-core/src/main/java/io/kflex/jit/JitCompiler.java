@@ -349,16 +349,6 @@ final class JitCompiler {
 
     private static String helperField(int id) { return "helper" + id; }
 
-    private static String pseudoName(int pseudo) {
-        return switch (pseudo) {
-            case LoadImm64.MAP_FD -> "map_fd";
-            case LoadImm64.MAP_VALUE -> "map_value";
-            case LoadImm64.BTF_ID -> "btf_id";
-            case LoadImm64.MAP_IDX -> "map_idx";
-            case LoadImm64.MAP_IDX_VALUE -> "map_idx_value";
-            default -> "unknown";
-        };
-    }
 
     private void emitSubprogram(ClassBuilder cb, int entry) {
         BitSet body = subprograms.get(entry);
@@ -795,7 +785,7 @@ final class JitCompiler {
                     // (checked to be an instruction at load time).
                     code.loadConstant(FunctionPointers.of(pc + 1 + l.imm())).lstore(reg(l.dst()));
                 }
-                default -> faultAt(pc, "lddw with pseudo source " + pseudoName(l.pseudo()) + " (" + l.pseudo()
+                default -> faultAt(pc, "lddw with pseudo source " + LoadImm64.pseudoName(l.pseudo()) + " (" + l.pseudo()
                         + ") is not resolved: no map or BTF object is bound to it");
             }
         }

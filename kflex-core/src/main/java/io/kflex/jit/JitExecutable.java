@@ -1,9 +1,7 @@
 package io.kflex.jit;
 
-import io.kflex.engine.AddressSpace;
 import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
-import io.kflex.engine.Region;
 import io.kflex.engine.Stack;
 import io.kflex.engine.TailCallable;
 import java.lang.invoke.MethodHandle;
@@ -33,16 +31,14 @@ final class JitExecutable implements TailCallable {
 
     @Override
     public Outcome enter(Invocation invocation, long[] arguments) {
-        AddressSpace memory = invocation.memory();
-        Region stack = Stack.allocate();
-        long base;
+        Stack.Mapped stack;
         try {
-            base = memory.map(stack);
+            stack = Stack.mapInto(invocation.memory());
         } catch (RuntimeException e) {
             return new Outcome.Faulted(0, "cannot map the stack: " + e.getMessage());
         }
-        try {
-            JitContext context = new JitContext(invocation, base, stack.segment());
+        try (stack) {
+            JitContext context = new JitContext(invocation, stack.base(), stack.region().segment());
             long r0 = (long) entry.invokeExact(context, 0, argument(arguments, 0), argument(arguments, 1),
                     argument(arguments, 2), argument(arguments, 3), argument(arguments, 4));
             return new Outcome.Returned(r0);
@@ -55,9 +51,6 @@ final class JitExecutable implements TailCallable {
         } catch (Throwable t) {
             // Generated code attributes every fault it can raise; this is the last line of defence.
             return new Outcome.Faulted(-1, "unexpected failure: " + t);
-        } finally {
-            // A misbehaving helper may have unmapped the window already; never unmap someone else's.
-            if (memory.regionOf(base) == stack) memory.unmap(base);
         }
     }
 

@@ -64,7 +64,7 @@ final class LineParser {
             "+=", AtomicOp.ADD, "|=", AtomicOp.OR, "&=", AtomicOp.AND, "^=", AtomicOp.XOR);
 
     /** Names of the {@code lddw} pseudo sources, as the disassembler prints them. */
-    static final List<String> PSEUDO_NAMES = List.of("", "map_fd", "map_value", "btf_id", "func", "map_idx", "map_idx_value");
+    static final List<String> PSEUDO_NAMES = java.util.stream.IntStream.rangeClosed(0, LoadImm64.MAP_IDX_VALUE).mapToObj(LoadImm64::pseudoName).toList();
 
     private static final BigInteger MIN_S32 = BigInteger.valueOf(Integer.MIN_VALUE);
     private static final BigInteger MAX_U32 = BigInteger.valueOf(0xffffffffL);
