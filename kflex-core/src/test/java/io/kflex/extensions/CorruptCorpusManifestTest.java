@@ -1,9 +1,9 @@
 package io.kflex.extensions;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static io.kflex.extensions.HostTools.onPath;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -75,7 +75,7 @@ class CorruptCorpusManifestTest {
     @Test
     void corpusIsWhatTheGeneratorWrites(@TempDir Path out) throws Exception {
         assumeTrue(onPath("python3"), "python3 is not on PATH: cannot rerun the generator");
-        String repo = System.getProperty("kflex.repo.dir", "..");
+        String repo = HostTools.repositoryDir().toString();
         Process gen = new ProcessBuilder("python3", Path.of(repo, "extensions", "corrupt", "make-corrupt.py").toString(),
                         out.toString())
                 .redirectErrorStream(true)
@@ -99,18 +99,5 @@ class CorruptCorpusManifestTest {
                     .as("%s differs from the generator's output: rerun extensions/corrupt/make-corrupt.py", name)
                     .isEqualTo(-1L);
         }
-    }
-
-    private static boolean onPath(String tool) {
-        String path = System.getenv("PATH");
-        if (path == null) {
-            return false;
-        }
-        for (String dir : path.split(File.pathSeparator)) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) {
-                return true;
-            }
-        }
-        return false;
     }
 }

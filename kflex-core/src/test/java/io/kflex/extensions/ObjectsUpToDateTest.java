@@ -1,9 +1,10 @@
 package io.kflex.extensions;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static io.kflex.extensions.HostTools.onPath;
+import static io.kflex.extensions.HostTools.repositoryDir;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -50,24 +51,5 @@ class ObjectsUpToDateTest {
         assumeTrue(!log.contains("toolchain differs"), () -> "not the pinned toolchain:\n" + log);
         assertThat(make.exitValue()).as("make -C extensions check:%n%s", log).isZero();
         assertThat(log).contains("objects are up to date");
-    }
-
-    /** The repository root: Maven passes it; a run from the module directory falls back to "..". */
-    private static Path repositoryDir() {
-        String dir = System.getProperty("kflex.repo.dir");
-        return dir != null && !dir.isBlank() ? Path.of(dir) : Path.of("..").toAbsolutePath().normalize();
-    }
-
-    private static boolean onPath(String tool) {
-        String path = System.getenv("PATH");
-        if (path == null) {
-            return false;
-        }
-        for (String dir : path.split(File.pathSeparator)) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, tool))) {
-                return true;
-            }
-        }
-        return false;
     }
 }
