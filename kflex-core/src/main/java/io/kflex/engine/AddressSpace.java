@@ -14,8 +14,11 @@ import java.util.Arrays;
  * region's segment: a bad address becomes an {@link ExtensionFault}, never a JVM error and never
  * a touch of memory the extension does not own.
  *
- * <p>Windows are handed out by {@link #map} and can be released with {@link #unmap}; an address
- * space is confined to the thread running the invocation.
+ * <p>Windows below {@link SharedRegions#FIRST_WINDOW} are the invocation's own (stack, context,
+ * packet), handed out by {@link #map} and released with {@link #unmap}; an address space is
+ * confined to the thread running the invocation. Windows from there up show the
+ * {@link SharedRegions} the address space was built over: map values and heaps, the same for
+ * every invocation of a runtime.
  */
 public final class AddressSpace {
     /** Size of one window: the low 32 bits of an address. */
@@ -37,33 +40,34 @@ public final class AddressSpace {
         }
     }
 
+    private final SharedRegions shared;
     private Region[] windows = new Region[16];
     private int next = 1;
+
+    /** An address space with no shared regions. */
+    public AddressSpace() {
+        this(SharedRegions.NONE);
+    }
+
+    /** An address space that also sees {@code shared} (map values, heaps). */
+    public AddressSpace(SharedRegions shared) {
+        this.shared = java.util.Objects.requireNonNull(shared);
+    }
+
+    /** The shared regions this address space sees. */
+    public SharedRegions shared() { return shared; }
 
     /** Maps a region into a fresh window and returns its base address. */
     public long map(Region region) {
         int w = next;
         while (w < windows.length && windows[w] != null) w++;
         if (w >= windows.length) {
-            if (windows.length >= (1 << 20)) throw new IllegalStateException("address space exhausted");
+            if (windows.length >= SharedRegions.FIRST_WINDOW) throw new IllegalStateException("address space exhausted");
             windows = Arrays.copyOf(windows, windows.length * 2);
         }
         windows[w] = region;
         next = w + 1;
         return (long) w << 32;
-    }
-
-    /**
-     * Maps a region at a fixed window (used for the heap, whose base is part of the pointer ABI).
-     * Window {@code 0xffffffff} (an int of -1) is refused: it holds function pointers
-     * ({@link FunctionPointers}).
-     */
-    public long mapAt(int window, Region region) {
-        if (window <= 0) throw new IllegalArgumentException("window 0 is reserved for NULL");
-        if (window >= windows.length) windows = Arrays.copyOf(windows, Integer.highestOneBit(window) * 2);
-        if (windows[window] != null) throw new IllegalStateException("window " + window + " is taken by " + windows[window].name());
-        windows[window] = region;
-        return (long) window << 32;
     }
 
     /** Releases the window that {@code base} starts. */
@@ -77,7 +81,8 @@ public final class AddressSpace {
     /** The region an address falls in, or null. */
     public Region regionOf(long address) {
         long w = address >>> 32;
-        return w > 0 && w < windows.length ? windows[(int) w] : null;
+        if (w < SharedRegions.FIRST_WINDOW) return w > 0 && w < windows.length ? windows[(int) w] : null;
+        return shared.get(w);
     }
 
     public long load(long address, int size) {

@@ -6,7 +6,7 @@ package io.kflex.engine;
  * after the {@code lddw}'s first slot, like a local call) loads
  * {@code CODE_WINDOW_BASE | entrySlot}: the absolute instruction index of the subprogram in the
  * low 32 bits, inside the address-space window {@code 0xffffffff}. That window can never be
- * mapped ({@link AddressSpace#mapAt} refuses it, {@link AddressSpace#map} never reaches it), so
+ * mapped (it lies above {@link SharedRegions#LAST_WINDOW}), so
  * dereferencing a function pointer faults like any unmapped address, and a pointer cannot be
  * confused with a helper number, a small integer or a data pointer.
  *

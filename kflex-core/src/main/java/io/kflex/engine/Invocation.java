@@ -24,6 +24,7 @@ public final class Invocation {
     @SuppressWarnings("unused") // accessed through CANCEL
     private String cancelReason;
     private long loopBudget = RuntimeLimits.DEFAULT_LOOP_BUDGET;
+    private int cpu;
     private TailCall pendingTailCall;
     private int tailCalls;
 
@@ -70,6 +71,19 @@ public final class Invocation {
     public Invocation withLoopBudget(long budget) {
         if (budget < 0) throw new IllegalArgumentException("negative loop budget " + budget);
         this.loopBudget = budget;
+        return this;
+    }
+
+    /**
+     * The "CPU" this invocation runs on: the slot of the hook thread that runs it, which selects
+     * the per-CPU values of per-CPU maps and is what {@code bpf_get_smp_processor_id} returns.
+     */
+    public int cpu() { return cpu; }
+
+    /** Sets {@link #cpu()}; returns this invocation. */
+    public Invocation withCpu(int cpu) {
+        if (cpu < 0) throw new IllegalArgumentException("negative cpu " + cpu);
+        this.cpu = cpu;
         return this;
     }
 

@@ -20,6 +20,7 @@ import io.kflex.isa.Instruction.*;
 import io.kflex.isa.JumpOp;
 import io.kflex.isa.Operand;
 import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * A program decoded into parallel arrays indexed by slot: {@code kind} selects the handler in
@@ -56,11 +57,13 @@ final class InterpretedProgram implements TailCallable {
     /** Slots a function pointer may name: subprogram entries (local-call and lddw FUNC targets). */
     private final boolean[] functionEntry;
     private final HelperTable helpers;
+    private final Bindings.PseudoResolver pseudo;
     private final int lastInstruction;
 
     InterpretedProgram(Code code, Bindings bindings) throws EngineException {
         this.length = code.length();
         this.helpers = bindings.helpers();
+        this.pseudo = bindings.pseudo();
         int n = length + 1;
         kind = new byte[n];
         dst = new byte[n];
@@ -129,8 +132,16 @@ final class InterpretedProgram implements TailCallable {
                         imm[pc] = FunctionPointers.of((int) entry);
                         functionEntry[(int) entry] = true;
                     }
-                    default -> fault(pc, "lddw with pseudo source " + LoadImm64.pseudoName(l.pseudo()) + " (" + l.pseudo()
-                            + ") is not resolved: no map or BTF object is bound to it");
+                    default -> {
+                        OptionalLong value = pseudo.resolve(l);
+                        if (value.isPresent()) {
+                            kind[pc] = LDDW;
+                            imm[pc] = value.getAsLong();
+                        } else {
+                            fault(pc, "lddw with pseudo source " + LoadImm64.pseudoName(l.pseudo()) + " (" + l.pseudo()
+                                    + ") is not resolved: no map or BTF object is bound to it");
+                        }
+                    }
                 }
             }
             case Load l -> {
@@ -201,7 +212,15 @@ final class InterpretedProgram implements TailCallable {
                         target[pc] = code.branchTarget(pc);
                         functionEntry[target[pc]] = true;
                     }
-                    case KFUNC -> fault(pc, "kfunc with BTF id " + c.imm() + " is not bound");
+                    case KFUNC -> {
+                        HelperTable.NamedHelper k = helpers.kfunc(c.imm());
+                        if (k == null) {
+                            fault(pc, "kfunc with BTF id " + c.imm() + " is not bound");
+                        } else {
+                            kind[pc] = CALL_HELPER;
+                            helper[pc] = k.implementation();
+                        }
+                    }
                 }
             }
             case CallX c -> {

@@ -41,6 +41,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Consumer;
@@ -136,6 +137,10 @@ final class JitCompiler {
     private final int lastInstruction;
     /** Helper number → index in the class data (also the static field name suffix). */
     private final Map<Integer, Integer> helperSlots = new LinkedHashMap<>();
+    /** Class-data slot of each bound kfunc, by kfunc id. */
+    private final Map<Integer, Integer> kfuncSlots = new LinkedHashMap<>();
+    /** The resolved value of each {@code lddw} pseudo form, by pc (map handles, value addresses). */
+    private final Map<Integer, Long> pseudoValues = new HashMap<>();
     private final List<Object> classData = new ArrayList<>();
     /** Subprogram entry → region start slots, for subprograms that had to be split. */
     private final Map<Integer, List<Integer>> splits = new HashMap<>();
@@ -170,6 +175,17 @@ final class JitCompiler {
                     helperSlots.put(c.imm(), classData.size());
                     classData.add(h.implementation());
                 }
+            }
+            if (code.at(pc) instanceof Call c && c.kind() == CallKind.KFUNC) {
+                HelperTable.NamedHelper k = helpers.kfunc(c.imm());
+                if (k != null && !kfuncSlots.containsKey(c.imm())) {
+                    kfuncSlots.put(c.imm(), classData.size());
+                    classData.add(k.implementation());
+                }
+            }
+            if (code.at(pc) instanceof LoadImm64 l && l.pseudo() != LoadImm64.PLAIN && l.pseudo() != LoadImm64.FUNC) {
+                OptionalLong value = bindings.pseudo().resolve(l);
+                if (value.isPresent()) pseudoValues.put(pc, value.getAsLong());
             }
         }
     }
@@ -331,11 +347,16 @@ final class JitCompiler {
         if (classData.isEmpty()) return;
         int flags = ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC | ClassFile.ACC_FINAL;
         for (var e : helperSlots.entrySet()) cb.withField(helperField(e.getKey()), CD_HELPER, flags);
+        for (var e : kfuncSlots.entrySet()) cb.withField(kfuncField(e.getKey()), CD_HELPER, flags);
         if (helperTableSlot >= 0) cb.withField(HELPER_TABLE_FIELD, CD_HELPER_TABLE, flags);
         cb.withMethodBody(CLASS_INIT_NAME, MTD_void, ClassFile.ACC_STATIC, code -> {
             for (var e : helperSlots.entrySet()) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER, e.getValue()));
                 code.putstatic(CD_PROGRAM, helperField(e.getKey()), CD_HELPER);
+            }
+            for (var e : kfuncSlots.entrySet()) {
+                code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER, e.getValue()));
+                code.putstatic(CD_PROGRAM, kfuncField(e.getKey()), CD_HELPER);
             }
             if (helperTableSlot >= 0) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER_TABLE, helperTableSlot));
@@ -348,6 +369,8 @@ final class JitCompiler {
     private static final String HELPER_TABLE_FIELD = "helpers";
 
     private static String helperField(int id) { return "helper" + id; }
+
+    private static String kfuncField(int id) { return "kfunc" + id; }
 
 
     private void emitSubprogram(ClassBuilder cb, int entry) {
@@ -785,8 +808,15 @@ final class JitCompiler {
                     // (checked to be an instruction at load time).
                     code.loadConstant(FunctionPointers.of(pc + 1 + l.imm())).lstore(reg(l.dst()));
                 }
-                default -> faultAt(pc, "lddw with pseudo source " + LoadImm64.pseudoName(l.pseudo()) + " (" + l.pseudo()
-                        + ") is not resolved: no map or BTF object is bound to it");
+                default -> {
+                    Long value = pseudoValues.get(pc);
+                    if (value != null) {
+                        code.loadConstant(value).lstore(reg(l.dst()));
+                    } else {
+                        faultAt(pc, "lddw with pseudo source " + LoadImm64.pseudoName(l.pseudo()) + " (" + l.pseudo()
+                                + ") is not resolved: no map or BTF object is bound to it");
+                    }
+                }
             }
         }
 
@@ -880,7 +910,17 @@ final class JitCompiler {
                     tailCallCheck();
                 }
                 case LOCAL -> localCall(pc, pc + 1 + c.imm());
-                case KFUNC -> faultAt(pc, "kfunc with BTF id " + c.imm() + " is not bound");
+                case KFUNC -> {
+                    if (!kfuncSlots.containsKey(c.imm())) {
+                        faultAt(pc, "kfunc with BTF id " + c.imm() + " is not bound");
+                        return;
+                    }
+                    guarded(pc, CD_Throwable, () -> {
+                        code.getstatic(CD_PROGRAM, kfuncField(c.imm()), CD_HELPER).aload(invSlot);
+                        for (int r = 1; r <= 5; r++) code.lload(reg(r));
+                        code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
+                    });
+                }
             }
         }
 
