@@ -1,6 +1,5 @@
 package io.kflex.cli;
 
-import io.kflex.btf.LineInfo;
 import io.kflex.loader.KfuncResolver;
 import io.kflex.loader.LoadException;
 import io.kflex.loader.Program;
@@ -12,7 +11,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -62,7 +60,7 @@ final class VerifyCommand implements Callable<Integer> {
         }
         boolean allAccepted = true;
         for (Program p : selection.programs()) {
-            VerifierOptions options = VerifierOptions.defaults().withLogLevel(Math.max(logLevel, 1)).withSourceLines(sourceLines(p));
+            VerifierOptions options = VerifierOptions.defaults().withLogLevel(Math.max(logLevel, 1)).withSourceLines(p.sourceLines());
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("program", p.name());
             String log;
@@ -93,14 +91,5 @@ final class VerifyCommand implements Callable<Integer> {
             }
         }
         return allAccepted ? Main.OK : Main.FAILED;
-    }
-
-    private static Map<Integer, String> sourceLines(Program p) {
-        Map<Integer, String> lines = new TreeMap<>();
-        for (LineInfo l : p.lineInfo()) {
-            String file = l.file() == null ? "?" : Path.of(l.file()).getFileName().toString();
-            lines.put(l.slot(), file + ":" + l.line() + (l.source() == null ? "" : ": " + l.source().strip()));
-        }
-        return lines;
     }
 }

@@ -25,6 +25,7 @@ public final class Invocation {
     private String cancelReason;
     private long loopBudget = RuntimeLimits.DEFAULT_LOOP_BUDGET;
     private int cpu;
+    private Object hostContext;
     private TailCall pendingTailCall;
     private int tailCalls;
 
@@ -84,6 +85,20 @@ public final class Invocation {
     public Invocation withCpu(int cpu) {
         if (cpu < 0) throw new IllegalArgumentException("negative cpu " + cpu);
         this.cpu = cpu;
+        return this;
+    }
+
+    /**
+     * What the hook that runs this invocation shares with its helpers (the packet buffer of a
+     * packet hook, for example), if it is a {@code type}; else null.
+     */
+    public <T> T hostContext(Class<T> type) {
+        return type.isInstance(hostContext) ? type.cast(hostContext) : null;
+    }
+
+    /** Sets {@link #hostContext}; returns this invocation. */
+    public Invocation withHostContext(Object context) {
+        this.hostContext = context;
         return this;
     }
 

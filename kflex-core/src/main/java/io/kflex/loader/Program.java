@@ -46,6 +46,19 @@ public record Program(
         return f < 0 ? Optional.empty() : Optional.of(funcInfo.get(f));
     }
 
+    /**
+     * Source text by the slot where each line starts ({@code 12 -> "prog.c:40: if (ip + 1 > end)"}),
+     * as the verifier quotes it in messages.
+     */
+    public java.util.NavigableMap<Integer, String> sourceLines() {
+        java.util.NavigableMap<Integer, String> lines = new java.util.TreeMap<>();
+        for (LineInfo l : lineInfo) {
+            String file = l.file() == null ? "?" : java.nio.file.Path.of(l.file()).getFileName().toString();
+            lines.put(l.slot(), file + ":" + l.line() + (l.source() == null ? "" : ": " + l.source().strip()));
+        }
+        return lines;
+    }
+
     /** Index of the last of {@code size} ascending slots that is at most {@code pc}, or -1. */
     private static int lastAtOrBefore(int size, java.util.function.IntUnaryOperator slotOf, int pc) {
         int lo = 0, hi = size - 1, found = -1;

@@ -42,6 +42,10 @@ import java.util.TreeSet;
  */
 public final class Verifier {
     /** States kept per prune point; older ones are dropped (less pruning, never unsoundness). */
+    /** Instructions in the log and messages: the disassembler's syntax, decimal, helpers named as Linux's log names them. */
+    private static final io.kflex.isa.asm.Disassembler LOG_TEXT =
+            io.kflex.isa.asm.Disassembler.of(io.kflex.isa.asm.Disassembler.Radix.DECIMAL).withHelperNames(HelperPrototypes::nameOf);
+
     private static final int MAX_STATES_PER_POINT = 64;
     /** States kept for pruning in total (about a kilobyte each); beyond it only loop heads keep states. */
     private static final int MAX_KEPT_STATES = 100_000;
@@ -188,7 +192,7 @@ public final class Verifier {
             }
             Instruction insn = code.at(pc);
             if (options.logLevel() >= 2 && options.sourceLines().containsKey(pc)) log.append("; ").append(options.sourceLines().get(pc)).append('\n');
-            if (options.logLevel() >= 2) log.append(pc).append(": (").append(InstructionText.of(insn)).append(") ; ").append(st.render()).append('\n');
+            if (options.logLevel() >= 2) log.append(pc).append(": (").append(LOG_TEXT.format(insn)).append(") ; ").append(st.render()).append('\n');
             int next = step(pc, insn, st);
             if (next < 0) return;
             prev = pc;
@@ -408,7 +412,7 @@ public final class Verifier {
         String source = pc >= 0 ? options.sourceLineAt(pc) : null;
         if (source != null) message = message + " (at " + source + ")";
         if (options.logLevel() >= 1) {
-            String insn = pc >= 0 && pc < code.length() && code.at(pc) != null ? " (" + InstructionText.of(code.at(pc)) + ")" : "";
+            String insn = pc >= 0 && pc < code.length() && code.at(pc) != null ? " (" + LOG_TEXT.format(code.at(pc)) + ")" : "";
             log.append(pc).append(insn).append(": ").append(message).append('\n');
             if (!state.isEmpty()) log.append("  ").append(state).append('\n');
             log.append("processed ").append(processed).append(" insns\n");

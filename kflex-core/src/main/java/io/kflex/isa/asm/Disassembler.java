@@ -25,16 +25,28 @@ public final class Disassembler {
     public enum Radix { HEX, DECIMAL }
 
     private final Radix radix;
+    /** Names helper calls ({@code call bpf_map_lookup_elem#1}) when set; null prints the bare number. */
+    private final IntFunction<String> helperNames;
 
-    private Disassembler(Radix radix) {
+    private Disassembler(Radix radix, IntFunction<String> helperNames) {
         this.radix = radix;
+        this.helperNames = helperNames;
     }
 
-    private static final Disassembler HEX = new Disassembler(Radix.HEX);
-    private static final Disassembler DECIMAL = new Disassembler(Radix.DECIMAL);
+    private static final Disassembler HEX = new Disassembler(Radix.HEX, null);
+    private static final Disassembler DECIMAL = new Disassembler(Radix.DECIMAL, null);
 
     public static Disassembler of(Radix radix) {
         return radix == Radix.HEX ? HEX : DECIMAL;
+    }
+
+    /**
+     * This disassembler, but helper calls also name the helper, as Linux's verifier log does
+     * ({@code call bpf_map_lookup_elem#1}). Such text is for people: {@link Assembler} does not
+     * read it back.
+     */
+    public Disassembler withHelperNames(IntFunction<String> names) {
+        return new Disassembler(radix, java.util.Objects.requireNonNull(names));
     }
 
     /** One instruction in hexadecimal LLVM syntax. */
@@ -72,7 +84,7 @@ public final class Disassembler {
             case Goto g -> (g.longForm() ? "gotol " : "goto ") + relative(g.offset());
             case MayGoto m -> "may_goto " + relative(m.off());
             case Call c -> switch (c.kind()) {
-                case HELPER -> "call " + number(c.imm());
+                case HELPER -> helperNames == null ? "call " + number(c.imm()) : "call " + helperNames.apply(c.imm()) + "#" + c.imm();
                 case LOCAL -> "call pc" + relative(c.imm());
                 case KFUNC -> "call kfunc(" + number(c.imm()) + (c.off() != 0 ? ", " + number(c.off()) : "") + ")";
             };

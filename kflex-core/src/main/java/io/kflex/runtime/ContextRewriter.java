@@ -1,0 +1,55 @@
+package io.kflex.runtime;
+
+import io.kflex.isa.Code;
+import io.kflex.isa.Instruction;
+import io.kflex.isa.InvalidInstructionException;
+import io.kflex.isa.Instruction.Load;
+import io.kflex.isa.Size;
+import io.kflex.verifier.AccessFact;
+import io.kflex.verifier.MemoryRegion;
+import io.kflex.verifier.VerifiedProgram;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Redirects a verified program's loads of context pointer fields ({@code ctx->data},
+ * {@code ctx->data_end}, ...) to the 64-bit shadow slots of its {@link ContextLayout}, the
+ * counterpart of Linux's {@code convert_ctx_accesses}. A load is rewritten only where the verifier
+ * proved it reads exactly one pointer field of the context on every path (a constant offset);
+ * every other instruction is left as it is.
+ */
+public final class ContextRewriter {
+    private ContextRewriter() {}
+
+    /** The program's code with every context pointer-field load redirected to its shadow slot. */
+    public static Code rewrite(VerifiedProgram program, ContextLayout layout) {
+        Code code = program.code();
+        List<Instruction> out = new ArrayList<>(code.length());
+        boolean changed = false;
+        for (int pc = 0; pc < code.length(); pc++) {
+            Instruction insn = code.at(pc);
+            if (insn == null) continue;
+            Instruction rewritten = rewriteOne(insn, program.accessAt(pc), layout);
+            changed |= rewritten != insn;
+            out.add(rewritten);
+        }
+        if (!changed) return code;
+        try {
+            return Code.of(out);
+        } catch (InvalidInstructionException e) {
+            throw new IllegalStateException("a one-slot load replaced by a one-slot load cannot be invalid", e);
+        }
+    }
+
+    private static Instruction rewriteOne(Instruction insn, AccessFact fact, ContextLayout layout) {
+        if (!(insn instanceof Load load) || fact == null || fact.region() != MemoryRegion.CTX || fact.write()) return insn;
+        if (fact.minOffset() != fact.maxOffset()) return insn;
+        ContextLayout.Shadow shadow = layout.shadowAt(fact.minOffset());
+        if (shadow == null || shadow.field().offset() != fact.minOffset()) return insn;
+        // The register may already point into the context at an offset; keep it and move only the
+        // displacement so the effective address lands on the shadow slot.
+        long displacement = load.off() + (shadow.offset() - fact.minOffset());
+        if (displacement < Short.MIN_VALUE || displacement > Short.MAX_VALUE) return insn;
+        return new Load(Size.DW, false, load.dst(), load.src(), (short) displacement);
+    }
+}

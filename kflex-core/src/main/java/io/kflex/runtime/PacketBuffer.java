@@ -1,0 +1,105 @@
+package io.kflex.runtime;
+
+import io.kflex.engine.AddressSpace;
+import io.kflex.engine.Region;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The frame a packet hook hands to one invocation, laid out as Linux lays out an XDP buffer:
+ * {@value #HEADROOM} bytes of headroom (room for {@code bpf_xdp_adjust_head} to grow the frame at
+ * the front, and for metadata), the frame, then tailroom up to {@value #CAPACITY} bytes. The frame
+ * is {@code [data, dataEnd)} inside the region; metadata, when a program reserves some, is
+ * {@code [meta, data)}. The context's shadow pointer slots are kept in step with every change, so
+ * the program always reads current {@code data}/{@code data_end}/{@code data_meta} values.
+ */
+public final class PacketBuffer {
+    /** Linux's XDP_PACKET_HEADROOM. */
+    public static final int HEADROOM = 256;
+    /** One page, as an XDP frame in Linux's generic and test-run paths. */
+    public static final int CAPACITY = 4096;
+    /** Bytes at the end the frame may never grow into (Linux keeps skb_shared_info there). */
+    public static final int TAILROOM_RESERVED = 320;
+    /** Largest frame {@code bpf_xdp_adjust_tail} and the hooks accept. */
+    public static final int MAX_FRAME = CAPACITY - HEADROOM - TAILROOM_RESERVED;
+
+    private final MemorySegment segment = MemorySegment.ofArray(new long[CAPACITY / 8]);
+    private final Region region = new Region(Region.Kind.PACKET, segment, true, "packet");
+    private long base;
+    private MemorySegment context;
+    private ContextLayout layout;
+    private int meta, data, dataEnd;
+
+    /** A buffer holding {@code frame}; fails when the frame is larger than {@link #MAX_FRAME}. */
+    public PacketBuffer(byte[] frame) {
+        if (frame.length > MAX_FRAME) {
+            throw new IllegalArgumentException("frame of " + frame.length + " bytes is larger than the " + MAX_FRAME + "-byte limit");
+        }
+        MemorySegment.copy(frame, 0, segment, ValueLayout.JAVA_BYTE, HEADROOM, frame.length);
+        meta = data = HEADROOM;
+        dataEnd = HEADROOM + frame.length;
+    }
+
+    /**
+     * Maps the buffer into {@code memory} and points the context's shadow slots at it. Called once
+     * per invocation, before the program runs.
+     */
+    public void attach(AddressSpace memory, MemorySegment context, ContextLayout layout) {
+        this.base = memory.map(region);
+        this.context = context;
+        this.layout = layout;
+        publish();
+    }
+
+    /** The frame's current bytes. */
+    public byte[] frame() {
+        return segment.asSlice(data, dataEnd - data).toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    public int length() { return dataEnd - data; }
+
+    /**
+     * {@code bpf_xdp_adjust_head}: moves the frame's start by {@code delta} bytes (negative grows
+     * it into the headroom). Returns 0 or Linux's -EINVAL when the move leaves the buffer, cuts
+     * into metadata or leaves less than an Ethernet header.
+     */
+    public int adjustHead(int delta) {
+        long newData = (long) data + delta;
+        if (newData < meta || newData > dataEnd - 14 || newData < 0) return -22;
+        if (meta == data) meta = (int) newData;
+        data = (int) newData;
+        publish();
+        return 0;
+    }
+
+    /** {@code bpf_xdp_adjust_tail}: grows or shrinks the frame at its end; 0 or -EINVAL. */
+    public int adjustTail(int delta) {
+        long newEnd = (long) dataEnd + delta;
+        if (newEnd < data + 14 || newEnd > CAPACITY - TAILROOM_RESERVED) return -22;
+        if (delta > 0) segment.asSlice(dataEnd, delta).fill((byte) 0);
+        dataEnd = (int) newEnd;
+        publish();
+        return 0;
+    }
+
+    /** {@code bpf_xdp_adjust_meta}: moves the metadata start; 0 or -EINVAL (at most 32 bytes, 4-aligned). */
+    public int adjustMeta(int delta) {
+        long newMeta = (long) meta + delta;
+        if (newMeta < 0 || newMeta > data || data - newMeta > 32 || ((data - newMeta) & 3) != 0) return -22;
+        meta = (int) newMeta;
+        publish();
+        return 0;
+    }
+
+    private void publish() {
+        if (context == null) return;
+        set("data", base + data);
+        set("data_end", base + dataEnd);
+        set("data_meta", base + meta);
+    }
+
+    private void set(String field, long value) {
+        ContextLayout.Shadow s = layout.shadow(field);
+        if (s != null) context.set(ValueLayout.JAVA_LONG_UNALIGNED, s.offset(), value);
+    }
+}

@@ -1,0 +1,24 @@
+package io.kflex.runtime.events;
+
+import jdk.jfr.Category;
+import jdk.jfr.Description;
+import jdk.jfr.Event;
+import jdk.jfr.Label;
+import jdk.jfr.Name;
+import jdk.jfr.Timespan;
+
+/** An invocation was cancelled at a cancellation point and its resources released. */
+@Name("io.kflex.Cancellation")
+@Label("Extension Cancelled")
+@Category({"kflex", "Extensions"})
+@Description("A running extension was stopped at a cancellation point; the resources it held were released")
+public final class CancellationEvent extends Event {
+    @Label("Object") public String object;
+    @Label("Program") public String program;
+    @Label("Instruction") public int instruction;
+    @Label("Source Line") public String sourceLine;
+    @Label("Reason") public String reason;
+    @Label("Elapsed") @Timespan(Timespan.NANOSECONDS) public long elapsed;
+    @Label("Released") public String released;
+    @Label("Policy") public String policy;
+}
