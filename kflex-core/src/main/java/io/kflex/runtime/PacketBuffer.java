@@ -18,10 +18,15 @@ public final class PacketBuffer {
     public static final int HEADROOM = 256;
     /** One page, as an XDP frame in Linux's generic and test-run paths. */
     public static final int CAPACITY = 4096;
+    /** Bytes at the start the frame may never grow into (Linux keeps its {@code struct xdp_frame} there). */
+    public static final int FRAME_RESERVED = 40;
     /** Bytes at the end the frame may never grow into (Linux keeps skb_shared_info there). */
     public static final int TAILROOM_RESERVED = 320;
     /** Largest frame {@code bpf_xdp_adjust_tail} and the hooks accept. */
     public static final int MAX_FRAME = CAPACITY - HEADROOM - TAILROOM_RESERVED;
+
+    private static final int ETH_HLEN = 14;
+    private static final int EINVAL = 22, EACCES = 13;
 
     private final MemorySegment segment = MemorySegment.ofArray(new long[CAPACITY / 8]);
     private final Region region = new Region(Region.Kind.PACKET, segment, true, "packet");
@@ -60,32 +65,40 @@ public final class PacketBuffer {
 
     /**
      * {@code bpf_xdp_adjust_head}: moves the frame's start by {@code delta} bytes (negative grows
-     * it into the headroom). Returns 0 or Linux's -EINVAL when the move leaves the buffer, cuts
-     * into metadata or leaves less than an Ethernet header.
+     * it into the headroom); metadata moves with it, as in Linux. Returns 0, or -EINVAL when the
+     * start would enter the reserved head of the buffer or leave less than an Ethernet header.
      */
     public int adjustHead(int delta) {
+        int metaLength = data - meta;
         long newData = (long) data + delta;
-        if (newData < meta || newData > dataEnd - 14 || newData < 0) return -22;
-        if (meta == data) meta = (int) newData;
+        if (newData < FRAME_RESERVED + metaLength || newData > dataEnd - ETH_HLEN) return -EINVAL;
+        if (metaLength > 0) MemorySegment.copy(segment, meta, segment, meta + delta, metaLength);
+        meta += delta;
         data = (int) newData;
         publish();
         return 0;
     }
 
-    /** {@code bpf_xdp_adjust_tail}: grows or shrinks the frame at its end; 0 or -EINVAL. */
+    /** {@code bpf_xdp_adjust_tail}: grows (with zeroes) or shrinks the frame at its end; 0 or -EINVAL. */
     public int adjustTail(int delta) {
         long newEnd = (long) dataEnd + delta;
-        if (newEnd < data + 14 || newEnd > CAPACITY - TAILROOM_RESERVED) return -22;
+        if (newEnd < data + ETH_HLEN || newEnd > CAPACITY - TAILROOM_RESERVED) return -EINVAL;
         if (delta > 0) segment.asSlice(dataEnd, delta).fill((byte) 0);
         dataEnd = (int) newEnd;
         publish();
         return 0;
     }
 
-    /** {@code bpf_xdp_adjust_meta}: moves the metadata start; 0 or -EINVAL (at most 32 bytes, 4-aligned). */
+    /**
+     * {@code bpf_xdp_adjust_meta}: moves the metadata start. -EINVAL when it would leave the buffer
+     * or pass {@code data}; -EACCES when the metadata would be longer than 32 bytes or not a
+     * multiple of 4 (Linux's {@code xdp_metalen_invalid}).
+     */
     public int adjustMeta(int delta) {
         long newMeta = (long) meta + delta;
-        if (newMeta < 0 || newMeta > data || data - newMeta > 32 || ((data - newMeta) & 3) != 0) return -22;
+        if (newMeta < FRAME_RESERVED || newMeta > data) return -EINVAL;
+        long length = data - newMeta;
+        if (length > 32 || (length & 3) != 0) return -EACCES;
         meta = (int) newMeta;
         publish();
         return 0;

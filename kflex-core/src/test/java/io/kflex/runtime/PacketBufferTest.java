@@ -1,0 +1,95 @@
+package io.kflex.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kflex.engine.AddressSpace;
+import io.kflex.engine.Invocation;
+import io.kflex.engine.Region;
+import io.kflex.loader.ProgramType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.Test;
+
+class PacketBufferTest {
+    private final ContextLayout layout = ContextLayout.of(ProgramType.XDP);
+    private final AddressSpace memory = new AddressSpace();
+    private final MemorySegment ctx = MemorySegment.ofArray(new long[layout.size() / 8]);
+
+    private long shadow(String field) {
+        return ctx.get(ValueLayout.JAVA_LONG_UNALIGNED, layout.shadow(field).offset());
+    }
+
+    @Test
+    void attachPublishesDataDataEndAndMetaIntoTheContext() {
+        PacketBuffer packet = new PacketBuffer(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
+        packet.attach(memory, ctx, layout);
+        assertThat(shadow("data_end") - shadow("data")).isEqualTo(15);
+        assertThat(shadow("data_meta")).isEqualTo(shadow("data"));
+        assertThat(memory.load(shadow("data"), 1)).isEqualTo(1);
+        assertThat(memory.regionOf(shadow("data")).kind()).isEqualTo(Region.Kind.PACKET);
+    }
+
+    @Test
+    void adjustHeadGrowsIntoTheHeadroomAndShrinksTheFront() {
+        PacketBuffer packet = new PacketBuffer(new byte[20]);
+        packet.attach(memory, ctx, layout);
+        long data = shadow("data");
+        assertThat(packet.adjustHead(-8)).isZero();
+        assertThat(shadow("data")).isEqualTo(data - 8);
+        assertThat(packet.length()).isEqualTo(28);
+        assertThat(packet.adjustHead(14)).isZero();
+        assertThat(packet.length()).isEqualTo(14);
+        assertThat(packet.adjustHead(1)).as("less than an Ethernet header would remain").isEqualTo(-22);
+        assertThat(packet.adjustHead(-PacketBuffer.HEADROOM)).as("into the reserved head").isEqualTo(-22);
+        assertThat(packet.adjustHead(-(PacketBuffer.HEADROOM - PacketBuffer.FRAME_RESERVED) + 14)).isZero();
+    }
+
+    @Test
+    void adjustTailGrowsWithZeroesAndShrinks() {
+        PacketBuffer packet = new PacketBuffer(new byte[] {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+        packet.attach(memory, ctx, layout);
+        assertThat(packet.adjustTail(-2)).isZero();
+        assertThat(packet.adjustTail(4)).isZero();
+        assertThat(packet.frame()).containsExactly(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0);
+        assertThat(packet.adjustTail(PacketBuffer.CAPACITY)).isEqualTo(-22);
+        assertThat(shadow("data_end") - shadow("data")).isEqualTo(18);
+    }
+
+    @Test
+    void metadataIsAtMost32BytesAndWordAligned() {
+        PacketBuffer packet = new PacketBuffer(new byte[20]);
+        packet.attach(memory, ctx, layout);
+        assertThat(packet.adjustMeta(-8)).isZero();
+        assertThat(shadow("data") - shadow("data_meta")).isEqualTo(8);
+        assertThat(packet.adjustMeta(-3)).as("not a multiple of 4").isEqualTo(-13);
+        assertThat(packet.adjustMeta(-32)).as("longer than 32 bytes").isEqualTo(-13);
+        assertThat(packet.adjustMeta(20)).as("past data").isEqualTo(-22);
+        memory.store(shadow("data_meta"), 8, 0x1122334455667788L);
+        assertThat(packet.adjustHead(-4)).as("metadata moves with the front").isZero();
+        assertThat(shadow("data") - shadow("data_meta")).isEqualTo(8);
+        assertThat(memory.load(shadow("data_meta"), 8)).isEqualTo(0x1122334455667788L);
+    }
+
+    @Test
+    void framesLargerThanAPageAreRefused() {
+        assertThatThrownBy(() -> new PacketBuffer(new byte[PacketBuffer.MAX_FRAME + 1])).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void csumDiffMatchesLinuxOnesComplementSums() {
+        AddressSpace m = new AddressSpace();
+        MemorySegment buf = MemorySegment.ofArray(new long[4]);
+        long base = m.map(new Region(Region.Kind.MEMORY, buf, true, "buf"));
+        buf.set(ValueLayout.JAVA_INT_UNALIGNED, 0, 0x11223344);
+        buf.set(ValueLayout.JAVA_INT_UNALIGNED, 4, 0xffffffff);
+        Invocation inv = new Invocation(m);
+        // to-only: plain one's-complement sum with end-around carry.
+        assertThat(PacketHelpers.csumDiff(inv, 0, 0, base, 8, 0)).isEqualTo(0x11223344L);
+        // from == to cancels out to the seed's one's-complement equivalent.
+        long same = PacketHelpers.csumDiff(inv, base, 4, base, 4, 0);
+        assertThat(same).isEqualTo(0xffffffffL);
+        assertThat(PacketHelpers.csumDiff(inv, base, 3, base, 4, 0)).isEqualTo(-22);
+        assertThat(PacketHelpers.csumDiff(inv, base, 516, base, 4, 0)).isEqualTo(-22);
+    }
+}
