@@ -28,6 +28,7 @@ public final class Invocation {
     private Object hostContext;
     private TailCall pendingTailCall;
     private int tailCalls;
+    private FunctionCaller functionCaller;
 
     /** A tail call the running program asked for: continue in {@code target} with r1 = {@code context}. */
     public record TailCall(TailCallable target, long context) {}
@@ -127,6 +128,39 @@ public final class Invocation {
         TailCall call = pendingTailCall;
         pendingTailCall = null;
         return call;
+    }
+
+    /**
+     * How the engine running a program calls one of its subprograms on behalf of a helper
+     * ({@code bpf_loop}, {@code bpf_for_each_map_elem}): the callee gets r1..r5 and a fresh frame
+     * one level below the frame that called the helper, and its r0 is returned. A callee that
+     * faults or is cancelled ends the whole program with that outcome: the caller throws
+     * {@link CallbackOutcome}, which the helper must let through.
+     */
+    @FunctionalInterface
+    public interface FunctionCaller {
+        long call(long functionPointer, long r1, long r2, long r3, long r4, long r5);
+    }
+
+    /**
+     * Installs the engine's {@link FunctionCaller} for the program run that is starting and returns
+     * the previous one, which the engine restores when the run ends.
+     */
+    public FunctionCaller bindFunctionCaller(FunctionCaller caller) {
+        FunctionCaller previous = functionCaller;
+        functionCaller = caller;
+        return previous;
+    }
+
+    /**
+     * Calls the subprogram {@code functionPointer} ({@link FunctionPointers}) of the running program
+     * with r1..r5 and returns its r0. For helpers that take callbacks; faults when no program is
+     * running or the pointer names no subprogram.
+     */
+    public long callFunction(long functionPointer, long r1, long r2, long r3, long r4, long r5) {
+        FunctionCaller caller = functionCaller;
+        if (caller == null) throw new ExtensionFault("no running program to call back into");
+        return caller.call(functionPointer, r1, r2, r3, r4, r5);
     }
 
     /** Clears the tail-call state at the start of a run (see {@link TailCalls#run}). */

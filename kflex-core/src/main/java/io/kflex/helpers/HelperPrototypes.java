@@ -25,6 +25,8 @@ public final class HelperPrototypes {
         PTR_TO_MAP_KEY,
         /** Readable memory of the map's value size. */
         PTR_TO_MAP_VALUE,
+        /** Memory of the map's value size that the helper writes (pop and peek). */
+        PTR_TO_UNINIT_MAP_VALUE,
         /** Readable memory whose size is the next argument. */
         PTR_TO_MEM,
         /** Memory the helper writes, of the size given by the next argument. */
@@ -71,7 +73,7 @@ public final class HelperPrototypes {
         UNLOCKS,
         /** Never returns on success (tail call): references must not be held. */
         TAIL_CALL,
-        /** Invokes a callback subprogram repeatedly ({@code bpf_loop}). */
+        /** Invokes a callback subprogram repeatedly ({@code bpf_loop}, {@code bpf_for_each_map_elem}). */
         CALLS_BACK
     }
 
@@ -111,10 +113,14 @@ public final class HelperPrototypes {
                     List.of(ArgType.PTR_TO_CTX, ArgType.PTR_TO_MEM, ArgType.CONST_SIZE, ArgType.ANYTHING, ArgType.ANYTHING),
                     ReturnType.PTR_TO_SOCKET_OR_NULL, EnumSet.of(Effect.ACQUIRES), 0, NETWORKING));
         }
+        define(87, "map_push_elem", List.of(ArgType.CONST_MAP_PTR, ArgType.PTR_TO_MAP_VALUE, ArgType.ANYTHING), ReturnType.INTEGER);
+        define(88, "map_pop_elem", List.of(ArgType.CONST_MAP_PTR, ArgType.PTR_TO_UNINIT_MAP_VALUE), ReturnType.INTEGER);
+        define(89, "map_peek_elem", List.of(ArgType.CONST_MAP_PTR, ArgType.PTR_TO_UNINIT_MAP_VALUE), ReturnType.INTEGER);
         add(new Prototype(86, "sk_release", List.of(ArgType.PTR_TO_SOCKET), ReturnType.INTEGER,
                 EnumSet.of(Effect.RELEASES), 1, Set.of()));
         add(new Prototype(93, "spin_lock", List.of(ArgType.PTR_TO_SPIN_LOCK), ReturnType.VOID, EnumSet.of(Effect.LOCKS), 0, Set.of()));
         add(new Prototype(94, "spin_unlock", List.of(ArgType.PTR_TO_SPIN_LOCK), ReturnType.VOID, EnumSet.of(Effect.UNLOCKS), 0, Set.of()));
+        define(125, "ktime_get_boot_ns", List.of(), ReturnType.INTEGER);
         define(130, "ringbuf_output", List.of(ArgType.CONST_MAP_PTR, ArgType.PTR_TO_MEM, ArgType.CONST_SIZE_OR_ZERO, ArgType.ANYTHING), ReturnType.INTEGER);
         add(new Prototype(131, "ringbuf_reserve", List.of(ArgType.CONST_MAP_PTR, ArgType.CONST_ALLOC_SIZE_OR_ZERO, ArgType.ANYTHING),
                 ReturnType.PTR_TO_ALLOC_MEM_OR_NULL, EnumSet.of(Effect.ACQUIRES), 0, Set.of()));
@@ -122,6 +128,9 @@ public final class HelperPrototypes {
                 EnumSet.of(Effect.RELEASES), 1, Set.of()));
         add(new Prototype(133, "ringbuf_discard", List.of(ArgType.PTR_TO_ALLOC_MEM, ArgType.ANYTHING), ReturnType.VOID,
                 EnumSet.of(Effect.RELEASES), 1, Set.of()));
+        define(134, "ringbuf_query", List.of(ArgType.CONST_MAP_PTR, ArgType.ANYTHING), ReturnType.INTEGER);
+        add(new Prototype(164, "for_each_map_elem", List.of(ArgType.CONST_MAP_PTR, ArgType.PTR_TO_FUNC, ArgType.PTR_TO_STACK_OR_NULL, ArgType.ANYTHING),
+                ReturnType.INTEGER, EnumSet.of(Effect.CALLS_BACK), 0, Set.of()));
         add(new Prototype(181, "loop", List.of(ArgType.ANYTHING, ArgType.PTR_TO_FUNC, ArgType.PTR_TO_STACK_OR_NULL, ArgType.ANYTHING),
                 ReturnType.INTEGER, EnumSet.of(Effect.CALLS_BACK), 0, Set.of()));
     }

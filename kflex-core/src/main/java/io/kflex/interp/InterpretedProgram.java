@@ -2,6 +2,7 @@ package io.kflex.interp;
 
 import io.kflex.engine.AddressSpace;
 import io.kflex.engine.Bindings;
+import io.kflex.engine.CallbackOutcome;
 import io.kflex.engine.EngineException;
 import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.FunctionPointers;
@@ -246,8 +247,57 @@ final class InterpretedProgram implements TailCallable {
         } catch (RuntimeException e) {
             return new Outcome.Faulted(0, "cannot map the stack: " + e.getMessage());
         }
+        Run run = new Run(invocation, stack.base());
+        Invocation.FunctionCaller previous = invocation.bindFunctionCaller(run);
         try (stack) {
-            return execute(invocation, memory, stack.base(), arguments);
+            return execute(run, 0, 0, arguments);
+        } finally {
+            invocation.bindFunctionCaller(previous);
+        }
+    }
+
+    /**
+     * The state of one program run that outlives a single {@link #execute} call: helpers with
+     * callbacks re-enter the interpreter for the callee, one frame below the frame that called
+     * the helper ({@link #depth} is that frame's depth, recorded at every helper call).
+     */
+    private final class Run implements Invocation.FunctionCaller {
+        final Invocation invocation;
+        final AddressSpace memory;
+        final long stackBase;
+        long loopBudget;
+        int depth;
+
+        Run(Invocation invocation, long stackBase) {
+            this.invocation = invocation;
+            this.memory = invocation.memory();
+            this.stackBase = stackBase;
+            this.loopBudget = invocation.loopBudget();
+        }
+
+        @Override
+        public long call(long functionPointer, long r1, long r2, long r3, long r4, long r5) {
+            if (!FunctionPointers.isFunctionPointer(functionPointer)) {
+                throw new ExtensionFault(String.format("callback 0x%x is not a function pointer", functionPointer));
+            }
+            long slot = FunctionPointers.slotOf(functionPointer);
+            if (slot >= length || !functionEntry[(int) slot]) {
+                throw new ExtensionFault(String.format("callback 0x%x: no function starts at slot %d", functionPointer, slot));
+            }
+            int caller = depth;
+            if (caller + 1 >= RuntimeLimits.MAX_CALL_FRAMES) throw new ExtensionFault("call depth exceeds " + RuntimeLimits.MAX_CALL_FRAMES);
+            Outcome outcome;
+            try {
+                outcome = execute(this, (int) slot, caller + 1, new long[] {r1, r2, r3, r4, r5});
+            } finally {
+                depth = caller;
+            }
+            if (outcome instanceof Outcome.Returned r) return r.r0();
+            if (outcome == null) {
+                invocation.takePendingTailCall();
+                throw new ExtensionFault("a callback cannot make a tail call");
+            }
+            throw new CallbackOutcome(outcome);
         }
     }
 
@@ -259,7 +309,14 @@ final class InterpretedProgram implements TailCallable {
         return Thread.currentThread().isInterrupted() ? "interrupted" : null;
     }
 
-    private Outcome execute(Invocation invocation, AddressSpace memory, long stackBase, long[] arguments) {
+    /**
+     * Runs from {@code start} in a frame at call depth {@code baseDepth} until that frame exits:
+     * the whole program (start 0, depth 0) or a callback. Returns null when a tail call is pending.
+     */
+    private Outcome execute(Run run, int start, int baseDepth, long[] arguments) {
+        final Invocation invocation = run.invocation;
+        final AddressSpace memory = run.memory;
+        final long stackBase = run.stackBase;
         final byte[] kind = this.kind;
         final byte[] dst = this.dst;
         final byte[] src = this.src;
@@ -268,13 +325,12 @@ final class InterpretedProgram implements TailCallable {
         final int[] target = this.target;
         final long[] r = new long[11];
         for (int i = 0; i < Math.min(5, arguments.length); i++) r[1 + i] = arguments[i];
-        r[10] = Stack.framePointer(stackBase, 0);
+        r[10] = Stack.framePointer(stackBase, baseDepth);
         // Caller state per frame: r6..r10 and the return slot.
         final long[] saved = new long[RuntimeLimits.MAX_CALL_FRAMES * 5];
         final int[] returnTo = new int[RuntimeLimits.MAX_CALL_FRAMES];
-        int depth = 0;
-        long loopBudget = invocation.loopBudget();
-        int pc = 0;
+        int depth = baseDepth;
+        int pc = start;
         try {
             while (true) {
                 switch (kind[pc]) {
@@ -365,14 +421,15 @@ final class InterpretedProgram implements TailCallable {
                     case MAY_GOTO -> {
                         String why = cancellation(invocation);
                         if (why != null) return new Outcome.Cancelled(pc, why, List.of());
-                        if (loopBudget > 0) {
-                            loopBudget--;
+                        if (run.loopBudget > 0) {
+                            run.loopBudget--;
                             pc++;
                         } else {
                             pc = target[pc];
                         }
                     }
                     case CALL_HELPER -> {
+                        run.depth = depth;
                         r[0] = helper[pc].call(invocation, r[1], r[2], r[3], r[4], r[5]);
                         if (invocation.tailCallPending()) return null;
                         pc++;
@@ -384,6 +441,7 @@ final class InterpretedProgram implements TailCallable {
                         } else {
                             long value = r[dst[pc]];
                             if (!FunctionPointers.isFunctionPointer(value)) {
+                                run.depth = depth;
                                 r[0] = callHelperByNumber(invocation, value, r);
                                 if (invocation.tailCallPending()) return null;
                                 pc++;
@@ -405,7 +463,7 @@ final class InterpretedProgram implements TailCallable {
                         pc = entry;
                     }
                     case EXIT -> {
-                        if (depth == 0) return new Outcome.Returned(r[0]);
+                        if (depth == baseDepth) return new Outcome.Returned(r[0]);
                         depth--;
                         System.arraycopy(saved, depth * 5, r, 6, 5);
                         pc = returnTo[depth];
@@ -420,6 +478,8 @@ final class InterpretedProgram implements TailCallable {
             }
         } catch (ExtensionFault f) {
             return new Outcome.Faulted(pc, f.getMessage());
+        } catch (CallbackOutcome c) {
+            return c.outcomeAt(pc);
         } catch (RuntimeException | StackOverflowError e) {
             return new Outcome.Faulted(pc, "unexpected failure: " + e);
         }

@@ -198,6 +198,9 @@ final class JitCompiler {
 
     static String methodName(int entry) { return "f" + entry; }
 
+    /** Slots a function pointer may name (each has its own method). */
+    java.util.Set<Integer> functionEntries() { return java.util.Collections.unmodifiableSet(functionEntries); }
+
     private static String regionName(int entry, int start) { return "f" + entry + "_" + start; }
 
     private void findSubprograms() throws EngineException {
@@ -902,6 +905,7 @@ final class JitCompiler {
                         faultAt(pc, "unknown helper " + c.imm());
                         return;
                     }
+                    recordCallDepth();
                     guarded(pc, CD_Throwable, () -> {
                         code.getstatic(CD_PROGRAM, helperField(c.imm()), CD_HELPER).aload(invSlot);
                         for (int r = 1; r <= 5; r++) code.lload(reg(r));
@@ -915,6 +919,7 @@ final class JitCompiler {
                         faultAt(pc, "kfunc with BTF id " + c.imm() + " is not bound");
                         return;
                     }
+                    recordCallDepth();
                     guarded(pc, CD_Throwable, () -> {
                         code.getstatic(CD_PROGRAM, kfuncField(c.imm()), CD_HELPER).aload(invSlot);
                         for (int r = 1; r <= 5; r++) code.lload(reg(r));
@@ -922,6 +927,11 @@ final class JitCompiler {
                     });
                 }
             }
+        }
+
+        /** Before every helper call: the frame depth a callback of the helper runs below ({@link JitContext#call}). */
+        private void recordCallDepth() {
+            code.aload(0).iload(1).putfield(CD_CONTEXT, "callDepth", CD_int);
         }
 
         /**
@@ -965,6 +975,7 @@ final class JitCompiler {
             code.labelBinding(noFunction);
             code.lload(value).loadConstant(pc).invokestatic(CD_RUNTIME, "badCallTarget", MTD_BAD_TARGET).athrow();
             code.labelBinding(helperCall);
+            recordCallDepth();
             guarded(pc, CD_Throwable, () -> {
                 code.getstatic(CD_PROGRAM, HELPER_TABLE_FIELD, CD_HELPER_TABLE).aload(invSlot).lload(value);
                 for (int r = 1; r <= 5; r++) code.lload(reg(r));

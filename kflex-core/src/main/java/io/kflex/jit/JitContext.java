@@ -1,16 +1,21 @@
 package io.kflex.jit;
 
 import io.kflex.engine.AddressSpace;
+import io.kflex.engine.ExtensionFault;
+import io.kflex.engine.FunctionPointers;
 import io.kflex.engine.Invocation;
+import io.kflex.engine.RuntimeLimits;
 import io.kflex.engine.Stack;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.util.Map;
 
 /**
  * Per-invocation state that generated code shares across its subprogram methods: the invocation
  * (helpers, cancellation), its address space, where the stack frames live, and the
  * {@code may_goto} budget. Registers are not here: they are locals of the generated methods.
  */
-final class JitContext {
+final class JitContext implements Invocation.FunctionCaller {
     final Invocation invocation;
     final AddressSpace memory;
     final long stackBase;
@@ -18,8 +23,17 @@ final class JitContext {
     final MemorySegment stack;
     /** Remaining {@code may_goto} fall-throughs; the jump is taken once this reaches 0. */
     long loopBudget;
+    /** Call depth of the frame that made the current helper call; generated code sets it before each. */
+    int callDepth;
+    /** The subprogram methods, by entry slot, for callbacks. */
+    private final Map<Integer, MethodHandle> functions;
 
     JitContext(Invocation invocation, long stackBase, MemorySegment stack) {
+        this(invocation, stackBase, stack, Map.of());
+    }
+
+    JitContext(Invocation invocation, long stackBase, MemorySegment stack, Map<Integer, MethodHandle> functions) {
+        this.functions = functions;
         this.invocation = invocation;
         this.memory = invocation.memory();
         this.stackBase = stackBase;
@@ -38,5 +52,33 @@ final class JitContext {
     /** Offset of that frame pointer inside the stack region. */
     long frameOffset(int depth) {
         return Stack.framePointer(0, depth);
+    }
+
+    /**
+     * Calls a subprogram for a helper (a callback), one frame below the frame that called the
+     * helper. Faults and cancellations inside it unwind as they would from a local call.
+     */
+    @Override
+    public long call(long functionPointer, long r1, long r2, long r3, long r4, long r5) {
+        if (!FunctionPointers.isFunctionPointer(functionPointer)) {
+            throw new ExtensionFault(String.format("callback 0x%x is not a function pointer", functionPointer));
+        }
+        long slot = FunctionPointers.slotOf(functionPointer);
+        MethodHandle target = slot <= Integer.MAX_VALUE ? functions.get((int) slot) : null;
+        if (target == null) throw new ExtensionFault(String.format("callback 0x%x: no function starts at slot %d", functionPointer, slot));
+        int caller = callDepth;
+        if (caller + 1 >= RuntimeLimits.MAX_CALL_FRAMES) throw new ExtensionFault("call depth exceeds " + RuntimeLimits.MAX_CALL_FRAMES);
+        try {
+            return (long) target.invokeExact(this, caller + 1, r1, r2, r3, r4, r5);
+        } catch (JitTailCall t) {
+            invocation.takePendingTailCall();
+            throw new ExtensionFault("a callback cannot make a tail call");
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new ExtensionFault("callback failed: " + t);
+        } finally {
+            callDepth = caller;
+        }
     }
 }

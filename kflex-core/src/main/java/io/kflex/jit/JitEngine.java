@@ -36,7 +36,11 @@ public final class JitEngine implements Engine {
             MethodHandles.Lookup program = MethodHandles.lookup()
                     .defineHiddenClassWithClassData(bytes, compiler.classData(), true);
             MethodHandle entry = program.findStatic(program.lookupClass(), JitCompiler.methodName(0), ENTRY_TYPE);
-            return new JitExecutable(entry, bytes, compiler.splitSubprograms());
+            java.util.Map<Integer, MethodHandle> functions = new java.util.HashMap<>();
+            for (int f : compiler.functionEntries()) {
+                functions.put(f, program.findStatic(program.lookupClass(), JitCompiler.methodName(f), ENTRY_TYPE));
+            }
+            return new JitExecutable(entry, bytes, compiler.splitSubprograms(), functions);
         } catch (ReflectiveOperationException | LinkageError e) {
             throw new EngineException("generated class was rejected by the JVM: " + e, e);
         }

@@ -5,7 +5,9 @@ import io.kflex.engine.Outcome;
 import io.kflex.engine.Stack;
 import io.kflex.engine.TailCallable;
 import java.lang.invoke.MethodHandle;
+import io.kflex.engine.CallbackOutcome;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A compiled program: maps a fresh stack, calls the generated entry method, turns unwinding into
@@ -16,9 +18,11 @@ final class JitExecutable implements TailCallable {
     private final MethodHandle entry;
     private final byte[] classBytes;
     private final int splitSubprograms;
+    private final Map<Integer, MethodHandle> functions;
 
-    JitExecutable(MethodHandle entry, byte[] classBytes, int splitSubprograms) {
+    JitExecutable(MethodHandle entry, byte[] classBytes, int splitSubprograms, Map<Integer, MethodHandle> functions) {
         this.entry = entry;
+        this.functions = Map.copyOf(functions);
         this.classBytes = classBytes;
         this.splitSubprograms = splitSubprograms;
     }
@@ -37,8 +41,9 @@ final class JitExecutable implements TailCallable {
         } catch (RuntimeException e) {
             return new Outcome.Faulted(0, "cannot map the stack: " + e.getMessage());
         }
+        JitContext context = new JitContext(invocation, stack.base(), stack.region().segment(), functions);
+        Invocation.FunctionCaller previous = invocation.bindFunctionCaller(context);
         try (stack) {
-            JitContext context = new JitContext(invocation, stack.base(), stack.region().segment());
             long r0 = (long) entry.invokeExact(context, 0, argument(arguments, 0), argument(arguments, 1),
                     argument(arguments, 2), argument(arguments, 3), argument(arguments, 4));
             return new Outcome.Returned(r0);
@@ -48,9 +53,13 @@ final class JitExecutable implements TailCallable {
             return new Outcome.Cancelled(c.pc, c.reason, List.of());
         } catch (JitTailCall t) {
             return null;
+        } catch (CallbackOutcome c) {
+            return c.outcomeAt(-1);
         } catch (Throwable t) {
             // Generated code attributes every fault it can raise; this is the last line of defence.
             return new Outcome.Faulted(-1, "unexpected failure: " + t);
+        } finally {
+            invocation.bindFunctionCaller(previous);
         }
     }
 

@@ -1,6 +1,8 @@
 package io.kflex.jit;
 
+import io.kflex.engine.CallbackOutcome;
 import io.kflex.engine.ExtensionFault;
+import io.kflex.engine.Outcome;
 import io.kflex.engine.Invocation;
 import io.kflex.helpers.HelperTable;
 import java.lang.foreign.ValueLayout;
@@ -44,6 +46,11 @@ final class JitRuntime {
             case JitFault f -> f;
             case JitCancellation c -> c;
             case ExtensionFault f -> new JitFault(pc, f.getMessage());
+            case CallbackOutcome c -> switch (c.outcomeAt(pc)) {
+                case Outcome.Cancelled x -> new JitCancellation(x.pc(), x.reason());
+                case Outcome.Faulted x -> new JitFault(x.pc(), x.reason());
+                case Outcome.Returned x -> new JitFault(pc, "internal error: " + x);
+            };
             default -> new JitFault(pc, "unexpected failure: " + cause);
         };
     }

@@ -62,7 +62,7 @@ public final class Verifier {
     /** Packet pointer groups loaded straight from the context. */
     private static final int PACKET_BASE_ID = 1, PACKET_META_BASE_ID = 2;
     /** Argument registers a callback receives ({@code bpf_loop}: index, context). */
-    private static final int R2 = 2, R3 = 3;
+    private static final int R2 = 2, R3 = 3, R4 = 4;
 
     private final Code code;
     private final ProgramType type;
@@ -1096,6 +1096,10 @@ public final class Verifier {
                     if (map == null) throw badArg(pc, st, where, "a preceding map argument", read(pc, st, reg));
                     memoryArgument(pc, st, reg, where, arg == ArgType.PTR_TO_MAP_KEY ? map.keySize() : map.valueSize(), false);
                 }
+                case PTR_TO_UNINIT_MAP_VALUE -> {
+                    if (map == null) throw badArg(pc, st, where, "a preceding map argument", read(pc, st, reg));
+                    memoryArgument(pc, st, reg, where, map.valueSize(), true);
+                }
                 case PTR_TO_MEM, PTR_TO_UNINIT_MEM -> {
                     ArgType sizeType = args.get(i + 1);
                     Value sv = read(pc, st, reg + 1);
@@ -1171,7 +1175,7 @@ public final class Verifier {
         }
         if (released != null) st.refs.remove(released.refId());
         if (proto.has(Effect.CHANGES_PACKET_DATA)) invalidatePacketPointers(st);
-        if (proto.has(Effect.CALLS_BACK)) return invokeCallback(pc, st, callback);
+        if (proto.has(Effect.CALLS_BACK)) return invokeCallback(pc, st, callback, id, mapIndex);
         for (int r = Registers.R1; r <= Registers.R5; r++) f.regs[r] = Value.NOT_INIT;
         f.regs[Registers.R0] = switch (proto.returns()) {
             case INTEGER -> id == 7 || id == 8 ? Scalar.of(ScalarValue.ofWidth(4)) : Scalar.UNKNOWN;
@@ -1189,8 +1193,12 @@ public final class Verifier {
         return pc + 1;
     }
 
-    /** {@code bpf_loop}: the callback may run zero or more times; both continuations are explored. */
-    private int invokeCallback(int pc, VerifierState st, Pointer callback) throws VerificationException {
+    /**
+     * {@code bpf_loop} and {@code bpf_for_each_map_elem}: the callback may run zero or more times;
+     * both continuations are explored. {@code bpf_loop}'s callback gets (index, ctx),
+     * {@code bpf_for_each_map_elem}'s (map, key, value, ctx) for map {@code mapIndex}.
+     */
+    private int invokeCallback(int pc, VerifierState st, Pointer callback, int helperId, int mapIndex) throws VerificationException {
         if (st.frames.size() >= ControlFlowGraph.MAX_CALL_FRAMES) {
             throw fail(pc, Rule.CALL_DEPTH, "the call stack of " + (st.frames.size() + 1) + " frames is too deep", st);
         }
@@ -1202,14 +1210,21 @@ public final class Verifier {
         worklist.push(new Pending(pc + 1, pc, none));
         int target = callback.off();
         FrameState callee = new FrameState(st.frames.size(), pc, target, true);
-        callee.regs[Registers.R1] = Scalar.of(ScalarValue.unsignedRange(0, 1 << 23));
-        callee.regs[R2] = st.current().regs[R3];
+        if (helperId == 164) {
+            callee.regs[Registers.R1] = new Pointer(PointerKind.CONST_MAP, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, false);
+            callee.regs[R2] = new Pointer(PointerKind.MAP_KEY, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, false);
+            callee.regs[R3] = new Pointer(PointerKind.MAP_VALUE, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, false);
+            callee.regs[R4] = st.current().regs[R3];
+        } else {
+            callee.regs[Registers.R1] = Scalar.of(ScalarValue.unsignedRange(0, 1 << 23));
+            callee.regs[R2] = st.current().regs[R3];
+        }
         st.frames.add(callee);
         return target;
     }
 
     private void checkMapFits(int pc, VerifierState st, Prototype proto, MapSpec map) throws VerificationException {
-        boolean ringbufHelper = proto.id() >= 130 && proto.id() <= 133;
+        boolean ringbufHelper = proto.id() >= 130 && proto.id() <= 134;
         boolean ok = switch (map.type()) {
             case MapSpec.RINGBUF -> ringbufHelper;
             case MapSpec.PROG_ARRAY -> proto.id() == 12;

@@ -1,0 +1,120 @@
+package io.kflex.helpers;
+
+import io.kflex.engine.CallbackOutcome;
+import io.kflex.engine.ExtensionFault;
+import io.kflex.engine.Invocation;
+import io.kflex.engine.Region;
+import io.kflex.engine.TailCallable;
+import io.kflex.maps.BpfMap;
+import io.kflex.maps.BpfProgArray;
+import io.kflex.maps.BpfRingBuf;
+import io.kflex.maps.Errno;
+import io.kflex.maps.MapTable;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The map helpers, by Linux number, over the maps of one {@link MapTable}. Map arguments are
+ * handles ({@code lddw} map pointers or inner maps from a map of maps); keys and values are read
+ * and written through the invocation's address space, so a bad pointer faults the program. Errors
+ * are negated errno values in {@code r0}, as in Linux.
+ */
+public final class MapHelpers {
+    public static final int MAP_LOOKUP_ELEM = 1, MAP_UPDATE_ELEM = 2, MAP_DELETE_ELEM = 3, TAIL_CALL = 12,
+            MAP_PUSH_ELEM = 87, MAP_POP_ELEM = 88, MAP_PEEK_ELEM = 89, RINGBUF_OUTPUT = 130, RINGBUF_RESERVE = 131,
+            RINGBUF_SUBMIT = 132, RINGBUF_DISCARD = 133, RINGBUF_QUERY = 134, FOR_EACH_MAP_ELEM = 164;
+
+    private MapHelpers() {}
+
+    /** Adds every map helper, bound to {@code table}, to {@code builder}; returns the builder. */
+    public static HelperTable.Builder register(HelperTable.Builder builder, MapTable table) {
+        builder.add(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", (inv, map, key, r3, r4, r5) -> {
+            BpfMap m = map(table, map);
+            return m.lookupElem(key(inv, m, key), inv.cpu());
+        });
+        builder.add(MAP_UPDATE_ELEM, "bpf_map_update_elem", (inv, map, key, value, flags, r5) -> {
+            BpfMap m = map(table, map);
+            return m.updateElem(key(inv, m, key), inv.memory().slice(value, m.spec().valueSize(), false), flags, inv.cpu());
+        });
+        builder.add(MAP_DELETE_ELEM, "bpf_map_delete_elem", (inv, map, key, r3, r4, r5) -> {
+            BpfMap m = map(table, map);
+            return m.deleteElem(key(inv, m, key));
+        });
+        builder.add(MAP_PUSH_ELEM, "bpf_map_push_elem", (inv, map, value, flags, r4, r5) -> {
+            BpfMap m = map(table, map);
+            return m.pushElem(inv.memory().slice(value, m.spec().valueSize(), false), flags);
+        });
+        builder.add(MAP_POP_ELEM, "bpf_map_pop_elem", (inv, map, value, r3, r4, r5) -> {
+            BpfMap m = map(table, map);
+            return m.popElem(inv.memory().slice(value, m.spec().valueSize(), true), true);
+        });
+        builder.add(MAP_PEEK_ELEM, "bpf_map_peek_elem", (inv, map, value, r3, r4, r5) -> {
+            BpfMap m = map(table, map);
+            return m.popElem(inv.memory().slice(value, m.spec().valueSize(), true), false);
+        });
+        builder.add(TAIL_CALL, "bpf_tail_call", (inv, ctx, map, index, r4, r5) -> {
+            if (!(map(table, map) instanceof BpfProgArray programs)) return -Errno.EINVAL;
+            TailCallable target = programs.get(index & 0xffffffffL);
+            if (target == null) return -Errno.ENOENT;
+            return inv.requestTailCall(target, ctx) ? 0 : -Errno.E2BIG;
+        });
+        builder.add(RINGBUF_OUTPUT, "bpf_ringbuf_output", (inv, map, data, size, flags, r5) -> {
+            if (!(map(table, map) instanceof BpfRingBuf ring)) return -Errno.EINVAL;
+            return ring.output(inv.memory().slice(data, size, false), flags);
+        });
+        builder.add(RINGBUF_RESERVE, "bpf_ringbuf_reserve", (inv, map, size, flags, r4, r5) -> {
+            if (!(map(table, map) instanceof BpfRingBuf ring)) return 0;
+            return ring.reserve(size, flags);
+        });
+        builder.add(RINGBUF_SUBMIT, "bpf_ringbuf_submit", (inv, data, flags, r3, r4, r5) -> {
+            record(table, data).commit(data, false, flags);
+            return 0;
+        });
+        builder.add(RINGBUF_DISCARD, "bpf_ringbuf_discard", (inv, data, flags, r3, r4, r5) -> {
+            record(table, data).commit(data, true, flags);
+            return 0;
+        });
+        builder.add(RINGBUF_QUERY, "bpf_ringbuf_query", (inv, map, flags, r3, r4, r5) -> {
+            if (!(map(table, map) instanceof BpfRingBuf ring)) return 0;
+            return ring.query(flags);
+        });
+        builder.add(FOR_EACH_MAP_ELEM, "bpf_for_each_map_elem", (inv, map, callback, ctx, flags, r5) -> forEach(inv, map(table, map), callback, ctx, flags));
+        return builder;
+    }
+
+    /** The open map {@code handle} names; faults otherwise. */
+    static BpfMap map(MapTable table, long handle) {
+        BpfMap m = table.byHandle(handle);
+        if (m == null) throw new ExtensionFault(String.format("0x%x is not a map", handle));
+        return m;
+    }
+
+    private static MemorySegment key(Invocation inv, BpfMap m, long address) {
+        return inv.memory().slice(address, m.spec().keySize(), false);
+    }
+
+    private static BpfRingBuf record(MapTable table, long data) {
+        if (table.owningAddress(data) instanceof BpfRingBuf ring) return ring;
+        throw new ExtensionFault(String.format("0x%x is not a ring buffer record", data));
+    }
+
+    /**
+     * {@code bpf_for_each_map_elem}: calls {@code callback(map, &key, &value, ctx)} per element
+     * until it returns non-zero. The key is a read-only copy mapped into the invocation for the
+     * duration; the value pointer is the live value (this CPU's, for per-CPU maps).
+     */
+    private static long forEach(Invocation inv, BpfMap map, long callback, long ctx, long flags) {
+        if (flags != 0) return -Errno.EINVAL;
+        MemorySegment keyMemory = MemorySegment.ofArray(new long[Math.max(1, (map.spec().keySize() + 7) / 8)]);
+        long keyBase = inv.memory().map(new Region(Region.Kind.MEMORY, keyMemory.asSlice(0, Math.max(1, map.spec().keySize())), false,
+                "key of " + map.name()));
+        try {
+            return map.forEachElem(inv.cpu(), (key, valueAddress) -> {
+                CallbackOutcome.checkCancellation(inv);
+                MemorySegment.copy(MemorySegment.ofArray(key), 0, keyMemory, 0, key.length);
+                return inv.callFunction(callback, map.handle(), keyBase, valueAddress, ctx, 0) != 0;
+            });
+        } finally {
+            inv.memory().unmap(keyBase);
+        }
+    }
+}
