@@ -195,6 +195,15 @@ public final class Heap implements AutoCloseable {
         return pages.allocatedPages() << PageAllocator.PAGE_SHIFT;
     }
 
+    /**
+     * Bytes of the heap's memory (guards included) resident now: what the heap really costs, as
+     * opposed to what is allocated. -1 if the system cannot tell.
+     */
+    public long residentBytes() {
+        checkOpen();
+        return NativeMemory.residentBytes(mapping.address(), mapping.length());
+    }
+
     /** Bytes the allocators may hand out at once. */
     public long memoryLimit() {
         return pages.limitPages() << PageAllocator.PAGE_SHIFT;

@@ -32,11 +32,11 @@ final class NativeMemory {
     private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
 
-    private static final MethodHandle MMAP, MUNMAP, MADVISE, OPEN, FTRUNCATE, CLOSE, STRERROR;
+    private static final MethodHandle MMAP, MUNMAP, MADVISE, MINCORE, OPEN, FTRUNCATE, CLOSE, STRERROR;
     private static final Throwable UNAVAILABLE;
 
     static {
-        MethodHandle mmap = null, munmap = null, madvise = null, open = null, ftruncate = null, close = null, strerror = null;
+        MethodHandle mmap = null, munmap = null, madvise = null, mincore = null, open = null, ftruncate = null, close = null, strerror = null;
         Throwable unavailable = null;
         try {
             if (!System.getProperty("os.name", "").toLowerCase().contains("linux")) {
@@ -52,6 +52,8 @@ final class NativeMemory {
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, size), errno);
             madvise = linker.downcallHandle(libc.find("madvise").orElseThrow(),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, size, ValueLayout.JAVA_INT), errno);
+            mincore = linker.downcallHandle(libc.find("mincore").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, size, ValueLayout.ADDRESS), errno);
             open = linker.downcallHandle(libc.find("open").orElseThrow(),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), errno, Linker.Option.firstVariadicArg(2));
             ftruncate = linker.downcallHandle(libc.find("ftruncate").orElseThrow(),
@@ -66,6 +68,7 @@ final class NativeMemory {
         MMAP = mmap;
         MUNMAP = munmap;
         MADVISE = madvise;
+        MINCORE = mincore;
         OPEN = open;
         FTRUNCATE = ftruncate;
         CLOSE = close;
@@ -149,6 +152,24 @@ final class NativeMemory {
      */
     static boolean punch(long address, long length) {
         return madvise(address, length, MADV_REMOVE);
+    }
+
+    /**
+     * Bytes of {@code [address, address + length)} (page aligned) that are resident in memory
+     * ({@code mincore}), or -1 if the system cannot tell.
+     */
+    static long residentBytes(long address, long length) {
+        long pages = (length + PAGE - 1) / PAGE;
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment state = call.allocate(CAPTURE);
+            MemorySegment vector = call.allocate(pages);
+            if ((int) MINCORE.invokeExact(state, MemorySegment.ofAddress(address), length, vector) != 0) return -1;
+            long resident = 0;
+            for (long i = 0; i < pages; i++) resident += vector.get(ValueLayout.JAVA_BYTE, i) & 1;
+            return resident * PAGE;
+        } catch (Throwable t) {
+            return -1;
+        }
     }
 
     private static boolean madvise(long address, long length, int advice) {
