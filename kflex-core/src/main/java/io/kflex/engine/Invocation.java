@@ -29,6 +29,7 @@ public final class Invocation {
     private TailCall pendingTailCall;
     private int tailCalls;
     private FunctionCaller functionCaller;
+    private HeldResources resources;
 
     /** A tail call the running program asked for: continue in {@code target} with r1 = {@code context}. */
     public record TailCall(TailCallable target, long context) {}
@@ -161,6 +162,21 @@ public final class Invocation {
         FunctionCaller caller = functionCaller;
         if (caller == null) throw new ExtensionFault("no running program to call back into");
         return caller.call(functionPointer, r1, r2, r3, r4, r5);
+    }
+
+    /**
+     * The resources (locks, ...) this invocation holds now. Helpers record what they acquire here;
+     * whatever is left when the invocation faults or is cancelled is released by the engine driver.
+     */
+    public HeldResources resources() {
+        HeldResources r = resources;
+        if (r == null) resources = r = new HeldResources();
+        return r;
+    }
+
+    /** Whether any resource is held, without creating the table. */
+    public boolean holdsResources() {
+        return resources != null && !resources.isEmpty();
     }
 
     /** Clears the tail-call state at the start of a run (see {@link TailCalls#run}). */

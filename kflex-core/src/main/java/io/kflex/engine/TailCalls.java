@@ -1,5 +1,8 @@
 package io.kflex.engine;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /** The engine-neutral driver of tail calls; see {@link TailCallable} for the protocol. */
 public final class TailCalls {
     private TailCalls() {}
@@ -18,10 +21,26 @@ public final class TailCalls {
                 outcome = new Outcome.Faulted(-1, "engine failure: " + e);
             }
             Invocation.TailCall next = invocation.takePendingTailCall();
-            if (outcome != null) return outcome;
-            if (next == null) return new Outcome.Faulted(-1, "engine stopped a program without an outcome or a pending tail call");
+            if (outcome != null) return releaseHeld(invocation, outcome);
+            if (next == null) return releaseHeld(invocation, new Outcome.Faulted(-1, "engine stopped a program without an outcome or a pending tail call"));
             current = next.target();
             arguments = new long[] {next.context()};
         }
+    }
+
+    /**
+     * Releases what the invocation still holds when it ends. A verified program releases its locks
+     * before it returns, so this matters after a fault or a cancellation: the resources are given
+     * back and, for a cancellation, listed in the outcome.
+     */
+    private static Outcome releaseHeld(Invocation invocation, Outcome outcome) {
+        if (!invocation.holdsResources()) return outcome;
+        List<String> released = invocation.resources().releaseAll();
+        if (outcome instanceof Outcome.Cancelled c) {
+            List<String> all = new ArrayList<>(c.released());
+            all.addAll(released);
+            return new Outcome.Cancelled(c.pc(), c.reason(), List.copyOf(all));
+        }
+        return outcome;
     }
 }

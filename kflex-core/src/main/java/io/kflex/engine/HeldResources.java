@@ -1,0 +1,90 @@
+package io.kflex.engine;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The resources an invocation holds right now (locks, and whatever else a helper acquires on its
+ * behalf), each with the action that gives it back. Helpers record an acquisition here and remove
+ * it on release; when an invocation ends in any other way (a fault, a cancellation) the engine
+ * driver releases what is left, newest first, so the host is quiescent again. Confined to the
+ * invocation's thread, like the invocation.
+ */
+public final class HeldResources {
+
+    /**
+     * One held resource: {@code key} identifies it (equal keys are the same resource),
+     * {@code description} names it in reports ("kflex_spin_lock heap+0x40").
+     */
+    public record Resource(Object key, String description, Runnable release) {
+        public Resource {
+            Objects.requireNonNull(key);
+            Objects.requireNonNull(description);
+            Objects.requireNonNull(release);
+        }
+    }
+
+    private final ArrayList<Resource> held = new ArrayList<>(4);
+
+    /** Records that {@code key} was acquired; {@code release} gives it back. */
+    public void acquired(Object key, String description, Runnable release) {
+        if (holds(key)) throw new IllegalStateException(description + " is already held");
+        held.add(new Resource(key, description, release));
+    }
+
+    /** Whether {@code key} is held. */
+    public boolean holds(Object key) {
+        for (int i = held.size() - 1; i >= 0; i--) {
+            if (held.get(i).key().equals(key)) return true;
+        }
+        return false;
+    }
+
+    /**
+     * Forgets {@code key} without running its release action (the caller releases it itself) and
+     * returns its record, or null when it is not held.
+     */
+    public Resource remove(Object key) {
+        for (int i = held.size() - 1; i >= 0; i--) {
+            if (held.get(i).key().equals(key)) return held.remove(i);
+        }
+        return null;
+    }
+
+    /** Releases and forgets {@code key}; false when it is not held. */
+    public boolean release(Object key) {
+        Resource r = remove(key);
+        if (r == null) return false;
+        r.release().run();
+        return true;
+    }
+
+    /** The resources held, oldest first. */
+    public List<Resource> list() {
+        return List.copyOf(held);
+    }
+
+    public boolean isEmpty() { return held.isEmpty(); }
+
+    public int size() { return held.size(); }
+
+    /**
+     * Releases everything still held, newest first, and returns the descriptions in that order.
+     * A release action that throws does not stop the others.
+     */
+    public List<String> releaseAll() {
+        if (held.isEmpty()) return List.of();
+        List<String> released = new ArrayList<>(held.size());
+        while (!held.isEmpty()) {
+            Resource r = held.removeLast();
+            try {
+                r.release().run();
+                released.add(r.description());
+            } catch (RuntimeException e) {
+                released.add(r.description() + " (release failed: " + e.getMessage() + ")");
+            }
+        }
+        return released;
+    }
+}

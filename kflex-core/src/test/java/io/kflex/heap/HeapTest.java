@@ -1,0 +1,222 @@
+package io.kflex.heap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kflex.engine.AddressSpace;
+import io.kflex.engine.ExtensionFault;
+import io.kflex.engine.Region;
+import io.kflex.engine.SharedRegions;
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.Test;
+
+class HeapTest {
+    private static final long PAGE = Heap.PAGE_SIZE;
+
+    @Test
+    void layoutPutsTheHeapBetweenTwoGuards() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 20))) {
+            assertThat(heap.size()).isEqualTo(1 << 20);
+            assertThat(heap.mask()).isEqualTo((1 << 20) - 1);
+            assertThat(heap.segment().byteSize()).isEqualTo((1 << 20) + 2 * Heap.GUARD);
+            assertThat(heap.userBase()).isEqualTo(HeapConfig.DEFAULT_USER_BASE);
+            assertThat(heap.checked()).isFalse();
+            // Guards and untouched pages read as zeros.
+            assertThat(heap.segment().get(ValueLayout.JAVA_LONG, 0)).isZero();
+            assertThat(heap.segment().get(ValueLayout.JAVA_LONG, heap.segment().byteSize() - 8)).isZero();
+            Region r = heap.region();
+            assertThat(r.kind()).isEqualTo(Region.Kind.HEAP);
+            assertThat(r.size()).isEqualTo(heap.size());
+            r.segment().set(ValueLayout.JAVA_BYTE, 5, (byte) 7);
+            assertThat(heap.segment().get(ValueLayout.JAVA_BYTE, Heap.GUARD + 5)).isEqualTo((byte) 7);
+        }
+    }
+
+    @Test
+    void everyPointerValueStaysInsideTheSegment() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 16))) {
+            long[] pointers = {0, -1, Long.MIN_VALUE, Long.MAX_VALUE, heap.userBase() | 0xffff_ffffL, 0x1234_5678_9abc_def0L};
+            for (long p : pointers) {
+                for (int off : new int[] {Short.MIN_VALUE, -1, 0, 1, Short.MAX_VALUE}) {
+                    long at = Heap.GUARD + (p & heap.mask()) + off;
+                    assertThat(at).isBetween(0L, heap.segment().byteSize() - 8);
+                    heap.segment().get(ValueLayout.JAVA_LONG_UNALIGNED, at);
+                }
+            }
+        }
+    }
+
+    @Test
+    void badConfigurationsAreRejectedWithAReason() {
+        assertThatThrownBy(() -> Heap.create(HeapConfig.ofSize(3000))).isInstanceOf(HeapException.class).hasMessageContaining("power of two");
+        assertThatThrownBy(() -> Heap.create(HeapConfig.ofSize(1L << 33))).isInstanceOf(HeapException.class).hasMessageContaining("4 GiB");
+        assertThatThrownBy(() -> Heap.create(HeapConfig.ofSize(1 << 20).withUserBase(0x1234_0000L))).isInstanceOf(HeapException.class).hasMessageContaining("aligned");
+        assertThatThrownBy(() -> Heap.create(HeapConfig.ofSize(1 << 20).withUserBase(0))).isInstanceOf(HeapException.class);
+    }
+
+    @Test
+    void theLargestHeapCostsNothingUntilTouched() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1L << 32))) {
+            long p = heap.allocPages(0, 1);
+            assertThat(p).isNotZero();
+            heap.view().setU64(p, 42);
+            assertThat(heap.view().getU64(p)).isEqualTo(42);
+            assertThat(heap.mask()).isEqualTo(0xffff_ffffL);
+        }
+    }
+
+    @Test
+    void allocPagesFollowsLinuxArenaSemantics() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(16 * PAGE))) {
+            long a = heap.allocPages(0, 2);
+            assertThat(a & ~0xffff_ffffL).isEqualTo(heap.userBase());
+            assertThat(a & (PAGE - 1)).isZero();
+            assertThat(a & 0xffff_ffffL).as("automatic placement avoids page 0").isNotZero();
+            assertThat(heap.isAllocated(a & heap.mask())).isTrue();
+            assertThat(heap.isAllocated((a & heap.mask()) + 2 * PAGE)).isFalse();
+
+            // A hint places exactly there or fails; offsets and user pointers both work.
+            long at5 = heap.allocPages(5 * PAGE, 1);
+            assertThat(at5).isEqualTo(heap.userBase() | 5 * PAGE);
+            assertThat(heap.allocPages(heap.userBase() | 5 * PAGE, 1)).as("taken").isZero();
+            assertThat(heap.allocPages(4 * PAGE, 2)).as("overlaps a taken page").isZero();
+            assertThat(heap.allocPages(7 * PAGE + 8, 1)).as("misaligned").isZero();
+            assertThat(heap.allocPages(15 * PAGE, 2)).as("runs past the end").isZero();
+            assertThat(heap.allocPages(0, 0)).isZero();
+            assertThat(heap.allocPages(0, 17)).isZero();
+
+            // Pages come zeroed even if somebody scribbled on them while they were free.
+            heap.view().setU64(9 * PAGE, -1);
+            long at9 = heap.allocPages(9 * PAGE, 1);
+            assertThat(heap.view().getU64(at9)).isZero();
+
+            heap.view().setU64(at5, 99);
+            heap.freePages(at5, 1);
+            assertThat(heap.isAllocated(5 * PAGE)).isFalse();
+            assertThat(heap.view().getU64(5 * PAGE)).as("freed pages are zeroed").isZero();
+            assertThat(heap.allocPages(5 * PAGE, 1)).isEqualTo(at5);
+
+            // Everything fits until it does not: 16 pages in all, page 0 last.
+            heap.freePages(heap.userBase(), 16);
+            assertThat(heap.allocatedBytes()).isZero();
+            assertThat(heap.allocPages(0, 16)).isEqualTo(heap.userBase());
+            assertThat(heap.allocPages(0, 1)).isZero();
+        }
+    }
+
+    @Test
+    void theMemoryLimitBoundsBothAllocators() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 20).withMemoryLimit(4 * PAGE))) {
+            assertThat(heap.memoryLimit()).isEqualTo(4 * PAGE);
+            long pages = heap.allocPages(0, 3);
+            assertThat(pages).isNotZero();
+            assertThat(heap.allocPages(0, 2)).isZero();
+            long small = heap.malloc(100); // takes the fourth page as a slab
+            assertThat(small).isNotZero();
+            assertThat(heap.malloc(3000)).as("a large object needs a page, none left").isZero();
+            assertThat(heap.allocatedBytes()).isEqualTo(4 * PAGE);
+            heap.freePages(pages, 3);
+            assertThat(heap.malloc(3 * PAGE)).isNotZero();
+        }
+    }
+
+    @Test
+    void mallocAndFreeReuseMemoryAndIgnoreGarbage() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 20))) {
+            long a = heap.malloc(64);
+            long b = heap.malloc(64);
+            assertThat(a).isNotEqualTo(b);
+            assertThat(heap.usableSize(a)).isEqualTo(64);
+            assertThat(a % 64).isZero();
+            heap.view().setU64(a, 7);
+            heap.free(a);
+            assertThat(heap.usableSize(a)).isZero();
+            heap.free(a);                 // double free: ignored
+            heap.free(0);                 // NULL
+            heap.free(b + 8);             // inside an object
+            heap.free(heap.userBase() | 0x7fff_0000L); // outside the heap
+            heap.free(0xdead_beefL);
+            assertThat(heap.usableSize(b)).isEqualTo(64);
+            long c = heap.malloc(60);
+            assertThat(c).as("freed memory is reused").isEqualTo(a);
+            assertThat(heap.view().getU64(c)).as("and zeroed").isZero();
+
+            assertThat(heap.malloc(0)).isZero();
+            assertThat(heap.malloc(-1)).isZero();
+            assertThat(heap.malloc(1L << 40)).isZero();
+            long big = heap.malloc(10_000);
+            assertThat(big & (PAGE - 1)).isZero();
+            assertThat(heap.usableSize(big)).isEqualTo(3 * PAGE);
+            heap.freePages(big, 3); // the page API cannot pull pages from under the allocator
+            assertThat(heap.usableSize(big)).isEqualTo(3 * PAGE);
+            heap.free(big);
+            assertThat(heap.usableSize(big)).isZero();
+            assertThat(heap.isAllocated(big & heap.mask())).isFalse();
+        }
+    }
+
+    @Test
+    void emptySlabsGiveTheirPagesBack() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 20))) {
+            long[] objects = new long[1000];
+            for (int i = 0; i < objects.length; i++) objects[i] = heap.malloc(128);
+            assertThat(heap.allocatedBytes()).isGreaterThanOrEqualTo(1000 * 128);
+            for (long o : objects) heap.free(o);
+            assertThat(heap.allocatedBytes()).as("at most the current slab stays").isLessThanOrEqualTo(PAGE);
+        }
+    }
+
+    @Test
+    void checkedModeFindsAccessesToUnallocatedPages() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 20).withChecked(true))) {
+            assertThat(heap.checked()).isTrue();
+            long p = heap.allocPages(0, 1);
+            heap.checkAccess(p, 0, 8);
+            heap.checkAccess(p, (int) PAGE - 8, 8);
+            assertThatThrownBy(() -> heap.checkAccess(p, (int) PAGE - 4, 8)).isInstanceOf(ExtensionFault.class)
+                    .hasMessageContaining("not allocated").hasMessageContaining(Long.toHexString((p & heap.mask()) + PAGE - 4));
+            assertThatThrownBy(() -> heap.checkAccess(0, -16, 8)).isInstanceOf(ExtensionFault.class).hasMessageContaining("-0x10");
+            assertThat(heap.isAllocated(-1)).isFalse();
+            assertThat(heap.isAllocated(heap.size())).isFalse();
+        }
+    }
+
+    @Test
+    void operationsAfterCloseFailCleanly() throws Exception {
+        Heap heap = Heap.create(HeapConfig.ofSize(1 << 20));
+        long p = heap.malloc(32);
+        HeapView view = heap.view();
+        view.setU32(p, 5);
+        heap.close();
+        heap.close(); // idempotent
+        assertThat(heap.isClosed()).isTrue();
+        assertThatThrownBy(() -> heap.malloc(16)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        assertThatThrownBy(() -> heap.allocPages(0, 1)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> heap.free(p)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> view.getU32(p)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(heap::segment).isInstanceOf(IllegalStateException.class);
+        assertThat(heap.isAllocated(p & heap.mask())).isFalse();
+    }
+
+    @Test
+    void aCloseableHeapIsUnmappedAtOnce() throws Exception {
+        Heap heap = Heap.create(HeapConfig.ofSize(1 << 16).withLifetime(HeapConfig.Lifetime.CLOSEABLE));
+        var segment = heap.segment();
+        segment.set(ValueLayout.JAVA_INT, Heap.GUARD, 1);
+        heap.close();
+        assertThatThrownBy(() -> segment.get(ValueLayout.JAVA_INT, Heap.GUARD)).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void userPointersAreAddressesWhenTheHeapIsShared() throws Exception {
+        SharedRegions shared = new SharedRegions();
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 20))) {
+            assertThat(heap.mapInto(shared)).isEqualTo(heap.userBase());
+            long p = heap.malloc(16);
+            AddressSpace memory = new AddressSpace(shared);
+            memory.store(p + 8, 8, 0x1122_3344_5566_7788L);
+            assertThat(heap.view().getU64(p + 8)).isEqualTo(0x1122_3344_5566_7788L);
+            assertThatThrownBy(() -> memory.load(heap.userBase() + heap.size(), 1)).isInstanceOf(ExtensionFault.class);
+        }
+    }
+}
