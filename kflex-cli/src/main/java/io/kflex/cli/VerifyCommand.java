@@ -1,6 +1,6 @@
 package io.kflex.cli;
 
-import io.kflex.loader.KfuncResolver;
+import io.kflex.helpers.Kfuncs;
 import io.kflex.loader.LoadException;
 import io.kflex.loader.Program;
 import io.kflex.verifier.VerificationException;
@@ -51,9 +51,7 @@ final class VerifyCommand implements Callable<Integer> {
         }
         ProgramSelection selection;
         try {
-            // The runtime's kfunc registry arrives with the runtime issue; until then kfunc externs
-            // are left unresolved, which the loader reports by name.
-            selection = ProgramSelection.open(object, program, KfuncResolver.NONE);
+            selection = ProgramSelection.open(object, program, Kfuncs.resolver());
         } catch (LoadException e) {
             err.println("kflex: " + e.getMessage());
             return Main.USAGE;

@@ -19,9 +19,10 @@ class VerifyCommandTest {
 
     @Test
     void rejectionExitsOneAndNamesInstructionSourceLineAndRule() {
-        CliRun r = CliRun.of("verify", OBJECTS.resolve("maps_queue_stack.bpf.o").toString());
+        CliRun r = CliRun.of("verify", OBJECTS.resolve("sk_leak.bpf.o").toString());
         assertThat(r.status()).isEqualTo(1);
-        assertThat(r.out()).contains("fifo_lifo: rejected: insn 10:").contains("maps_queue_stack.bpf.c:48").contains("[UNKNOWN_HELPER]");
+        assertThat(r.out()).contains("leaky_owner: rejected: insn 45:").contains("acquired at insn 36").contains("sk_leak.bpf.c:")
+                .contains("[LEAKED_REFERENCE]");
     }
 
     @Test

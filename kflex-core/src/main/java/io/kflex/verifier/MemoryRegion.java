@@ -10,7 +10,7 @@ public enum MemoryRegion {
 
     static MemoryRegion of(PointerKind kind) {
         return switch (kind) {
-            case STACK -> STACK;
+            case STACK, ITER_CUR -> STACK;
             case CTX -> CTX;
             case PACKET -> PACKET;
             case PACKET_META -> PACKET_META;
@@ -19,7 +19,7 @@ public enum MemoryRegion {
             case RINGBUF_MEM -> RINGBUF;
             case SOCKET -> SOCKET;
             case ARENA -> HEAP;
-            case PACKET_END, CONST_MAP, FUNC -> throw new IllegalArgumentException(kind + " is not memory");
+            case PACKET_END, CONST_MAP, FUNC, ITER, HEAP_LOCK -> throw new IllegalArgumentException(kind + " is not memory");
         };
     }
 }

@@ -15,7 +15,16 @@ public enum PointerKind {
     /** A heap (arena) pointer: never proven in bounds, SFI keeps it inside the heap. */
     ARENA("arena"),
     /** A subprogram address from {@code lddw} pseudo FUNC, passed to callback helpers. */
-    FUNC("func");
+    FUNC("func"),
+    /**
+     * The read-only {@code int} a numeric iterator's {@code bpf_iter_num_next} returns: the
+     * current value inside the iterator's stack slot, valid until the iterator is destroyed.
+     */
+    ITER_CUR("rdonly_mem"),
+    /** Not a register value: the kind of a live numeric iterator's reference (a stack slot). */
+    ITER("iter_num"),
+    /** Not a register value: the kind of a held heap spin lock's reference ({@code kflex_spin_lock}). */
+    HEAP_LOCK("heap_lock");
 
     private final String logName;
 
@@ -26,8 +35,8 @@ public enum PointerKind {
     /** Kinds a program may add scalars to. */
     public boolean allowsArithmetic() {
         return switch (this) {
-            case STACK, PACKET, PACKET_META, MAP_VALUE, MAP_KEY, RINGBUF_MEM, ARENA, CTX -> true;
-            case PACKET_END, CONST_MAP, SOCKET, FUNC -> false;
+            case STACK, PACKET, PACKET_META, MAP_VALUE, MAP_KEY, RINGBUF_MEM, ARENA, CTX, ITER_CUR -> true;
+            case PACKET_END, CONST_MAP, SOCKET, FUNC, ITER, HEAP_LOCK -> false;
         };
     }
 

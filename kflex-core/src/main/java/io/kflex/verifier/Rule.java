@@ -11,6 +11,8 @@ public enum Rule {
     INVALID_ACCESS,
     BAD_HELPER_ARG,
     UNKNOWN_HELPER,
+    /** A kfunc call whose id names no kfunc of the host (an unresolved weak extern has id 0). */
+    UNKNOWN_KFUNC,
     /** A helper that this program type may not call. */
     HELPER_NOT_ALLOWED,
     POINTER_LEAK,

@@ -60,6 +60,10 @@ final class StateLattice {
             // Same acquisition sites too: the object tables at cancellation points rely on it.
             if (o.kind() != c.kind() || o.pc() != c.pc() || !ids.check(o.id(), c.id())) return false;
         }
+        if (!old.iterators.keySet().equals(cur.iterators.keySet())) return false;
+        for (var e : old.iterators.entrySet()) {
+            if (!ids.check(e.getValue(), cur.iterators.get(e.getKey()))) return false;
+        }
         for (int f = 0; f < old.frames.size(); f++) {
             FrameState of = old.frames.get(f), cf = cur.frames.get(f);
             if (of.callsite != cf.callsite || of.callback != cf.callback) return false;
@@ -157,7 +161,7 @@ final class StateLattice {
     static VerifierState widen(VerifierState old, VerifierState cur, NavigableSet<Long> thresholds, boolean hard, IntSupplier freshId,
                                int[] live) {
         if (old.frames.size() != cur.frames.size() || !old.refs.keySet().equals(cur.refs.keySet())
-                || !java.util.Objects.equals(old.lock, cur.lock)) {
+                || !old.iterators.equals(cur.iterators) || !java.util.Objects.equals(old.lock, cur.lock)) {
             return null;
         }
         VerifierState out = cur.copy();

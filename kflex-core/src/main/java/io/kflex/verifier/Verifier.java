@@ -4,6 +4,7 @@ import io.kflex.helpers.HelperPrototypes;
 import io.kflex.helpers.HelperPrototypes.ArgType;
 import io.kflex.helpers.HelperPrototypes.Effect;
 import io.kflex.helpers.HelperPrototypes.Prototype;
+import io.kflex.helpers.Kfuncs;
 import io.kflex.isa.AluOp;
 import io.kflex.isa.AtomicOp;
 import io.kflex.isa.Code;
@@ -63,6 +64,10 @@ public final class Verifier {
     private static final int PACKET_BASE_ID = 1, PACKET_META_BASE_ID = 2;
     /** Argument registers a callback receives ({@code bpf_loop}: index, context). */
     private static final int R2 = 2, R3 = 3, R4 = 4;
+    /** Linux's BPF_MAX_LOOPS: a numeric iterator yields at most this many values. */
+    public static final long ITER_MAX_STEPS = 8L * 1024 * 1024;
+    /** Bytes of the {@code int} that {@code bpf_iter_num_next} points to. */
+    private static final int ITER_CUR_SIZE = 4;
 
     private final Code code;
     private final ProgramType type;
@@ -87,6 +92,8 @@ public final class Verifier {
     private final Map<Integer, AccessFact> accesses = new TreeMap<>();
     /** Per back-edge source: the resources held on some path taking it (covered paths hold the same). */
     private final Map<Integer, Set<HeldResource>> heldAtBackEdge = new HashMap<>();
+    /** Stack locations ({@link #stackLocation}) that held a numeric iterator: their witnesses are iterator steps. */
+    private final Set<Integer> iteratorLocations = new HashSet<>();
     private int[] stackDepth;
 
     /** A path still to explore: continue at {@code pc}, arrived from {@code prev}. */
@@ -318,7 +325,8 @@ public final class Verifier {
             }
         }
         Set<HeldResource> held = heldAtBackEdge.computeIfAbsent(from, k -> new java.util.LinkedHashSet<>());
-        for (VerifierState.Reference ref : st.refs.values()) held.add(HeldResource.of(ref));
+        // Iterators live on the stack and hold nothing of the host's.
+        for (VerifierState.Reference ref : st.refs.values()) if (ref.kind() != PointerKind.ITER) held.add(HeldResource.of(ref));
         if (st.lock != null) held.add(HeldResource.of(st.lock));
         Set<Witness> found = new HashSet<>();
         for (FrameState f : st.frames) {
@@ -353,16 +361,21 @@ public final class Verifier {
             if (mayGoto) out.add(new BackEdgeFact(e.from(), e.to(), true, "may_goto in the loop"));
             else if (cfg.isIrreducible(e.to())) out.add(new BackEdgeFact(e.from(), e.to(), false, "irreducible loop"));
             else if (w == null) out.add(new BackEdgeFact(e.from(), e.to(), true, "back-edge is never taken"));
-            else if (!w.isEmpty()) out.add(new BackEdgeFact(e.from(), e.to(), true, describe(w.iterator().next())));
+            else if (!w.isEmpty()) out.add(new BackEdgeFact(e.from(), e.to(), true, describe(w)));
             else out.add(new BackEdgeFact(e.from(), e.to(), false, "no bounded induction variable"));
         }
         return out;
     }
 
-    private static String describe(Witness w) {
+    private String describe(Set<Witness> witnesses) {
+        Witness w = witnesses.stream().filter(x -> iteratorLocations.contains(x.location)).findFirst().orElse(witnesses.iterator().next());
         int frame = w.location / 1000, rest = w.location % 1000;
         String where = rest >= 100 ? "fp" + ((rest - 100) * 8 - StackState.SIZE) : "R" + rest;
         if (frame > 0) where += " (frame " + frame + ")";
+        if (iteratorLocations.contains(w.location)) {
+            return "numeric iterator at " + where + " advances every iteration (bpf_iter_num_next returns NULL after at most "
+                    + ITER_MAX_STEPS + " steps)";
+        }
         return "counted loop: " + where + (w.up ? " increases" : " decreases") + " every iteration without "
                 + (w.unsigned ? "unsigned" : "signed") + " wrap-around";
     }
@@ -400,7 +413,7 @@ public final class Verifier {
             case Call c -> switch (c.kind()) {
                 case HELPER -> helperCall(pc, c.imm(), st);
                 case LOCAL -> localCall(pc, code.branchTarget(pc), st);
-                case KFUNC -> throw fail(pc, Rule.UNKNOWN_HELPER, "kfunc call (BTF id " + c.imm() + ") is not supported", st);
+                case KFUNC -> kfuncCall(pc, c.imm(), st);
             };
             case CallX x -> throw fail(pc, Rule.UNSUPPORTED_INSTRUCTION, "callx is not supported", st);
             case Exit e -> exit(pc, st);
@@ -455,6 +468,11 @@ public final class Verifier {
         };
         if (op == AluOp.MOV) {
             if (src instanceof Pointer p) {
+                // A heap pointer is 32 bits of offset in the kernel view: a 32-bit copy keeps it.
+                if (!a.wide() && p.kind() == PointerKind.ARENA) {
+                    setReg(pc, st, dst, p);
+                    return;
+                }
                 if (!a.wide()) throw fail(pc, Rule.POINTER_LEAK, "R" + dst + " partial (32-bit) copy of pointer " + p, st);
                 setReg(pc, st, dst, p);
                 return;
@@ -475,12 +493,20 @@ public final class Verifier {
             return;
         }
         if (op.isMovSx()) {
+            if (src instanceof Pointer p && p.kind() == PointerKind.ARENA) {
+                setReg(pc, st, dst, p);
+                return;
+            }
             if (!(src instanceof Scalar s)) throw fail(pc, Rule.POINTER_LEAK, "sign-extending move of pointer " + src, st);
             ScalarValue b = a.wide() ? ScalarAlu.alu64(op, ScalarValue.UNKNOWN, s.bounds()) : ScalarAlu.alu32(op, ScalarValue.UNKNOWN, s.bounds());
             setReg(pc, st, dst, Scalar.of(b));
             return;
         }
         Value d = read(pc, st, dst);
+        if (isArena(d) || isArena(src)) {
+            setReg(pc, st, dst, arenaArithmetic(pc, st, op, d, src, dst));
+            return;
+        }
         if (d instanceof Pointer p) {
             setReg(pc, st, dst, pointerArithmetic(pc, st, op, a.wide(), p, src, dst, true));
             return;
@@ -502,6 +528,24 @@ public final class Verifier {
             deltas = stepDeltas(ds, k, a.wide());
         }
         setReg(pc, st, dst, new Scalar(result, 0, deltas));
+    }
+
+    private static boolean isArena(Value v) { return v instanceof Pointer p && p.kind() == PointerKind.ARENA; }
+
+    /**
+     * Arithmetic with a heap pointer. As in Linux, any operation on an arena pointer is allowed
+     * and keeps it an arena pointer: it is never proven in bounds, SFI confines every access
+     * through it. Only mixing it with a host pointer is refused (that would launder a host
+     * address into the heap).
+     */
+    private Value arenaArithmetic(int pc, VerifierState st, AluOp op, Value d, Value src, int dst) throws VerificationException {
+        Value other = isArena(d) ? src : d;
+        if (other instanceof Pointer q && q.kind() != PointerKind.ARENA) {
+            throw fail(pc, Rule.POINTER_ARITHMETIC, "R" + dst + " " + op.mnemonic() + " of heap pointer and host pointer " + q + " prohibited", st);
+        }
+        if (isArena(d) && isArena(src)) return op == AluOp.SUB ? Scalar.UNKNOWN : d;
+        if (isArena(d) || op == AluOp.ADD) return Pointer.of(PointerKind.ARENA);
+        return Scalar.UNKNOWN; // a number computed from a heap address
     }
 
     /** Loop deltas after adding the constant {@code k}; a step that may wrap clears the corresponding flag. */
@@ -570,8 +614,10 @@ public final class Verifier {
         Value v = read(pc, st, c.src());
         boolean heapOrScalar = v instanceof Scalar || v instanceof Pointer p && p.kind() == PointerKind.ARENA;
         if (!heapOrScalar) throw fail(pc, Rule.POINTER_ARITHMETIC, "addr_space_cast of host pointer " + v, st);
+        // user -> kernel view: a heap pointer (a scalar loaded from the heap becomes one here).
         if (c.immediate() == 1) setReg(pc, st, c.dst(), Pointer.of(PointerKind.ARENA));
-        else if (c.immediate() == 0x10000) setReg(pc, st, c.dst(), Scalar.UNKNOWN);
+        // kernel -> user view: a heap pointer stays one; a number stays a number.
+        else if (c.immediate() == 0x10000) setReg(pc, st, c.dst(), v instanceof Pointer ? Pointer.of(PointerKind.ARENA) : Scalar.UNKNOWN);
         else throw fail(pc, Rule.UNSUPPORTED_INSTRUCTION, "addr_space_cast with address spaces " + c.dstAddressSpace() + " <- " + c.srcAddressSpace(), st);
     }
 
@@ -655,8 +701,7 @@ public final class Verifier {
      */
     private Value access(int pc, VerifierState st, int reg, Pointer base, int off, int size, Value value) throws VerificationException {
         boolean write = value != null;
-        if (write && value instanceof Pointer vp && base.kind() != PointerKind.STACK
-                && (vp.kind().isHostPointer() || base.kind() == PointerKind.CTX)) {
+        if (write && value instanceof Pointer vp && base.kind() != PointerKind.STACK && vp.kind().isHostPointer()) {
             throw fail(pc, Rule.POINTER_LEAK, "R" + reg + " store of pointer " + vp + " into " + base.kind().logName()
                     + " memory leaks a host address", st);
         }
@@ -675,8 +720,41 @@ public final class Verifier {
                 recordAccess(pc, st, MemoryRegion.HEAP, Long.MIN_VALUE, Long.MAX_VALUE, size, write, -1);
                 yield write ? null : Scalar.of(ScalarValue.ofWidth(size));
             }
-            case PACKET_END, CONST_MAP, FUNC -> throw fail(pc, Rule.INVALID_ACCESS, "R" + reg + " invalid mem access '" + base.kind().logName() + "'", st);
+            case ITER_CUR -> iteratorValueAccess(pc, st, reg, base, off, size, write);
+            case PACKET_END, CONST_MAP, FUNC, ITER, HEAP_LOCK -> throw fail(pc, Rule.INVALID_ACCESS, "R" + reg + " invalid mem access '" + base.kind().logName() + "'", st);
         };
+    }
+
+    /** A read of the {@code int} {@code bpf_iter_num_next} returned: inside the iterator's stack slot, never written. */
+    private Value iteratorValueAccess(int pc, VerifierState st, int reg, Pointer base, int off, int size, boolean write) throws VerificationException {
+        if (write) throw fail(pc, Rule.READ_ONLY, "R" + reg + " cannot write into " + base.kind().logName() + " (the iterator's value)", st);
+        if (!base.hasConstantOffset()) throw fail(pc, Rule.OUT_OF_BOUNDS, "R" + reg + " variable offset into the iterator's value " + base, st);
+        long at = base.constantOffset() + off;
+        if (at < 0 || at + size > ITER_CUR_SIZE) {
+            throw fail(pc, Rule.OUT_OF_BOUNDS, "invalid access to the iterator's " + ITER_CUR_SIZE + "-byte value, off=" + at + " size=" + size, st);
+        }
+        long slotOffset = iteratorSlotOffset(st, base.refId());
+        recordAccess(pc, st, MemoryRegion.STACK, slotOffset + at, slotOffset + at, size, false, -1);
+        return Scalar.of(ScalarValue.ofWidth(size));
+    }
+
+    /** The frame offset of the stack slot of the live iterator with reference {@code refId}. */
+    private static long iteratorSlotOffset(VerifierState st, int refId) {
+        for (var e : st.iterators.entrySet()) {
+            if (e.getValue() == refId) return (long) (e.getKey() % (StackState.SIZE / StackState.SLOT)) * StackState.SLOT - StackState.SIZE;
+        }
+        throw new IllegalStateException("iterator value without its iterator");
+    }
+
+    /** Refuses a direct access to bytes {@code [lo, hi)} of frame {@code frame} that belong to a live iterator. */
+    private void checkNotIterator(int pc, VerifierState st, int frame, long lo, long hi, String what) throws VerificationException {
+        if (st.iterators.isEmpty()) return;
+        for (long slot = StackState.index(lo) / StackState.SLOT; slot <= (StackState.index(hi) - 1) / StackState.SLOT; slot++) {
+            if (st.iterators.containsKey(VerifierState.iteratorSlot(frame, (int) slot))) {
+                throw fail(pc, Rule.INVALID_ACCESS, what + " touches the state of the numeric iterator at fp" + (slot * StackState.SLOT - StackState.SIZE)
+                        + " (only the bpf_iter_num kfuncs may use it)", st);
+            }
+        }
     }
 
     private void recordAccess(int pc, VerifierState st, MemoryRegion region, long min, long max, int size, boolean write, int map)
@@ -706,6 +784,7 @@ public final class Verifier {
         if (!aligned(v.tnum().add(Tnum.constant(base.off() + off)), size)) {
             throw fail(pc, Rule.MISALIGNED, "misaligned stack access off " + (lo != hi ? lo + ".." + hi : lo) + " size " + size, st);
         }
+        checkNotIterator(pc, st, base.frame(), lo, hi + size, value != null ? "write" : "read");
         int sub = cfg.subprogramOf(frame.subprogram);
         stackDepth[sub] = (int) Math.max(stackDepth[sub], -lo);
         recordAccess(pc, st, MemoryRegion.STACK, lo, hi, size, value != null, -1);
@@ -1005,8 +1084,20 @@ public final class Verifier {
         FrameState frame = st.current();
         Value r0 = read(pc, st, Registers.R0);
         if (st.frames.size() == 1) {
-            if (r0 instanceof Pointer p) throw fail(pc, Rule.POINTER_LEAK, "returning pointer " + p + " to the host leaks its address", st);
-            checkReturnRange(pc, st, ((Scalar) r0).bounds());
+            if (r0 instanceof Pointer p && p.kind() != PointerKind.ARENA) {
+                throw fail(pc, Rule.POINTER_LEAK, "returning pointer " + p + " to the host leaks its address", st);
+            }
+            // A heap address is the extension's own: returning it leaks nothing of the host's.
+            checkReturnRange(pc, st, r0 instanceof Scalar s ? s.bounds() : ScalarValue.UNKNOWN);
+            for (VerifierState.Reference ref : st.refs.values()) {
+                if (ref.kind() == PointerKind.HEAP_LOCK) {
+                    throw fail(pc, Rule.LOCK_VIOLATION, "heap spin lock taken by kflex_spin_lock at insn " + ref.pc() + " still held at program exit", st);
+                }
+                if (ref.kind() == PointerKind.ITER) {
+                    throw fail(pc, Rule.LEAKED_REFERENCE, "numeric iterator created by bpf_iter_num_new at insn " + ref.pc()
+                            + " is not destroyed at program exit", st);
+                }
+            }
             if (!st.refs.isEmpty()) {
                 VerifierState.Reference ref = st.refs.firstEntry().getValue();
                 throw fail(pc, Rule.LEAKED_REFERENCE, "unreleased reference id=" + ref.id() + " (" + ref.kind().logName() + ") acquired at insn " + ref.pc(), st);
@@ -1015,6 +1106,13 @@ public final class Verifier {
             return -1;
         }
         if (st.lock != null) throw fail(pc, Rule.LOCK_VIOLATION, "returning from a function while holding a spin lock", st);
+        int frameSlots = StackState.SIZE / StackState.SLOT;
+        for (var e : st.iterators.entrySet()) {
+            if (e.getKey() / frameSlots == frame.frameNo) {
+                throw fail(pc, Rule.LEAKED_REFERENCE, "numeric iterator at fp" + ((e.getKey() % frameSlots) * StackState.SLOT - StackState.SIZE)
+                        + " is not destroyed when its function returns", st);
+            }
+        }
         if (r0 instanceof Pointer p && p.kind() == PointerKind.STACK && p.frame() >= frame.frameNo) {
             throw fail(pc, Rule.INVALID_RETURN, "cannot return stack pointer " + p + " to the caller", st);
         }
@@ -1044,7 +1142,8 @@ public final class Verifier {
     }
 
     private static void dropDanglingStackPointers(VerifierState st, int frameNo) {
-        st.rewriteValues(v -> v instanceof Pointer p && p.kind() == PointerKind.STACK && p.frame() >= frameNo ? Value.NOT_INIT : v);
+        st.rewriteValues(v -> v instanceof Pointer p && (p.kind() == PointerKind.STACK || p.kind() == PointerKind.ITER_CUR)
+                && p.frame() >= frameNo ? Value.NOT_INIT : v);
     }
 
     private void checkReturnRange(int pc, VerifierState st, ScalarValue r0) throws VerificationException {
@@ -1194,6 +1293,125 @@ public final class Verifier {
     }
 
     /**
+     * A kfunc call: the arguments are checked against the {@link Kfuncs} prototype, r1-r5 are
+     * clobbered and r0 typed; iterators and heap locks are tracked as references. At
+     * {@code bpf_iter_num_next} the path forks, as in Linux: one continuation sees the iterator
+     * exhausted (r0 = NULL), the other a pointer to its next value — and on that one the
+     * iterator's step count, a scalar kept in its stack slot, grows by one. The count cannot
+     * pass {@link #ITER_MAX_STEPS}, so it never wraps and it is a termination witness of any loop
+     * that only iterates after a successful step: a {@code bpf_for} loop gets no cancellation point.
+     */
+    private int kfuncCall(int pc, int id, VerifierState st) throws VerificationException {
+        Kfuncs.Prototype proto = Kfuncs.find(id).orElse(null);
+        if (proto == null) {
+            throw fail(pc, Rule.UNKNOWN_KFUNC, id == 0 ? "call of a kfunc the host does not provide (unresolved weak extern)"
+                    : "unknown kfunc id " + id + " (the host's kfuncs are " + String.join(", ", Kfuncs.ids().keySet()) + ")", st);
+        }
+        String name = proto.name();
+        if (st.lock != null) throw fail(pc, Rule.LOCK_VIOLATION, "calling " + name + " while holding a bpf_spin_lock is not allowed", st);
+        int iterKey = -1;
+        Pointer iterArg = null;
+        List<Kfuncs.ArgType> args = proto.args();
+        for (int i = 0; i < args.size(); i++) {
+            int reg = i + 1;
+            String where = name + " arg" + reg;
+            Value v = read(pc, st, reg);
+            switch (args.get(i)) {
+                case SCALAR -> {
+                    if (!(v instanceof Scalar)) throw badArg(pc, st, where, "a scalar", v);
+                }
+                case ARENA_MAP -> {
+                    if (!(v instanceof Pointer p && p.kind() == PointerKind.CONST_MAP && !p.orNull())) throw badArg(pc, st, where, "the arena map", v);
+                    if (maps.get(p.map()).type() != MapSpec.ARENA) {
+                        throw fail(pc, Rule.BAD_MAP, where + ": map " + maps.get(p.map()).name() + " of type " + maps.get(p.map()).type()
+                                + " is not an arena", st);
+                    }
+                }
+                case HEAP_PTR -> {
+                    if (!(v instanceof Scalar || isArena(v))) throw badArg(pc, st, where, "a heap pointer or NULL", v);
+                }
+                case ITER_NUM_UNINIT, ITER_NUM -> {
+                    if (!(v instanceof Pointer p && p.kind() == PointerKind.STACK && p.hasConstantOffset())) {
+                        throw badArg(pc, st, where, "a pointer to a struct bpf_iter_num on the stack", v);
+                    }
+                    long off = p.constantOffset();
+                    if (off < -StackState.SIZE || off > -StackState.SLOT || off % StackState.SLOT != 0) {
+                        throw badArg(pc, st, where, "an 8-byte aligned stack slot inside the frame", v);
+                    }
+                    iterKey = VerifierState.iteratorSlot(p.frame(), StackState.index(off) / StackState.SLOT);
+                    iterArg = p;
+                    boolean live = st.iterators.containsKey(iterKey);
+                    if (args.get(i) == Kfuncs.ArgType.ITER_NUM_UNINIT && live) {
+                        throw badArg(pc, st, where, "an uninitialised iterator slot (this one holds a live iterator)", v);
+                    }
+                    if (args.get(i) == Kfuncs.ArgType.ITER_NUM && !live) {
+                        throw badArg(pc, st, where, "an iterator initialised by bpf_iter_num_new and not destroyed", v);
+                    }
+                }
+            }
+        }
+        FrameState f = st.current();
+        for (int r = Registers.R1; r <= Registers.R5; r++) f.regs[r] = Value.NOT_INIT;
+        f.regs[Registers.R0] = switch (proto.returns()) {
+            case VOID -> Value.NOT_INIT;
+            case INTEGER -> Scalar.UNKNOWN;
+            case HEAP_PTR_OR_NULL -> Pointer.of(PointerKind.ARENA); // heap pointers are compared with NULL freely
+            case ITER_NUM_CUR_OR_NULL -> Value.NOT_INIT;             // set below, per fork
+        };
+        if (proto.has(Kfuncs.Effect.ITER_NEW)) {
+            FrameState owner = st.frames.get(iterArg.frame());
+            int index = StackState.index(iterArg.constantOffset());
+            int ref = newId();
+            st.refs.put(ref, new VerifierState.Reference(ref, PointerKind.ITER, pc));
+            st.iterators.put(iterKey, ref);
+            owner.stack.breakSpill(index);
+            owner.stack.spill(index, Scalar.constant(0));
+            int sub = cfg.subprogramOf(owner.subprogram);
+            stackDepth[sub] = (int) Math.max(stackDepth[sub], -iterArg.constantOffset());
+            iteratorLocations.add(stackLocation(owner.frameNo, index / StackState.SLOT));
+        } else if (proto.has(Kfuncs.Effect.ITER_DESTROY)) {
+            FrameState owner = st.frames.get(iterArg.frame());
+            int index = StackState.index(iterArg.constantOffset());
+            st.refs.remove(st.iterators.remove(iterKey));
+            for (int i = 0; i < StackState.SLOT; i++) owner.stack.setKind(index + i, ByteKind.INVALID);
+            owner.stack.setSpillValue(index / StackState.SLOT, null);
+        } else if (proto.has(Kfuncs.Effect.ITER_NEXT)) {
+            FrameState owner = st.frames.get(iterArg.frame());
+            int index = StackState.index(iterArg.constantOffset());
+            // Exhausted: NULL, the iterator stays live until destroyed.
+            VerifierState drained = st.copy();
+            drained.current().regs[Registers.R0] = Scalar.constant(0);
+            Scalar steps = (Scalar) owner.stack.spill(index);
+            ScalarBranch.Refined room = ScalarBranch.assume(JumpOp.JLT, true, steps.bounds(), ScalarValue.constant(ITER_MAX_STEPS), true);
+            if (room == null) { // the iterator cannot yield another value
+                replace(st, drained);
+                return pc + 1;
+            }
+            worklist.push(new Pending(pc + 1, pc, drained));
+            Scalar before = steps.withBounds(room.dst());
+            owner.stack.setSpillValue(index / StackState.SLOT, new Scalar(ScalarAlu.add(before.bounds(), ScalarValue.constant(1)), 0,
+                    stepDeltas(before, 1, true)));
+            int ref = st.iterators.get(iterKey);
+            f.regs[Registers.R0] = new Pointer(PointerKind.ITER_CUR, 0, ScalarValue.constant(0), iterArg.frame(), -1, 0, ref, ITER_CUR_SIZE, false);
+        } else if (proto.has(Kfuncs.Effect.HEAP_LOCK)) {
+            int ref = newId();
+            st.refs.put(ref, new VerifierState.Reference(ref, PointerKind.HEAP_LOCK, pc));
+        } else if (proto.has(Kfuncs.Effect.HEAP_UNLOCK)) {
+            // Which lock is released is known only at run time; the count of held locks is what matters here.
+            Integer held = null;
+            for (var e : st.refs.descendingMap().entrySet()) {
+                if (e.getValue().kind() == PointerKind.HEAP_LOCK) {
+                    held = e.getKey();
+                    break;
+                }
+            }
+            if (held == null) throw fail(pc, Rule.LOCK_VIOLATION, name + " without a held heap spin lock", st);
+            st.refs.remove(held);
+        }
+        return pc + 1;
+    }
+
+    /**
      * {@code bpf_loop} and {@code bpf_for_each_map_elem}: the callback may run zero or more times;
      * both continuations are explored. {@code bpf_loop}'s callback gets (index, ctx),
      * {@code bpf_for_each_map_elem}'s (map, key, value, ctx) for map {@code mapIndex}.
@@ -1252,6 +1470,7 @@ public final class Verifier {
                 if (var.smin() < -MAX_POINTER_OFFSET || var.smax() > MAX_POINTER_OFFSET || lo < -StackState.SIZE || hi > 0) {
                     throw fail(pc, Rule.OUT_OF_BOUNDS, where + ": stack memory " + p + " of " + size + " bytes is out of the frame", st);
                 }
+                checkNotIterator(pc, st, p.frame(), lo, hi, where);
                 int sub = cfg.subprogramOf(frame.subprogram);
                 stackDepth[sub] = (int) Math.max(stackDepth[sub], -lo);
                 for (int i = StackState.index(lo); i < StackState.index(hi); i++) {

@@ -19,6 +19,11 @@ public final class VerifierState {
 
     final List<FrameState> frames;
     final TreeMap<Integer, Reference> refs;
+    /**
+     * Live numeric iterators: the stack slot ({@link #iteratorSlot}) holding each, mapped to its
+     * reference id. The slot's spilled scalar counts the iterator's non-NULL steps.
+     */
+    final TreeMap<Integer, Integer> iterators;
     Lock lock;
     /**
      * Per loop head on this path: the state the current iteration started from (the base the
@@ -31,6 +36,7 @@ public final class VerifierState {
     VerifierState() {
         frames = new ArrayList<>();
         refs = new TreeMap<>();
+        iterators = new TreeMap<>();
         iterationStart = new HashMap<>();
         widenings = new HashMap<>();
     }
@@ -39,6 +45,7 @@ public final class VerifierState {
         frames = new ArrayList<>(o.frames.size());
         for (FrameState f : o.frames) frames.add(f.copy());
         refs = new TreeMap<>(o.refs);
+        iterators = new TreeMap<>(o.iterators);
         lock = o.lock;
         iterationStart = new HashMap<>(o.iterationStart);
         widenings = new HashMap<>(o.widenings);
@@ -51,6 +58,9 @@ public final class VerifierState {
         s.widenings.clear();
         return s;
     }
+
+    /** The key of stack slot {@code slot} (0..63, from the frame's bottom) of frame {@code frame} in {@link #iterators}. */
+    static int iteratorSlot(int frame, int slot) { return frame * (StackState.SIZE / StackState.SLOT) + slot; }
 
     public VerifierState copy() { return new VerifierState(this); }
 
@@ -88,6 +98,7 @@ public final class VerifierState {
             b.append(frames.get(i).render());
         }
         if (!refs.isEmpty()) b.append(" refs=").append(refs.keySet());
+        if (!iterators.isEmpty()) b.append(" iters=").append(iterators.values());
         if (lock != null) b.append(" lock=map").append(lock.map()).append('+').append(lock.offset());
         return b.toString();
     }

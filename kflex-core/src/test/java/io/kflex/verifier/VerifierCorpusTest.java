@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.kflex.helpers.Kfuncs;
 import io.kflex.isa.AluOp;
 import io.kflex.isa.Code;
 import io.kflex.isa.Size;
@@ -66,6 +67,29 @@ class VerifierCorpusTest {
     /** {@code r0 = sk_lookup_tcp(ctx, &tuple, 12, 0, 0)}, tuple zeroed at fp-16. */
     static Asm skLookup(Asm a) {
         return a.stdw(10, -16, 0).stw(10, -8, 0).movr(2, 10).add(2, -16).mov(3, 12).mov(4, 0).mov(5, 0).call(SK_LOOKUP_TCP);
+    }
+
+    static io.kflex.isa.Instruction kfunc(int id) { return io.kflex.isa.Instruction.Call.kfunc(id); }
+
+    /** {@code bpf_iter_num_new(fp + slot, start, end)}. */
+    static Asm iterNew(Asm a, int slot, int start, int end) {
+        return a.movr(1, 10).add(1, slot).mov(2, start).mov(3, end).insn(kfunc(Kfuncs.BPF_ITER_NUM_NEW));
+    }
+
+    /** {@code while ((p = bpf_iter_num_next(fp-8))) r6 += *p;} then falls to label "out" (which the caller places). */
+    static Asm iterLoop(Asm a) {
+        return a.label("loop").movr(1, 10).add(1, -8).insn(kfunc(Kfuncs.BPF_ITER_NUM_NEXT)).jmp(JEQ, 0, 0, "out")
+                .ldxw(2, 0, 0).addr(6, 2).ja("loop");
+    }
+
+    /** {@code r0 = bpf_arena_alloc_pages(heap, NULL, 1, -1, 0)}. */
+    static Asm arenaAlloc(Asm a) {
+        return a.ldMap(1, 4).mov(2, 0).mov(3, 1).mov(4, -1).mov(5, 0).insn(kfunc(Kfuncs.BPF_ARENA_ALLOC_PAGES));
+    }
+
+    /** {@code r6 = ctx; r0 = kflex_malloc(size)}. */
+    static Asm malloc(Asm a, int size) {
+        return a.movr(6, 1).mov(1, size).insn(kfunc(Kfuncs.KFLEX_MALLOC));
     }
 
     @TestFactory
@@ -320,11 +344,66 @@ class VerifierCorpusTest {
         reject("host pointer stored into the heap", SYSCALL, Rule.POINTER_LEAK, a -> a.call(KTIME).castKern(1, 0).stxdw(1, 0, 10).ret(0));
         accept("heap pointer stored into the heap", SYSCALL, a -> a.call(KTIME).castKern(1, 0).stxdw(1, 0, 1).ret(0));
 
+        // ---- kfuncs: numeric iterators
+        accept("bpf_for over a numeric iterator", SYSCALL, a -> iterLoop(iterNew(a.mov(6, 0), -8, 0, 100)).label("out")
+                .movr(1, 10).add(1, -8).insn(kfunc(Kfuncs.BPF_ITER_NUM_DESTROY)).movr(0, 6).exit());
+        reject("unreleased iterator", SYSCALL, Rule.LEAKED_REFERENCE, a -> iterNew(a, -8, 0, 10).ret(0));
+        reject("iterator destroyed twice", SYSCALL, Rule.BAD_HELPER_ARG, a -> iterNew(a, -8, 0, 10)
+                .movr(1, 10).add(1, -8).insn(kfunc(Kfuncs.BPF_ITER_NUM_DESTROY))
+                .movr(1, 10).add(1, -8).insn(kfunc(Kfuncs.BPF_ITER_NUM_DESTROY)).ret(0));
+        reject("iterator created twice in one slot", SYSCALL, Rule.BAD_HELPER_ARG, a -> iterNew(iterNew(a, -8, 0, 10), -8, 0, 10).ret(0));
+        reject("next on an uninitialised slot", SYSCALL, Rule.BAD_HELPER_ARG, a -> a.stdw(10, -8, 0).movr(1, 10).add(1, -8)
+                .insn(kfunc(Kfuncs.BPF_ITER_NUM_NEXT)).ret(0));
+        reject("iterator state overwritten", SYSCALL, Rule.INVALID_ACCESS, a -> iterNew(a, -8, 0, 10).stdw(10, -8, 0).ret(0));
+        reject("iterator state read", SYSCALL, Rule.INVALID_ACCESS, a -> iterNew(a, -8, 0, 10).ldxw(0, 10, -4).exit());
+        reject("iterator on a misaligned slot", SYSCALL, Rule.BAD_HELPER_ARG, a -> iterNew(a, -12, 0, 10).ret(0));
+        reject("iterator on a map value", XDP, Rule.BAD_HELPER_ARG, a -> lookup(a, ARRAY).jmp(JEQ, 0, 0, "out").movr(1, 0).mov(2, 0).mov(3, 1)
+                .insn(kfunc(Kfuncs.BPF_ITER_NUM_NEW)).label("out").ret(0));
+        reject("write through the iterator's value", SYSCALL, Rule.READ_ONLY, a -> iterNew(a, -8, 0, 10).movr(1, 10).add(1, -8)
+                .insn(kfunc(Kfuncs.BPF_ITER_NUM_NEXT)).jmp(JEQ, 0, 0, "out").stw(0, 0, 1).label("out")
+                .movr(1, 10).add(1, -8).insn(kfunc(Kfuncs.BPF_ITER_NUM_DESTROY)).ret(0));
+        reject("iterator's value used after destroy", SYSCALL, Rule.USE_AFTER_RELEASE, a -> iterNew(a, -8, 0, 10).movr(1, 10).add(1, -8)
+                .insn(kfunc(Kfuncs.BPF_ITER_NUM_NEXT)).movr(6, 0).movr(1, 10).add(1, -8).insn(kfunc(Kfuncs.BPF_ITER_NUM_DESTROY))
+                .jmp(JEQ, 6, 0, "out").ldxw(0, 6, 0).exit().label("out").ret(0));
+        reject("iterator left live by a function", SYSCALL, Rule.LEAKED_REFERENCE, a -> a.callLocal("f").ret(0)
+                .label("f").movr(1, 10).add(1, -8).mov(2, 0).mov(3, 4).insn(kfunc(Kfuncs.BPF_ITER_NUM_NEW)).ret(0));
+        reject("iterator bound given a pointer", SYSCALL, Rule.BAD_HELPER_ARG, a -> a.movr(1, 10).add(1, -8).mov(2, 0).movr(3, 10)
+                .insn(kfunc(Kfuncs.BPF_ITER_NUM_NEW)).ret(0));
+
+        // ---- kfuncs: heap allocation and heap locks
+        accept("arena page allocation used and freed", SYSCALL, a -> arenaAlloc(a).jmp(JEQ, 0, 0, "out").movr(6, 0).castKern(7, 6).stdw(7, 0, 1)
+                .stdw(7, 4088, 2).ldMap(1, 4).movr(2, 6).mov(3, 1).insn(kfunc(Kfuncs.BPF_ARENA_FREE_PAGES)).label("out").ret(0));
+        reject("arena kfunc given a hash map", SYSCALL, Rule.BAD_MAP, a -> a.ldMap(1, HASH).mov(2, 0).mov(3, 1).mov(4, -1).mov(5, 0)
+                .insn(kfunc(Kfuncs.BPF_ARENA_ALLOC_PAGES)).ret(0));
+        reject("arena kfunc given no map", SYSCALL, Rule.BAD_HELPER_ARG, a -> a.mov(1, 0).mov(2, 0).mov(3, 1).mov(4, -1).mov(5, 0)
+                .insn(kfunc(Kfuncs.BPF_ARENA_ALLOC_PAGES)).ret(0));
+        accept("kflex_malloc, store, free", SYSCALL, a -> malloc(a, 16).jmp(JEQ, 0, 0, "out").stdw(0, 8, 7).movr(1, 0)
+                .insn(kfunc(Kfuncs.KFLEX_FREE)).label("out").ret(0));
+        reject("kflex_malloc with a pointer as size", SYSCALL, Rule.BAD_HELPER_ARG, a -> a.movr(1, 10).insn(kfunc(Kfuncs.KFLEX_MALLOC)).ret(0));
+        reject("kflex_free of a host pointer", SYSCALL, Rule.BAD_HELPER_ARG, a -> a.movr(1, 10).insn(kfunc(Kfuncs.KFLEX_FREE)).ret(0));
+        accept("any arithmetic on a heap pointer", SYSCALL, a -> malloc(a, 64).and(0, 0xfff).mov32r(0, 0).add(0, 8).stdw(0, 0, 1)
+                .lsh(0, 1).exit());
+        reject("heap pointer plus host pointer", SYSCALL, Rule.POINTER_ARITHMETIC, a -> malloc(a, 16).addr(0, 10).ret(0));
+        accept("heap pointer stored into the context", SYSCALL, a -> malloc(a, 16).stxdw(6, 0, 0).ret(0));
+        accept("two heap locks held at once", SYSCALL, a -> malloc(a, 16).movr(7, 0).movr(1, 7).insn(kfunc(Kfuncs.KFLEX_SPIN_LOCK))
+                .movr(1, 7).add(1, 8).insn(kfunc(Kfuncs.KFLEX_SPIN_LOCK)).stdw(7, 4, 1)
+                .movr(1, 7).add(1, 8).insn(kfunc(Kfuncs.KFLEX_SPIN_UNLOCK)).movr(1, 7).insn(kfunc(Kfuncs.KFLEX_SPIN_UNLOCK)).ret(0));
+        reject("heap lock held at exit", SYSCALL, Rule.LOCK_VIOLATION, a -> malloc(a, 16).movr(1, 0).insn(kfunc(Kfuncs.KFLEX_SPIN_LOCK)).ret(0));
+        reject("heap lock held on one path", SYSCALL, Rule.LOCK_VIOLATION, a -> malloc(a, 16).movr(7, 0).movr(1, 7).insn(kfunc(Kfuncs.KFLEX_SPIN_LOCK))
+                .call(PRANDOM).jmp(JEQ, 0, 0, "out").movr(1, 7).insn(kfunc(Kfuncs.KFLEX_SPIN_UNLOCK)).label("out").ret(0));
+        reject("double unlock", SYSCALL, Rule.LOCK_VIOLATION, a -> malloc(a, 16).movr(7, 0).movr(1, 7).insn(kfunc(Kfuncs.KFLEX_SPIN_LOCK))
+                .movr(1, 7).insn(kfunc(Kfuncs.KFLEX_SPIN_UNLOCK)).movr(1, 7).insn(kfunc(Kfuncs.KFLEX_SPIN_UNLOCK)).ret(0));
+        reject("heap lock taken in a loop iteration and kept", SYSCALL, Rule.LEAKED_REFERENCE, a -> malloc(a, 16).movr(7, 0).mov(8, 0)
+                .label("loop").movr(1, 7).insn(kfunc(Kfuncs.KFLEX_SPIN_LOCK)).add(8, 1).jmp(JLT, 8, 4, "loop")
+                .label("unlock").movr(1, 7).insn(kfunc(Kfuncs.KFLEX_SPIN_UNLOCK)).sub(8, 1).jmp(JGT, 8, 0, "unlock").ret(0));
+        reject("heap lock given a host pointer", SYSCALL, Rule.BAD_HELPER_ARG, a -> a.movr(1, 10).insn(kfunc(Kfuncs.KFLEX_SPIN_LOCK)).ret(0));
+
         // ---- instructions the verifier does not take
         reject("callx", SYSCALL, Rule.UNSUPPORTED_INSTRUCTION, a -> a.mov(1, 0).insn(new io.kflex.isa.Instruction.CallX(1)).ret(0));
         reject("map by file descriptor", SYSCALL, Rule.UNSUPPORTED_INSTRUCTION, a -> a
                 .insn(new io.kflex.isa.Instruction.LoadImm64(1, io.kflex.isa.Instruction.LoadImm64.MAP_FD, 3, 0)).ret(0));
-        reject("kfunc call", SYSCALL, Rule.UNKNOWN_HELPER, a -> a.insn(io.kflex.isa.Instruction.Call.kfunc(1234)).ret(0));
+        reject("unknown kfunc", SYSCALL, Rule.UNKNOWN_KFUNC, a -> a.insn(io.kflex.isa.Instruction.Call.kfunc(1234)).ret(0));
+        reject("unresolved weak kfunc", SYSCALL, Rule.UNKNOWN_KFUNC, a -> a.insn(io.kflex.isa.Instruction.Call.kfunc(0)).ret(0));
 
         return cases.stream().map(c -> DynamicTest.dynamicTest(c.name, () -> check(c)));
     }

@@ -1,0 +1,85 @@
+package io.kflex.verifier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.kflex.helpers.Kfuncs;
+import io.kflex.loader.ExtensionObject;
+import io.kflex.loader.Program;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/** Every program of every committed extension object verifies against the host's kfuncs. */
+class ExtensionObjectsVerifyTest {
+
+    static Path objects() {
+        String dir = System.getProperty("kflex.repo.dir");
+        Path root = dir != null && !dir.isBlank() ? Path.of(dir) : Path.of("..").toAbsolutePath().normalize();
+        return root.resolve("extensions/objects");
+    }
+
+    static VerifiedProgram verify(String object, String program) throws Exception {
+        ExtensionObject obj = ExtensionObject.open(objects().resolve(object), Kfuncs.resolver());
+        Program p = obj.program(program);
+        return Verifier.verify(p.code(), p.type(), obj.mapSpecs(), VerifierOptions.defaults());
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyCommittedProgramVerifies() throws IOException {
+        try (Stream<Path> files = Files.list(objects())) {
+            return files.filter(f -> f.toString().endsWith(".o")).sorted().toList().stream().flatMap(f -> {
+                ExtensionObject obj;
+                try {
+                    obj = ExtensionObject.open(f, Kfuncs.resolver());
+                } catch (Exception e) {
+                    throw new AssertionError(f + ": " + e.getMessage(), e);
+                }
+                return obj.programs().stream().map(p -> DynamicTest.dynamicTest(f.getFileName() + " " + p.name(), () -> {
+                    try {
+                        Verifier.verify(p.code(), p.type(), obj.mapSpecs(), VerifierOptions.defaults());
+                    } catch (VerificationException e) {
+                        // Helper prototypes are another part's business: only a missing one is not a failure here.
+                        org.junit.jupiter.api.Assumptions.assumeTrue(e.rule() != Rule.UNKNOWN_HELPER, e::getMessage);
+                        fail(p.name() + ": " + e.getMessage() + "\n" + e.log());
+                    }
+                }));
+            });
+        }
+    }
+
+    @Test
+    void bpfForLoopsNeedNoCancellationPoint() throws Exception {
+        VerifiedProgram p = verify("loop_bpf_for.bpf.o", "triangle");
+        assertThat(p.backEdges()).hasSize(2).allSatisfy(b -> {
+            assertThat(b.terminating()).isTrue();
+            assertThat(b.reason()).contains("numeric iterator");
+        });
+        assertThat(p.cancellationPoints()).isEmpty();
+    }
+
+    @Test
+    void unboundedHeapWalkGetsACancellationPointAndHeapFacts() throws Exception {
+        VerifiedProgram p = verify("unbounded_walk.bpf.o", "walk_unbounded");
+        assertThat(p.cancellationPoints()).hasSize(1);
+        assertThat(p.heapAccesses()).isPositive();
+        assertThat(p.guardsElided()).isPositive();
+    }
+
+    @Test
+    void heapLocksAreHeldResourcesAndHeapAccessesAreRecorded() throws Exception {
+        VerifiedProgram p = verify("kflex_locks.bpf.o", "transfer");
+        assertThat(p.heapAccesses()).isPositive();
+        assertThat(p.cancellationPoints()).isEmpty();
+    }
+
+    @Test
+    void allocatorLoopFreesEverythingAndWalksUnbounded() throws Exception {
+        VerifiedProgram p = verify("kflex_alloc.bpf.o", "alloc_free");
+        assertThat(p.cancellationPoints()).hasSize(1);
+    }
+}
