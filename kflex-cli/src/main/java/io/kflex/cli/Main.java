@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
             ConformanceCommand.class,
             DemoCommand.class,
             DisasmCommand.class,
+            RunCommand.class,
             VerifyCommand.class,
         })
 public final class Main implements Runnable {

@@ -20,7 +20,7 @@ import java.util.Optional;
  * Every operation is thread-safe. Value pointers handed to programs stay valid until the
  * invocation's epoch ends ({@link Epochs}).
  */
-public abstract sealed class BpfMap permits BpfArray, BpfHash, BpfProgArray, BpfMapOfMaps, BpfQueue, BpfRingBuf {
+public abstract sealed class BpfMap permits BpfArray, BpfHash, BpfProgArray, BpfMapOfMaps, BpfQueue, BpfRingBuf, BpfArena {
     /** Update flags of {@code bpf_map_update_elem}. */
     public static final long BPF_ANY = 0, BPF_NOEXIST = 1, BPF_EXIST = 2, BPF_F_LOCK = 4;
 

@@ -74,6 +74,7 @@ public final class MapTable {
             case MapSpec.QUEUE -> new BpfQueue(this, spec, id, false);
             case MapSpec.STACK -> new BpfQueue(this, spec, id, true);
             case MapSpec.RINGBUF -> new BpfRingBuf(this, spec, id);
+            case MapSpec.ARENA -> new BpfArena(this, spec, id);
             default -> throw new IllegalStateException("validated type " + spec.type());
         };
         byId.put(id, map);
@@ -84,7 +85,10 @@ public final class MapTable {
         String m = "map " + s.name() + ": ";
         int type = s.type();
         if (type == MapSpec.ARENA) {
-            throw new MapException(Errno.EINVAL, m + "arena maps (type 33) are the extension heap and are created by the heap, not the map table");
+            // max_entries pages of 4 KiB: the heap checks the size is a power of two up to 4 GiB.
+            if (s.keySize() != 0 || s.valueSize() != 0) throw new MapException(Errno.EINVAL, m + "an arena has no key or value size");
+            if (s.maxEntries() == 0) throw new MapException(Errno.EINVAL, m + "an arena of 0 pages");
+            return;
         }
         if (s.maxEntries() == 0) throw new MapException(Errno.EINVAL, m + "max_entries is 0");
         switch (type) {

@@ -28,21 +28,52 @@ public final class PacketBuffer {
     private static final int ETH_HLEN = 14;
     private static final int EINVAL = 22, EACCES = 13;
 
-    private final MemorySegment segment = MemorySegment.ofArray(new long[CAPACITY / 8]);
-    private final Region region = new Region(Region.Kind.PACKET, segment, true, "packet");
+    /** Largest message a stream hook presents in one invocation. */
+    public static final int MAX_MESSAGE = 1 << 20;
+
+    private final MemorySegment segment;
+    private final Region region;
+    /** Bytes the front may never grow into, and the end may never grow past. */
+    private final int frontLimit, endLimit;
     private long base;
     private MemorySegment context;
     private ContextLayout layout;
     private int meta, data, dataEnd;
+    private int redirectIfindex = -1;
 
     /** A buffer holding {@code frame}; fails when the frame is larger than {@link #MAX_FRAME}. */
     public PacketBuffer(byte[] frame) {
         if (frame.length > MAX_FRAME) {
             throw new IllegalArgumentException("frame of " + frame.length + " bytes is larger than the " + MAX_FRAME + "-byte limit");
         }
+        segment = MemorySegment.ofArray(new long[CAPACITY / 8]);
+        region = new Region(Region.Kind.PACKET, segment, true, "packet");
+        frontLimit = FRAME_RESERVED;
+        endLimit = CAPACITY - TAILROOM_RESERVED;
         MemorySegment.copy(frame, 0, segment, ValueLayout.JAVA_BYTE, HEADROOM, frame.length);
         meta = data = HEADROOM;
         dataEnd = HEADROOM + frame.length;
+    }
+
+    private PacketBuffer(byte[] message, boolean stream) {
+        if (message.length > MAX_MESSAGE) {
+            throw new IllegalArgumentException("message of " + message.length + " bytes is larger than the " + MAX_MESSAGE + "-byte limit");
+        }
+        segment = MemorySegment.ofArray(new long[Math.max(1, (message.length + 7) / 8)]);
+        region = new Region(Region.Kind.PACKET, segment.asSlice(0, message.length), true, "message");
+        frontLimit = 0;
+        endLimit = message.length;
+        MemorySegment.copy(message, 0, segment, ValueLayout.JAVA_BYTE, 0, message.length);
+        meta = data = 0;
+        dataEnd = message.length;
+    }
+
+    /**
+     * A buffer for one stream message (a framed request of a stream hook): no headroom, up to
+     * {@value #MAX_MESSAGE} bytes; the program may rewrite and shrink it but not grow it.
+     */
+    public static PacketBuffer forMessage(byte[] message) {
+        return new PacketBuffer(message, true);
     }
 
     /**
@@ -71,7 +102,7 @@ public final class PacketBuffer {
     public int adjustHead(int delta) {
         int metaLength = data - meta;
         long newData = (long) data + delta;
-        if (newData < FRAME_RESERVED + metaLength || newData > dataEnd - ETH_HLEN) return -EINVAL;
+        if (newData < frontLimit + metaLength || newData > dataEnd - ETH_HLEN) return -EINVAL;
         if (metaLength > 0) MemorySegment.copy(segment, meta, segment, meta + delta, metaLength);
         meta += delta;
         data = (int) newData;
@@ -82,7 +113,7 @@ public final class PacketBuffer {
     /** {@code bpf_xdp_adjust_tail}: grows (with zeroes) or shrinks the frame at its end; 0 or -EINVAL. */
     public int adjustTail(int delta) {
         long newEnd = (long) dataEnd + delta;
-        if (newEnd < data + ETH_HLEN || newEnd > CAPACITY - TAILROOM_RESERVED) return -EINVAL;
+        if (newEnd < data + ETH_HLEN || newEnd > endLimit) return -EINVAL;
         if (delta > 0) segment.asSlice(dataEnd, delta).fill((byte) 0);
         dataEnd = (int) newEnd;
         publish();
@@ -96,13 +127,27 @@ public final class PacketBuffer {
      */
     public int adjustMeta(int delta) {
         long newMeta = (long) meta + delta;
-        if (newMeta < FRAME_RESERVED || newMeta > data) return -EINVAL;
+        if (newMeta < frontLimit || newMeta > data) return -EINVAL;
         long length = data - newMeta;
         if (length > 32 || (length & 3) != 0) return -EACCES;
         meta = (int) newMeta;
         publish();
         return 0;
     }
+
+    /**
+     * {@code bpf_redirect(ifindex, flags)}: remembers where an {@code XDP_REDIRECT} verdict sends
+     * the frame. Returns {@code XDP_REDIRECT} (4), or {@code XDP_ABORTED} (0) for flags Linux
+     * rejects, as Linux does.
+     */
+    public int redirect(long ifindex, long flags) {
+        if (flags != 0 || ifindex < 0 || ifindex > Integer.MAX_VALUE) return 0;
+        redirectIfindex = (int) ifindex;
+        return 4;
+    }
+
+    /** The interface the last {@code bpf_redirect} chose, or -1. */
+    public int redirectIfindex() { return redirectIfindex; }
 
     private void publish() {
         if (context == null) return;

@@ -9,13 +9,14 @@ import java.lang.foreign.ValueLayout;
 /**
  * The helpers that work on the invocation's packet ({@link PacketBuffer}, the packet hook's host
  * context): {@code bpf_xdp_adjust_head}, {@code bpf_xdp_adjust_tail}, {@code bpf_xdp_adjust_meta},
- * and the packet-independent {@code bpf_csum_diff}. Return values are Linux's.
+ * {@code bpf_redirect}, and the packet-independent {@code bpf_csum_diff}. Return values are Linux's.
  */
 public final class PacketHelpers {
     public static final int XDP_ADJUST_HEAD = 44;
     public static final int XDP_ADJUST_META = 54;
     public static final int XDP_ADJUST_TAIL = 65;
     public static final int CSUM_DIFF = 28;
+    public static final int REDIRECT = 23;
 
     private static final int EINVAL = 22;
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED;
@@ -27,6 +28,7 @@ public final class PacketHelpers {
         helpers.add(XDP_ADJUST_TAIL, "bpf_xdp_adjust_tail", (inv, ctx, delta, r3, r4, r5) -> packet(inv).adjustTail((int) delta));
         helpers.add(XDP_ADJUST_META, "bpf_xdp_adjust_meta", (inv, ctx, delta, r3, r4, r5) -> packet(inv).adjustMeta((int) delta));
         helpers.add(CSUM_DIFF, "bpf_csum_diff", PacketHelpers::csumDiff);
+        helpers.add(REDIRECT, "bpf_redirect", (inv, ifindex, flags, r3, r4, r5) -> packet(inv).redirect(ifindex, flags));
     }
 
     private static PacketBuffer packet(Invocation invocation) {

@@ -1,0 +1,156 @@
+package io.kflex.runtime;
+
+import io.kflex.engine.Engine;
+import io.kflex.engine.Engines;
+import io.kflex.engine.SharedRegions;
+import io.kflex.helpers.HelperTable;
+import io.kflex.hooks.HostSockets;
+import io.kflex.loader.ExtensionObject;
+import io.kflex.helpers.Kfuncs;
+import io.kflex.loader.KfuncResolver;
+import io.kflex.loader.LoadException;
+import io.kflex.maps.MapException;
+import io.kflex.maps.MapSet;
+import io.kflex.maps.MapTable;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The host side of kflex: one engine, one table of maps and shared memory, one watchdog, and the
+ * extensions opened in it. The entry point of the Java API:
+ *
+ * <pre>{@code
+ * try (KFlexRuntime runtime = KFlexRuntime.builder().engine("jit").build();
+ *      Extension ext = runtime.open(Path.of("counter.bpf.o"))) {
+ *     LoadedProgram prog = ext.load("count");
+ *     TestRunResult r = prog.testRun(TestRun.once().withContext(args));
+ * }
+ * }</pre>
+ */
+public final class KFlexRuntime implements AutoCloseable {
+    /** A packet hook's default budget per invocation (DESIGN §6). */
+    public static final Duration DEFAULT_BUDGET = Duration.ofMillis(10);
+
+    private final Engine engine;
+    private final MapTable maps;
+    private final Watchdog watchdog = new Watchdog();
+    private final Duration defaultBudget;
+    private final CancellationPolicy policy;
+    private final HelperTable helpers;
+    private final KfuncResolver kfuncs;
+    private final List<Extension> extensions = new ArrayList<>();
+    private final HostSockets sockets = new HostSockets();
+
+    private KFlexRuntime(Builder b) {
+        this.engine = b.engine;
+        this.defaultBudget = b.budget;
+        this.policy = b.policy;
+        this.maps = new MapTable(new SharedRegions(), b.cpus);
+        this.kfuncs = Kfuncs.resolver();
+        this.helpers = RuntimeHelpers.shared(maps, sockets);
+    }
+
+    public static Builder builder() { return new Builder(); }
+
+    public Engine engine() { return engine; }
+
+    public MapTable maps() { return maps; }
+
+    public Watchdog watchdog() { return watchdog; }
+
+    public Duration defaultBudget() { return defaultBudget; }
+
+    public CancellationPolicy policy() { return policy; }
+
+    /** The host sockets extensions can look up ({@code bpf_sk_lookup_*}); hooks register theirs here. */
+    public HostSockets sockets() { return sockets; }
+
+    /** How the loader resolves {@code __ksym} externs: the host's kfuncs by name. */
+    public KfuncResolver kfuncs() { return kfuncs; }
+
+    /** Opens the object file at {@code path}: loads it and creates its maps (no program is loaded yet). */
+    public Extension open(Path path) throws LoadException {
+        return open(ExtensionObject.open(path, kfuncs));
+    }
+
+    /** Opens an object given as bytes ({@code name} is used in messages). */
+    public Extension open(byte[] bytes, String name) throws LoadException {
+        return open(ExtensionObject.parse(bytes, name, kfuncs));
+    }
+
+    private synchronized Extension open(ExtensionObject object) throws LoadException {
+        MapSet set;
+        try {
+            set = MapSet.create(maps, object.maps());
+        } catch (MapException e) {
+            throw new LoadException(object.name() + ": " + e.getMessage(), e);
+        }
+        Extension extension = new Extension(this, object, set, RuntimeHelpers.forExtension(helpers, set));
+        extensions.add(extension);
+        return extension;
+    }
+
+    synchronized void forget(Extension extension) {
+        extensions.remove(extension);
+    }
+
+    /** Closes every extension still open and stops the watchdog. */
+    @Override
+    public void close() {
+        List<Extension> open;
+        synchronized (this) {
+            open = new ArrayList<>(extensions);
+        }
+        for (Extension e : open) e.close();
+        watchdog.close();
+    }
+
+    public static final class Builder {
+        private Engine engine = engineNamed("jit");
+        private Duration budget = DEFAULT_BUDGET;
+        private CancellationPolicy policy = CancellationPolicy.UNLOAD;
+        private int cpus = Runtime.getRuntime().availableProcessors();
+
+        private Builder() {}
+
+        /** The engine by name ({@code interpreter} or {@code jit}, the default). */
+        public Builder engine(String name) {
+            this.engine = engineNamed(name);
+            return this;
+        }
+
+        public Builder engine(Engine engine) {
+            this.engine = Objects.requireNonNull(engine);
+            return this;
+        }
+
+        /** The default time budget of one invocation. */
+        public Builder budget(Duration budget) {
+            if (budget.isNegative() || budget.isZero()) throw new IllegalArgumentException("budget must be positive");
+            this.budget = budget;
+            return this;
+        }
+
+        public Builder policy(CancellationPolicy policy) {
+            this.policy = Objects.requireNonNull(policy);
+            return this;
+        }
+
+        /** Slots of per-CPU maps (hook threads); defaults to the available processors. */
+        public Builder cpus(int cpus) {
+            if (cpus < 1) throw new IllegalArgumentException("cpus must be at least 1");
+            this.cpus = cpus;
+            return this;
+        }
+
+        public KFlexRuntime build() { return new KFlexRuntime(this); }
+
+        private static Engine engineNamed(String name) {
+            return Engines.named(name).orElseThrow(() -> new IllegalArgumentException(
+                    "unknown engine '" + name + "' (available: " + Engines.available().stream().map(Engine::name).toList() + ")"));
+        }
+    }
+}

@@ -1,0 +1,177 @@
+package io.kflex.runtime;
+
+import io.kflex.engine.AddressSpace;
+import io.kflex.engine.Executable;
+import io.kflex.engine.Invocation;
+import io.kflex.engine.Outcome;
+import io.kflex.engine.Region;
+import io.kflex.loader.Program;
+import io.kflex.loader.ProgramType;
+import io.kflex.runtime.events.CancellationEvent;
+import io.kflex.verifier.ContextDescriptor;
+import io.kflex.verifier.VerifiedProgram;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A program that passed the verifier and was prepared by an engine: the unit hooks invoke. Every
+ * invocation goes through {@link #invoke}, which watches it with the runtime's watchdog, keeps
+ * the maps' reclamation epoch open while it runs, counts it in {@link #stats()}, and — when it is
+ * cancelled — releases what it held, reports the cancellation and applies the runtime's
+ * {@link CancellationPolicy}. Thread-safe: hooks invoke it from many threads at once.
+ */
+public final class LoadedProgram {
+    private static final System.Logger LOG = System.getLogger("io.kflex.runtime");
+
+    private final Extension extension;
+    private final Program program;
+    private final VerifiedProgram verified;
+    private final Executable executable;
+    private final ContextLayout layout;
+    private final ProgramStats stats = new ProgramStats();
+    private volatile boolean unloaded;
+
+    LoadedProgram(Extension extension, Program program, VerifiedProgram verified, Executable executable, ContextLayout layout) {
+        this.extension = extension;
+        this.program = program;
+        this.verified = verified;
+        this.executable = executable;
+        this.layout = layout;
+    }
+
+    public String name() { return program.name(); }
+
+    public ProgramType type() { return program.type(); }
+
+    public Program program() { return program; }
+
+    public VerifiedProgram verified() { return verified; }
+
+    public Executable executable() { return executable; }
+
+    public ContextLayout contextLayout() { return layout; }
+
+    public ProgramStats stats() { return stats; }
+
+    public Extension extension() { return extension; }
+
+    /** Whether the program was unloaded (by a cancellation under {@link CancellationPolicy#UNLOAD}, or its extension's close). */
+    public boolean unloaded() { return unloaded; }
+
+    void unload() { unloaded = true; }
+
+    /** A fresh address space for one invocation: the runtime's shared regions plus room for its own. */
+    public AddressSpace newAddressSpace() {
+        return new AddressSpace(extension.runtime().maps().regions());
+    }
+
+    /**
+     * Runs one invocation under the runtime's rules: a watchdog budget ({@code budget}, or the
+     * runtime's default when null), the maps' reclamation epoch, statistics, and cancellation
+     * handling. Never throws because of the program; an unloaded program is not run and gives
+     * {@code Faulted(-1, "program ... is unloaded")}.
+     */
+    public Outcome invoke(Invocation invocation, Duration budget) {
+        if (unloaded) return new Outcome.Faulted(-1, "program " + name() + " is unloaded");
+        KFlexRuntime runtime = extension.runtime();
+        Duration limit = budget != null ? budget : runtime.defaultBudget();
+        Outcome outcome;
+        long start = System.nanoTime();
+        try (var epoch = runtime.maps().epochs().enter(); var watch = runtime.watchdog().watch(invocation, limit)) {
+            outcome = executable.run(invocation);
+        }
+        long elapsed = System.nanoTime() - start;
+        stats.record(elapsed);
+        switch (outcome) {
+            case Outcome.Cancelled c -> outcome = cancelled(invocation, c, elapsed);
+            case Outcome.Faulted f -> stats.faulted();
+            case Outcome.Returned r -> { }
+        }
+        return outcome;
+    }
+
+    private Outcome cancelled(Invocation invocation, Outcome.Cancelled c, long elapsed) {
+        // The engine driver has already run the object table: c.released() names what it gave back.
+        List<String> released = c.released();
+        Outcome.Cancelled result = c;
+        stats.cancelled();
+        CancellationPolicy policy = extension.runtime().policy();
+        if (policy == CancellationPolicy.UNLOAD) extension.unload(this);
+        String line = verifiedSourceLine(c.pc());
+        CancellationEvent event = new CancellationEvent();
+        if (event.shouldCommit()) {
+            event.object = extension.object().name();
+            event.program = name();
+            event.instruction = c.pc();
+            event.sourceLine = line;
+            event.reason = c.reason();
+            event.elapsed = elapsed;
+            event.released = String.join(",", released);
+            event.policy = policy.name();
+            event.commit();
+        }
+        LOG.log(System.Logger.Level.WARNING, "cancelled {0}/{1} at insn {2}{3}: {4} after {5} µs; released {6}; policy {7}",
+                extension.object().name(), name(), c.pc(), line == null ? "" : " (" + line + ")", c.reason(),
+                elapsed / 1000, released.isEmpty() ? "nothing" : String.join(", ", released), policy);
+        return result;
+    }
+
+    /** The source line of instruction {@code pc}, or null. */
+    public String verifiedSourceLine(int pc) {
+        var e = program.sourceLines().floorEntry(pc);
+        return e == null ? null : e.getValue();
+    }
+
+    /**
+     * Runs the program {@code request.repeat()} times like {@code BPF_PROG_TEST_RUN}: a
+     * {@code syscall} program gets {@code ctxIn} as its context, a packet program gets
+     * {@code dataIn} as its frame. Returns the last run's result, the median duration and the
+     * packet and context after the last run.
+     */
+    public TestRunResult testRun(TestRun request) {
+        long[] durations = new long[request.repeat()];
+        Outcome outcome = null;
+        byte[] dataOut = null, ctxOut = null;
+        for (int i = 0; i < request.repeat(); i++) {
+            AddressSpace memory = newAddressSpace();
+            MemorySegment ctx = MemorySegment.ofArray(new long[(contextSize(request) + 7) / 8]);
+            if (program.type() == ProgramType.SYSCALL) {
+                MemorySegment.copy(request.ctxIn(), 0, ctx, ValueLayout.JAVA_BYTE, 0, request.ctxIn().length);
+            }
+            long ctxAddress = memory.map(new Region(Region.Kind.CONTEXT, ctx, true, "ctx"));
+            PacketBuffer packet = null;
+            if (layout.shadow("data") != null) {
+                packet = new PacketBuffer(request.dataIn());
+                packet.attach(memory, ctx, layout);
+            }
+            Invocation invocation = new Invocation(memory, ctxAddress).withHostContext(packet);
+            long start = System.nanoTime();
+            outcome = invoke(invocation, request.budget());
+            durations[i] = System.nanoTime() - start;
+            dataOut = packet != null ? packet.frame() : null;
+            ctxOut = program.type() == ProgramType.SYSCALL
+                    ? ctx.asSlice(0, request.ctxIn().length).toArray(ValueLayout.JAVA_BYTE) : null;
+            if (!(outcome instanceof Outcome.Returned)) break;
+        }
+        int runs = (int) Arrays.stream(durations).filter(d -> d > 0).count();
+        long[] done = Arrays.copyOf(durations, Math.max(runs, 1));
+        Arrays.sort(done);
+        long retval = outcome instanceof Outcome.Returned r ? r.r0() : 0;
+        return new TestRunResult(name(), outcome, retval, done[done.length / 2], runs, dataOut, ctxOut);
+    }
+
+    private int contextSize(TestRun request) {
+        if (program.type() == ProgramType.SYSCALL) {
+            return Math.max(request.ctxIn().length, ContextDescriptor.SYSCALL_BUFFER_SIZE);
+        }
+        return Math.max(layout.size(), 8);
+    }
+
+    @Override
+    public String toString() {
+        return "LoadedProgram[" + extension.object().name() + "/" + name() + ", " + program.type() + "]";
+    }
+}
