@@ -9,6 +9,9 @@ import io.kflex.loader.ExtensionObject;
 import io.kflex.helpers.Kfuncs;
 import io.kflex.loader.KfuncResolver;
 import io.kflex.loader.LoadException;
+import io.kflex.loader.Program;
+import io.kflex.loader.ProgramType;
+import io.kflex.isa.Code;
 import io.kflex.maps.MapException;
 import io.kflex.maps.MapSet;
 import io.kflex.maps.MapTable;
@@ -81,7 +84,17 @@ public final class KFlexRuntime implements AutoCloseable {
         return open(ExtensionObject.parse(bytes, name, kfuncs));
     }
 
-    private synchronized Extension open(ExtensionObject object) throws LoadException {
+    /**
+     * Opens a program given as instructions rather than an object file (like {@code bpf_prog_load}
+     * with raw instructions): one program named {@code name} of {@code type}, no maps.
+     */
+    public Extension open(String name, ProgramType type, Code code) throws LoadException {
+        Program program = new Program(name, type.name().toLowerCase(java.util.Locale.ROOT), type, code, List.of(), List.of(), List.of());
+        return open(new ExtensionObject(name, List.of(program), List.of(), java.util.Optional.empty(), "GPL", java.util.Optional.empty()));
+    }
+
+    /** Opens an object already loaded with {@link ExtensionObject#open}: creates its maps and heap. */
+    public synchronized Extension open(ExtensionObject object) throws LoadException {
         MapSet set;
         try {
             set = MapSet.create(maps, object.maps());

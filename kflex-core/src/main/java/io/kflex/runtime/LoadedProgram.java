@@ -159,7 +159,8 @@ public final class LoadedProgram {
         int runs = (int) Arrays.stream(durations).filter(d -> d > 0).count();
         long[] done = Arrays.copyOf(durations, Math.max(runs, 1));
         Arrays.sort(done);
-        long retval = outcome instanceof Outcome.Returned r ? r.r0() : 0;
+        // BPF_PROG_TEST_RUN reports a u32 (attr.test.retval); the full r0 stays in the outcome.
+        long retval = outcome instanceof Outcome.Returned r ? r.r0() & 0xffff_ffffL : 0;
         return new TestRunResult(name(), outcome, retval, done[done.length / 2], runs, dataOut, ctxOut);
     }
 

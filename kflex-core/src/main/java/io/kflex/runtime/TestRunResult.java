@@ -4,7 +4,8 @@ import io.kflex.engine.Outcome;
 import java.util.List;
 
 /**
- * What a test run gives back, like {@code bpftool prog run}: the return value of the last run, the
+ * What a test run gives back, like {@code bpftool prog run}: the return value of the last run (a
+ * u32, as {@code BPF_PROG_TEST_RUN} reports it; the outcome keeps all 64 bits of r0), the
  * median duration of one run, the packet and context after the last run, and — when the last run
  * did not return — how it ended: a fault, or a cancellation with the point it stopped at and the
  * resources released there.

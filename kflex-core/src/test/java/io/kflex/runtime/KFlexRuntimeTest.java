@@ -1,0 +1,138 @@
+package io.kflex.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kflex.TestObjects;
+import io.kflex.engine.Outcome;
+import io.kflex.isa.asm.Assembler;
+import io.kflex.loader.LoadException;
+import io.kflex.loader.ProgramType;
+import io.kflex.maps.BpfMap;
+import io.kflex.verifier.VerificationException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.stream.Stream;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The Java host API end to end: open → load (verify, rewrite, engine) → run, on both engines. */
+class KFlexRuntimeTest {
+    static Stream<String> engines() { return Stream.of("interpreter", "jit"); }
+
+    private static KFlexRuntime runtime(String engine) {
+        return KFlexRuntime.builder().engine(engine).budget(Duration.ofSeconds(2)).build();
+    }
+
+    /** struct calc_args { u32 op; u32 pad; s64 a, b, result; } */
+    private static byte[] calc(int op, long a, long b) {
+        return ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN).putInt(op).putInt(0).putLong(a).putLong(b).putLong(0).array();
+    }
+
+    private static long result(byte[] ctx) {
+        return ByteBuffer.wrap(ctx).order(ByteOrder.LITTLE_ENDIAN).getLong(24);
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void aSyscallProgramComputesInItsContextLikeBpfProgTestRun(String engine) throws Exception {
+        try (KFlexRuntime runtime = runtime(engine); Extension ext = runtime.open(TestObjects.object("syscall_ctx.bpf.o"))) {
+            LoadedProgram calc = ext.load("calc");
+            TestRunResult r = calc.testRun(TestRun.once().withContext(calc(3, -7, 2)));
+            assertThat(r.outcome()).isEqualTo(new Outcome.Returned(0));
+            assertThat(result(r.ctxOut())).isEqualTo(-3);
+            assertThat(result(calc.testRun(TestRun.once().withContext(calc(6, 0x0102030405060708L, 0))).ctxOut())).isEqualTo(0x0807060504030201L);
+            TestRunResult unknown = calc.testRun(TestRun.once().withContext(calc(99, 1, 1)));
+            assertThat(unknown.retval()).as("a u32, as BPF_PROG_TEST_RUN reports it").isEqualTo(0xffff_ffeaL);
+            assertThat(unknown.outcome()).as("clang returns an int with a 32-bit move").isEqualTo(new Outcome.Returned(0xffff_ffeaL));
+            TestRunResult repeated = calc.testRun(TestRun.once().withContext(calc(0, 40, 2)).withRepeat(50));
+            assertThat(repeated.runs()).isEqualTo(50);
+            assertThat(result(repeated.ctxOut())).isEqualTo(42);
+            assertThat(calc.stats().runCount()).isEqualTo(53);
+            assertThat(calc.stats().cancellations()).isZero();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void tailCallTargetsInTheObjectsProgArrayAreLoadedWithTheirCaller(String engine) throws Exception {
+        try (KFlexRuntime runtime = runtime(engine); Extension ext = runtime.open(TestObjects.object("tail_call.bpf.o"))) {
+            LoadedProgram dispatch = ext.load("dispatch");
+            assertThat(ext.programs()).containsKeys("dispatch", "stage_drop", "stage_tx", "stage_chain");
+            byte[] frame = new byte[64];
+            // The selector is the frame's first byte (see tail_call.bpf.c).
+            int[] expected = {1, 3, 2, 1, 2};
+            for (int b = 0; b < expected.length; b++) {
+                frame[0] = (byte) b;
+                assertThat(dispatch.testRun(TestRun.once().withData(frame)).retval()).as("selector %d", b).isEqualTo(expected[b]);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void programsOfOneObjectShareItsMapsWithTheHost(String engine) throws Exception {
+        try (KFlexRuntime runtime = runtime(engine); Extension ext = runtime.open(TestObjects.object("globals.bpf.o"))) {
+            LoadedProgram globals = ext.load("globals");
+            TestRunResult first = globals.testRun(TestRun.once().withContext(new byte[8]));
+            assertThat(first.retval()).isEqualTo(1233);
+            assertThat(first.ctxOut()[4]).isEqualTo((byte) 1);
+            TestRunResult second = globals.testRun(TestRun.once().withContext(new byte[] {1, 0, 0, 0, 0, 0, 0, 0}));
+            assertThat(second.retval()).as("global state persists between runs").isEqualTo(2234);
+            assertThat(second.ctxOut()[4]).isEqualTo((byte) 2);
+            BpfMap bss = ext.maps().all().stream().filter(m -> m.name().endsWith(".bss")).findFirst().orElseThrow();
+            assertThat(bss.lookup(new byte[4]).orElseThrow()[0]).as("the host reads the extension's globals").isEqualTo((byte) 2);
+        }
+    }
+
+    @Test
+    void aRejectedProgramIsAVerificationErrorAndEmitsAJfrEvent() throws Exception {
+        java.nio.file.Path dump = java.nio.file.Files.createTempFile("kflex", ".jfr");
+        try (jdk.jfr.Recording recording = new jdk.jfr.Recording()) {
+            recording.enable("io.kflex.VerificationFailed");
+            recording.enable("io.kflex.ProgramLoaded");
+            recording.start();
+            try (KFlexRuntime runtime = runtime("jit"); Extension leak = runtime.open(TestObjects.object("sk_leak.bpf.o"));
+                 Extension ok = runtime.open(TestObjects.object("xdp_pong.bpf.o"))) {
+                assertThatThrownBy(() -> leak.load("leaky_owner")).isInstanceOf(VerificationException.class)
+                        .hasMessageContaining("unreleased reference");
+                ok.load("xdp_pong");
+            }
+            recording.stop();
+            recording.dump(dump);
+            var events = RecordingFile.readAllEvents(dump);
+            assertThat(events).anySatisfy(e -> {
+                assertThat(e.getEventType().getName()).isEqualTo("io.kflex.VerificationFailed");
+                assertThat(e.getString("program")).isEqualTo("leaky_owner");
+                assertThat(e.getString("rule")).isEqualTo("LEAKED_REFERENCE");
+            });
+            assertThat(events).map(RecordedEvent::getEventType).map(t -> t.getName()).contains("io.kflex.ProgramLoaded");
+        } finally {
+            java.nio.file.Files.deleteIfExists(dump);
+        }
+    }
+
+    @Test
+    void rawInstructionsLoadAsAProgramAndUnknownNamesAreClearErrors() throws Exception {
+        try (KFlexRuntime runtime = runtime("jit");
+             Extension ext = runtime.open("answer", ProgramType.SYSCALL, Assembler.assemble("r0 = 42\nexit\n"))) {
+            assertThat(ext.load("answer").testRun(TestRun.once()).retval()).isEqualTo(42);
+            assertThatThrownBy(() -> ext.load("question")).isInstanceOf(LoadException.class).hasMessageContaining("no program named 'question'");
+        }
+        assertThatThrownBy(() -> KFlexRuntime.builder().engine("turbo")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("turbo");
+    }
+
+    @Test
+    void closingTheRuntimeClosesItsExtensionsAndTheirMaps() throws Exception {
+        KFlexRuntime runtime = runtime("interpreter");
+        Extension ext = runtime.open(TestObjects.object("maps_btf.bpf.o"));
+        assertThat(runtime.maps().all()).isNotEmpty();
+        runtime.close();
+        assertThat(runtime.maps().all()).isEmpty();
+        assertThatThrownBy(() -> ext.load("account")).isInstanceOf(IllegalStateException.class);
+    }
+}
