@@ -58,10 +58,10 @@ final class MapHarness {
 
     /** Runs inside an epoch, as the runtime does, with r1..r5 = {@code args}. */
     Outcome run(Executable program, long... args) {
-        return run(program, 0, args);
+        return runOnCpu(program, 0, args);
     }
 
-    Outcome run(Executable program, int cpu, long... args) {
+    Outcome runOnCpu(Executable program, int cpu, long... args) {
         try (var epoch = table.epochs().enter()) {
             return program.run(new Invocation(new AddressSpace(regions), args).withCpu(cpu));
         }
