@@ -9,10 +9,16 @@ import java.util.Arrays;
  * pointer is {@code base + slot * slotSize}. A slot unlinked from the map is <em>retired</em>,
  * not freed: it returns to the free list only when {@link Epochs} says no running invocation can
  * still hold its address. The capacity therefore exceeds {@code max_entries} by a reserve for
- * slots waiting out their epoch (the map's element count, not the slab, enforces
- * {@code max_entries}); the region is committed lazily, so the reserve costs address space only.
+ * slots waiting out their epoch — three times {@code max_entries}, at least {@value #RESERVE_MIN}
+ * slots, as far as the 4 GiB window allows (the map's element count, not the slab, enforces
+ * {@code max_entries}); large regions are committed lazily, so the reserve costs address space
+ * until it is used. If invocations hold epochs open while others retire more slots than that, an
+ * insertion fails with {@code -ENOMEM} until they finish.
  */
 final class ValueSlab {
+    /** The least number of slots beyond {@code max_entries}. */
+    static final int RESERVE_MIN = 1024;
+
     private final Epochs epochs;
     final long slotSize;
     final int capacity;
@@ -35,7 +41,8 @@ final class ValueSlab {
             throw new MapException(Errno.E2BIG, "map " + owner.name() + ": " + maxEntries + " values of " + slotSize
                     + " bytes do not fit in a map region (" + MapTable.MAX_REGION + " bytes)");
         }
-        long reserve = Math.max(64, maxEntries);
+        // Room for slots waiting out epochs: a long invocation blocks reclamation while others churn.
+        long reserve = Math.max(RESERVE_MIN, 3L * maxEntries);
         this.capacity = (int) Math.min(limit, Math.min(Integer.MAX_VALUE - 8, (long) maxEntries + reserve));
         this.memory = MapMemory.allocate(capacity * slotSize);
         this.region = new Region(Region.Kind.MAP_VALUE, memory, writable, "map " + owner.name());
