@@ -173,6 +173,10 @@ public final class HeapKfuncs {
     private long spinUnlock(Invocation inv, long ptr, long r2, long r3, long r4, long r5) {
         Heap h = programHeap(SPIN_UNLOCK);
         long offset = lockOffset(h, ptr, SPIN_UNLOCK);
+        if (h.isClosed()) {
+            inv.resources().remove(new HeapLock(h, offset)); // its memory is gone with the heap
+            throw new ExtensionFault("heap " + h.name() + " is closed");
+        }
         if (!inv.resources().release(new HeapLock(h, offset))) {
             throw new ExtensionFault(String.format("%s %s+0x%x: the lock is not held by this invocation", SPIN_UNLOCK, h.name(), offset));
         }

@@ -50,8 +50,10 @@ final class NativeMemory {
                     FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS, size, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG), errno);
             munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, size), errno);
+            // No errno capture: madvise runs on every page release and its failure is handled
+            // without a reason, so it need not pay for a capture buffer.
             madvise = linker.downcallHandle(libc.find("madvise").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, size, ValueLayout.JAVA_INT), errno);
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, size, ValueLayout.JAVA_INT));
             mincore = linker.downcallHandle(libc.find("mincore").orElseThrow(),
                     FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, size, ValueLayout.ADDRESS), errno);
             open = linker.downcallHandle(libc.find("open").orElseThrow(),
@@ -173,9 +175,8 @@ final class NativeMemory {
     }
 
     private static boolean madvise(long address, long length, int advice) {
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment state = call.allocate(CAPTURE);
-            return (int) MADVISE.invokeExact(state, MemorySegment.ofAddress(address), length, advice) == 0;
+        try {
+            return (int) MADVISE.invokeExact(MemorySegment.ofAddress(address), length, advice) == 0;
         } catch (Throwable t) {
             return false;
         }

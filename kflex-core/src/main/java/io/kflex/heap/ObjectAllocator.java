@@ -220,7 +220,7 @@ final class ObjectAllocator {
                 if (next == null) {
                     long page = pages.allocate(-1, 1, true);
                     if (page < 0) return false;
-                    zeroing.discardPages(page << PAGE_SHIFT, PAGE);
+                    // No zeroing here: malloc zeroes every object it hands out.
                     next = new Slab(page << PAGE_SHIFT, shift);
                     owners.put((int) page, next);
                 }
@@ -255,7 +255,7 @@ final class ObjectAllocator {
                     if (s != current && s.hasRoom()) enqueue(s);
                     return;
                 }
-                partial.remove(s);
+                // A retired slab may still sit in the partial queue; refill drops it (it has no room).
                 int page = (int) (s.offset >>> PAGE_SHIFT);
                 owners.remove(page, s);
                 pages.free(page, 1, true, (first, n) -> zeroing.discardPages((long) first << PAGE_SHIFT, (long) n << PAGE_SHIFT));

@@ -156,6 +156,21 @@ class HeapTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(10)
+    void aDoubleFreeDoesNotMakeRoomThatIsNotThere() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 20))) {
+            long[] slab = new long[(int) (PAGE / 64)];
+            for (int i = 0; i < slab.length; i++) slab[i] = heap.malloc(64);
+            assertThat(slab[slab.length - 1] - slab[0]).as("one full slab").isEqualTo(PAGE - 64);
+            heap.free(slab[3]);
+            heap.free(slab[3]);
+            assertThat(heap.malloc(64)).isEqualTo(slab[3]);
+            long next = heap.malloc(64);
+            assertThat(next & ~(PAGE - 1)).as("a new slab").isNotEqualTo(slab[0] & ~(PAGE - 1));
+        }
+    }
+
+    @Test
     void emptySlabsGiveTheirPagesBack() throws Exception {
         try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 20))) {
             long[] objects = new long[1000];

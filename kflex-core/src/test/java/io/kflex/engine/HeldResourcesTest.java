@@ -1,0 +1,34 @@
+package io.kflex.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class HeldResourcesTest {
+
+    @Test
+    void releasesNewestFirstAndKeepsGoingPastAFailure() {
+        List<String> log = new ArrayList<>();
+        Invocation inv = new Invocation(new AddressSpace());
+        assertThat(inv.holdsResources()).isFalse();
+        HeldResources held = inv.resources();
+        held.acquired("a", "lock a", () -> log.add("a"));
+        held.acquired("b", "lock b", () -> { throw new IllegalStateException("gone"); });
+        held.acquired("c", "lock c", () -> log.add("c"));
+        assertThat(inv.holdsResources()).isTrue();
+        assertThat(held.size()).isEqualTo(3);
+        assertThatThrownBy(() -> held.acquired("a", "lock a", () -> {})).isInstanceOf(IllegalStateException.class);
+
+        assertThat(held.release("c")).isTrue();
+        assertThat(held.release("c")).isFalse();
+        assertThat(held.remove("zzz")).isNull();
+        held.acquired("d", "lock d", () -> log.add("d"));
+        assertThat(held.releaseAll()).containsExactly("lock d", "lock b (release failed: gone)", "lock a");
+        assertThat(log).containsExactly("c", "d", "a");
+        assertThat(held.isEmpty()).isTrue();
+        assertThat(held.releaseAll()).isEmpty();
+    }
+}
