@@ -11,7 +11,7 @@ import io.kflex.helpers.HelperTable;
 import io.kflex.isa.Code;
 import io.kflex.isa.asm.Assembler;
 import io.kflex.loader.ExtensionObject;
-import io.kflex.loader.KfuncResolver;
+import io.kflex.helpers.Kfuncs;
 import io.kflex.loader.Program;
 import io.kflex.runtime.Watchdog;
 import io.kflex.verifier.VerificationException;
@@ -123,7 +123,7 @@ final class DemoCommand implements Callable<Integer> {
         for (Path path : objects) {
             ExtensionObject object;
             try {
-                object = ExtensionObject.open(path, KfuncResolver.NONE);
+                object = ExtensionObject.open(path, Kfuncs.resolver());
             } catch (Exception e) {
                 out.printf("   %-26s not loaded: %s%n", path.getFileName(), e.getMessage());
                 continue;

@@ -1,7 +1,7 @@
 package io.kflex.cli;
 
 import io.kflex.btf.LineInfo;
-import io.kflex.loader.KfuncResolver;
+import io.kflex.helpers.Kfuncs;
 import io.kflex.loader.LoadException;
 import io.kflex.loader.Program;
 import io.kflex.verifier.VerificationException;
@@ -53,9 +53,8 @@ final class VerifyCommand implements Callable<Integer> {
         }
         ProgramSelection selection;
         try {
-            // The runtime's kfunc registry arrives with the runtime issue; until then kfunc externs
-            // are left unresolved, which the loader reports by name.
-            selection = ProgramSelection.open(object, program, KfuncResolver.NONE);
+            // Kfunc externs resolve to the host's kfuncs; others are reported by name by the loader.
+            selection = ProgramSelection.open(object, program, Kfuncs.resolver());
         } catch (LoadException e) {
             err.println("kflex: " + e.getMessage());
             return Main.USAGE;
