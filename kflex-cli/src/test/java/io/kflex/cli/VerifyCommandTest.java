@@ -26,6 +26,19 @@ class VerifyCommandTest {
     }
 
     @Test
+    void heapProgramsWithKfuncsVerify() {
+        CliRun r = CliRun.of("verify", OBJECTS.resolve("kflex_alloc.bpf.o").toString(), "--json");
+        assertThat(r.status()).isZero();
+        // The unbounded walk freeing every item is the one cancellation point; heap guards are reported.
+        assertThat(r.out().strip()).startsWith("{\"program\":\"alloc_free\",\"accepted\":true").endsWith("\"cancellation_points\":1}")
+                .doesNotContain("\"guards_elided\":0,");
+        CliRun iter = CliRun.of("verify", OBJECTS.resolve("loop_bpf_for.bpf.o").toString());
+        assertThat(iter.status()).isZero();
+        assertThat(iter.out()).contains("triangle: accepted").contains("0 cancellation points");
+        assertThat(iter.err()).contains("numeric iterator");
+    }
+
+    @Test
     void badLogLevelIsAUsageError() {
         assertThat(CliRun.of("verify", OBJECTS.resolve("loop_bounded.bpf.o").toString(), "--log-level", "7").status()).isEqualTo(2);
     }

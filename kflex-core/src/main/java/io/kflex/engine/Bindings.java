@@ -2,14 +2,22 @@ package io.kflex.engine;
 
 import io.kflex.helpers.HelperTable;
 import io.kflex.isa.Instruction.LoadImm64;
+import io.kflex.verifier.VerifiedProgram;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
  * What a program is linked against when an engine loads it: the host helpers and kfuncs it may
- * call, and the values its {@code lddw} pseudo forms stand for (map handles, map value addresses).
+ * call, the values its {@code lddw} pseudo forms stand for (map handles, map value addresses),
+ * and — for programs that use a heap — the verifier's facts about the program and the heap.
+ *
+ * <p>With both facts and a heap, a load, store or atomic whose fact says {@link
+ * io.kflex.verifier.MemoryRegion#HEAP HEAP} becomes a guarded heap access and
+ * {@code addr_space_cast} converts between the views; without a heap, {@code addr_space_cast}
+ * faults when it is executed.
  */
-public record Bindings(HelperTable helpers, PseudoResolver pseudo) {
+public record Bindings(HelperTable helpers, PseudoResolver pseudo, Optional<VerifiedProgram> verified, Optional<HeapMemory> heap) {
 
     /**
      * Gives the 64-bit value of an {@code lddw} with a pseudo source other than {@code PLAIN} and
@@ -34,6 +42,12 @@ public record Bindings(HelperTable helpers, PseudoResolver pseudo) {
     public Bindings {
         Objects.requireNonNull(helpers);
         Objects.requireNonNull(pseudo);
+        Objects.requireNonNull(verified);
+        Objects.requireNonNull(heap);
+    }
+
+    public Bindings(HelperTable helpers, PseudoResolver pseudo) {
+        this(helpers, pseudo, Optional.empty(), Optional.empty());
     }
 
     public static Bindings of(HelperTable helpers) {
@@ -41,6 +55,16 @@ public record Bindings(HelperTable helpers, PseudoResolver pseudo) {
     }
 
     public Bindings withPseudo(PseudoResolver resolver) {
-        return new Bindings(helpers, resolver);
+        return new Bindings(helpers, resolver, verified, heap);
+    }
+
+    /** These bindings with the verifier's facts about the program to be loaded (it must be the same code). */
+    public Bindings withVerified(VerifiedProgram program) {
+        return new Bindings(helpers, pseudo, Optional.of(program), heap);
+    }
+
+    /** These bindings with the heap the program's heap accesses and casts use. */
+    public Bindings withHeap(HeapMemory memory) {
+        return new Bindings(helpers, pseudo, verified, Optional.of(memory));
     }
 }

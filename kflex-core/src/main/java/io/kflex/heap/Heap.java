@@ -24,7 +24,7 @@ import java.nio.file.Path;
  * thread-safe; allocation failure is a 0 result, never an exception. After {@link #close()} every
  * operation throws {@link IllegalStateException}.
  */
-public final class Heap implements AutoCloseable {
+public final class Heap implements AutoCloseable, io.kflex.engine.HeapMemory {
     /** Bytes of guard before offset 0 and after the end: covers every signed 16-bit displacement. */
     public static final long GUARD = 64 * 1024;
 

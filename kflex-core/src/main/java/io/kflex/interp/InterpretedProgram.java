@@ -6,6 +6,9 @@ import io.kflex.engine.CallbackOutcome;
 import io.kflex.engine.EngineException;
 import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.FunctionPointers;
+import io.kflex.engine.HeapAccess;
+import io.kflex.engine.HeapMemory;
+import io.kflex.engine.HeapPlan;
 import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
 import io.kflex.engine.RuntimeLimits;
@@ -20,6 +23,7 @@ import io.kflex.isa.Instruction;
 import io.kflex.isa.Instruction.*;
 import io.kflex.isa.JumpOp;
 import io.kflex.isa.Operand;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.OptionalLong;
 
@@ -37,6 +41,11 @@ final class InterpretedProgram implements TailCallable {
     private static final byte JMP_K = 14, JMP_X = 15, JMP32_K = 16, JMP32_X = 17, GOTO = 18, MAY_GOTO = 19;
     private static final byte CALL_HELPER = 20, CALL_LOCAL = 21, CALLX = 22, EXIT = 23;
     private static final byte FAULT = 24, FELL_OFF = 25;
+    // Heap accesses (guarded or with the guard elided, see HeapPlan), accesses whose region
+    // differs between paths, and the two addr_space_cast directions.
+    private static final byte HEAP_LOAD = 26, HEAP_LOAD_SX = 27, HEAP_STORE_K = 28, HEAP_STORE_X = 29, HEAP_ATOMIC = 30;
+    private static final byte MIXED_LOAD = 31, MIXED_LOAD_SX = 32, MIXED_STORE_K = 33, MIXED_STORE_X = 34, MIXED_ATOMIC = 35;
+    private static final byte CAST_KERN = 36, CAST_USER = 37;
 
     private final int length;
     private final byte[] kind;
@@ -52,6 +61,8 @@ final class InterpretedProgram implements TailCallable {
     private final AluOp[] alu;
     private final JumpOp[] cond;
     private final AtomicOp[] atomic;
+    /** Whether the atomic at a slot writes the old value back to its source register. */
+    private final boolean[] fetches;
     private final Helper[] helper;
     /** Fault message for FAULT slots. */
     private final String[] message;
@@ -60,11 +71,20 @@ final class InterpretedProgram implements TailCallable {
     private final HelperTable helpers;
     private final Bindings.PseudoResolver pseudo;
     private final int lastInstruction;
+    /** The bound heap (null if none), its segment and mask, and which heap accesses confine their base. */
+    private final HeapMemory heap;
+    private final MemorySegment heapSegment;
+    private final long heapMask;
+    private final boolean[] confineBase;
 
     InterpretedProgram(Code code, Bindings bindings) throws EngineException {
         this.length = code.length();
         this.helpers = bindings.helpers();
         this.pseudo = bindings.pseudo();
+        HeapPlan plan = HeapPlan.of(code, bindings);
+        this.heap = bindings.heap().orElse(null);
+        this.heapSegment = heap == null ? null : heap.segment();
+        this.heapMask = heap == null ? 0 : heap.mask();
         int n = length + 1;
         kind = new byte[n];
         dst = new byte[n];
@@ -76,9 +96,11 @@ final class InterpretedProgram implements TailCallable {
         alu = new AluOp[n];
         cond = new JumpOp[n];
         atomic = new AtomicOp[n];
+        fetches = new boolean[n];
         helper = new Helper[n];
         message = new String[n];
         functionEntry = new boolean[n];
+        confineBase = new boolean[n];
         int last = 0;
         for (int pc = 0; pc < length; pc++) {
             Instruction insn = code.at(pc);
@@ -89,6 +111,7 @@ final class InterpretedProgram implements TailCallable {
             }
             last = pc;
             decode(code, pc, insn);
+            if (heap != null) routeHeap(pc, insn, plan.mode(pc));
         }
         lastInstruction = last;
         kind[length] = FELL_OFF;
@@ -116,7 +139,14 @@ final class InterpretedProgram implements TailCallable {
                 dst[pc] = (byte) e.dst();
                 imm[pc] = e.bits();
             }
-            case AddrSpaceCast c -> fault(pc, "addr_space_cast needs an extension heap, and none is bound");
+            case AddrSpaceCast c -> {
+                dst[pc] = (byte) c.dst();
+                src[pc] = (byte) c.src();
+                if (heap == null) fault(pc, "addr_space_cast needs an extension heap, and none is bound");
+                else if (c.immediate() == HeapAccess.CAST_KERN) kind[pc] = CAST_KERN;
+                else if (c.immediate() == HeapAccess.CAST_USER) kind[pc] = CAST_USER;
+                else fault(pc, "addr_space_cast between address spaces " + c.srcAddressSpace() + " and " + c.dstAddressSpace() + " is not supported");
+            }
             case LoadImm64 l -> {
                 dst[pc] = (byte) l.dst();
                 switch (l.pseudo()) {
@@ -168,6 +198,7 @@ final class InterpretedProgram implements TailCallable {
             }
             case Atomic a -> {
                 kind[pc] = a.op() == AtomicOp.CMPXCHG ? CMPXCHG : a.fetch() ? ATOMIC_FETCH : ATOMIC;
+                fetches[pc] = a.fetch();
                 atomic[pc] = a.op();
                 dst[pc] = (byte) a.dst();
                 src[pc] = (byte) a.src();
@@ -230,6 +261,54 @@ final class InterpretedProgram implements TailCallable {
             }
             case Exit e -> kind[pc] = EXIT;
         }
+    }
+
+    /** Turns a decoded memory instruction into its heap form when the plan says so. */
+    private void routeHeap(int pc, Instruction insn, HeapPlan.Mode mode) {
+        if (mode == HeapPlan.Mode.ADDRESS_SPACE) return;
+        boolean mixed = mode == HeapPlan.Mode.MIXED;
+        confineBase[pc] = mode == HeapPlan.Mode.HEAP_GUARDED;
+        kind[pc] = switch (kind[pc]) {
+            case LOAD -> mixed ? MIXED_LOAD : HEAP_LOAD;
+            case LOAD_SX -> mixed ? MIXED_LOAD_SX : HEAP_LOAD_SX;
+            case STORE_K -> mixed ? MIXED_STORE_K : HEAP_STORE_K;
+            case STORE_X -> mixed ? MIXED_STORE_X : HEAP_STORE_X;
+            case ATOMIC, ATOMIC_FETCH, CMPXCHG -> mixed ? MIXED_ATOMIC : HEAP_ATOMIC;
+            default -> kind[pc];
+        };
+    }
+
+    /**
+     * The segment offset of the heap access at {@code pc} through register {@code base}: a
+     * guarded access confines the register in place, so accesses whose guard was elided reuse it.
+     */
+    private long heapAt(int pc, long[] r, int base) {
+        long p = r[base];
+        if (confineBase[pc]) {
+            p &= heapMask;
+            r[base] = p;
+        }
+        long offset = p + off[pc];
+        if (heap.checked()) HeapAccess.checkAllocated(heap, offset, size[pc]);
+        return HeapMemory.GUARD + offset;
+    }
+
+    private static long signExtend(long v, int size) {
+        return switch (size) {
+            case 1 -> (byte) v;
+            case 2 -> (short) v;
+            default -> (int) v;
+        };
+    }
+
+    /** An atomic of the instruction at {@code pc} on the heap at segment offset {@code at}. */
+    private void heapAtomic(int pc, long[] r, long at) {
+        if (atomic[pc] == AtomicOp.CMPXCHG) {
+            r[0] = HeapAccess.compareAndExchange(heapSegment, at, size[pc], r[0], r[src[pc]]);
+            return;
+        }
+        long old = HeapAccess.getAndApply(heapSegment, at, size[pc], atomic[pc], r[src[pc]]);
+        if (fetches[pc]) r[src[pc]] = old;
     }
 
     private void fault(int pc, String why) {
@@ -393,6 +472,58 @@ final class InterpretedProgram implements TailCallable {
                     }
                     case CMPXCHG -> {
                         r[0] = memory.compareAndExchange(r[dst[pc]] + off[pc], size[pc], r[0], r[src[pc]]);
+                        pc++;
+                    }
+                    case HEAP_LOAD -> {
+                        r[dst[pc]] = HeapAccess.load(heapSegment, heapAt(pc, r, src[pc]), size[pc]);
+                        pc++;
+                    }
+                    case HEAP_LOAD_SX -> {
+                        r[dst[pc]] = signExtend(HeapAccess.load(heapSegment, heapAt(pc, r, src[pc]), size[pc]), size[pc]);
+                        pc++;
+                    }
+                    case HEAP_STORE_K -> {
+                        HeapAccess.store(heapSegment, heapAt(pc, r, dst[pc]), size[pc], imm[pc]);
+                        pc++;
+                    }
+                    case HEAP_STORE_X -> {
+                        // The base is confined first: a register stored through itself is stored confined.
+                        long at = heapAt(pc, r, dst[pc]);
+                        HeapAccess.store(heapSegment, at, size[pc], r[src[pc]]);
+                        pc++;
+                    }
+                    case HEAP_ATOMIC -> {
+                        heapAtomic(pc, r, heapAt(pc, r, dst[pc]));
+                        pc++;
+                    }
+                    case MIXED_LOAD, MIXED_LOAD_SX -> {
+                        long v = HeapAccess.loadMixed(memory, heap, r[src[pc]], off[pc], size[pc]);
+                        r[dst[pc]] = kind[pc] == MIXED_LOAD_SX ? signExtend(v, size[pc]) : v;
+                        pc++;
+                    }
+                    case MIXED_STORE_K -> {
+                        HeapAccess.storeMixed(memory, heap, r[dst[pc]], off[pc], size[pc], imm[pc]);
+                        pc++;
+                    }
+                    case MIXED_STORE_X -> {
+                        HeapAccess.storeMixed(memory, heap, r[dst[pc]], off[pc], size[pc], r[src[pc]]);
+                        pc++;
+                    }
+                    case MIXED_ATOMIC -> {
+                        if (atomic[pc] == AtomicOp.CMPXCHG) {
+                            r[0] = HeapAccess.compareAndExchangeMixed(memory, heap, r[dst[pc]], off[pc], size[pc], r[0], r[src[pc]]);
+                        } else {
+                            long old = HeapAccess.getAndApplyMixed(memory, heap, r[dst[pc]], off[pc], size[pc], atomic[pc], r[src[pc]]);
+                            if (fetches[pc]) r[src[pc]] = old;
+                        }
+                        pc++;
+                    }
+                    case CAST_KERN -> {
+                        r[dst[pc]] = HeapAccess.castKern(r[src[pc]]);
+                        pc++;
+                    }
+                    case CAST_USER -> {
+                        r[dst[pc]] = HeapAccess.castUser(heap.userBase(), r[src[pc]]);
                         pc++;
                     }
                     case JMP_K, JMP_X, JMP32_K, JMP32_X -> {

@@ -27,8 +27,12 @@ import io.kflex.isa.Code;
  *       then jumps.</li>
  *   <li>Faults carry the pc of the faulting instruction: memory errors, helper failures (any
  *       exception a helper throws), unknown helpers, unbound kfuncs, unresolved {@code lddw}
- *       pseudo forms and {@code addr_space_cast} (no heap yet) fault when <em>executed</em>, not
- *       at load. Running past the last slot faults at the last instruction.</li>
+ *       pseudo forms and {@code addr_space_cast} without a bound heap fault when <em>executed</em>,
+ *       not at load. Running past the last slot faults at the last instruction.</li>
+ *   <li>Heap: with verifier facts and a heap in the {@link Bindings}, memory instructions follow
+ *       {@link io.kflex.engine.HeapPlan} (guarded heap accesses confine their base register in
+ *       place) and {@code addr_space_cast} converts between the heap's views, exactly as the JIT
+ *       does.</li>
  *   <li>Function pointers and {@code callx}: {@link io.kflex.engine.FunctionPointers}; tail calls:
  *       {@link io.kflex.engine.TailCallable}. A {@code lddw} naming a function outside the
  *       program is refused at load with an {@link EngineException}.</li>

@@ -7,6 +7,9 @@ import io.kflex.engine.Bindings;
 import io.kflex.engine.EngineException;
 import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.FunctionPointers;
+import io.kflex.engine.HeapAccess;
+import io.kflex.engine.HeapMemory;
+import io.kflex.engine.HeapPlan;
 import io.kflex.engine.RuntimeLimits;
 import io.kflex.engine.Invocation;
 import io.kflex.helpers.Helper;
@@ -113,6 +116,20 @@ final class JitCompiler {
     private static final MethodTypeDesc MTD_GET_AND_APPLY = MethodTypeDesc.of(CD_long, CD_long, CD_int, CD_ATOMIC_OP, CD_long);
     private static final MethodTypeDesc MTD_COMPARE_AND_EXCHANGE = MethodTypeDesc.of(CD_long, CD_long, CD_int, CD_long, CD_long);
 
+    static final ClassDesc CD_RUNTIME_EXCEPTION = ClassDesc.of(RuntimeException.class.getName());
+    static final ClassDesc CD_HEAP_ACCESS = ClassDesc.of(HeapAccess.class.getName());
+    static final ClassDesc CD_HEAP_MEMORY = ClassDesc.of(HeapMemory.class.getName());
+    private static final MethodTypeDesc MTD_CAST_USER = MethodTypeDesc.of(CD_long, CD_long, CD_long);
+    private static final MethodTypeDesc MTD_CHECK_ALLOCATED = MethodTypeDesc.of(CD_void, CD_HEAP_MEMORY, CD_long, CD_int);
+    private static final MethodTypeDesc MTD_HEAP_GET_AND_APPLY = MethodTypeDesc.of(CD_long, CD_MEMORY_SEGMENT, CD_long, CD_int, CD_ATOMIC_OP, CD_long);
+    private static final MethodTypeDesc MTD_HEAP_CMPXCHG = MethodTypeDesc.of(CD_long, CD_MEMORY_SEGMENT, CD_long, CD_int, CD_long, CD_long);
+    private static final MethodTypeDesc MTD_LOAD_MIXED = MethodTypeDesc.of(CD_long, CD_ADDRESS_SPACE, CD_HEAP_MEMORY, CD_long, CD_int, CD_int);
+    private static final MethodTypeDesc MTD_STORE_MIXED = MethodTypeDesc.of(CD_void, CD_ADDRESS_SPACE, CD_HEAP_MEMORY, CD_long, CD_int, CD_int, CD_long);
+    private static final MethodTypeDesc MTD_ATOMIC_MIXED = MethodTypeDesc.of(CD_long, CD_ADDRESS_SPACE, CD_HEAP_MEMORY, CD_long, CD_int, CD_int,
+            CD_ATOMIC_OP, CD_long);
+    private static final MethodTypeDesc MTD_CMPXCHG_MIXED = MethodTypeDesc.of(CD_long, CD_ADDRESS_SPACE, CD_HEAP_MEMORY, CD_long, CD_int, CD_int,
+            CD_long, CD_long);
+
     private static final DirectMethodHandleDesc CLASS_DATA_AT = ofConstantBootstrap(
             ClassDesc.of("java.lang.invoke.MethodHandles"), "classDataAt", CD_Object, CD_int);
 
@@ -149,6 +166,11 @@ final class JitCompiler {
     private final TreeSet<Integer> functionEntries = new TreeSet<>();
     /** Index of the helper table in the class data, or -1 when no {@code callx} needs it. */
     private int helperTableSlot = -1;
+    /** How each memory instruction reaches memory (heap accesses from the verifier's facts). */
+    private final HeapPlan heapPlan;
+    /** The bound heap (null if none) and the class-data slots of its segment and of the heap itself. */
+    private final HeapMemory heap;
+    private int heapSegmentSlot = -1, heapSlot = -1;
 
     JitCompiler(Code code, Bindings bindings) throws EngineException {
         this(code, bindings, HUGE_METHOD_LIMIT);
@@ -159,6 +181,16 @@ final class JitCompiler {
         this.code = code;
         this.helpers = bindings.helpers();
         this.methodLimit = methodLimit;
+        this.heapPlan = HeapPlan.of(code, bindings);
+        this.heap = bindings.heap().orElse(null);
+        if (heap != null) {
+            // Static finals of the hidden class: C2 folds the segment's base and size, so a
+            // guarded access compiles to a mask and a move (DESIGN §5).
+            heapSegmentSlot = classData.size();
+            classData.add(heap.segment());
+            heapSlot = classData.size();
+            classData.add(heap);
+        }
         int last = 0;
         for (int pc = 0; pc < code.length(); pc++) if (code.at(pc) != null) last = pc;
         this.lastInstruction = last;
@@ -352,6 +384,10 @@ final class JitCompiler {
         for (var e : helperSlots.entrySet()) cb.withField(helperField(e.getKey()), CD_HELPER, flags);
         for (var e : kfuncSlots.entrySet()) cb.withField(kfuncField(e.getKey()), CD_HELPER, flags);
         if (helperTableSlot >= 0) cb.withField(HELPER_TABLE_FIELD, CD_HELPER_TABLE, flags);
+        if (heapSegmentSlot >= 0) {
+            cb.withField(HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT, flags);
+            cb.withField(HEAP_FIELD, CD_HEAP_MEMORY, flags);
+        }
         cb.withMethodBody(CLASS_INIT_NAME, MTD_void, ClassFile.ACC_STATIC, code -> {
             for (var e : helperSlots.entrySet()) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER, e.getValue()));
@@ -365,11 +401,18 @@ final class JitCompiler {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER_TABLE, helperTableSlot));
                 code.putstatic(CD_PROGRAM, HELPER_TABLE_FIELD, CD_HELPER_TABLE);
             }
+            if (heapSegmentSlot >= 0) {
+                code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_MEMORY_SEGMENT, heapSegmentSlot));
+                code.putstatic(CD_PROGRAM, HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT);
+                code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HEAP_MEMORY, heapSlot));
+                code.putstatic(CD_PROGRAM, HEAP_FIELD, CD_HEAP_MEMORY);
+            }
             code.return_();
         });
     }
 
     private static final String HELPER_TABLE_FIELD = "helpers";
+    private static final String HEAP_SEGMENT_FIELD = "heap", HEAP_FIELD = "heapMemory";
 
     private static String helperField(int id) { return "helper" + id; }
 
@@ -586,8 +629,15 @@ final class JitCompiler {
             switch (insn) {
                 case Alu a -> { if (a.wide()) alu64(a); else alu32(a); }
                 case Endian e -> endian(e);
-                case AddrSpaceCast c -> faultAt(pc, "addr_space_cast needs an extension heap, and none is bound");
+                case AddrSpaceCast c -> addrSpaceCast(pc, c);
                 case LoadImm64 l -> loadImm64(pc, l);
+                case Load l when heapPlan.mode(pc) != HeapPlan.Mode.ADDRESS_SPACE -> heapLoad(pc, l);
+                case Store s when heapPlan.mode(pc) != HeapPlan.Mode.ADDRESS_SPACE -> heapStore(pc, s.dst(), s.off(), s.size(), () -> pushStoreConstant(s));
+                case StoreReg s when heapPlan.mode(pc) != HeapPlan.Mode.ADDRESS_SPACE -> heapStore(pc, s.dst(), s.off(), s.size(), () -> {
+                    code.lload(reg(s.src()));
+                    narrow(s.size());
+                });
+                case Atomic a when heapPlan.mode(pc) != HeapPlan.Mode.ADDRESS_SPACE -> heapAtomic(pc, a);
                 case Load l when inFrame(l.src(), l.off(), l.size()) -> {
                     stackAccess(l.size(), l.off());
                     MemoryAccess a = MemoryAccess.of(l.size());
@@ -821,6 +871,148 @@ final class JitCompiler {
                     }
                 }
             }
+        }
+
+        /** {@code addr_space_cast}: Linux's conversions between the heap's user and kernel views. */
+        private void addrSpaceCast(int pc, AddrSpaceCast c) {
+            if (heap == null) {
+                faultAt(pc, "addr_space_cast needs an extension heap, and none is bound");
+            } else if (c.immediate() == HeapAccess.CAST_KERN) {
+                code.lload(reg(c.src())).loadConstant(0xffffffffL).land().lstore(reg(c.dst()));
+            } else if (c.immediate() == HeapAccess.CAST_USER) {
+                code.loadConstant(heap.userBase()).lload(reg(c.src()))
+                        .invokestatic(CD_HEAP_ACCESS, "castUser", MTD_CAST_USER).lstore(reg(c.dst()));
+            } else {
+                faultAt(pc, "addr_space_cast between address spaces " + c.srcAddressSpace() + " and " + c.dstAddressSpace() + " is not supported");
+            }
+        }
+
+        /**
+         * Confines the base register of a guarded heap access in place ({@code base &= mask}, so
+         * later accesses whose guard the verifier elided reuse it) and, in checked mode, tests
+         * that the bytes are allocated.
+         */
+        private void confine(int pc, int base, short off, Size size) {
+            if (heapPlan.mode(pc) == HeapPlan.Mode.HEAP_GUARDED) {
+                code.lload(reg(base)).loadConstant(heap.mask()).land().lstore(reg(base));
+            }
+            if (heap.checked()) {
+                code.getstatic(CD_PROGRAM, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(base)).loadConstant((long) off).ladd()
+                        .loadConstant(size.bytes()).invokestatic(CD_HEAP_ACCESS, "checkAllocated", MTD_CHECK_ALLOCATED);
+            }
+        }
+
+        /** Pushes the heap segment, the layout of {@code size} and {@code GUARD + base + off}. */
+        private void heapAddress(int base, short off, Size size) {
+            MemoryAccess a = MemoryAccess.of(size);
+            code.getstatic(CD_PROGRAM, HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT).getstatic(CD_RUNTIME, a.field, a.layout)
+                    .lload(reg(base)).loadConstant(HeapMemory.GUARD + off).ladd();
+        }
+
+        private void heapLoad(int pc, Load l) {
+            MemoryAccess a = MemoryAccess.of(l.size());
+            if (heapPlan.mode(pc) == HeapPlan.Mode.MIXED) {
+                guarded(pc, CD_RUNTIME_EXCEPTION, () -> {
+                    code.aload(memSlot).getstatic(CD_PROGRAM, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(l.src())).loadConstant((int) l.off())
+                            .loadConstant(l.size().bytes()).invokestatic(CD_HEAP_ACCESS, "loadMixed", MTD_LOAD_MIXED);
+                    if (l.signed()) {
+                        code.l2i();
+                        switch (l.size()) {
+                            case B -> code.i2b();
+                            case H -> code.i2s();
+                            default -> {}
+                        }
+                        code.i2l();
+                    }
+                    code.lstore(reg(l.dst()));
+                });
+                return;
+            }
+            guarded(pc, CD_RUNTIME_EXCEPTION, () -> {
+                confine(pc, l.src(), l.off(), l.size());
+                heapAddress(l.src(), l.off(), l.size());
+                code.invokeinterface(CD_MEMORY_SEGMENT, "get", MethodTypeDesc.of(a.type, a.layout, CD_long));
+                if (l.size() != Size.DW) {
+                    if (l.signed()) code.i2l();
+                    else code.invokestatic(a.box, "toUnsignedLong", MethodTypeDesc.of(CD_long, a.type));
+                }
+                code.lstore(reg(l.dst()));
+            });
+        }
+
+        /** A heap store; {@code value} pushes the value in the JVM type of {@code size} (after the base is confined). */
+        private void heapStore(int pc, int base, short off, Size size, Runnable value) {
+            MemoryAccess a = MemoryAccess.of(size);
+            if (heapPlan.mode(pc) == HeapPlan.Mode.MIXED) {
+                guarded(pc, CD_RUNTIME_EXCEPTION, () -> {
+                    code.aload(memSlot).getstatic(CD_PROGRAM, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(base)).loadConstant((int) off)
+                            .loadConstant(size.bytes());
+                    value.run();
+                    widen(size);
+                    code.invokestatic(CD_HEAP_ACCESS, "storeMixed", MTD_STORE_MIXED);
+                });
+                return;
+            }
+            guarded(pc, CD_RUNTIME_EXCEPTION, () -> {
+                confine(pc, base, off, size);
+                heapAddress(base, off, size);
+                value.run();
+                code.invokeinterface(CD_MEMORY_SEGMENT, "set", MethodTypeDesc.of(CD_void, a.layout, CD_long, a.type));
+            });
+        }
+
+        /** Pushes a store's immediate in the JVM type of its size. */
+        private void pushStoreConstant(Store s) {
+            switch (s.size()) {
+                case B -> code.loadConstant((int) (byte) s.imm());
+                case H -> code.loadConstant((int) (short) s.imm());
+                case W -> code.loadConstant(s.imm());
+                case DW -> code.loadConstant((long) s.imm());
+            }
+        }
+
+        /** Narrows a {@code long} on the stack to the JVM type of {@code size}. */
+        private void narrow(Size size) {
+            switch (size) {
+                case B -> code.l2i().i2b();
+                case H -> code.l2i().i2s();
+                case W -> code.l2i();
+                case DW -> {}
+            }
+        }
+
+        /** Widens a value of the JVM type of {@code size} back to a {@code long} (sign-extending; the store truncates). */
+        private void widen(Size size) {
+            if (size != Size.DW) code.i2l();
+        }
+
+        private void heapAtomic(int pc, Atomic a) {
+            guarded(pc, CD_RUNTIME_EXCEPTION, () -> {
+                boolean cmpxchg = a.op() == AtomicOp.CMPXCHG;
+                if (heapPlan.mode(pc) == HeapPlan.Mode.MIXED) {
+                    code.aload(memSlot).getstatic(CD_PROGRAM, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(a.dst())).loadConstant((int) a.off())
+                            .loadConstant(a.size().bytes());
+                    if (cmpxchg) {
+                        code.lload(reg(0)).lload(reg(a.src())).invokestatic(CD_HEAP_ACCESS, "compareAndExchangeMixed", MTD_CMPXCHG_MIXED);
+                    } else {
+                        code.getstatic(CD_ATOMIC_OP, a.op().name(), CD_ATOMIC_OP).lload(reg(a.src()))
+                                .invokestatic(CD_HEAP_ACCESS, "getAndApplyMixed", MTD_ATOMIC_MIXED);
+                    }
+                } else {
+                    confine(pc, a.dst(), a.off(), a.size());
+                    code.getstatic(CD_PROGRAM, HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT)
+                            .lload(reg(a.dst())).loadConstant(HeapMemory.GUARD + a.off()).ladd().loadConstant(a.size().bytes());
+                    if (cmpxchg) {
+                        code.lload(reg(0)).lload(reg(a.src())).invokestatic(CD_HEAP_ACCESS, "compareAndExchange", MTD_HEAP_CMPXCHG);
+                    } else {
+                        code.getstatic(CD_ATOMIC_OP, a.op().name(), CD_ATOMIC_OP).lload(reg(a.src()))
+                                .invokestatic(CD_HEAP_ACCESS, "getAndApply", MTD_HEAP_GET_AND_APPLY);
+                    }
+                }
+                if (cmpxchg) code.lstore(reg(0));
+                else if (a.fetch()) code.lstore(reg(a.src()));
+                else code.pop2();
+            });
         }
 
         /** Atomics are real atomics of the address space (aligned, or serialised on byte-aligned memory). */

@@ -104,6 +104,12 @@ public final class MapSet implements Bindings.PseudoResolver {
     /** The map called {@code name}, or null. */
     public BpfMap byName(String name) { return byName.get(name); }
 
+    /** The object's heap: the first arena map's, or null when it declares none. */
+    public io.kflex.heap.Heap heap() {
+        for (BpfMap m : maps) if (m instanceof BpfArena a) return a.heap();
+        return null;
+    }
+
     /** The maps in index order. */
     public List<BpfMap> all() { return maps; }
 

@@ -8,6 +8,7 @@ import io.kflex.helpers.HelperTable;
 import io.kflex.loader.ExtensionObject;
 import io.kflex.loader.LoadException;
 import io.kflex.loader.Program;
+import io.kflex.heap.Heap;
 import io.kflex.maps.BpfMap;
 import io.kflex.maps.BpfProgArray;
 import io.kflex.maps.MapSet;
@@ -111,7 +112,9 @@ public final class Extension implements AutoCloseable {
         }
         ContextLayout layout = ContextLayout.of(program.type());
         var code = ContextRewriter.rewrite(verified, layout);
-        Bindings bindings = new Bindings(helpers, maps);
+        Bindings bindings = new Bindings(helpers, maps).withVerified(verified);
+        Heap heap = maps.heap();
+        if (heap != null) bindings = bindings.withHeap(heap);
         Executable executable = runtime.engine().load(code, bindings);
         ProgramLoadedEvent event = new ProgramLoadedEvent();
         if (event.shouldCommit()) {

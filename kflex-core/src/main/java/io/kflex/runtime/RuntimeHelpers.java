@@ -4,6 +4,7 @@ import io.kflex.heap.Heap;
 import io.kflex.heap.HeapConfig;
 import io.kflex.heap.HeapKfuncs;
 import io.kflex.helpers.HelperTable;
+import io.kflex.helpers.IteratorKfuncs;
 import io.kflex.helpers.Kfuncs;
 import io.kflex.helpers.MapHelpers;
 import io.kflex.helpers.StandardHelpers;
@@ -41,6 +42,7 @@ final class RuntimeHelpers {
         MapTable table = maps.table();
         HelperTable.Builder b = shared.toBuilder();
         new HeapKfuncs(only, handle -> table.byHandle(handle) instanceof BpfArena a ? a.heap() : null).register(b, Kfuncs.ids());
+        IteratorKfuncs.register(b);
         return b.build();
     }
 }

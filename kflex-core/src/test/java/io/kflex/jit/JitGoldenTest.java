@@ -49,8 +49,26 @@ class JitGoldenTest {
         assertGolden("memory-helper", code, helpers);
     }
 
+    @Test
+    void guardedAndElidedHeapAccesses() throws Exception {
+        // r1 = cast_kern(0x100); *(u64 *)(r1 + 0) = 1 (guarded); r0 = *(u64 *)(r1 + 8) (guard elided); exit
+        Code code = Code.of(
+                io.kflex.isa.Instruction.LoadImm64.of(1, 0x100),
+                new io.kflex.isa.Instruction.AddrSpaceCast(1, 1, 0, 1),
+                new io.kflex.isa.Instruction.Store(Size.DW, 1, (short) 0, 1),
+                new Load(Size.DW, false, 0, 1, (short) 8),
+                new Exit());
+        var facts = io.kflex.verifier.Verifier.verify(code, io.kflex.loader.ProgramType.SYSCALL, java.util.List.of(),
+                io.kflex.verifier.VerifierOptions.defaults());
+        assertGolden("heap", code, Bindings.of(HelperTable.empty()).withVerified(facts).withHeap(new io.kflex.heaprun.TestHeap(1 << 20, false)));
+    }
+
     private static void assertGolden(String name, Code code, HelperTable helpers) throws Exception {
-        byte[] bytes = JitEngine.generate(code, Bindings.of(helpers));
+        assertGolden(name, code, Bindings.of(helpers));
+    }
+
+    private static void assertGolden(String name, Code code, Bindings bindings) throws Exception {
+        byte[] bytes = JitEngine.generate(code, bindings);
         assertThat(JitCompiler.classFile().verify(bytes)).isEmpty();
         String actual = BytecodeListing.of(bytes);
         String resource = "golden/" + name + ".txt";

@@ -55,6 +55,13 @@ class VerifierRobustnessTest {
                 Combinators.combine(reg, Arbitraries.integers().between(0, 7), Arbitraries.integers().between(0, 6))
                         .as((d, p, i) -> (Instruction) new LoadImm64(d, p == 7 ? 0 : p, i, p == 6 ? 4 : i)),
                 Combinators.combine(reg, reg).as((d, s) -> new AddrSpaceCast(d, s, 0, 1)),
+                Combinators.combine(reg, reg).as((d, s) -> new AddrSpaceCast(d, s, 1, 0)),
+                // Kfunc calls, with a frame pointer minus 8 or 16 in r1 often enough to create iterators.
+                Arbitraries.of(new java.util.ArrayList<>(io.kflex.helpers.Kfuncs.ids().values())).map(Call::kfunc),
+                Arbitraries.of(io.kflex.helpers.Kfuncs.BPF_ITER_NUM_NEW, io.kflex.helpers.Kfuncs.BPF_ITER_NUM_NEXT,
+                        io.kflex.helpers.Kfuncs.BPF_ITER_NUM_DESTROY, 0, 4242).map(Call::kfunc),
+                Arbitraries.of(-8, -16).map(o -> (Instruction) new Alu(true, AluOp.ADD, 1, Operand.imm(o))),
+                Arbitraries.just(new Alu(true, AluOp.MOV, 1, Operand.reg(10))),
                 Combinators.combine(Arbitraries.of(ByteSwap.class), Arbitraries.of(16, 32, 64), reg).as(Endian::new),
                 Arbitraries.just(new Exit()));
         return insn.list().ofMinSize(1).ofMaxSize(24).map(l -> {

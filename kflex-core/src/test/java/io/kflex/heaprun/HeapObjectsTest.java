@@ -1,0 +1,152 @@
+package io.kflex.heaprun;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kflex.engine.Engine;
+import io.kflex.engine.Executable;
+import io.kflex.engine.Invocation;
+import io.kflex.engine.Outcome;
+import io.kflex.engine.TestEngines;
+import io.kflex.verifier.VerifiedProgram;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The committed heap, allocator, lock and iterator objects run on every engine with a heap (expected values from their sources). */
+class HeapObjectsTest {
+
+    static Iterable<Engine> engines() { return TestEngines.all(); }
+
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private static MemorySegment ctx(int bytes) { return Arena.ofAuto().allocate(bytes, 8); }
+
+    private static long returned(Outcome o) {
+        assertThat(o).isInstanceOf(Outcome.Returned.class);
+        return ((Outcome.Returned) o).r0();
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void heapListBuildsAndWalks(Engine e) throws Exception {
+        ObjectRun run = new ObjectRun("heap_list.bpf.o", e, false);
+        Executable exe = run.load("build_and_walk");
+        for (int[] c : new int[][] {{10, 10, 55}, {64, 64, 2080}, {100, 64, 2080}, {0, 0, 0}}) {
+            MemorySegment args = ctx(16);
+            args.set(I32, 0, c[0]);
+            assertThat((int) returned(exe.run(run.invocation(args)))).as("n=%d", c[0]).isEqualTo(c[1]);
+            assertThat(args.get(I32, 4)).isEqualTo(c[1]);
+            assertThat(args.get(I64, 8)).isEqualTo(c[2]);
+        }
+        VerifiedProgram facts = run.verify("build_and_walk");
+        assertThat(facts.guardsElided()).as("guards elided of %d heap accesses", facts.heapAccesses()).isPositive();
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void heapListInCheckedModeGivesTheSameResults(Engine e) throws Exception {
+        ObjectRun run = new ObjectRun("heap_list.bpf.o", e, true);
+        MemorySegment args = ctx(16);
+        args.set(I32, 0, 10);
+        assertThat(returned(run.run("build_and_walk", args))).isEqualTo(10);
+        assertThat(args.get(I64, 8)).isEqualTo(55);
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void unboundedWalkTerminatesOrIsCancelled(Engine e) throws Exception {
+        ObjectRun run = new ObjectRun("unbounded_walk.bpf.o", e, false);
+        Executable exe = run.load("walk_unbounded");
+        MemorySegment args = ctx(24);
+        args.set(I32, 0, 256);
+        assertThat(returned(exe.run(run.invocation(args)))).isEqualTo(256);
+        assertThat(args.get(I64, 16)).isEqualTo(32896);
+        // A cyclic list never ends: cancelled at the loop's cancellation point.
+        args.set(I32, 0, 10);
+        args.set(I32, 4, 1);
+        Invocation inv = run.invocation(args);
+        Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException ignored) {
+                return;
+            }
+            inv.requestCancel("test watchdog");
+        });
+        Outcome o = exe.run(inv);
+        var points = run.verify("walk_unbounded").cancellationPoints();
+        assertThat(o).isInstanceOfSatisfying(Outcome.Cancelled.class, c -> assertThat(points).contains(c.pc()));
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void allocatorAllocatesWalksAndFrees(Engine e) throws Exception {
+        ObjectRun run = new ObjectRun("kflex_alloc.bpf.o", e, false);
+        Executable exe = run.load("alloc_free");
+        for (int round = 0; round < 2; round++) {
+            MemorySegment args = ctx(32);
+            args.set(I32, 0, 10);
+            args.set(I64, 8, 4096);
+            assertThat(returned(exe.run(run.invocation(args)))).isEqualTo(10);
+            assertThat(args.get(I64, 16)).isEqualTo(285);
+            assertThat(args.get(I32, 4)).isEqualTo(10);
+            assertThat(args.get(I32, 24)).isEqualTo(1);
+        }
+        MemorySegment big = ctx(32);
+        big.set(I32, 0, 1000);
+        big.set(I64, 8, 1L << 30);
+        assertThat(returned(exe.run(run.invocation(big)))).isEqualTo(1000);
+        assertThat(big.get(I64, 16)).isEqualTo(332833500L);
+        assertThat(big.get(I32, 24)).isZero();
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void transfersUnderTwoHeapLocks(Engine e) throws Exception {
+        ObjectRun run = new ObjectRun("kflex_locks.bpf.o", e, false);
+        Executable exe = run.load("transfer");
+        long[][] steps = {{300, 0, 700, 1300}, {800, 1, 700, 1300}, {-200, 0, 900, 1100}};
+        for (long[] s : steps) {
+            MemorySegment args = ctx(24);
+            args.set(I64, 0, s[0]);
+            assertThat(returned(exe.run(run.invocation(args)))).as("amount %d", s[0]).isEqualTo(s[1]);
+            assertThat(args.get(I64, 8)).isEqualTo(s[2]);
+            assertThat(args.get(I64, 16)).isEqualTo(s[3]);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void bpfForIteratesNumericRanges(Engine e) throws Exception {
+        ObjectRun run = new ObjectRun("loop_bpf_for.bpf.o", e, false);
+        Executable exe = run.load("triangle");
+        long[][] cases = {{0, 100, 4950, 4950, 100}, {5, 3, 0, 0, 0}, {-3, 3, -3, 15, 6}};
+        for (long[] c : cases) {
+            MemorySegment args = ctx(24);
+            args.set(I32, 0, (int) c[0]);
+            args.set(I32, 4, (int) c[1]);
+            assertThat(returned(exe.run(run.invocation(args)))).as("[%d, %d)", c[0], c[1]).isEqualTo(c[4]);
+            assertThat(args.get(I64, 8)).isEqualTo(c[2]);
+            assertThat(args.get(I64, 16)).isEqualTo(c[3]);
+        }
+        assertThat(run.verify("triangle").cancellationPoints()).isEmpty();
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void shuffledListBuiltByOneProgramIsWalkedByAnother(Engine e) throws Exception {
+        ObjectRun run = new ObjectRun("bench_list_walk.bpf.o", e, false);
+        MemorySegment args = ctx(32);
+        args.set(I32, 0, 1000);
+        args.set(I32, 4, 7);
+        assertThat(returned(run.run("list_build", args))).isEqualTo(1000);
+        MemorySegment walk = ctx(32);
+        assertThat(returned(run.run("list_walk", walk))).isEqualTo(1000);
+        assertThat(walk.get(I64, 16)).isEqualTo(1000);
+        assertThat(walk.get(I64, 24)).isEqualTo(499500);
+    }
+}

@@ -1,0 +1,200 @@
+package io.kflex.heaprun;
+
+import static io.kflex.engine.Asm.*;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kflex.engine.AddressSpace;
+import io.kflex.engine.Bindings;
+import io.kflex.engine.Engine;
+import io.kflex.engine.EngineException;
+import io.kflex.engine.HeapMemory;
+import io.kflex.engine.HeapPlan;
+import io.kflex.engine.Invocation;
+import io.kflex.engine.Outcome;
+import io.kflex.engine.TestEngines;
+import io.kflex.helpers.HelperTable;
+import io.kflex.isa.Code;
+import io.kflex.isa.Instruction;
+import io.kflex.isa.Instruction.AddrSpaceCast;
+import io.kflex.isa.Size;
+import io.kflex.loader.ProgramType;
+import io.kflex.verifier.VerifiedProgram;
+import io.kflex.verifier.Verifier;
+import io.kflex.verifier.VerifierOptions;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Heap accesses and {@code addr_space_cast} on every engine, from hand-assembled programs. */
+class HeapSemanticsTest {
+
+    static Iterable<Engine> engines() { return TestEngines.all(); }
+
+    static Instruction castKern(int dst, int src) { return new AddrSpaceCast(dst, src, 0, 1); }
+
+    static Instruction castUser(int dst, int src) { return new AddrSpaceCast(dst, src, 1, 0); }
+
+    static VerifiedProgram verify(Code code) {
+        try {
+            return Verifier.verify(code, ProgramType.SYSCALL, List.of(), VerifierOptions.defaults());
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    static Outcome run(Engine e, Code code, HeapMemory heap, boolean withFacts) throws EngineException {
+        Bindings b = Bindings.of(HelperTable.empty()).withHeap(heap);
+        if (withFacts) b = b.withVerified(verify(code));
+        return e.load(code, b).run(new Invocation(new AddressSpace()));
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void castsFollowLinux(Engine e) throws Exception {
+        TestHeap heap = new TestHeap(1 << 16, false);
+        assertThat(run(e, code(lddw(1, 0x1234_5678_9abc_def0L), castKern(0, 1), exit()), heap, false))
+                .isEqualTo(new Outcome.Returned(0x9abc_def0L));
+        assertThat(run(e, code(lddw(1, 0x7777_0000_9abc_def0L), castUser(0, 1), exit()), heap, false))
+                .isEqualTo(new Outcome.Returned(TestHeap.USER_BASE | 0x9abc_def0L));
+        assertThat(run(e, code(lddw(1, 0x5_0000_0000L), castUser(0, 1), exit()), heap, false))
+                .as("NULL in the kernel view stays NULL").isEqualTo(new Outcome.Returned(0));
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void castWithoutAHeapFaultsWhereItIsExecuted(Engine e) throws Exception {
+        Code code = code(mov(1, 5), mov(0, 0), castKern(0, 1), exit());
+        Outcome o = e.load(code, Bindings.of(HelperTable.empty())).run(new Invocation(new AddressSpace()));
+        assertThat(o).isInstanceOfSatisfying(Outcome.Faulted.class, f -> {
+            assertThat(f.pc()).isEqualTo(2);
+            assertThat(f.reason()).contains("heap");
+        });
+    }
+
+    /** {@code r1 = heap pointer to offset; *(u64 *)(r1 + 8) = 7; r0 = *(u64 *)(r1 + 8); exit} — the store is at slot 3. */
+    static Code storeAndLoad(long offset) {
+        return code(lddw(1, offset), castKern(1, 1), st(Size.DW, 1, 8, 7), ldx(Size.DW, 0, 1, 8), exit());
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void guardedAccessesReachTheHeap(Engine e) throws Exception {
+        TestHeap heap = new TestHeap(1 << 16, false);
+        assertThat(run(e, storeAndLoad(0x2000), heap, true)).isEqualTo(new Outcome.Returned(7));
+        assertThat(heap.word(0x2008)).isEqualTo(7);
+        // A pointer beyond the heap is confined into it: offset 0x12000 of a 64 KiB heap is 0x2000.
+        assertThat(run(e, storeAndLoad(0x3_0001_2000L), heap, true)).isEqualTo(new Outcome.Returned(7));
+        assertThat(run(e, code(lddw(1, 0x12345), castKern(1, 1), st(Size.B, 1, 0, 1), movr(0, 1), exit()), heap, true))
+                .as("the base register is confined in place").isEqualTo(new Outcome.Returned(0x2345));
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void checkedModeFaultsAtTheAccessWithItsAddress(Engine e) throws Exception {
+        TestHeap heap = new TestHeap(1 << 16, true);
+        Outcome o = run(e, storeAndLoad(0x2000), heap, true);
+        assertThat(o).isInstanceOfSatisfying(Outcome.Faulted.class, f -> {
+            assertThat(f.pc()).isEqualTo(3);
+            assertThat(f.reason()).contains("offset 8200").contains("0x100000002008");
+        });
+        heap.allocPages(2); // pages 1 and 2
+        assertThat(run(e, storeAndLoad(0x2000), heap, true)).isEqualTo(new Outcome.Returned(7));
+        // The load whose guard is elided is checked too.
+        Code loadOutside = code(lddw(1, 0x2000), castKern(1, 1), st(Size.DW, 1, 0, 7), ldx(Size.DW, 0, 1, 0x1000), exit());
+        assertThat(run(e, loadOutside, heap, true)).isInstanceOfSatisfying(Outcome.Faulted.class, f -> assertThat(f.pc()).isEqualTo(4));
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void atomicsOnTheHeap(Engine e) throws Exception {
+        TestHeap heap = new TestHeap(1 << 16, false);
+        Code code = code(lddw(1, 0x100), castKern(1, 1), st(Size.DW, 1, 0, 40), mov(2, 2),
+                atomic(Size.DW, io.kflex.isa.AtomicOp.ADD, true, 1, 2, 0), ldx(Size.DW, 0, 1, 0), addr(0, 2), exit());
+        assertThat(run(e, code, heap, true)).isEqualTo(new Outcome.Returned(42 + 40));
+        Code misaligned = code(lddw(1, 0x101), castKern(1, 1), mov(2, 2), atomic(Size.DW, io.kflex.isa.AtomicOp.ADD, false, 1, 2, 0), mov(0, 0), exit());
+        assertThat(run(e, misaligned, heap, true)).isInstanceOfSatisfying(Outcome.Faulted.class, f -> assertThat(f.pc()).isEqualTo(4));
+    }
+
+    @Test
+    void planCountsGuardsNeededAndElided() throws Exception {
+        Code code = code(lddw(1, 0x100), castKern(1, 1), st(Size.DW, 1, 0, 1), st(Size.DW, 1, 8, 2), ldx(Size.DW, 0, 1, 16), exit());
+        VerifiedProgram facts = verify(code);
+        HeapPlan plan = HeapPlan.of(code, Bindings.of(HelperTable.empty()).withVerified(facts).withHeap(new TestHeap(1 << 16, false)));
+        assertThat(plan.guarded()).isEqualTo(1).isEqualTo((int) facts.guardsNeeded());
+        assertThat(plan.elided()).isEqualTo(2).isEqualTo((int) facts.guardsElided());
+        assertThat(plan.mode(3)).isEqualTo(HeapPlan.Mode.HEAP_GUARDED);
+        assertThat(plan.mode(4)).isEqualTo(HeapPlan.Mode.HEAP_ELIDED);
+    }
+
+    @Test
+    void factsOfAnotherProgramAreRefused() {
+        Code code = storeAndLoad(0x100);
+        VerifiedProgram other = verify(storeAndLoad(0x200));
+        for (Engine e : TestEngines.all()) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> e.load(code, Bindings.of(HelperTable.empty())
+                    .withVerified(other).withHeap(new TestHeap(1 << 16, false)))).isInstanceOf(EngineException.class);
+        }
+    }
+
+    // ---- escape property
+
+    private static final long PAD = 1 << 16;
+    private static final byte SENTINEL = (byte) 0xa5;
+
+    @Provide
+    Arbitrary<Size> sizes() { return Arbitraries.of(Size.values()); }
+
+    @Provide
+    Arbitrary<Long> pointers() {
+        return Arbitraries.oneOf(Arbitraries.longs(), Arbitraries.longs().between(-70_000, 70_000),
+                Arbitraries.longs().between(0, 0xffff_ffffL), Arbitraries.of(0L, -1L, Long.MIN_VALUE, Long.MAX_VALUE, 0xffff_ffffL));
+    }
+
+    /**
+     * Whatever the pointer and displacements, guarded and guard-elided heap accesses of an
+     * accepted program touch only the heap's segment: the memory around it keeps its sentinel
+     * bytes, no run faults, and every engine leaves the same heap and result.
+     */
+    @Property(tries = 150)
+    void heapAccessesNeverLeaveTheHeap(@ForAll("pointers") long pointer, @ForAll("pointers") long delta, @ForAll short off1,
+                                       @ForAll short off2, @ForAll short off3, @ForAll("sizes") Size size, @ForAll long value,
+                                       @ForAll boolean smallHeap) throws Exception {
+        long heapSize = smallHeap ? 4096 : 1 << 16;
+        List<Instruction> insns = new ArrayList<>(List.of(lddw(1, pointer), castKern(1, 1), lddw(3, delta), addr(1, 3), lddw(2, value),
+                stx(size, 1, 2, off1), ldx(size, 0, 1, off2), st(size, 1, off3, 0x5a), ldx(size, 4, 1, off3), addr(0, 4), exit()));
+        Code code = code(insns);
+        VerifiedProgram facts = verify(code);
+        Outcome expected = null;
+        byte[] expectedHeap = null;
+        for (Engine e : TestEngines.all()) {
+            MemorySegment all = Arena.ofAuto().allocate(heapSize + 2 * HeapMemory.GUARD + 2 * PAD, 4096);
+            all.fill(SENTINEL);
+            MemorySegment heapSegment = all.asSlice(PAD, heapSize + 2 * HeapMemory.GUARD);
+            heapSegment.fill((byte) 0);
+            TestHeap heap = new TestHeap(heapSegment, heapSize, false);
+            Outcome o = e.load(code, Bindings.of(HelperTable.empty()).withVerified(facts).withHeap(heap)).run(new Invocation(new AddressSpace()));
+            assertThat(o).as(e.name()).isInstanceOf(Outcome.Returned.class);
+            for (long i = 0; i < PAD; i++) {
+                assertThat(all.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i)).isEqualTo(SENTINEL);
+                assertThat(all.get(java.lang.foreign.ValueLayout.JAVA_BYTE, all.byteSize() - 1 - i)).isEqualTo(SENTINEL);
+            }
+            byte[] bytes = heapSegment.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            if (expected == null) {
+                expected = o;
+                expectedHeap = bytes;
+            } else {
+                assertThat(o).as(e.name()).isEqualTo(expected);
+                assertThat(bytes).as(e.name()).isEqualTo(expectedHeap);
+            }
+        }
+    }
+}
