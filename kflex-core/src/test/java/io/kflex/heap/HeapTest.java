@@ -55,6 +55,22 @@ class HeapTest {
     }
 
     @Test
+    void anObjectsDeclarationGivesNameSizeAndUserBase() throws Exception {
+        var declared = new io.kflex.loader.HeapDeclaration("kflex_heap_map", 3, 1 << 20, 0);
+        try (Heap heap = Heap.create(HeapConfig.forDeclaration(declared))) {
+            assertThat(heap.name()).isEqualTo("kflex_heap_map");
+            assertThat(heap.size()).isEqualTo(1 << 20);
+            assertThat(heap.userBase()).isEqualTo(HeapConfig.DEFAULT_USER_BASE);
+        }
+        try (Heap heap = Heap.create(HeapConfig.forDeclaration(new io.kflex.loader.HeapDeclaration("arena", 0, 1 << 16, 1L << 44)))) {
+            assertThat(heap.userBase()).isEqualTo(1L << 44);
+            assertThat(heap.malloc(8) >>> 32).isEqualTo(1L << 12);
+        }
+        assertThatThrownBy(() -> Heap.create(HeapConfig.forDeclaration(new io.kflex.loader.HeapDeclaration("arena", 0, 1 << 16, (1L << 44) | 0x1000))))
+                .isInstanceOf(HeapException.class).hasMessageContaining("4 GiB aligned");
+    }
+
+    @Test
     void theLargestHeapCostsNothingUntilTouched() throws Exception {
         try (Heap heap = Heap.create(HeapConfig.ofSize(1L << 32))) {
             long p = heap.allocPages(0, 1);
