@@ -250,4 +250,50 @@ class HeapTest {
             assertThatThrownBy(() -> memory.load(heap.userBase() + heap.size(), 1)).isInstanceOf(ExtensionFault.class);
         }
     }
+
+    @Test
+    void theHostViewAcceptsOffsetsAndPointersAndRejectsEverythingElse() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 16))) {
+            HeapView view = heap.view();
+            view.setU8(100, 0x1ff);
+            view.setU16(102, 0x1_2345);
+            view.setU32(104, 0x1_8765_4321L);
+            view.setU64(heap.userBase() | 112, -2);
+            assertThat(view.getU8(heap.userBase() | 100)).isEqualTo(0xff);
+            assertThat(view.getU16(102)).isEqualTo(0x2345);
+            assertThat(view.getU32(104)).isEqualTo(0x8765_4321L);
+            assertThat(view.getU64(112)).isEqualTo(-2);
+            assertThat(heap.segment().get(ValueLayout.JAVA_BYTE, Heap.GUARD + 104)).as("little-endian").isEqualTo((byte) 0x21);
+            view.write(200, new byte[] {1, 2, 3});
+            assertThat(view.read(heap.userBase() | 200, 4)).containsExactly(1, 2, 3, 0);
+            assertThat(view.compareAndSetU64(112, -2, 5)).isTrue();
+            assertThat(view.compareAndSetU64(112, -2, 6)).isFalse();
+            assertThat(view.getAndAddU64(112, 10)).isEqualTo(5);
+            assertThat(view.compareAndSetU32(104, 0x8765_4321L, 1)).isTrue();
+            view.setPointer(120, 300);
+            assertThat(view.getPointer(120)).isEqualTo(heap.userBase() | 300);
+            view.setPointer(120, 0);
+            assertThat(view.getPointer(120)).isZero();
+
+            assertThatThrownBy(() -> view.getU8(0x0200_0000_0000_0000L)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("neither");
+            assertThatThrownBy(() -> view.getU8(1 << 16)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("past the end");
+            assertThatThrownBy(() -> view.getU64((1 << 16) - 4)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("run past the end");
+            assertThatThrownBy(() -> view.read(-1L, 4)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> view.compareAndSetU64(116, 0, 1)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("aligned");
+            assertThatThrownBy(() -> view.lock(2)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("aligned");
+        }
+    }
+
+    @Test
+    void checkedHeapsCheckLockWordsToo() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 20).withChecked(true))) {
+            var lock = HeapKfuncs.forHeap(heap).get(HeapKfuncs.SPIN_LOCK);
+            var inv = new io.kflex.engine.Invocation(new AddressSpace());
+            assertThatThrownBy(() -> lock.call(inv, heap.userBase() | 0x8000, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("not allocated");
+            long p = heap.malloc(16);
+            lock.call(inv, p, 0, 0, 0, 0);
+            assertThat(inv.resources().size()).isEqualTo(1);
+            inv.resources().releaseAll();
+        }
+    }
 }
