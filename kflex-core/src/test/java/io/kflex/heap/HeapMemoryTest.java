@@ -28,7 +28,7 @@ class HeapMemoryTest {
             assertThat(mapped).isBetween(1 * MIB, 1 * MIB + 64 * KIB);
             // Tolerant, from the whole process (the JVM allocates too while the test runs).
             assertThat(afterCreate - before).as("creating the heap").isLessThan(16 * MIB);
-            assertThat(afterTouch - before).as("after touching 1 MiB").isBetween(MIB / 2, 24 * MIB);
+            assertThat(afterTouch - before).as("after touching 1 MiB (a committed heap would add 1 GiB)").isLessThan(24 * MIB);
 
             heap.freePages(p, 256);
             assertThat(mappingRssBytes(heap)).as("freed pages return to the system").isLessThan(64 * KIB);

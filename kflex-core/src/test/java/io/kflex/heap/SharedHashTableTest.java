@@ -135,7 +135,7 @@ class SharedHashTableTest {
     @ParameterizedTest
     @MethodSource("engines")
     void javaAndExtensionsShareOneHashTable(Engine e) throws Exception {
-        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 22))) {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 22).withLockTimeout(java.time.Duration.ofSeconds(30)))) {
             SharedRegions shared = new SharedRegions();
             heap.mapInto(shared);
             HelperTable kfuncs = HeapKfuncs.forHeap(heap).register(HelperTable.builder(),
