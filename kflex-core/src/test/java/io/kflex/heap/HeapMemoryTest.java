@@ -62,7 +62,7 @@ class HeapMemoryTest {
         for (int i = 0; i < 1024; i++) heap.view().setU32(p + i * Heap.PAGE_SIZE, 1);
         assertThat(mappingRssBytes(heap)).isGreaterThanOrEqualTo(4 * MIB);
         heap.close();
-        assertThat(NativeMemory.residentBytes(segment.address(), segment.byteSize())).isZero();
+        assertThat(NativeMemory.residentBytes(segment)).isZero();
         assertThat(segment.get(ValueLayout.JAVA_INT, Heap.GUARD + (p & heap.mask()))).as("reads zero until unmapped").isZero();
     }
 

@@ -239,6 +239,37 @@ class HeapTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void closingACloseableHeapWhileOtherThreadsAllocateIsClean() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            Heap heap = Heap.create(HeapConfig.ofSize(1 << 20).withLifetime(HeapConfig.Lifetime.CLOSEABLE));
+            java.util.concurrent.atomic.AtomicReference<Throwable> unexpected = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(2);
+            java.util.List<Thread> threads = new java.util.ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                threads.add(Thread.ofPlatform().start(() -> {
+                    running.countDown();
+                    try {
+                        while (true) {
+                            long p = heap.allocPages(0, 2);
+                            heap.freePages(p, 2);
+                            heap.free(heap.malloc(3000));
+                        }
+                    } catch (IllegalStateException closed) {
+                        // the heap was closed under us: the expected end
+                    } catch (Throwable e) {
+                        unexpected.set(e);
+                    }
+                }));
+            }
+            running.await();
+            heap.close();
+            for (Thread t : threads) t.join();
+            assertThat(unexpected.get()).isNull();
+        }
+    }
+
+    @Test
     void userPointersAreAddressesWhenTheHeapIsShared() throws Exception {
         SharedRegions shared = new SharedRegions();
         try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 20))) {
