@@ -33,7 +33,6 @@ public final class Heap implements AutoCloseable, io.kflex.engine.HeapMemory {
 
     private final HeapConfig config;
     private final Arena arena;
-    private final NativeMemory.Mapping mapping;
     private final MemorySegment segment;
     private final long size;
     private final long mask;
@@ -43,10 +42,9 @@ public final class Heap implements AutoCloseable, io.kflex.engine.HeapMemory {
     private final HeapView view;
     private volatile boolean closed;
 
-    private Heap(HeapConfig config, Arena arena, NativeMemory.Mapping mapping, MemorySegment segment) {
+    private Heap(HeapConfig config, Arena arena, MemorySegment segment) {
         this.config = config;
         this.arena = arena;
-        this.mapping = mapping;
         this.segment = segment;
         this.size = config.size();
         this.mask = size - 1;
@@ -80,7 +78,7 @@ public final class Heap implements AutoCloseable, io.kflex.engine.HeapMemory {
         // The cleanup captures only the mapping record, never the segment: an automatic arena
         // unmaps once nothing references the segment, and the heap may be one of those things.
         MemorySegment segment = MemorySegment.ofAddress(mapping.address()).reinterpret(length, arena, _ -> NativeMemory.unmap(mapping));
-        return new Heap(config, arena, mapping, segment);
+        return new Heap(config, arena, segment);
     }
 
     /** The memory: {@code GUARD + size + GUARD} bytes; heap offset {@code o} is at {@code GUARD + o}. */
@@ -201,7 +199,7 @@ public final class Heap implements AutoCloseable, io.kflex.engine.HeapMemory {
      */
     public long residentBytes() {
         checkOpen();
-        return NativeMemory.residentBytes(mapping.address(), mapping.length());
+        return NativeMemory.residentBytes(segment);
     }
 
     /** Bytes the allocators may hand out at once. */
@@ -241,10 +239,10 @@ public final class Heap implements AutoCloseable, io.kflex.engine.HeapMemory {
         closed = true;
         objects.clear();
         pages.clear();
-        if (arena.scope().isAlive() && config.lifetime() == HeapConfig.Lifetime.CLOSEABLE) {
-            arena.close(); // unmaps through the segment's cleanup
+        if (config.lifetime() == HeapConfig.Lifetime.CLOSEABLE) {
+            closeArena(); // unmaps through the segment's cleanup
         } else {
-            NativeMemory.decommit(mapping.address(), mapping.length());
+            NativeMemory.decommit(segment);
         }
     }
 
@@ -254,15 +252,25 @@ public final class Heap implements AutoCloseable, io.kflex.engine.HeapMemory {
                 config.checked() ? ", checked" : "", closed ? ", closed" : "");
     }
 
+    /** Closes the shared arena, waiting out system calls that hold it for their few microseconds. */
+    private void closeArena() {
+        while (arena.scope().isAlive()) {
+            try {
+                arena.close();
+            } catch (IllegalStateException heldByACall) {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
     private void checkOpen() {
         if (closed) throw new IllegalStateException("heap " + config.name() + " is closed");
     }
 
     private void discardPages(long offset, long length) {
         boolean fileBacked = config.backingFile().isPresent();
-        boolean zeroed = fileBacked
-                ? NativeMemory.punch(mapping.address() + GUARD + offset, length)
-                : NativeMemory.decommit(mapping.address() + GUARD + offset, length);
-        if (!zeroed) segment.asSlice(GUARD + offset, length).fill((byte) 0);
+        MemorySegment range = segment.asSlice(GUARD + offset, length);
+        boolean zeroed = fileBacked ? NativeMemory.punch(range) : NativeMemory.decommit(range);
+        if (!zeroed) range.fill((byte) 0);
     }
 }

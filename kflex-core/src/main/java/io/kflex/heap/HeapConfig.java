@@ -67,6 +67,11 @@ public record HeapConfig(String name, long size, long userBase, long memoryLimit
         return mapExtra == 0 ? c : c.withUserBase(mapExtra);
     }
 
+    /** The heap an object declares ({@code kflex_heap()} or any arena map). */
+    public static HeapConfig forDeclaration(io.kflex.loader.HeapDeclaration declaration) {
+        return forArena(declaration.mapName(), declaration.size(), declaration.userAddress());
+    }
+
     public HeapConfig withName(String name) {
         return new HeapConfig(name, size, userBase, memoryLimit, checked, backingFile, lockTimeout, lifetime);
     }

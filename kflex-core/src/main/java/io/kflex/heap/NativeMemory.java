@@ -138,34 +138,39 @@ final class NativeMemory {
         }
     }
 
-    /**
-     * Gives {@code [address, address + length)} back to the system ({@code MADV_DONTNEED}): the
-     * pages of an anonymous mapping read as zeros afterwards and cost nothing until touched
-     * again; the pages of a file mapping are dropped from this process but keep their data.
+    /*
+     * The calls below take the range as a slice of the heap's own segment, not as a raw address:
+     * the linker keeps the segment's arena alive for the duration of the call (and refuses the
+     * call once it is closed), so a heap closed concurrently can never have its addresses reused
+     * by another mapping that this call would then wipe.
      */
-    static boolean decommit(long address, long length) {
-        return madvise(address, length, MADV_DONTNEED);
+
+    /**
+     * Gives {@code range} back to the system ({@code MADV_DONTNEED}): the pages of an anonymous
+     * mapping read as zeros afterwards and cost nothing until touched again; the pages of a file
+     * mapping are dropped from this process but keep their data. False if that failed.
+     */
+    static boolean decommit(MemorySegment range) {
+        return madvise(range, MADV_DONTNEED);
     }
 
     /**
-     * Zeroes {@code [address, address + length)} of a file mapping and releases the file's blocks
-     * ({@code MADV_REMOVE}, a hole punch); returns false where the file system cannot, and the
-     * caller must zero the range itself.
+     * Zeroes {@code range} of a file mapping and releases the file's blocks ({@code MADV_REMOVE},
+     * a hole punch); returns false where the file system cannot, and the caller must zero the
+     * range itself.
      */
-    static boolean punch(long address, long length) {
-        return madvise(address, length, MADV_REMOVE);
+    static boolean punch(MemorySegment range) {
+        return madvise(range, MADV_REMOVE);
     }
 
-    /**
-     * Bytes of {@code [address, address + length)} (page aligned) that are resident in memory
-     * ({@code mincore}), or -1 if the system cannot tell.
-     */
-    static long residentBytes(long address, long length) {
+    /** Bytes of {@code range} (page aligned) that are resident in memory ({@code mincore}), or -1 if the system cannot tell. */
+    static long residentBytes(MemorySegment range) {
+        long length = range.byteSize();
         long pages = (length + PAGE - 1) / PAGE;
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(CAPTURE);
             MemorySegment vector = call.allocate(pages);
-            if ((int) MINCORE.invokeExact(state, MemorySegment.ofAddress(address), length, vector) != 0) return -1;
+            if ((int) MINCORE.invokeExact(state, range, length, vector) != 0) return -1;
             long resident = 0;
             for (long i = 0; i < pages; i++) resident += vector.get(ValueLayout.JAVA_BYTE, i) & 1;
             return resident * PAGE;
@@ -174,9 +179,11 @@ final class NativeMemory {
         }
     }
 
-    private static boolean madvise(long address, long length, int advice) {
+    private static boolean madvise(MemorySegment range, int advice) {
         try {
-            return (int) MADVISE.invokeExact(MemorySegment.ofAddress(address), length, advice) == 0;
+            return (int) MADVISE.invokeExact(range, range.byteSize(), advice) == 0;
+        } catch (IllegalStateException closed) {
+            throw closed;
         } catch (Throwable t) {
             return false;
         }

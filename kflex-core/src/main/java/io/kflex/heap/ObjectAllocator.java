@@ -1,6 +1,5 @@
 package io.kflex.heap;
 
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -30,7 +29,7 @@ final class ObjectAllocator {
     private final Zeroing zeroing;
     private final SizeClass[] classes = new SizeClass[MAX_SHIFT - MIN_SHIFT + 1];
     /** Page index → the {@link Slab} or {@link Large} object that owns it (first page only for Large). */
-    private final ConcurrentHashMap<Integer, Object> owners = new ConcurrentHashMap<>();
+    private final PageOwners owners;
 
     /** How the heap zeroes memory: a range of bytes, or whole pages given back to the system. */
     interface Zeroing {
@@ -42,6 +41,7 @@ final class ObjectAllocator {
     ObjectAllocator(PageAllocator pages, Zeroing zeroing) {
         this.pages = pages;
         this.zeroing = zeroing;
+        this.owners = new PageOwners(pages.pageCount());
         for (int i = 0; i < classes.length; i++) classes[i] = new SizeClass(MIN_SHIFT + i);
     }
 

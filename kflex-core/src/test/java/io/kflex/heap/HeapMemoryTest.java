@@ -15,6 +15,11 @@ class HeapMemoryTest {
 
     @Test
     void aGibibyteHeapWithOneMebibyteTouchedCostsAboutOneMebibyte() throws Exception {
+        // The first heap of a JVM also loads the native-access machinery: keep that out of the numbers.
+        try (Heap warmUp = Heap.create(HeapConfig.ofSize(1 << 16))) {
+            warmUp.view().setU64(warmUp.allocPages(0, 1), 1);
+            mappingRssBytes(warmUp);
+        }
         long before = vmRssBytes();
         try (Heap heap = Heap.create(HeapConfig.ofSize(GIB))) {
             long afterCreate = vmRssBytes();
@@ -28,7 +33,7 @@ class HeapMemoryTest {
             assertThat(mapped).isBetween(1 * MIB, 1 * MIB + 64 * KIB);
             // Tolerant, from the whole process (the JVM allocates too while the test runs).
             assertThat(afterCreate - before).as("creating the heap").isLessThan(16 * MIB);
-            assertThat(afterTouch - before).as("after touching 1 MiB").isBetween(MIB / 2, 24 * MIB);
+            assertThat(afterTouch - before).as("after touching 1 MiB (a committed heap would add 1 GiB)").isLessThan(24 * MIB);
 
             heap.freePages(p, 256);
             assertThat(mappingRssBytes(heap)).as("freed pages return to the system").isLessThan(64 * KIB);
@@ -57,7 +62,7 @@ class HeapMemoryTest {
         for (int i = 0; i < 1024; i++) heap.view().setU32(p + i * Heap.PAGE_SIZE, 1);
         assertThat(mappingRssBytes(heap)).isGreaterThanOrEqualTo(4 * MIB);
         heap.close();
-        assertThat(NativeMemory.residentBytes(segment.address(), segment.byteSize())).isZero();
+        assertThat(NativeMemory.residentBytes(segment)).isZero();
         assertThat(segment.get(ValueLayout.JAVA_INT, Heap.GUARD + (p & heap.mask()))).as("reads zero until unmapped").isZero();
     }
 

@@ -55,6 +55,22 @@ class HeapTest {
     }
 
     @Test
+    void anObjectsDeclarationGivesNameSizeAndUserBase() throws Exception {
+        var declared = new io.kflex.loader.HeapDeclaration("kflex_heap_map", 3, 1 << 20, 0);
+        try (Heap heap = Heap.create(HeapConfig.forDeclaration(declared))) {
+            assertThat(heap.name()).isEqualTo("kflex_heap_map");
+            assertThat(heap.size()).isEqualTo(1 << 20);
+            assertThat(heap.userBase()).isEqualTo(HeapConfig.DEFAULT_USER_BASE);
+        }
+        try (Heap heap = Heap.create(HeapConfig.forDeclaration(new io.kflex.loader.HeapDeclaration("arena", 0, 1 << 16, 1L << 44)))) {
+            assertThat(heap.userBase()).isEqualTo(1L << 44);
+            assertThat(heap.malloc(8) >>> 32).isEqualTo(1L << 12);
+        }
+        assertThatThrownBy(() -> Heap.create(HeapConfig.forDeclaration(new io.kflex.loader.HeapDeclaration("arena", 0, 1 << 16, (1L << 44) | 0x1000))))
+                .isInstanceOf(HeapException.class).hasMessageContaining("4 GiB aligned");
+    }
+
+    @Test
     void theLargestHeapCostsNothingUntilTouched() throws Exception {
         try (Heap heap = Heap.create(HeapConfig.ofSize(1L << 32))) {
             long p = heap.allocPages(0, 1);
@@ -223,6 +239,37 @@ class HeapTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void closingACloseableHeapWhileOtherThreadsAllocateIsClean() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            Heap heap = Heap.create(HeapConfig.ofSize(1 << 20).withLifetime(HeapConfig.Lifetime.CLOSEABLE));
+            java.util.concurrent.atomic.AtomicReference<Throwable> unexpected = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(2);
+            java.util.List<Thread> threads = new java.util.ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                threads.add(Thread.ofPlatform().start(() -> {
+                    running.countDown();
+                    try {
+                        while (true) {
+                            long p = heap.allocPages(0, 2);
+                            heap.freePages(p, 2);
+                            heap.free(heap.malloc(3000));
+                        }
+                    } catch (IllegalStateException closed) {
+                        // the heap was closed under us: the expected end
+                    } catch (Throwable e) {
+                        unexpected.set(e);
+                    }
+                }));
+            }
+            running.await();
+            heap.close();
+            for (Thread t : threads) t.join();
+            assertThat(unexpected.get()).isNull();
+        }
+    }
+
+    @Test
     void userPointersAreAddressesWhenTheHeapIsShared() throws Exception {
         SharedRegions shared = new SharedRegions();
         try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 20))) {
@@ -232,6 +279,52 @@ class HeapTest {
             memory.store(p + 8, 8, 0x1122_3344_5566_7788L);
             assertThat(heap.view().getU64(p + 8)).isEqualTo(0x1122_3344_5566_7788L);
             assertThatThrownBy(() -> memory.load(heap.userBase() + heap.size(), 1)).isInstanceOf(ExtensionFault.class);
+        }
+    }
+
+    @Test
+    void theHostViewAcceptsOffsetsAndPointersAndRejectsEverythingElse() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 16))) {
+            HeapView view = heap.view();
+            view.setU8(100, 0x1ff);
+            view.setU16(102, 0x1_2345);
+            view.setU32(104, 0x1_8765_4321L);
+            view.setU64(heap.userBase() | 112, -2);
+            assertThat(view.getU8(heap.userBase() | 100)).isEqualTo(0xff);
+            assertThat(view.getU16(102)).isEqualTo(0x2345);
+            assertThat(view.getU32(104)).isEqualTo(0x8765_4321L);
+            assertThat(view.getU64(112)).isEqualTo(-2);
+            assertThat(heap.segment().get(ValueLayout.JAVA_BYTE, Heap.GUARD + 104)).as("little-endian").isEqualTo((byte) 0x21);
+            view.write(200, new byte[] {1, 2, 3});
+            assertThat(view.read(heap.userBase() | 200, 4)).containsExactly(1, 2, 3, 0);
+            assertThat(view.compareAndSetU64(112, -2, 5)).isTrue();
+            assertThat(view.compareAndSetU64(112, -2, 6)).isFalse();
+            assertThat(view.getAndAddU64(112, 10)).isEqualTo(5);
+            assertThat(view.compareAndSetU32(104, 0x8765_4321L, 1)).isTrue();
+            view.setPointer(120, 300);
+            assertThat(view.getPointer(120)).isEqualTo(heap.userBase() | 300);
+            view.setPointer(120, 0);
+            assertThat(view.getPointer(120)).isZero();
+
+            assertThatThrownBy(() -> view.getU8(0x0200_0000_0000_0000L)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("neither");
+            assertThatThrownBy(() -> view.getU8(1 << 16)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("past the end");
+            assertThatThrownBy(() -> view.getU64((1 << 16) - 4)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("run past the end");
+            assertThatThrownBy(() -> view.read(-1L, 4)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> view.compareAndSetU64(116, 0, 1)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("aligned");
+            assertThatThrownBy(() -> view.lock(2)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("aligned");
+        }
+    }
+
+    @Test
+    void checkedHeapsCheckLockWordsToo() throws Exception {
+        try (Heap heap = Heap.create(HeapConfig.ofSize(1 << 20).withChecked(true))) {
+            var lock = HeapKfuncs.forHeap(heap).get(HeapKfuncs.SPIN_LOCK);
+            var inv = new io.kflex.engine.Invocation(new AddressSpace());
+            assertThatThrownBy(() -> lock.call(inv, heap.userBase() | 0x8000, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("not allocated");
+            long p = heap.malloc(16);
+            lock.call(inv, p, 0, 0, 0, 0);
+            assertThat(inv.resources().size()).isEqualTo(1);
+            inv.resources().releaseAll();
         }
     }
 }
