@@ -13,7 +13,18 @@ import io.kflex.isa.asm.Assembler;
 import io.kflex.loader.ExtensionObject;
 import io.kflex.helpers.Kfuncs;
 import io.kflex.loader.Program;
-import io.kflex.runtime.Watchdog;
+import io.kflex.hooks.PacketHook;
+import io.kflex.hooks.UdpPacketHook;
+import io.kflex.hooks.XdpAction;
+import io.kflex.loader.ProgramType;
+import io.kflex.runtime.Extension;
+import io.kflex.runtime.KFlexRuntime;
+import io.kflex.runtime.LoadedProgram;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
 import io.kflex.verifier.VerificationException;
 import io.kflex.verifier.VerifiedProgram;
 import io.kflex.verifier.Verifier;
@@ -26,6 +37,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -33,7 +46,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * A short end-to-end showcase that grows with the project: load and verify the committed
- * extension objects, run the same program on every engine, and cancel a runaway extension.
+ * extension objects, run the same program on every engine, serve UDP on loopback with an extension
+ * answering at the packet hook, and cancel a runaway extension at that hook while the server
+ * carries on.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, description = "Runs the end-to-end showcase.")
 final class DemoCommand implements Callable<Integer> {
@@ -98,19 +113,38 @@ final class DemoCommand implements Callable<Integer> {
         }
 
         out.println();
-        out.println("== 3. A runaway extension is cancelled; the host carries on");
-        Code runaway = Assembler.assemble(RUNAWAY);
-        try (Watchdog watchdog = new Watchdog()) {
-            for (Engine engine : Engines.available()) {
-                Executable exe = engine.load(runaway, Bindings.of(HelperTable.empty()));
-                Invocation invocation = new Invocation(new AddressSpace());
-                long start = System.nanoTime();
-                Outcome outcome;
-                try (Watchdog.Watch watch = watchdog.watch(invocation, Duration.ofMillis(100))) {
-                    outcome = exe.run(invocation);
-                }
-                out.printf("   %-12s %s after %d ms%n", engine.name(), describe(outcome), (System.nanoTime() - start) / 1_000_000);
-            }
+        out.println("== 3. A UDP server on loopback; an extension answers pings at its packet hook (XDP_TX)");
+        Path pong = dir.resolve("xdp_pong.bpf.o");
+        if (!Files.isRegularFile(pong)) {
+            out.println("   (no " + pong + ")");
+            return Main.OK;
+        }
+        try (KFlexRuntime runtime = KFlexRuntime.builder().engine("jit").budget(Duration.ofMillis(50)).build();
+             Extension ext = runtime.open(pong);
+             UdpPacketHook server = UdpPacketHook.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), new PacketHook(), 2,
+                     (from, payload, socket) -> socket.send(ByteBuffer.wrap(("app: " + US_ASCII.decode(payload)).getBytes(US_ASCII)), from));
+             DatagramChannel client = DatagramChannel.open(StandardProtocolFamily.INET).bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+            client.socket().setSoTimeout(2000);
+            LoadedProgram program = ext.load("xdp_pong");
+            out.printf("   server at %s, %s attached (verified, JIT-compiled)%n", server.localAddress(), program.name());
+            server.hook().attach(program);
+            exchange(out, client, server, "ping 1", 2000);
+            exchange(out, client, server, "hello", 2000);
+
+            out.println();
+            out.println("== 4. A runaway extension at the same hook is cancelled; the server never notices");
+            Extension runawayExt = runtime.open("runaway", ProgramType.XDP, Assembler.assemble(RUNAWAY));
+            LoadedProgram runaway = runawayExt.load("runaway");
+            server.hook().attach(runaway);
+            out.printf("   attached %s (an endless loop: its back-edge is a cancellation point), budget 50 ms%n", runaway.name());
+            exchange(out, client, server, "ping 2", 2000);
+            out.printf("   %s: %d cancellation(s); policy UNLOAD detached it: hook now runs %s%n", runaway.name(),
+                    runaway.stats().cancellations(), server.hook().attached().map(LoadedProgram::name).orElse("nothing"));
+            server.hook().attach(program);
+            exchange(out, client, server, "ping 3", 2000);
+            out.printf("   %s: %d runs, %d µs in total; hook verdicts: %d TX, %d PASS, %d fallbacks%n", program.name(),
+                    program.stats().runCount(), program.stats().runTimeNs() / 1000, server.hook().count(XdpAction.TX),
+                    server.hook().count(XdpAction.PASS), server.hook().fallbacks());
         }
         return Main.OK;
     }
@@ -140,6 +174,26 @@ final class DemoCommand implements Callable<Integer> {
                 out.printf("   %-26s %-22s %s%n", path.getFileName(), program.name(), verdict);
             }
         }
+    }
+
+    /** Sends {@code request} and prints the answer and who gave it, or that none came. */
+    private static void exchange(PrintWriter out, DatagramChannel client, UdpPacketHook server, String request, int timeoutMillis) throws Exception {
+        client.send(ByteBuffer.wrap(request.getBytes(US_ASCII)), server.localAddress());
+        ByteBuffer answer = ByteBuffer.allocate(2048);
+        client.configureBlocking(false);
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        long start = System.nanoTime();
+        while (client.receive(answer) == null) {
+            if (System.nanoTime() > deadline) {
+                out.printf("   %-8s -> (no answer within %d ms)%n", "\"" + request + "\"", timeoutMillis);
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        answer.flip();
+        String text = US_ASCII.decode(answer).toString();
+        out.printf("   %-10s -> %-14s answered by %s in %d µs%n", "\"" + request + "\"", "\"" + text + "\"",
+                text.startsWith("app: ") ? "the Java application" : "the extension", (System.nanoTime() - start) / 1000);
     }
 
     private static String firstLine(String s) {
