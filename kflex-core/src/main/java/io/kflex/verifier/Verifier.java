@@ -677,14 +677,20 @@ public final class Verifier {
     private void atomic(int pc, Atomic a, VerifierState st) throws VerificationException {
         Pointer base = memoryBase(pc, st, a.dst());
         Value src = read(pc, st, a.src());
-        if (src instanceof Pointer p) throw fail(pc, Rule.POINTER_LEAK, "atomic operation with pointer operand R" + a.src() + "=" + p, st);
+        // A heap pointer is the extension's own data (as in a plain store); any other pointer would
+        // leak a host address, and the stack keeps no typed spills through atomics.
+        if (src instanceof Pointer p && (p.kind().isHostPointer() || base.kind() == PointerKind.STACK)) {
+            throw fail(pc, Rule.POINTER_LEAK, "atomic operation with pointer operand R" + a.src() + "=" + p, st);
+        }
         if (base.kind() != PointerKind.STACK && base.kind() != PointerKind.MAP_VALUE && base.kind() != PointerKind.ARENA) {
             throw fail(pc, Rule.INVALID_ACCESS, "atomic operation on " + base.kind().logName() + " memory is not allowed", st);
         }
         int size = a.size().bytes();
         if (a.op() == AtomicOp.CMPXCHG) {
             Value r0 = read(pc, st, Registers.R0);
-            if (r0 instanceof Pointer p) throw fail(pc, Rule.POINTER_LEAK, "cmpxchg with pointer R0=" + p, st);
+            if (r0 instanceof Pointer p && (p.kind().isHostPointer() || base.kind() == PointerKind.STACK)) {
+                throw fail(pc, Rule.POINTER_LEAK, "cmpxchg with pointer R0=" + p, st);
+            }
         }
         Value old = access(pc, st, a.dst(), base, a.off(), size, null);
         if (old instanceof Pointer p) throw fail(pc, Rule.POINTER_LEAK, "atomic operation on spilled pointer " + p, st);
