@@ -210,4 +210,35 @@ class HeapSemanticsTest {
             }
         }
     }
+
+    /**
+     * Checked mode on a heap with some pages allocated: random accesses (loads, stores, atomics)
+     * either all succeed or fault, on every engine at the same instruction with the same reason.
+     */
+    @Property(tries = 100)
+    void checkedModeFaultsAlikeOnEveryEngine(@ForAll("pointers") long pointer, @ForAll short off1, @ForAll short off2,
+                                             @ForAll("sizes") Size size, @ForAll boolean atomicAdd, @ForAll int allocatedMask) throws Exception {
+        long heapSize = 1 << 16;
+        List<Instruction> insns = new ArrayList<>(List.of(lddw(1, pointer), castKern(1, 1), mov(2, 3),
+                stx(size, 1, 2, off1),
+                atomicAdd ? atomic(Size.DW, io.kflex.isa.AtomicOp.ADD, true, 1, 2, off2) : ldx(size, 2, 1, off2),
+                movr(0, 2), exit()));
+        Code code = code(insns);
+        VerifiedProgram facts = verify(code);
+        Outcome expected = null;
+        for (Engine e : TestEngines.all()) {
+            TestHeap heap = new TestHeap(heapSize, true);
+            // Allocate a random pattern of the first 16 pages: page 1 + 2k holds bit k of the mask.
+            for (int k = 0; k < 7; k++) if ((allocatedMask & (1 << k)) != 0) assertThat(heap.allocPages(1)).isNotZero();
+            Outcome o = e.load(code, Bindings.of(HelperTable.empty()).withVerified(facts).withHeap(heap)).run(new Invocation(new AddressSpace()));
+            if (o instanceof Outcome.Faulted f) {
+                assertThat(f.pc()).as(e.name()).isIn(4, 5);
+                assertThat(f.reason()).containsAnyOf("outside the allocated pages", "misaligned");
+            } else {
+                assertThat(o).isInstanceOf(Outcome.Returned.class);
+            }
+            if (expected == null) expected = o;
+            else assertThat(o).as(e.name()).isEqualTo(expected);
+        }
+    }
 }
