@@ -945,6 +945,8 @@ public final class Verifier {
         st.frames.addAll(next.frames);
         st.refs.clear();
         st.refs.putAll(next.refs);
+        st.iterators.clear();
+        st.iterators.putAll(next.iterators);
         st.lock = next.lock;
         st.iterationStart.clear();
         st.iterationStart.putAll(next.iterationStart);
