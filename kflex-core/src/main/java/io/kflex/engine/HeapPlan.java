@@ -40,9 +40,7 @@ public final class HeapPlan {
     public static HeapPlan of(Code code, Bindings bindings) throws EngineException {
         if (bindings.heap().isEmpty() || bindings.verified().isEmpty()) return NONE;
         VerifiedProgram facts = bindings.verified().get();
-        if (!Arrays.equals(facts.code().words(), code.words())) {
-            throw new EngineException("the verifier's facts belong to a different program than the one being loaded");
-        }
+        checkSameProgram(facts, code);
         HeapMemory heap = bindings.heap().get();
         long size = heap.size();
         if (size <= 0 || Long.bitCount(size) != 1 || size > AddressSpace.WINDOW_SIZE || heap.mask() != size - 1
@@ -55,10 +53,7 @@ public final class HeapPlan {
         int guarded = 0, elided = 0;
         for (int pc = 0; pc < code.length(); pc++) {
             Instruction insn = code.at(pc);
-            if (!(insn instanceof Instruction.Load || insn instanceof Instruction.Store || insn instanceof Instruction.StoreReg
-                    || insn instanceof Instruction.Atomic)) {
-                continue;
-            }
+            if (!isMemory(insn)) continue;
             AccessFact fact = facts.accessAt(pc);
             if (fact == null) continue; // never reached by the verifier: runs as it would unverified
             if (fact.region() == MemoryRegion.HEAP) {
@@ -70,6 +65,33 @@ public final class HeapPlan {
             }
         }
         return new HeapPlan(heap, modes, guarded, elided);
+    }
+
+    /**
+     * The facts must describe {@code code}: the same slots, and the same instructions except
+     * non-heap memory accesses a runtime may have rewritten in place (context field loads
+     * redirected to their shadow slots).
+     */
+    private static void checkSameProgram(VerifiedProgram facts, Code code) throws EngineException {
+        Code verified = facts.code();
+        if (verified.length() != code.length()) {
+            throw new EngineException("the verifier's facts belong to a program of " + verified.length() + " slots, not " + code.length());
+        }
+        for (int pc = 0; pc < code.length(); pc++) {
+            Instruction was = verified.at(pc), is = code.at(pc);
+            if (java.util.Objects.equals(was, is)) continue;
+            AccessFact fact = facts.accessAt(pc);
+            boolean rewrittenAccess = isMemory(was) && isMemory(is) && fact != null
+                    && fact.region() != MemoryRegion.HEAP && fact.region() != MemoryRegion.MIXED;
+            if (!rewrittenAccess) {
+                throw new EngineException("the verifier's facts belong to a different program: slot " + pc + " differs");
+            }
+        }
+    }
+
+    private static boolean isMemory(Instruction insn) {
+        return insn instanceof Instruction.Load || insn instanceof Instruction.Store || insn instanceof Instruction.StoreReg
+                || insn instanceof Instruction.Atomic;
     }
 
     /** The heap, or null when none is bound. */

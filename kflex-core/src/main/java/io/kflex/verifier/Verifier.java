@@ -955,6 +955,8 @@ public final class Verifier {
         st.frames.addAll(next.frames);
         st.refs.clear();
         st.refs.putAll(next.refs);
+        st.iterators.clear();
+        st.iterators.putAll(next.iterators);
         st.lock = next.lock;
         st.iterationStart.clear();
         st.iterationStart.putAll(next.iterationStart);
@@ -1387,7 +1389,9 @@ public final class Verifier {
             // Exhausted: NULL, the iterator stays live until destroyed.
             VerifierState drained = st.copy();
             drained.current().regs[Registers.R0] = Scalar.constant(0);
-            Scalar steps = (Scalar) owner.stack.spill(index);
+            if (!(owner.stack.spill(index) instanceof Scalar steps)) {
+                throw fail(pc, Rule.INVALID_ACCESS, name + ": the state of the iterator at fp" + iterArg.constantOffset() + " was lost", st);
+            }
             ScalarBranch.Refined room = ScalarBranch.assume(JumpOp.JLT, true, steps.bounds(), ScalarValue.constant(ITER_MAX_STEPS), true);
             if (room == null) { // the iterator cannot yield another value
                 replace(st, drained);

@@ -145,6 +145,20 @@ class HeapSemanticsTest {
         }
     }
 
+    @Test
+    void factsStillApplyWhenContextLoadsWereRewrittenInPlace() throws Exception {
+        // r2 = *(u32 *)(ctx + 0); then a heap store. A runtime may redirect the context load.
+        Code verified = code(ldx(Size.W, 2, 1, 0), lddw(1, 0x100), castKern(1, 1), stx(Size.DW, 1, 2, 0), mov(0, 0), exit());
+        Code rewritten = code(ldx(Size.DW, 2, 1, 64), lddw(1, 0x100), castKern(1, 1), stx(Size.DW, 1, 2, 0), mov(0, 0), exit());
+        VerifiedProgram facts = verify(verified);
+        HeapPlan plan = HeapPlan.of(rewritten, Bindings.of(HelperTable.empty()).withVerified(facts).withHeap(new TestHeap(1 << 16, false)));
+        assertThat(plan.mode(4)).isEqualTo(HeapPlan.Mode.HEAP_GUARDED);
+        // Rewriting the heap access itself is not allowed.
+        Code heapChanged = code(ldx(Size.W, 2, 1, 0), lddw(1, 0x100), castKern(1, 1), stx(Size.W, 1, 2, 0), mov(0, 0), exit());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> HeapPlan.of(heapChanged, Bindings.of(HelperTable.empty()).withVerified(facts)
+                .withHeap(new TestHeap(1 << 16, false)))).isInstanceOf(EngineException.class).hasMessageContaining("slot 4");
+    }
+
     // ---- escape property
 
     private static final long PAD = 1 << 16;
@@ -183,10 +197,9 @@ class HeapSemanticsTest {
             TestHeap heap = new TestHeap(heapSegment, heapSize, false);
             Outcome o = e.load(code, Bindings.of(HelperTable.empty()).withVerified(facts).withHeap(heap)).run(new Invocation(new AddressSpace()));
             assertThat(o).as(e.name()).isInstanceOf(Outcome.Returned.class);
-            for (long i = 0; i < PAD; i++) {
-                assertThat(all.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i)).isEqualTo(SENTINEL);
-                assertThat(all.get(java.lang.foreign.ValueLayout.JAVA_BYTE, all.byteSize() - 1 - i)).isEqualTo(SENTINEL);
-            }
+            MemorySegment sentinel = Arena.ofAuto().allocate(PAD).fill(SENTINEL);
+            assertThat(all.asSlice(0, PAD).mismatch(sentinel)).as("memory below the heap's segment").isEqualTo(-1);
+            assertThat(all.asSlice(all.byteSize() - PAD, PAD).mismatch(sentinel)).as("memory above the heap's segment").isEqualTo(-1);
             byte[] bytes = heapSegment.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
             if (expected == null) {
                 expected = o;
@@ -195,6 +208,37 @@ class HeapSemanticsTest {
                 assertThat(o).as(e.name()).isEqualTo(expected);
                 assertThat(bytes).as(e.name()).isEqualTo(expectedHeap);
             }
+        }
+    }
+
+    /**
+     * Checked mode on a heap with some pages allocated: random accesses (loads, stores, atomics)
+     * either all succeed or fault, on every engine at the same instruction with the same reason.
+     */
+    @Property(tries = 100)
+    void checkedModeFaultsAlikeOnEveryEngine(@ForAll("pointers") long pointer, @ForAll short off1, @ForAll short off2,
+                                             @ForAll("sizes") Size size, @ForAll boolean atomicAdd, @ForAll int allocatedMask) throws Exception {
+        long heapSize = 1 << 16;
+        List<Instruction> insns = new ArrayList<>(List.of(lddw(1, pointer), castKern(1, 1), mov(2, 3),
+                stx(size, 1, 2, off1),
+                atomicAdd ? atomic(Size.DW, io.kflex.isa.AtomicOp.ADD, true, 1, 2, off2) : ldx(size, 2, 1, off2),
+                movr(0, 2), exit()));
+        Code code = code(insns);
+        VerifiedProgram facts = verify(code);
+        Outcome expected = null;
+        for (Engine e : TestEngines.all()) {
+            TestHeap heap = new TestHeap(heapSize, true);
+            // Allocate a random pattern of the first 16 pages: page 1 + 2k holds bit k of the mask.
+            for (int k = 0; k < 7; k++) if ((allocatedMask & (1 << k)) != 0) assertThat(heap.allocPages(1)).isNotZero();
+            Outcome o = e.load(code, Bindings.of(HelperTable.empty()).withVerified(facts).withHeap(heap)).run(new Invocation(new AddressSpace()));
+            if (o instanceof Outcome.Faulted f) {
+                assertThat(f.pc()).as(e.name()).isIn(4, 5);
+                assertThat(f.reason()).containsAnyOf("outside the allocated pages", "misaligned");
+            } else {
+                assertThat(o).isInstanceOf(Outcome.Returned.class);
+            }
+            if (expected == null) expected = o;
+            else assertThat(o).as(e.name()).isEqualTo(expected);
         }
     }
 }
