@@ -72,6 +72,9 @@ final class RunCommand implements Callable<Integer> {
             description = "Budget of one run, e.g. 10ms or 2s (default 1s); an exceeded run is cancelled.")
     Duration timeout = DEFAULT_TIMEOUT;
 
+    @Option(names = "--checked-heap", description = "Check every heap access against the allocated pages (an address sanitizer for the heap).")
+    boolean checkedHeap;
+
     @Option(names = "--json", description = "One JSON object per program on stdout.")
     boolean json;
 
@@ -96,7 +99,8 @@ final class RunCommand implements Callable<Integer> {
             return Main.USAGE;
         }
         // A test run keeps programs loaded after a cancellation so that the following ones still run.
-        try (KFlexRuntime runtime = KFlexRuntime.builder().engine(engine).budget(timeout).policy(CancellationPolicy.KEEP).build();
+        try (KFlexRuntime runtime = KFlexRuntime.builder().engine(engine).budget(timeout).policy(CancellationPolicy.KEEP)
+                     .heapPolicy(c -> c.withChecked(checkedHeap)).build();
              Extension extension = runtime.open(object)) {
             List<LoadedProgram> loaded = new ArrayList<>();
             for (String name : programs) {

@@ -22,7 +22,7 @@ public final class BpfArena extends BpfMap {
         synchronized (table.regions()) {
             long userBase = spec.mapExtra() != 0 ? spec.mapExtra() : freeUserBase(table);
             try {
-                heap = Heap.create(HeapConfig.forArena(spec.name(), size, userBase));
+                heap = Heap.create(table.configureHeap(HeapConfig.forArena(spec.name(), size, userBase)));
             } catch (HeapException | IllegalArgumentException e) {
                 throw new MapException(Errno.EINVAL, "map " + spec.name() + ": " + e.getMessage());
             }

@@ -27,6 +27,7 @@ public final class MapTable {
     private final SharedRegions regions;
     private final int cpus;
     private final Epochs epochs = new Epochs();
+    private volatile java.util.function.UnaryOperator<io.kflex.heap.HeapConfig> heapPolicy = java.util.function.UnaryOperator.identity();
     private final AtomicInteger nextId = new AtomicInteger(1);
     private final ConcurrentHashMap<Integer, BpfMap> byId = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, BpfMap> byWindow = new ConcurrentHashMap<>();
@@ -45,6 +46,19 @@ public final class MapTable {
     }
 
     public SharedRegions regions() { return regions; }
+
+    /**
+     * How the heaps of arena maps created from now on are configured beyond what the object
+     * declares (checked mode, a memory limit, a backing file, the lock timeout): {@code policy}
+     * gets the declared configuration and returns the one to use.
+     */
+    public void heapPolicy(java.util.function.UnaryOperator<io.kflex.heap.HeapConfig> policy) {
+        this.heapPolicy = java.util.Objects.requireNonNull(policy);
+    }
+
+    io.kflex.heap.HeapConfig configureHeap(io.kflex.heap.HeapConfig declared) {
+        return heapPolicy.apply(declared);
+    }
 
     /** CPU slots of per-CPU maps. */
     public int cpus() { return cpus; }

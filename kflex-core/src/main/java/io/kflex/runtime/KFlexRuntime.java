@@ -52,6 +52,7 @@ public final class KFlexRuntime implements AutoCloseable {
         this.defaultBudget = b.budget;
         this.policy = b.policy;
         this.maps = new MapTable(new SharedRegions(), b.cpus);
+        this.maps.heapPolicy(b.heapPolicy);
         this.kfuncs = Kfuncs.resolver();
         this.helpers = RuntimeHelpers.shared(maps, sockets);
     }
@@ -126,6 +127,7 @@ public final class KFlexRuntime implements AutoCloseable {
         private Duration budget = DEFAULT_BUDGET;
         private CancellationPolicy policy = CancellationPolicy.UNLOAD;
         private int cpus = Runtime.getRuntime().availableProcessors();
+        private java.util.function.UnaryOperator<io.kflex.heap.HeapConfig> heapPolicy = java.util.function.UnaryOperator.identity();
 
         private Builder() {}
 
@@ -156,6 +158,16 @@ public final class KFlexRuntime implements AutoCloseable {
         public Builder cpus(int cpus) {
             if (cpus < 1) throw new IllegalArgumentException("cpus must be at least 1");
             this.cpus = cpus;
+            return this;
+        }
+
+        /**
+         * Adjusts every extension heap beyond what its object declares, e.g.
+         * {@code c -> c.withChecked(true).withMemoryLimit(64 << 20)} (checked mode: every heap
+         * access must hit an allocated page, else the extension faults at that instruction).
+         */
+        public Builder heapPolicy(java.util.function.UnaryOperator<io.kflex.heap.HeapConfig> policy) {
+            this.heapPolicy = Objects.requireNonNull(policy);
             return this;
         }
 

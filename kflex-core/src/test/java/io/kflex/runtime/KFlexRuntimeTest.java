@@ -127,6 +127,20 @@ class KFlexRuntimeTest {
     }
 
     @Test
+    void theHeapPolicyConfiguresEveryArenaAndHeapsGetDistinctUserWindows() throws Exception {
+        try (KFlexRuntime runtime = KFlexRuntime.builder().heapPolicy(c -> c.withChecked(true).withMemoryLimit(1 << 20)).build();
+             Extension a = runtime.open(TestObjects.object("heap_list.bpf.o"));
+             Extension b = runtime.open(TestObjects.object("heap_list.bpf.o"))) {
+            assertThat(a.maps().heap().checked()).isTrue();
+            assertThat(a.maps().heap().memoryLimit()).isEqualTo(1 << 20);
+            assertThat(a.maps().heap().userBase()).as("two default heaps cannot share a window").isNotEqualTo(b.maps().heap().userBase());
+            byte[] n10 = {10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+            assertThat(a.load("build_and_walk").testRun(TestRun.once().withContext(n10)).retval()).isEqualTo(10);
+            assertThat(b.load("build_and_walk").testRun(TestRun.once().withContext(n10)).retval()).isEqualTo(10);
+        }
+    }
+
+    @Test
     void closingTheRuntimeClosesItsExtensionsAndTheirMaps() throws Exception {
         KFlexRuntime runtime = runtime("interpreter");
         Extension ext = runtime.open(TestObjects.object("maps_btf.bpf.o"));
