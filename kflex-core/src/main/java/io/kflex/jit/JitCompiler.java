@@ -675,16 +675,7 @@ final class JitCompiler {
                     code.aload(memSlot);
                     address(l.src(), l.off());
                     code.loadConstant(l.size().bytes()).invokevirtual(CD_ADDRESS_SPACE, "load", MTD_LOAD);
-                    if (l.signed()) {
-                        code.l2i();
-                        switch (l.size()) {
-                            case B -> code.i2b();
-                            case H -> code.i2s();
-                            default -> {}
-                        }
-                        code.i2l();
-                    }
-                    code.lstore(reg(l.dst()));
+                    storeLoaded(l);
                 });
                 case Store s -> guarded(pc, CD_EXTENSION_FAULT, () -> {
                     code.aload(memSlot);
@@ -902,6 +893,23 @@ final class JitCompiler {
             }
         }
 
+        /**
+         * Stores the zero-extended 64-bit value a generic load left on the stack into the load's
+         * destination, sign-extending it first for a sign-extending load.
+         */
+        private void storeLoaded(Load l) {
+            if (l.signed()) {
+                code.l2i();
+                switch (l.size()) {
+                    case B -> code.i2b();
+                    case H -> code.i2s();
+                    default -> {}
+                }
+                code.i2l();
+            }
+            code.lstore(reg(l.dst()));
+        }
+
         /** Pushes the heap segment, the layout of {@code size} and {@code GUARD + base + off}. */
         private void heapAddress(int base, short off, Size size) {
             MemoryAccess a = MemoryAccess.of(size);
@@ -915,16 +923,7 @@ final class JitCompiler {
                 guarded(pc, CD_RUNTIME_EXCEPTION, () -> {
                     code.aload(memSlot).getstatic(CD_PROGRAM, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(l.src())).loadConstant((int) l.off())
                             .loadConstant(l.size().bytes()).invokestatic(CD_HEAP_ACCESS, "loadMixed", MTD_LOAD_MIXED);
-                    if (l.signed()) {
-                        code.l2i();
-                        switch (l.size()) {
-                            case B -> code.i2b();
-                            case H -> code.i2s();
-                            default -> {}
-                        }
-                        code.i2l();
-                    }
-                    code.lstore(reg(l.dst()));
+                    storeLoaded(l);
                 });
                 return;
             }
@@ -1098,11 +1097,7 @@ final class JitCompiler {
                         return;
                     }
                     recordCallDepth();
-                    guarded(pc, CD_Throwable, () -> {
-                        code.getstatic(CD_PROGRAM, helperField(c.imm()), CD_HELPER).aload(invSlot);
-                        for (int r = 1; r <= 5; r++) code.lload(reg(r));
-                        code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
-                    });
+                    callHostFunction(pc, helperField(c.imm()));
                     tailCallCheck();
                 }
                 case LOCAL -> localCall(pc, pc + 1 + c.imm());
@@ -1112,11 +1107,7 @@ final class JitCompiler {
                         return;
                     }
                     recordCallDepth();
-                    guarded(pc, CD_Throwable, () -> {
-                        code.getstatic(CD_PROGRAM, kfuncField(c.imm()), CD_HELPER).aload(invSlot);
-                        for (int r = 1; r <= 5; r++) code.lload(reg(r));
-                        code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
-                    });
+                    callHostFunction(pc, kfuncField(c.imm()));
                 }
             }
         }
@@ -1124,6 +1115,15 @@ final class JitCompiler {
         /** Before every helper call: the frame depth a callback of the helper runs below ({@link JitContext#call}). */
         private void recordCallDepth() {
             code.aload(0).iload(1).putfield(CD_CONTEXT, "callDepth", CD_int);
+        }
+
+        /** r0 = the helper or kfunc in static field {@code field}, called with the invocation and r1..r5. */
+        private void callHostFunction(int pc, String field) {
+            guarded(pc, CD_Throwable, () -> {
+                code.getstatic(CD_PROGRAM, field, CD_HELPER).aload(invSlot);
+                for (int r = 1; r <= 5; r++) code.lload(reg(r));
+                code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
+            });
         }
 
         /**
