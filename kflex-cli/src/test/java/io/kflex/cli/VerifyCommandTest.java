@@ -19,9 +19,9 @@ class VerifyCommandTest {
 
     @Test
     void rejectionExitsOneAndNamesInstructionSourceLineAndRule() {
-        CliRun r = CliRun.of("verify", OBJECTS.resolve("maps_queue_stack.bpf.o").toString());
+        CliRun r = CliRun.of("verify", OBJECTS.resolve("reject_rodata_write.bpf.o").toString());
         assertThat(r.status()).isEqualTo(1);
-        assertThat(r.out()).contains("fifo_lifo: rejected: insn 10:").contains("maps_queue_stack.bpf.c:48").contains("[UNKNOWN_HELPER]");
+        assertThat(r.out()).contains("bump_limit: rejected: insn 4:").contains("reject_rodata_write.bpf.c:21").contains("[READ_ONLY]");
     }
 
     @Test
