@@ -56,6 +56,9 @@ class StandardHelpersTest {
         assertThat(TracePrintk.format("[%5d|%-3d|%04x]", new long[] {42, 7, 0xab}, memory)).isEqualTo("[   42|7  |00ab]");
         assertThat(TracePrintk.format("%s %c %p", new long[] {s, 'x', 0x10}, memory)).isEqualTo("hello x 0x10");
         assertThat(TracePrintk.format("%s", new long[] {8, 0, 0}, memory)).isEqualTo("(efault)");
+        assertThat(TracePrintk.format("%+d|%05d|%-4x|% d", new long[] {5, -42, 0xa}, memory)).isNull();
+        assertThat(TracePrintk.format("%+d|%05d|%-4x|", new long[] {5, -42, 0xa}, memory)).isEqualTo("+5|-0042|a   |");
+        assertThat(TracePrintk.format("%ls", new long[] {s, 0, 0}, memory)).isNull();
         assertThat(TracePrintk.format("%q", new long[] {1, 0, 0}, memory)).isNull();
         assertThat(TracePrintk.format("%d %d %d %d", new long[] {1, 2, 3}, memory)).isNull();
     }
