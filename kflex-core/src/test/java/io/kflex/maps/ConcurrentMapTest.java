@@ -119,4 +119,77 @@ class ConcurrentMapTest {
         assertThat(m.size()).isEqualTo(100);
         assertThat(m.keys()).hasSize(100);
     }
+
+    static Iterable<io.kflex.engine.Engine> engines() {
+        return io.kflex.engine.TestEngines.all();
+    }
+
+    /**
+     * Programs on several threads look values up and compare their four words while the host
+     * replaces and deletes them: r0 = 0 consistent, 1 torn or foreign, 2 missing.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("engines")
+    void programsReadConsistentValuesWhileTheHostChurns(io.kflex.engine.Engine engine) throws Exception {
+        MapHarness h = new MapHarness();
+        MapSet maps = h.maps(MapSpec.of("h", MapSpec.HASH, 4, 32, 16, 0));
+        BpfMap m = maps.get(0);
+        io.kflex.engine.Executable reader = h.load(engine, """
+                *(u32 *)(r10 - 4) = r1
+                r6 = r1
+                r1 = map_idx(0) ll
+                r2 = r10
+                r2 += -4
+                call 1
+                if r0 == 0 goto missing
+                r1 = *(u64 *)(r0 + 0)
+                r2 = *(u64 *)(r0 + 8)
+                if r1 != r2 goto torn
+                r2 = *(u64 *)(r0 + 16)
+                if r1 != r2 goto torn
+                r2 = *(u64 *)(r0 + 24)
+                if r1 != r2 goto torn
+                r1 >>= 32
+                if r1 != r6 goto torn
+                r0 = 0
+                exit
+                torn:
+                r0 = 1
+                exit
+                missing:
+                r0 = 2
+                exit
+                """, maps);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        Future<?> writer = pool.submit(() -> {
+            long stamp = 0;
+            while (System.nanoTime() < deadline) {
+                int k = ThreadLocalRandom.current().nextInt(8);
+                if (stamp % 5 == 0) m.delete(u32(k));
+                else m.update(u32(k), value(k, stamp), BpfMap.BPF_ANY); // the host waits out readers if it runs out of slots
+                stamp++;
+            }
+            return null;
+        });
+        List<Future<long[]>> readers = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            readers.add(pool.submit(() -> {
+                long[] counts = new long[3];
+                while (System.nanoTime() < deadline) {
+                    counts[(int) MapHarness.r0(h.run(reader, ThreadLocalRandom.current().nextInt(8)))]++;
+                }
+                return counts;
+            }));
+        }
+        writer.get(30, TimeUnit.SECONDS);
+        long consistent = 0;
+        for (Future<long[]> f : readers) {
+            long[] counts = f.get(30, TimeUnit.SECONDS);
+            assertThat(counts[1]).as("torn or foreign values").isZero();
+            consistent += counts[0];
+        }
+        pool.shutdown();
+        assertThat(consistent).isGreaterThan(10);
+    }
 }
