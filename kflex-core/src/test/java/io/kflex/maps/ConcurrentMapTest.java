@@ -39,14 +39,14 @@ class ConcurrentMapTest {
         BpfHash m = (BpfHash) h.table.create(MapSpec.of("h", type, 4, 32, keys / 2, 0));
         AtomicLong reads = new AtomicLong(), misses = new AtomicLong();
         List<String> problems = java.util.Collections.synchronizedList(new ArrayList<>());
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(400);
+        java.util.concurrent.atomic.AtomicBoolean readersDone = new java.util.concurrent.atomic.AtomicBoolean();
         ExecutorService pool = Executors.newFixedThreadPool(4);
-        List<Future<?>> work = new ArrayList<>();
+        List<Future<?>> writers = new ArrayList<>(), readers = new ArrayList<>();
         for (int t = 0; t < 2; t++) {
-            work.add(pool.submit(() -> {
+            writers.add(pool.submit(() -> {
                 ThreadLocalRandom r = ThreadLocalRandom.current();
                 long stamp = 0;
-                while (System.nanoTime() < deadline) {
+                while (!readersDone.get()) {
                     int k = r.nextInt(keys);
                     try (var epoch = h.table.epochs().enter()) {
                         if (r.nextInt(3) == 0) m.deleteElem(MemorySegment.ofArray(u32(k)));
@@ -57,10 +57,10 @@ class ConcurrentMapTest {
             }));
         }
         for (int t = 0; t < 2; t++) {
-            work.add(pool.submit(() -> {
+            readers.add(pool.submit(() -> {
                 ThreadLocalRandom r = ThreadLocalRandom.current();
                 AddressSpace memory = new AddressSpace(h.regions);
-                while (System.nanoTime() < deadline) {
+                for (int n = 0; n < 20_000; n++) {
                     int k = r.nextInt(keys);
                     try (var epoch = h.table.epochs().enter()) {
                         long p = m.lookupElem(MemorySegment.ofArray(u32(k)), 0);
@@ -83,10 +83,16 @@ class ConcurrentMapTest {
                 return null;
             }));
         }
-        for (Future<?> f : work) f.get(30, TimeUnit.SECONDS);
-        pool.shutdown();
+        try {
+            for (Future<?> f : readers) f.get(60, TimeUnit.SECONDS);
+        } finally {
+            readersDone.set(true);
+            for (Future<?> f : writers) f.get(30, TimeUnit.SECONDS);
+            pool.shutdown();
+        }
         assertThat(problems).isEmpty();
-        assertThat(reads.get()).isGreaterThan(100);
+        assertThat(reads.get() + misses.get()).isEqualTo(40_000);
+        assertThat(reads.get()).as("values found").isPositive();
         assertThat(m.size()).isBetween(0, keys / 2);
         assertThat(m.keys()).hasSize(m.size());
         // The element count matches what iteration finds, and every stored value is consistent.
@@ -160,11 +166,12 @@ class ConcurrentMapTest {
                 r0 = 2
                 exit
                 """, maps);
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(300);
+        for (int k = 0; k < 8; k++) m.update(u32(k), value(k, 0), BpfMap.BPF_ANY);
+        java.util.concurrent.atomic.AtomicBoolean readersDone = new java.util.concurrent.atomic.AtomicBoolean();
         ExecutorService pool = Executors.newFixedThreadPool(3);
         Future<?> writer = pool.submit(() -> {
-            long stamp = 0;
-            while (System.nanoTime() < deadline) {
+            long stamp = 1;
+            while (!readersDone.get()) {
                 int k = ThreadLocalRandom.current().nextInt(8);
                 if (stamp % 5 == 0) m.delete(u32(k));
                 else m.update(u32(k), value(k, stamp), BpfMap.BPF_ANY); // the host waits out readers if it runs out of slots
@@ -172,24 +179,30 @@ class ConcurrentMapTest {
             }
             return null;
         });
+        int runs = 3000;
         List<Future<long[]>> readers = new ArrayList<>();
         for (int t = 0; t < 2; t++) {
             readers.add(pool.submit(() -> {
                 long[] counts = new long[3];
-                while (System.nanoTime() < deadline) {
+                for (int i = 0; i < runs; i++) {
                     counts[(int) MapHarness.r0(h.run(reader, ThreadLocalRandom.current().nextInt(8)))]++;
                 }
                 return counts;
             }));
         }
-        writer.get(30, TimeUnit.SECONDS);
         long consistent = 0;
-        for (Future<long[]> f : readers) {
-            long[] counts = f.get(30, TimeUnit.SECONDS);
-            assertThat(counts[1]).as("torn or foreign values").isZero();
-            consistent += counts[0];
+        try {
+            for (Future<long[]> f : readers) {
+                long[] counts = f.get(60, TimeUnit.SECONDS);
+                assertThat(counts[1]).as("torn or foreign values, counts %s", java.util.Arrays.toString(counts)).isZero();
+                assertThat(counts[0] + counts[2]).isEqualTo(runs);
+                consistent += counts[0];
+            }
+        } finally {
+            readersDone.set(true);
+            writer.get(30, TimeUnit.SECONDS);
+            pool.shutdown();
         }
-        pool.shutdown();
-        assertThat(consistent).isGreaterThan(10);
+        assertThat(consistent).as("values found").isPositive();
     }
 }
