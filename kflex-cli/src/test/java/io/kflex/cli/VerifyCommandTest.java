@@ -19,9 +19,9 @@ class VerifyCommandTest {
 
     @Test
     void rejectionExitsOneAndNamesInstructionSourceLineAndRule() {
-        CliRun r = CliRun.of("verify", OBJECTS.resolve("reject_rodata_write.bpf.o").toString());
+        CliRun r = CliRun.of("verify", OBJECTS.resolve("heap_list.bpf.o").toString());
         assertThat(r.status()).isEqualTo(1);
-        assertThat(r.out()).contains("bump_limit: rejected: insn 4:").contains("reject_rodata_write.bpf.c:21").contains("[READ_ONLY]");
+        assertThat(r.out()).contains("build_and_walk: rejected: insn 10:").contains("heap_list.bpf.c:").contains("[UNKNOWN_HELPER]");
     }
 
     @Test
