@@ -81,52 +81,49 @@ public final class TracePrintk implements Helper {
                 out.append('%');
                 continue;
             }
-            StringBuilder spec = new StringBuilder("%");
-            while (i < fmt.length() && "-+ 0".indexOf(fmt.charAt(i)) >= 0) spec.append(fmt.charAt(i++));
-            while (i < fmt.length() && Character.isDigit(fmt.charAt(i))) spec.append(fmt.charAt(i++));
+            String flags = "";
+            while (i < fmt.length() && "-+ 0".indexOf(fmt.charAt(i)) >= 0) flags += fmt.charAt(i++);
+            int width = 0;
+            while (i < fmt.length() && Character.isDigit(fmt.charAt(i)) && width < 1000) width = width * 10 + (fmt.charAt(i++) - '0');
             int longs = 0;
             while (i < fmt.length() && fmt.charAt(i) == 'l' && longs < 2) {
                 longs++;
                 i++;
             }
-            if (i >= fmt.length()) return null;
+            if (i >= fmt.length() || next >= args.length) return null;
             char conv = fmt.charAt(i);
-            if (next >= args.length) return null;
             long v = args[next++];
             boolean wide = longs > 0;
-            String text;
-            switch (conv) {
-                case 'd', 'i' -> text = Long.toString(wide ? v : (int) v);
-                case 'u' -> text = Long.toUnsignedString(wide ? v : v & 0xffffffffL);
-                case 'x' -> text = Long.toHexString(wide ? v : v & 0xffffffffL);
-                case 'X' -> text = Long.toHexString(wide ? v : v & 0xffffffffL).toUpperCase();
-                case 'c' -> text = String.valueOf((char) (v & 0xff));
-                case 'p' -> text = "0x" + Long.toHexString(v);
-                case 's' -> text = readString(memory, v);
-                default -> {
-                    return null;
-                }
+            boolean numeric = "diuxX".indexOf(conv) >= 0;
+            if (wide && !numeric) return null;
+            String text = switch (conv) {
+                case 'd', 'i' -> Long.toString(wide ? v : (int) v);
+                case 'u' -> Long.toUnsignedString(wide ? v : v & 0xffffffffL);
+                case 'x' -> Long.toHexString(wide ? v : v & 0xffffffffL);
+                case 'X' -> Long.toHexString(wide ? v : v & 0xffffffffL).toUpperCase();
+                case 'c' -> String.valueOf((char) (v & 0xff));
+                case 'p' -> "0x" + Long.toHexString(v);
+                case 's' -> readString(memory, v);
+                default -> null;
+            };
+            if (text == null) return null;
+            if ((conv == 'd' || conv == 'i') && !text.startsWith("-")) {
+                if (flags.indexOf('+') >= 0) text = "+" + text;
+                else if (flags.indexOf(' ') >= 0) text = " " + text;
             }
-            if (longs > 0 && (conv == 'c' || conv == 's' || conv == 'p')) return null;
-            spec.append('s');
-            String flags = spec.toString();
-            // Width and flags apply to the converted text; '0' pads numbers with zeros.
-            if (flags.contains("0") && !flags.contains("-") && "diuxX".indexOf(conv) >= 0) {
-                String width = flags.replaceAll("[^0-9]", "").replaceFirst("^0+", "");
-                int w = width.isEmpty() ? 0 : Integer.parseInt(width);
-                boolean negative = text.startsWith("-");
-                String digits = negative ? text.substring(1) : text;
-                while (digits.length() + (negative ? 1 : 0) < w) digits = "0" + digits;
-                text = negative ? "-" + digits : digits;
-                out.append(text);
-            } else {
-                if (flags.contains("+") && "di".indexOf(conv) >= 0 && !text.startsWith("-")) text = "+" + text;
-                String width = flags.replaceAll("[^0-9]", "");
-                String f = "%" + (flags.contains("-") ? "-" : "") + (width.isEmpty() || width.equals("0") ? "" : width.replaceFirst("^0+", "")) + "s";
-                out.append(String.format(f, text));
-            }
+            out.append(pad(text, width, flags.indexOf('-') >= 0, numeric && flags.indexOf('0') >= 0));
         }
         return out.toString();
+    }
+
+    /** {@code text} padded to {@code width}: on the right, with zeros after a sign, or with spaces on the left. */
+    private static String pad(String text, int width, boolean left, boolean zeros) {
+        if (text.length() >= width) return text;
+        String fill = (zeros && !left ? "0" : " ").repeat(width - text.length());
+        if (left) return text + fill;
+        if (!zeros) return fill + text;
+        boolean signed = text.startsWith("-") || text.startsWith("+") || text.startsWith(" ");
+        return signed ? text.charAt(0) + fill + text.substring(1) : fill + text;
     }
 
     private static String readString(AddressSpace memory, long address) {

@@ -31,11 +31,11 @@ public final class BpfArray extends BpfMap {
         this.cpus = perCpu ? table.cpus() : 1;
         this.elementSize = roundUp8(spec.valueSize());
         this.stride = elementSize * cpus;
-        long total = stride * spec.maxEntries();
-        if (total > MapTable.MAX_REGION) {
+        if (spec.maxEntries() > MapTable.MAX_REGION / stride) {
             throw new MapException(Errno.E2BIG, "map " + spec.name() + ": " + spec.maxEntries() + " values of " + stride
-                    + " bytes need " + total + " bytes, more than a map region holds (" + MapTable.MAX_REGION + ")");
+                    + " bytes are more than a map region holds (" + MapTable.MAX_REGION + " bytes)");
         }
+        long total = stride * spec.maxEntries();
         this.memory = MapMemory.allocate(total);
         this.region = new Region(Region.Kind.MAP_VALUE, memory, !spec.readOnlyForProgram(), "map " + spec.name());
         this.base = table.register(region, this);

@@ -28,6 +28,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * slots are reused only after every invocation that might hold them has finished ({@link Epochs}).
  */
 public final class BpfHash extends BpfMap {
+    /** How long a host update waits for running invocations to release retired slots before giving up with ENOMEM. */
+    static final long HOST_RECLAIM_WAIT_NANOS = 2_000_000_000L;
+
     private final boolean perCpu;
     private final boolean lru;
     private final int cpus;
@@ -294,9 +297,20 @@ public final class BpfHash extends BpfMap {
     @Override
     public void update(byte[] key, byte[] value, long flags) throws MapException {
         if (key == null || key.length != spec.keySize()) throw badKey(key);
+        Key k = new Key(key.clone());
         long r;
-        try (var epoch = table.epochs().enter()) {
-            r = put(new Key(key.clone()), hostValue(value), flags);
+        long deadline = 0;
+        while (true) {
+            try (var epoch = table.epochs().enter()) {
+                r = put(k, hostValue(value), flags);
+            }
+            // Out of slots only because running invocations still hold retired ones: the host may
+            // wait for them to finish (a program may not: it gets -ENOMEM at once). Not when the
+            // caller itself is inside an invocation, whose own epoch would hold them forever.
+            if (r != -Errno.ENOMEM || slab.retiredCount() == 0 || table.epochs().inside()) break;
+            if (deadline == 0) deadline = System.nanoTime() + HOST_RECLAIM_WAIT_NANOS;
+            else if (System.nanoTime() - deadline > 0) break;
+            java.util.concurrent.locks.LockSupport.parkNanos(20_000);
         }
         if (r != 0) throw error(r, "map " + spec.name() + ": update refused");
     }

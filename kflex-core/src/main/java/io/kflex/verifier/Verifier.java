@@ -62,7 +62,7 @@ public final class Verifier {
     public static final int HEAP_GUARD_BYTES = 32 * 1024;
     /** Packet pointer groups loaded straight from the context. */
     private static final int PACKET_BASE_ID = 1, PACKET_META_BASE_ID = 2;
-    /** Argument registers a callback receives ({@code bpf_loop}: index, context). */
+    /** Argument registers a callback receives (see {@code callbackArguments}). */
     private static final int R2 = 2, R3 = 3, R4 = 4;
     /** Linux's BPF_MAX_LOOPS: a numeric iterator yields at most this many values. */
     public static final long ITER_MAX_STEPS = 8L * 1024 * 1024;
@@ -263,8 +263,8 @@ public final class Verifier {
         int[] live = new int[st.frames.size()];
         for (int f = 0; f < live.length; f++) {
             live[f] = f == live.length - 1 ? liveness.liveAt(pc) : liveness.liveAt(st.frames.get(f + 1).callsite + 1) & ~0b111111;
-            // Below a callback, the helper still holds its context argument to pass on re-invocation.
-            if (f < live.length - 1 && st.frames.get(f + 1).callback) live[f] |= 1 << R3;
+            // Below a callback, the helper still holds its map and context arguments to pass on re-invocation.
+            if (f < live.length - 1 && st.frames.get(f + 1).callback) live[f] |= 1 << Registers.R1 | 1 << R3;
         }
         return live;
     }
@@ -1131,8 +1131,8 @@ public final class Verifier {
             // The helper may invoke the callback again with the state it left behind.
             VerifierState again = st.copy();
             FrameState next = new FrameState(frame.frameNo, frame.callsite, frame.subprogram, true);
-            next.regs[Registers.R1] = Scalar.of(ScalarValue.unsignedRange(0, 1 << 23));
-            next.regs[R2] = callbackContext(again.frames.get(frame.frameNo - 1));
+            int helper = code.at(frame.callsite) instanceof Call call ? call.imm() : -1;
+            callbackArguments(next, helper, again.frames.get(frame.frameNo - 1));
             again.frames.set(again.frames.size() - 1, next);
             worklist.push(new Pending(frame.subprogram, pc, again));
         }
@@ -1142,11 +1142,6 @@ public final class Verifier {
         for (int r = Registers.R1; r <= Registers.R5; r++) caller.regs[r] = Value.NOT_INIT;
         dropDanglingStackPointers(st, frame.frameNo);
         return frame.callsite + 1;
-    }
-
-    /** The callback context argument a {@code bpf_loop} caller passed (kept in its r3 until the helper returns). */
-    private static Value callbackContext(FrameState caller) {
-        return caller.regs[R3];
     }
 
     private static void dropDanglingStackPointers(VerifierState st, int frameNo) {
@@ -1282,7 +1277,7 @@ public final class Verifier {
         }
         if (released != null) st.refs.remove(released.refId());
         if (proto.has(Effect.CHANGES_PACKET_DATA)) invalidatePacketPointers(st);
-        if (proto.has(Effect.CALLS_BACK)) return invokeCallback(pc, st, callback, id, mapIndex);
+        if (proto.has(Effect.CALLS_BACK)) return invokeCallback(pc, st, callback, id);
         for (int r = Registers.R1; r <= Registers.R5; r++) f.regs[r] = Value.NOT_INIT;
         f.regs[Registers.R0] = switch (proto.returns()) {
             case INTEGER -> id == 7 || id == 8 ? Scalar.of(ScalarValue.ofWidth(4)) : Scalar.UNKNOWN;
@@ -1424,9 +1419,9 @@ public final class Verifier {
     /**
      * {@code bpf_loop} and {@code bpf_for_each_map_elem}: the callback may run zero or more times;
      * both continuations are explored. {@code bpf_loop}'s callback gets (index, ctx),
-     * {@code bpf_for_each_map_elem}'s (map, key, value, ctx) for map {@code mapIndex}.
+     * {@code bpf_for_each_map_elem}'s (map, key, value, ctx).
      */
-    private int invokeCallback(int pc, VerifierState st, Pointer callback, int helperId, int mapIndex) throws VerificationException {
+    private int invokeCallback(int pc, VerifierState st, Pointer callback, int helperId) throws VerificationException {
         if (st.frames.size() >= ControlFlowGraph.MAX_CALL_FRAMES) {
             throw fail(pc, Rule.CALL_DEPTH, "the call stack of " + (st.frames.size() + 1) + " frames is too deep", st);
         }
@@ -1438,17 +1433,27 @@ public final class Verifier {
         worklist.push(new Pending(pc + 1, pc, none));
         int target = callback.off();
         FrameState callee = new FrameState(st.frames.size(), pc, target, true);
-        if (helperId == 164) {
-            callee.regs[Registers.R1] = new Pointer(PointerKind.CONST_MAP, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, false);
-            callee.regs[R2] = new Pointer(PointerKind.MAP_KEY, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, false);
-            callee.regs[R3] = new Pointer(PointerKind.MAP_VALUE, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, false);
-            callee.regs[R4] = st.current().regs[R3];
-        } else {
-            callee.regs[Registers.R1] = Scalar.of(ScalarValue.unsignedRange(0, 1 << 23));
-            callee.regs[R2] = st.current().regs[R3];
-        }
+        callbackArguments(callee, helperId, st.current());
         st.frames.add(callee);
         return target;
+    }
+
+    /**
+     * The registers a callback starts with, from its caller's helper arguments (kept in the
+     * caller's r1 and r3 while the helper runs): {@code bpf_for_each_map_elem} (164) passes
+     * (map, key, value, ctx) of the map in r1, {@code bpf_loop} (index, ctx).
+     */
+    private void callbackArguments(FrameState callee, int helperId, FrameState caller) {
+        if (helperId == 164 && caller.regs[Registers.R1] instanceof Pointer map && map.kind() == PointerKind.CONST_MAP) {
+            int m = map.map();
+            callee.regs[Registers.R1] = new Pointer(PointerKind.CONST_MAP, 0, ScalarValue.constant(0), 0, m, newId(), 0, 0, false);
+            callee.regs[R2] = new Pointer(PointerKind.MAP_KEY, 0, ScalarValue.constant(0), 0, m, newId(), 0, 0, false);
+            callee.regs[R3] = new Pointer(PointerKind.MAP_VALUE, 0, ScalarValue.constant(0), 0, m, newId(), 0, 0, false);
+            callee.regs[R4] = caller.regs[R3];
+        } else {
+            callee.regs[Registers.R1] = Scalar.of(ScalarValue.unsignedRange(0, 1 << 23));
+            callee.regs[R2] = caller.regs[R3];
+        }
     }
 
     private void checkMapFits(int pc, VerifierState st, Prototype proto, MapSpec map) throws VerificationException {

@@ -39,14 +39,14 @@ class ConcurrentMapTest {
         BpfHash m = (BpfHash) h.table.create(MapSpec.of("h", type, 4, 32, keys / 2, 0));
         AtomicLong reads = new AtomicLong(), misses = new AtomicLong();
         List<String> problems = java.util.Collections.synchronizedList(new ArrayList<>());
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(400);
+        java.util.concurrent.atomic.AtomicBoolean readersDone = new java.util.concurrent.atomic.AtomicBoolean();
         ExecutorService pool = Executors.newFixedThreadPool(4);
-        List<Future<?>> work = new ArrayList<>();
+        List<Future<?>> writers = new ArrayList<>(), readers = new ArrayList<>();
         for (int t = 0; t < 2; t++) {
-            work.add(pool.submit(() -> {
+            writers.add(pool.submit(() -> {
                 ThreadLocalRandom r = ThreadLocalRandom.current();
                 long stamp = 0;
-                while (System.nanoTime() < deadline) {
+                while (!readersDone.get()) {
                     int k = r.nextInt(keys);
                     try (var epoch = h.table.epochs().enter()) {
                         if (r.nextInt(3) == 0) m.deleteElem(MemorySegment.ofArray(u32(k)));
@@ -57,10 +57,10 @@ class ConcurrentMapTest {
             }));
         }
         for (int t = 0; t < 2; t++) {
-            work.add(pool.submit(() -> {
+            readers.add(pool.submit(() -> {
                 ThreadLocalRandom r = ThreadLocalRandom.current();
                 AddressSpace memory = new AddressSpace(h.regions);
-                while (System.nanoTime() < deadline) {
+                for (int n = 0; n < 20_000; n++) {
                     int k = r.nextInt(keys);
                     try (var epoch = h.table.epochs().enter()) {
                         long p = m.lookupElem(MemorySegment.ofArray(u32(k)), 0);
@@ -83,10 +83,16 @@ class ConcurrentMapTest {
                 return null;
             }));
         }
-        for (Future<?> f : work) f.get(30, TimeUnit.SECONDS);
-        pool.shutdown();
+        try {
+            for (Future<?> f : readers) f.get(60, TimeUnit.SECONDS);
+        } finally {
+            readersDone.set(true);
+            for (Future<?> f : writers) f.get(30, TimeUnit.SECONDS);
+            pool.shutdown();
+        }
         assertThat(problems).isEmpty();
-        assertThat(reads.get()).isGreaterThan(100);
+        assertThat(reads.get() + misses.get()).isEqualTo(40_000);
+        assertThat(reads.get()).as("values found").isPositive();
         assertThat(m.size()).isBetween(0, keys / 2);
         assertThat(m.keys()).hasSize(m.size());
         // The element count matches what iteration finds, and every stored value is consistent.
@@ -118,5 +124,85 @@ class ConcurrentMapTest {
         assertThat(total).isEqualTo(100);
         assertThat(m.size()).isEqualTo(100);
         assertThat(m.keys()).hasSize(100);
+    }
+
+    static Iterable<io.kflex.engine.Engine> engines() {
+        return io.kflex.engine.TestEngines.all();
+    }
+
+    /**
+     * Programs on several threads look values up and compare their four words while the host
+     * replaces and deletes them: r0 = 0 consistent, 1 torn or foreign, 2 missing.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.MethodSource("engines")
+    void programsReadConsistentValuesWhileTheHostChurns(io.kflex.engine.Engine engine) throws Exception {
+        MapHarness h = new MapHarness();
+        MapSet maps = h.maps(MapSpec.of("h", MapSpec.HASH, 4, 32, 16, 0));
+        BpfMap m = maps.get(0);
+        io.kflex.engine.Executable reader = h.load(engine, """
+                *(u32 *)(r10 - 4) = r1
+                r6 = r1
+                r1 = map_idx(0) ll
+                r2 = r10
+                r2 += -4
+                call 1
+                if r0 == 0 goto missing
+                r1 = *(u64 *)(r0 + 0)
+                r2 = *(u64 *)(r0 + 8)
+                if r1 != r2 goto torn
+                r2 = *(u64 *)(r0 + 16)
+                if r1 != r2 goto torn
+                r2 = *(u64 *)(r0 + 24)
+                if r1 != r2 goto torn
+                r1 >>= 32
+                if r1 != r6 goto torn
+                r0 = 0
+                exit
+                torn:
+                r0 = 1
+                exit
+                missing:
+                r0 = 2
+                exit
+                """, maps);
+        for (int k = 0; k < 8; k++) m.update(u32(k), value(k, 0), BpfMap.BPF_ANY);
+        java.util.concurrent.atomic.AtomicBoolean readersDone = new java.util.concurrent.atomic.AtomicBoolean();
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        Future<?> writer = pool.submit(() -> {
+            long stamp = 1;
+            while (!readersDone.get()) {
+                int k = ThreadLocalRandom.current().nextInt(8);
+                if (stamp % 5 == 0) m.delete(u32(k));
+                else m.update(u32(k), value(k, stamp), BpfMap.BPF_ANY); // the host waits out readers if it runs out of slots
+                stamp++;
+            }
+            return null;
+        });
+        int runs = 3000;
+        List<Future<long[]>> readers = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            readers.add(pool.submit(() -> {
+                long[] counts = new long[3];
+                for (int i = 0; i < runs; i++) {
+                    counts[(int) MapHarness.r0(h.run(reader, ThreadLocalRandom.current().nextInt(8)))]++;
+                }
+                return counts;
+            }));
+        }
+        long consistent = 0;
+        try {
+            for (Future<long[]> f : readers) {
+                long[] counts = f.get(60, TimeUnit.SECONDS);
+                assertThat(counts[1]).as("torn or foreign values, counts %s", java.util.Arrays.toString(counts)).isZero();
+                assertThat(counts[0] + counts[2]).isEqualTo(runs);
+                consistent += counts[0];
+            }
+        } finally {
+            readersDone.set(true);
+            writer.get(30, TimeUnit.SECONDS);
+            pool.shutdown();
+        }
+        assertThat(consistent).as("values found").isPositive();
     }
 }

@@ -26,6 +26,8 @@ class MapTableTest {
                 new Object[] {MapSpec.of("arena", MapSpec.ARENA, 0, 0, 10, MapSpec.F_MMAPABLE), Errno.EINVAL, "heap"},
                 new Object[] {MapSpec.of("big", MapSpec.ARRAY, 4, 1 << 20, 1 << 20, 0), Errno.E2BIG, "more than"},
                 new Object[] {MapSpec.of("k", MapSpec.HASH, 513, 8, 1, 0), Errno.E2BIG, "key of 513"},
+                new Object[] {MapSpec.of("huge", MapSpec.PERCPU_ARRAY, 4, 1 << 26, Integer.MAX_VALUE, 0), Errno.E2BIG, "more than"},
+                new Object[] {MapSpec.of("hugeh", MapSpec.HASH, 4, 1 << 26, Integer.MAX_VALUE, 0), Errno.E2BIG, "do not fit"},
                 new Object[] {MapSpec.of("q", MapSpec.QUEUE, 4, 8, 1, 0), Errno.EINVAL, "no key"},
                 new Object[] {MapSpec.of("rb", MapSpec.RINGBUF, 0, 0, 5000, 0), Errno.EINVAL, "power of two"},
                 new Object[] {MapSpec.of("p", MapSpec.PROG_ARRAY, 4, 8, 4, 0), Errno.EINVAL, "4-byte ids"});
