@@ -106,6 +106,8 @@ public final class HelperPrototypes {
                 EnumSet.of(Effect.TAIL_CALL), 0, Set.of()));
         add(new Prototype(23, "redirect", List.of(ArgType.ANYTHING, ArgType.ANYTHING), ReturnType.INTEGER,
                 EnumSet.noneOf(Effect.class), 0, EnumSet.of(ProgramType.XDP, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT)));
+        add(new Prototype(51, "redirect_map", List.of(ArgType.CONST_MAP_PTR, ArgType.ANYTHING, ArgType.ANYTHING), ReturnType.INTEGER,
+                EnumSet.noneOf(Effect.class), 0, EnumSet.of(ProgramType.XDP)));
         add(new Prototype(44, "xdp_adjust_head", List.of(ArgType.PTR_TO_CTX, ArgType.ANYTHING), ReturnType.INTEGER,
                 EnumSet.of(Effect.CHANGES_PACKET_DATA), 0, EnumSet.of(ProgramType.XDP)));
         for (int id : new int[] {84, 85}) {

@@ -28,6 +28,8 @@ public record MapSpec(
     public static final int LRU_PERCPU_HASH = 10;
     public static final int ARRAY_OF_MAPS = 12;
     public static final int HASH_OF_MAPS = 13;
+    public static final int DEVMAP = 14;
+    public static final int DEVMAP_HASH = 25;
     public static final int QUEUE = 22;
     public static final int STACK = 23;
     public static final int RINGBUF = 27;

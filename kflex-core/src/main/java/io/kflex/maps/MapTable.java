@@ -76,7 +76,8 @@ public final class MapTable {
         validate(spec);
         int id = nextId.getAndIncrement();
         BpfMap map = switch (spec.type()) {
-            case MapSpec.ARRAY -> new BpfArray(this, spec, id, false);
+            case MapSpec.ARRAY, MapSpec.DEVMAP -> new BpfArray(this, spec, id, false);
+            case MapSpec.DEVMAP_HASH -> new BpfHash(this, spec, id, false, false);
             case MapSpec.PERCPU_ARRAY -> new BpfArray(this, spec, id, true);
             case MapSpec.HASH -> new BpfHash(this, spec, id, false, false);
             case MapSpec.PERCPU_HASH -> new BpfHash(this, spec, id, true, false);
@@ -106,6 +107,11 @@ public final class MapTable {
         }
         if (s.maxEntries() == 0) throw new MapException(Errno.EINVAL, m + "max_entries is 0");
         switch (type) {
+            case MapSpec.DEVMAP, MapSpec.DEVMAP_HASH -> {
+                // Values are a u32 ifindex, or struct bpf_devmap_val {ifindex; prog fd} (8 bytes).
+                if (s.keySize() != 4) throw new MapException(Errno.EINVAL, m + "a device map's key is a 4-byte index, not " + s.keySize() + " bytes");
+                if (s.valueSize() != 4 && s.valueSize() != 8) throw new MapException(Errno.EINVAL, m + "a device map's value is 4 or 8 bytes, not " + s.valueSize());
+            }
             case MapSpec.ARRAY, MapSpec.PERCPU_ARRAY, MapSpec.PROG_ARRAY, MapSpec.ARRAY_OF_MAPS -> {
                 if (s.keySize() != 4) throw new MapException(Errno.EINVAL, m + "an array's key is a 4-byte index, not " + s.keySize() + " bytes");
             }

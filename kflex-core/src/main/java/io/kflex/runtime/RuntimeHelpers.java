@@ -27,7 +27,7 @@ final class RuntimeHelpers {
         HelperTable.Builder b = HelperTable.builder();
         MapHelpers.register(b, maps);
         StandardHelpers.register(b);
-        PacketHelpers.register(b);
+        PacketHelpers.register(b, maps);
         SocketHelpers.register(b, sockets);
         HeapKfuncs.registerSpinLockHelpers(b, HeapConfig.DEFAULT_LOCK_TIMEOUT);
         return b.build();

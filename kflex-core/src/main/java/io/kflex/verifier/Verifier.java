@@ -1151,8 +1151,9 @@ public final class Verifier {
 
     private void checkReturnRange(int pc, VerifierState st, ScalarValue r0) throws VerificationException {
         long lo, hi;
+        // As in Linux, an XDP program may return any value (`return bpf_redirect_map(...)` is the
+        // usual way to end one): the hook treats values outside the verdicts as XDP_ABORTED.
         switch (type) {
-            case XDP -> { lo = 0; hi = 4; }
             case CGROUP_SKB -> { lo = 0; hi = 3; }
             case SK_LOOKUP, SK_REUSEPORT -> { lo = 0; hi = 1; }
             default -> { return; }
