@@ -69,15 +69,16 @@ public final class LoadedProgram {
     }
 
     /**
-     * Runs one invocation under the runtime's rules: a watchdog budget ({@code budget}, or the
-     * runtime's default when null), the maps' reclamation epoch, statistics, and cancellation
+     * Runs one invocation under the runtime's rules: a watchdog budget ({@code budget} — a hook's
+     * budget —, or when null the extension's {@link Extension#budget()}, which defaults to the
+     * runtime's), the maps' reclamation epoch, statistics, and cancellation
      * handling. Never throws because of the program; an unloaded program is not run and gives
      * {@code Faulted(-1, "program ... is unloaded")}.
      */
     public Outcome invoke(Invocation invocation, Duration budget) {
         if (unloaded) return new Outcome.Faulted(-1, "program " + name() + " is unloaded");
         KFlexRuntime runtime = extension.runtime();
-        Duration limit = budget != null ? budget : runtime.defaultBudget();
+        Duration limit = budget != null ? budget : extension.budget();
         Outcome outcome;
         long start = System.nanoTime();
         try (var epoch = runtime.maps().epochs().enter(); var watch = runtime.watchdog().watch(invocation, limit)) {
@@ -98,7 +99,7 @@ public final class LoadedProgram {
         List<String> released = c.released();
         Outcome.Cancelled result = c;
         stats.cancelled();
-        CancellationPolicy policy = extension.runtime().policy();
+        CancellationPolicy policy = extension.policy();
         if (policy == CancellationPolicy.UNLOAD) extension.unload(this);
         String line = verifiedSourceLine(c.pc());
         CancellationEvent event = new CancellationEvent();
