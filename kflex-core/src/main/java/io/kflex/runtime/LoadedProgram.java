@@ -2,6 +2,7 @@ package io.kflex.runtime;
 
 import io.kflex.engine.AddressSpace;
 import io.kflex.engine.Executable;
+import io.kflex.engine.HeldResources;
 import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
 import io.kflex.engine.Region;
@@ -111,6 +112,7 @@ public final class LoadedProgram {
             event.reason = c.reason();
             event.elapsed = elapsed;
             event.released = String.join(",", released);
+            event.objectTable = String.join(",", objectTable(c.pc()));
             event.policy = policy.name();
             event.commit();
         }
@@ -118,6 +120,21 @@ public final class LoadedProgram {
                 extension.object().name(), name(), c.pc(), line == null ? "" : " (" + line + ")", c.reason(),
                 elapsed / 1000, released.isEmpty() ? "nothing" : String.join(", ", released), policy);
         return result;
+    }
+
+    /**
+     * The object table of cancellation point {@code pc} as the verifier computed it: the kinds of
+     * resource ({@link HeldResources#SOCKET}, ...) the program may hold there, one entry per
+     * acquisition. Empty for an instruction that is not a cancellation point. What a cancellation
+     * at {@code pc} releases is always among these.
+     */
+    public List<String> objectTable(int pc) {
+        return verified.heldAtCancellation().getOrDefault(pc, List.of()).stream().map(r -> switch (r.kind()) {
+            case SOCKET -> HeldResources.SOCKET;
+            case RINGBUF_RECORD -> HeldResources.RINGBUF_RECORD;
+            case SPIN_LOCK -> HeldResources.MAP_LOCK;
+            case HEAP_LOCK -> HeldResources.HEAP_LOCK;
+        }).toList();
     }
 
     /** The source line of instruction {@code pc}, or null. */
