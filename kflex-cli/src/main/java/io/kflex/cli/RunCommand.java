@@ -148,10 +148,10 @@ final class RunCommand implements Callable<Integer> {
         json.put("runs", r.runs());
         json.put("cancelled", r.cancelled());
         json.put("cancel_point", r.cancelled() ? r.cancelPoint() : null);
-        json.put("cancel_line", r.cancelled() ? program.verifiedSourceLine(r.cancelPoint()) : null);
-        json.put("cancel_reason", r.outcome() instanceof Outcome.Cancelled c ? c.reason() : null);
         // "released" names kinds (the stable contract), "released_resources" which ones exactly.
         json.put("released", r.released().stream().map(HeldResources::kindOf).toList());
+        json.put("cancel_line", r.cancelled() ? program.verifiedSourceLine(r.cancelPoint()) : null);
+        json.put("cancel_reason", r.outcome() instanceof Outcome.Cancelled c ? c.reason() : null);
         json.put("released_resources", r.released());
         json.put("fault", r.outcome() instanceof Outcome.Faulted f ? f.reason() : null);
         json.put("fault_insn", r.outcome() instanceof Outcome.Faulted f ? f.pc() : null);
