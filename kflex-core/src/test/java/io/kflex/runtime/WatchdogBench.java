@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>unwatched: {@code executable.run(invocation)};</li>
  *   <li>epoch ticker: inside {@code try (var w = watchdog.watch(invocation, 10 ms))};</li>
  *   <li>timer task: the same with a task scheduled on a {@link ScheduledThreadPoolExecutor} and
- *       cancelled afterwards (what the watchdog did before it became a ticker).</li>
+ *       cancelled afterwards (what the watchdog did before it became a ticker);</li>
+ *   <li>the two registrations alone, without running anything.</li>
  * </ul>
  *
  * Each variant runs {@code ROUNDS} rounds of {@code OPS} invocations, interleaved so that the
@@ -45,8 +46,8 @@ public final class WatchdogBench {
     private WatchdogBench() {}
 
     public static void main(String[] args) throws Exception {
-        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 15;
-        int ops = args.length > 1 ? Integer.parseInt(args[1]) : 200_000;
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 101;
+        int ops = args.length > 1 ? Integer.parseInt(args[1]) : 20_000;
         Code code = code(mov(0, 0), mov(1, 16), add(0, 3), add(1, -1), jmp(io.kflex.isa.JumpOp.JNE, 1, 0, -3), exit());
         for (String engineName : new String[] {"jit", "interpreter"}) {
             Engine engine = Engines.named(engineName).orElseThrow();
@@ -73,6 +74,10 @@ public final class WatchdogBench {
                         f.cancel(false);
                     }
                 });
+                // The registration alone, without a program: its cost with less noise around it.
+                Invocation idle = new Invocation(memory);
+                variants.put("ticker alone", () -> watchdog.watch(idle, BUDGET).close());
+                variants.put("timer alone", () -> timer.schedule(() -> idle.requestCancel("budget"), BUDGET.toNanos(), TimeUnit.NANOSECONDS).cancel(false));
                 Map<String, double[]> samples = new LinkedHashMap<>();
                 variants.keySet().forEach(k -> samples.put(k, new double[rounds]));
                 for (int warm = 0; warm < 3; warm++) for (Variant v : variants.values()) time(v, ops);
@@ -84,7 +89,8 @@ public final class WatchdogBench {
                 System.out.printf("%s engine, median of %d rounds of %,d invocations:%n", engineName, rounds, ops);
                 for (var e : samples.entrySet()) {
                     double m = median(e.getValue());
-                    System.out.printf("  %-13s %8.1f ns/invocation  (+%.1f ns)%n", e.getKey(), m, m - base);
+                    if (e.getKey().endsWith("alone")) System.out.printf("  %-13s %8.1f ns/registration%n", e.getKey(), m);
+                    else System.out.printf("  %-13s %8.1f ns/invocation  (+%.1f ns)%n", e.getKey(), m, m - base);
                 }
                 if (cancelled > 0) System.out.printf("  (%d runs exceeded the 10 ms budget: the machine is loaded)%n", cancelled);
                 cancelled = 0;
