@@ -140,6 +140,9 @@ public final class Extension implements AutoCloseable {
             }
             throw e;
         }
+        // From here on the facts describe the code that runs: context loads already rewritten.
+        verified = ContextRewriter.rewritten(verified, ContextLayout.of(program.type()));
+
         ContextLayout layout = ContextLayout.of(program.type());
         var code = ContextRewriter.rewrite(verified, layout);
         Bindings bindings = new Bindings(helpers, maps);
