@@ -81,7 +81,6 @@ public final class Watchdog implements AutoCloseable {
      * {@link #close} ends the registration (idempotent, never throws).
      */
     public static final class Watch implements AutoCloseable {
-        private final Watchdog owner;
         private final Thread thread;
         /** The invocation being watched, or null: written last on registration, with release. */
         @SuppressWarnings("unused") // accessed through INVOCATION
@@ -97,8 +96,7 @@ public final class Watchdog implements AutoCloseable {
         /** A slot for a watch opened while this one is open (an invocation inside an invocation). */
         private Watch nested;
 
-        private Watch(Watchdog owner, Thread thread) {
-            this.owner = owner;
+        private Watch(Thread thread) {
             this.thread = thread;
         }
 
@@ -139,7 +137,7 @@ public final class Watchdog implements AutoCloseable {
         while (slot.active()) {
             // Rare: an invocation started while another one on this thread is still watched.
             if (slot.nested == null) {
-                slot.nested = new Watch(this, slot.thread);
+                slot.nested = new Watch(slot.thread);
                 registered.add(slot.nested);
             }
             slot = slot.nested;
@@ -149,7 +147,7 @@ public final class Watchdog implements AutoCloseable {
     }
 
     private Watch newSlot() {
-        Watch slot = new Watch(this, Thread.currentThread());
+        Watch slot = new Watch(Thread.currentThread());
         registered.add(slot);
         slots.set(slot);
         return slot;
