@@ -140,7 +140,8 @@ public final class Extension implements AutoCloseable {
             }
             throw e;
         }
-        // From here on the facts describe the code that runs: context loads already rewritten.
+        // From here on the facts describe the code that runs, its context loads rewritten (so the
+        // rewrite below returns that code as it is).
         verified = ContextRewriter.rewritten(verified, ContextLayout.of(program.type()));
 
         ContextLayout layout = ContextLayout.of(program.type());

@@ -131,8 +131,9 @@ public final class LoadedProgram {
     /**
      * The object table of cancellation point {@code pc} as the verifier computed it: the kinds of
      * resource ({@link HeldResources#SOCKET}, ...) the program may hold there, one entry per
-     * acquisition. Empty for an instruction that is not a cancellation point. What a cancellation
-     * at {@code pc} releases is always among these.
+     * acquisition. Empty for an instruction that is not a back-edge cancellation point. What a
+     * cancellation at such a point releases is always among these (a cancellation inside a helper,
+     * reported at its call instruction, has no static table).
      */
     public List<String> objectTable(int pc) {
         return verified.heldAtCancellation().getOrDefault(pc, List.of()).stream().map(r -> switch (r.kind()) {
