@@ -111,10 +111,10 @@ public final class KFlexRuntime implements AutoCloseable {
 
     public static final class Builder {
         private Engine engine = engineNamed("jit");
+        private Duration tick = Watchdog.DEFAULT_TICK;
         private Duration budget = DEFAULT_BUDGET;
         private CancellationPolicy policy = CancellationPolicy.UNLOAD;
         private int cpus = Runtime.getRuntime().availableProcessors();
-        private Duration tick = Watchdog.DEFAULT_TICK;
 
         private Builder() {}
 
