@@ -1,6 +1,7 @@
 package io.kflex.cli;
 
 import io.kflex.engine.EngineException;
+import io.kflex.engine.HeldResources;
 import io.kflex.engine.Outcome;
 import io.kflex.loader.LoadException;
 import io.kflex.runtime.CancellationPolicy;
@@ -31,8 +32,11 @@ import picocli.CommandLine.Spec;
  * program is verified, prepared by the engine and run {@code --repeat} times in the given order,
  * all against the same maps (and heap) of one opened object; a {@code syscall} program gets
  * {@code --ctx-in} as its context, a packet program {@code --data-in} as its frame. Prints the
- * return value, the median duration of one run, and whether a run was cancelled or faulted.
- * Exit 1 when a program is rejected, faults or is cancelled.
+ * return value, the median duration of one run, and whether a run was cancelled or faulted. A run
+ * that exceeds {@code --timeout} is cancelled at its next cancellation point: the report names the
+ * point (instruction and source line) and what the object table released, and the programs after
+ * it still run against the same maps and heap (the policy is KEEP). Exit 1 when a program is
+ * rejected, faults or is cancelled.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Runs programs of an eBPF object file once or repeatedly (like bpftool prog run).")
@@ -148,7 +152,11 @@ final class RunCommand implements Callable<Integer> {
         json.put("runs", r.runs());
         json.put("cancelled", r.cancelled());
         json.put("cancel_point", r.cancelled() ? r.cancelPoint() : null);
-        json.put("released", r.released());
+        // "released" names kinds (the stable contract), "released_resources" which ones exactly.
+        json.put("released", r.released().stream().map(HeldResources::kindOf).toList());
+        json.put("cancel_line", r.cancelled() ? program.verifiedSourceLine(r.cancelPoint()) : null);
+        json.put("cancel_reason", r.outcome() instanceof Outcome.Cancelled c ? c.reason() : null);
+        json.put("released_resources", r.released());
         json.put("fault", r.outcome() instanceof Outcome.Faulted f ? f.reason() : null);
         json.put("fault_insn", r.outcome() instanceof Outcome.Faulted f ? f.pc() : null);
         StringBuilder text = new StringBuilder(program.name()).append(": ");

@@ -15,7 +15,8 @@ public final class HeldResources {
 
     /**
      * One held resource: {@code key} identifies it (equal keys are the same resource),
-     * {@code description} names it in reports ("kflex_spin_lock heap+0x40").
+     * {@code description} names it in reports: its kind, a space, then which one
+     * ("kflex_spin_lock heap+0x40", "socket udp /127.0.0.1:53", "ringbuf_record events+0x1008").
      */
     public record Resource(Object key, String description, Runnable release) {
         public Resource {
@@ -25,7 +26,17 @@ public final class HeldResources {
         }
     }
 
+    /** Kinds of resources the host's helpers record (the first word of a description). */
+    public static final String SOCKET = "socket", HEAP_LOCK = "kflex_spin_lock", MAP_LOCK = "bpf_spin_lock",
+            RINGBUF_RECORD = "ringbuf_record";
+
     private final ArrayList<Resource> held = new ArrayList<>(4);
+
+    /** The kind of a resource from its description (see {@link Resource}): its first word. */
+    public static String kindOf(String description) {
+        int space = description.indexOf(' ');
+        return space < 0 ? description : description.substring(0, space);
+    }
 
     /** Records that {@code key} was acquired; {@code release} gives it back. */
     public void acquired(Object key, String description, Runnable release) {

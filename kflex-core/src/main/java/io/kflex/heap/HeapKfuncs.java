@@ -1,6 +1,8 @@
 package io.kflex.heap;
 
 import io.kflex.engine.AddressSpace;
+import io.kflex.engine.CallbackOutcome;
+import io.kflex.engine.Outcome;
 import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.Invocation;
 import io.kflex.helpers.Helper;
@@ -30,9 +32,9 @@ import java.util.function.LongFunction;
  *
  * Locks use the {@link SpinLocks} protocol and are recorded in
  * {@link Invocation#resources()}, so whatever an invocation still holds when it faults or is
- * cancelled is released. A wait that is cancelled, interrupted or times out faults the extension
- * (it never hangs the host); so does unlocking a lock the invocation does not hold, or taking one
- * it already holds.
+ * cancelled is released. A wait never hangs the host: when the invocation is asked to cancel or
+ * its thread is interrupted, the program ends as cancelled at the call; when the wait times out
+ * it faults. Unlocking a lock the invocation does not hold, or taking one it already holds, faults.
  */
 public final class HeapKfuncs {
     public static final String ARENA_ALLOC_PAGES = "bpf_arena_alloc_pages";
@@ -196,8 +198,10 @@ public final class HeapKfuncs {
     private static void waitFor(java.util.function.BooleanSupplier tryAcquire, Duration timeout, Invocation inv, String what) {
         switch (SpinLocks.acquire(tryAcquire, timeout, inv)) {
             case ACQUIRED -> { }
-            case CANCELLED -> throw new ExtensionFault("cancelled while waiting for " + what + ": " + inv.cancelRequested());
-            case INTERRUPTED -> throw new ExtensionFault("interrupted while waiting for " + what);
+            // A wait that ends because the invocation is stopped is a cancellation at the call
+            // instruction (the engine fills in the pc), not a fault of the extension.
+            case CANCELLED -> throw new CallbackOutcome(new Outcome.Cancelled(-1, inv.cancelRequested(), List.of()));
+            case INTERRUPTED -> throw new CallbackOutcome(new Outcome.Cancelled(-1, "interrupted", List.of()));
             case TIMED_OUT -> throw new ExtensionFault(what + ": not acquired within " + timeout);
         }
     }

@@ -63,14 +63,23 @@ public final class MapHelpers {
         });
         builder.add(RINGBUF_RESERVE, "bpf_ringbuf_reserve", (inv, map, size, flags, r4, r5) -> {
             if (!(map(table, map) instanceof BpfRingBuf ring)) return 0;
-            return ring.reserve(size, flags);
+            long record = ring.reserve(size, flags);
+            // A held resource until submitted or discarded: a cancelled program's record is
+            // discarded, so the consumer never sees it and its space becomes reusable.
+            if (record != 0) {
+                inv.resources().acquired(new RingRecord(record), String.format("ringbuf_record %s+0x%x", ring.name(), record & 0xffff_ffffL),
+                        () -> ring.commit(record, true, BpfRingBuf.RB_NO_WAKEUP));
+            }
+            return record;
         });
         builder.add(RINGBUF_SUBMIT, "bpf_ringbuf_submit", (inv, data, flags, r3, r4, r5) -> {
             record(table, data).commit(data, false, flags);
+            inv.resources().remove(new RingRecord(data));
             return 0;
         });
         builder.add(RINGBUF_DISCARD, "bpf_ringbuf_discard", (inv, data, flags, r3, r4, r5) -> {
             record(table, data).commit(data, true, flags);
+            inv.resources().remove(new RingRecord(data));
             return 0;
         });
         builder.add(RINGBUF_QUERY, "bpf_ringbuf_query", (inv, map, flags, r3, r4, r5) -> {
@@ -80,6 +89,9 @@ public final class MapHelpers {
         builder.add(FOR_EACH_MAP_ELEM, "bpf_for_each_map_elem", (inv, map, callback, ctx, flags, r5) -> forEach(inv, map(table, map), callback, ctx, flags));
         return builder;
     }
+
+    /** The key of a reserved ring-buffer record among an invocation's held resources. */
+    private record RingRecord(long address) {}
 
     /** The open map {@code handle} names; faults otherwise. */
     static BpfMap map(MapTable table, long handle) {

@@ -9,7 +9,10 @@ import io.kflex.verifier.AccessFact;
 import io.kflex.verifier.MemoryRegion;
 import io.kflex.verifier.VerifiedProgram;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Redirects a verified program's loads of context pointer fields ({@code ctx->data},
@@ -39,6 +42,26 @@ public final class ContextRewriter {
         } catch (InvalidInstructionException e) {
             throw new IllegalStateException("a one-slot load replaced by a one-slot load cannot be invalid", e);
         }
+    }
+
+    /**
+     * The verified program as it will run: its code {@link #rewrite rewritten} and the facts of the
+     * rewritten loads moved to the shadow slots they now read (8 bytes at the slot's offset), so
+     * that facts and code describe the same program. Rewriting the result again changes nothing.
+     */
+    public static VerifiedProgram rewritten(VerifiedProgram program, ContextLayout layout) {
+        Code code = rewrite(program, layout);
+        if (code == program.code()) return program;
+        Map<Integer, AccessFact> accesses = new HashMap<>(program.accesses());
+        for (int pc = 0; pc < code.length(); pc++) {
+            if (code.at(pc) != null && !code.at(pc).equals(program.code().at(pc))) {
+                AccessFact f = program.accessAt(pc);
+                long slot = layout.shadowAt(f.minOffset()).offset();
+                accesses.put(pc, new AccessFact(pc, f.region(), slot, slot, 8, f.write(), f.map(), f.guardNeeded()));
+            }
+        }
+        return new VerifiedProgram(code, program.type(), program.processedInstructions(), Collections.unmodifiableMap(accesses),
+                program.backEdges(), program.cancellationPoints(), program.heldAtCancellation(), program.stackDepths(), program.log());
     }
 
     private static Instruction rewriteOne(Instruction insn, AccessFact fact, ContextLayout layout) {

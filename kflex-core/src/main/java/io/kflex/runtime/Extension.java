@@ -18,6 +18,7 @@ import io.kflex.verifier.VerificationException;
 import io.kflex.verifier.VerifiedProgram;
 import io.kflex.verifier.Verifier;
 import io.kflex.verifier.VerifierOptions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,6 +38,8 @@ public final class Extension implements AutoCloseable {
     private final HelperTable helpers;
     private final Map<String, LoadedProgram> loaded = new LinkedHashMap<>();
     private boolean closed;
+    private volatile Duration budget;
+    private volatile CancellationPolicy policy;
 
     Extension(KFlexRuntime runtime, ExtensionObject object, MapSet maps, HelperTable helpers) {
         this.runtime = runtime;
@@ -48,6 +51,34 @@ public final class Extension implements AutoCloseable {
     public KFlexRuntime runtime() { return runtime; }
 
     public ExtensionObject object() { return object; }
+
+    /**
+     * The time budget of one invocation of this extension's programs when the hook gives none: the
+     * one set with {@link #budget(Duration)}, else the runtime's default.
+     */
+    public Duration budget() {
+        Duration b = budget;
+        return b != null ? b : runtime.defaultBudget();
+    }
+
+    /** Sets this extension's budget per invocation (null: the runtime's default again); returns this. */
+    public Extension budget(Duration budget) {
+        if (budget != null && (budget.isNegative() || budget.isZero())) throw new IllegalArgumentException("budget must be positive");
+        this.budget = budget;
+        return this;
+    }
+
+    /** What a cancellation does to this extension's programs: the one set here, else the runtime's. */
+    public CancellationPolicy policy() {
+        CancellationPolicy p = policy;
+        return p != null ? p : runtime.policy();
+    }
+
+    /** Sets this extension's cancellation policy (null: the runtime's again); returns this. */
+    public Extension policy(CancellationPolicy policy) {
+        this.policy = policy;
+        return this;
+    }
 
     /** The object's maps, in the object's index order; the host reads and writes them here. */
     public MapSet maps() { return maps; }
@@ -110,6 +141,10 @@ public final class Extension implements AutoCloseable {
             }
             throw e;
         }
+        // From here on the facts describe the code that runs, its context loads rewritten (so the
+        // rewrite below returns that code as it is).
+        verified = ContextRewriter.rewritten(verified, ContextLayout.of(program.type()));
+
         ContextLayout layout = ContextLayout.of(program.type());
         var code = ContextRewriter.rewrite(verified, layout);
         Bindings bindings = new Bindings(helpers, maps).withVerified(verified);

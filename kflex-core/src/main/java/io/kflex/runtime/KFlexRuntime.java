@@ -39,7 +39,7 @@ public final class KFlexRuntime implements AutoCloseable {
 
     private final Engine engine;
     private final MapTable maps;
-    private final Watchdog watchdog = new Watchdog();
+    private final Watchdog watchdog;
     private final Duration defaultBudget;
     private final CancellationPolicy policy;
     private final HelperTable helpers;
@@ -49,6 +49,7 @@ public final class KFlexRuntime implements AutoCloseable {
 
     private KFlexRuntime(Builder b) {
         this.engine = b.engine;
+        this.watchdog = new Watchdog(b.tick);
         this.defaultBudget = b.budget;
         this.policy = b.policy;
         this.maps = new MapTable(new SharedRegions(), b.cpus);
@@ -124,6 +125,7 @@ public final class KFlexRuntime implements AutoCloseable {
 
     public static final class Builder {
         private Engine engine = engineNamed("jit");
+        private Duration tick = Watchdog.DEFAULT_TICK;
         private Duration budget = DEFAULT_BUDGET;
         private CancellationPolicy policy = CancellationPolicy.UNLOAD;
         private int cpus = Runtime.getRuntime().availableProcessors();
@@ -146,6 +148,13 @@ public final class KFlexRuntime implements AutoCloseable {
         public Builder budget(Duration budget) {
             if (budget.isNegative() || budget.isZero()) throw new IllegalArgumentException("budget must be positive");
             this.budget = budget;
+            return this;
+        }
+
+        /** How often the watchdog checks budgets ({@link Watchdog#DEFAULT_TICK}); budgets are as precise as this. */
+        public Builder watchdogTick(Duration tick) {
+            if (tick.compareTo(Duration.ofNanos(10_000)) < 0) throw new IllegalArgumentException("watchdog tick must be at least 10 µs");
+            this.tick = tick;
             return this;
         }
 

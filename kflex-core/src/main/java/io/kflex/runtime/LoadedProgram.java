@@ -2,6 +2,7 @@ package io.kflex.runtime;
 
 import io.kflex.engine.AddressSpace;
 import io.kflex.engine.Executable;
+import io.kflex.engine.HeldResources;
 import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
 import io.kflex.engine.Region;
@@ -69,21 +70,28 @@ public final class LoadedProgram {
     }
 
     /**
-     * Runs one invocation under the runtime's rules: a watchdog budget ({@code budget}, or the
-     * runtime's default when null), the maps' reclamation epoch, statistics, and cancellation
+     * Runs one invocation under the runtime's rules: a watchdog budget ({@code budget} — a hook's
+     * budget —, or when null the extension's {@link Extension#budget()}, which defaults to the
+     * runtime's), the maps' reclamation epoch, statistics, and cancellation
      * handling. Never throws because of the program; an unloaded program is not run and gives
      * {@code Faulted(-1, "program ... is unloaded")}.
      */
     public Outcome invoke(Invocation invocation, Duration budget) {
+        return invoke(invocation, budget, null);
+    }
+
+    /** {@link #invoke(Invocation, Duration)}, storing the run's own duration (without the reporting) in {@code elapsedOut[0]}. */
+    private Outcome invoke(Invocation invocation, Duration budget, long[] elapsedOut) {
         if (unloaded) return new Outcome.Faulted(-1, "program " + name() + " is unloaded");
         KFlexRuntime runtime = extension.runtime();
-        Duration limit = budget != null ? budget : runtime.defaultBudget();
+        Duration limit = budget != null ? budget : extension.budget();
         Outcome outcome;
         long start = System.nanoTime();
         try (var epoch = runtime.maps().epochs().enter(); var watch = runtime.watchdog().watch(invocation, limit)) {
             outcome = executable.run(invocation);
         }
         long elapsed = System.nanoTime() - start;
+        if (elapsedOut != null) elapsedOut[0] = elapsed;
         stats.record(elapsed);
         switch (outcome) {
             case Outcome.Cancelled c -> outcome = cancelled(invocation, c, elapsed);
@@ -98,7 +106,7 @@ public final class LoadedProgram {
         List<String> released = c.released();
         Outcome.Cancelled result = c;
         stats.cancelled();
-        CancellationPolicy policy = extension.runtime().policy();
+        CancellationPolicy policy = extension.policy();
         if (policy == CancellationPolicy.UNLOAD) extension.unload(this);
         String line = verifiedSourceLine(c.pc());
         CancellationEvent event = new CancellationEvent();
@@ -110,6 +118,7 @@ public final class LoadedProgram {
             event.reason = c.reason();
             event.elapsed = elapsed;
             event.released = String.join(",", released);
+            event.objectTable = String.join(",", objectTable(c.pc()));
             event.policy = policy.name();
             event.commit();
         }
@@ -117,6 +126,22 @@ public final class LoadedProgram {
                 extension.object().name(), name(), c.pc(), line == null ? "" : " (" + line + ")", c.reason(),
                 elapsed / 1000, released.isEmpty() ? "nothing" : String.join(", ", released), policy);
         return result;
+    }
+
+    /**
+     * The object table of cancellation point {@code pc} as the verifier computed it: the kinds of
+     * resource ({@link HeldResources#SOCKET}, ...) the program may hold there, one entry per
+     * acquisition. Empty for an instruction that is not a back-edge cancellation point. What a
+     * cancellation at such a point releases is always among these (a cancellation inside a helper,
+     * reported at its call instruction, has no static table).
+     */
+    public List<String> objectTable(int pc) {
+        return verified.heldAtCancellation().getOrDefault(pc, List.of()).stream().map(r -> switch (r.kind()) {
+            case SOCKET -> HeldResources.SOCKET;
+            case RINGBUF_RECORD -> HeldResources.RINGBUF_RECORD;
+            case SPIN_LOCK -> HeldResources.MAP_LOCK;
+            case HEAP_LOCK -> HeldResources.HEAP_LOCK;
+        }).toList();
     }
 
     /** The source line of instruction {@code pc}, or null. */
@@ -148,9 +173,10 @@ public final class LoadedProgram {
                 packet.attach(memory, ctx, layout);
             }
             Invocation invocation = new Invocation(memory, ctxAddress).withHostContext(packet);
-            long start = System.nanoTime();
-            outcome = invoke(invocation, request.budget());
-            durations[i] = System.nanoTime() - start;
+            long[] elapsed = {0};
+            outcome = invoke(invocation, request.budget(), elapsed);
+            // The run itself: a cancellation's report (log line, event) is not part of it.
+            durations[i] = Math.max(1, elapsed[0]);
             dataOut = packet != null ? packet.frame() : null;
             ctxOut = program.type() == ProgramType.SYSCALL
                     ? ctx.asSlice(0, request.ctxIn().length).toArray(ValueLayout.JAVA_BYTE) : null;

@@ -1,73 +1,222 @@
 package io.kflex.runtime;
 
 import io.kflex.engine.Invocation;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * Enforces time budgets on running invocations: {@link #watch} arms a timer that asks the
- * invocation to cancel itself when the budget elapses; closing the returned handle disarms it.
- * One daemon thread serves every watch, so arming and disarming cost a queue insertion and
- * removal. Thread-safe; close the watchdog to stop its thread.
+ * Enforces time budgets on running invocations with an <em>epoch ticker</em> (DESIGN §6): one
+ * daemon thread advances a tick counter every {@link #tick()} and scans the invocations that are
+ * running; one whose budget has elapsed is asked to cancel itself
+ * ({@link Invocation#requestCancel}), and it unwinds at its next cancellation point.
+ *
+ * <p>Registering an invocation is what every hook does per invocation, so it is kept cheap: each
+ * thread owns a reusable {@link Watch} slot (created the first time the thread watches something)
+ * into which {@link #watch} writes the start tick, the budget and — last, with release semantics —
+ * the invocation; {@link Watch#close} clears the invocation again. No lock, no allocation, no
+ * clock read on that path: the start is the ticker's current tick, read opaquely.
+ *
+ * <p>Precision: a budget is rounded up to whole ticks and the ticker cancels an invocation once
+ * more than that many ticks have passed since it started, so the request comes between one tick
+ * early and one tick (plus the ticker's scheduling delay) late. With the default 1 ms tick and a
+ * 10 ms budget: after 9 to 11 ms.
+ *
+ * <p>Thread-safe. A {@link Watch} belongs to the thread that opened it and must be closed by that
+ * thread (try-with-resources). Close the watchdog to stop its thread.
  */
 public final class Watchdog implements AutoCloseable {
+    /** The default tick: fine enough for the default budget of 10 ms, cheap enough to run always. */
+    public static final Duration DEFAULT_TICK = Duration.ofMillis(1);
+
     private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final VarHandle INVOCATION, TICK, FIRED;
+    /** How often (in ticks) the ticker forgets the slots of threads that have ended. */
+    private static final int PURGE_EVERY = 1024;
 
-    private final ScheduledThreadPoolExecutor timer;
-
-    public Watchdog() {
-        timer = new ScheduledThreadPoolExecutor(1, runnable -> {
-            Thread t = new Thread(runnable, "kflex-watchdog-" + THREADS.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        // Most watches are disarmed long before they fire: drop them from the queue right away.
-        timer.setRemoveOnCancelPolicy(true);
-        timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            INVOCATION = lookup.findVarHandle(Watch.class, "invocation", Invocation.class);
+            FIRED = lookup.findVarHandle(Watch.class, "firedSequence", long.class);
+            TICK = lookup.findVarHandle(Watchdog.class, "currentTick", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
-    /** An armed budget; {@link #close} disarms it (idempotent, never throws). */
-    public static final class Watch implements AutoCloseable {
-        private final ScheduledFuture<?> timeout;
+    private final long tickNanos;
+    private final Duration tick;
+    private final Thread ticker;
+    private final ThreadLocal<Watch> slots = new ThreadLocal<>();
+    /** Every slot the ticker scans; grows by one per thread that ever watched (and by nesting). */
+    private final CopyOnWriteArrayList<Watch> registered = new CopyOnWriteArrayList<>();
+    @SuppressWarnings("unused") // accessed through TICK
+    private long currentTick;
+    private volatile boolean closed;
 
-        private Watch(ScheduledFuture<?> timeout) {
-            this.timeout = timeout;
+    /** A watchdog ticking every {@link #DEFAULT_TICK}. */
+    public Watchdog() {
+        this(DEFAULT_TICK);
+    }
+
+    /** A watchdog ticking every {@code tick} (at least 10 µs). */
+    public Watchdog(Duration tick) {
+        if (tick.compareTo(Duration.ofNanos(10_000)) < 0) throw new IllegalArgumentException("tick must be at least 10 µs, not " + tick);
+        this.tick = tick;
+        this.tickNanos = saturatedNanos(tick);
+        this.ticker = Thread.ofPlatform().daemon().name("kflex-watchdog-" + THREADS.incrementAndGet()).unstarted(this::tickLoop);
+        ticker.setPriority(Thread.MAX_PRIORITY);
+        ticker.start();
+    }
+
+    /** The tick period. */
+    public Duration tick() { return tick; }
+
+    /**
+     * A thread's slot: one registration at a time, reused for every invocation the thread runs.
+     * {@link #close} ends the registration (idempotent, never throws).
+     */
+    public static final class Watch implements AutoCloseable {
+        private final Thread thread;
+        /** The invocation being watched, or null: written last on registration, with release. */
+        @SuppressWarnings("unused") // accessed through INVOCATION
+        private Invocation invocation;
+        // Written by the owning thread before the invocation is published, read by the ticker after.
+        private long startTick;
+        private long budgetTicks;
+        private Duration budget;
+        private long sequence;
+        /** The sequence number of the registration the ticker cancelled last. */
+        @SuppressWarnings("unused") // accessed through FIRED
+        private long firedSequence = -1;
+        /** A slot for a watch opened while this one is open (an invocation inside an invocation). */
+        private Watch nested;
+
+        private Watch(Thread thread) {
+            this.thread = thread;
         }
 
-        /** Whether the budget elapsed and the cancellation was requested. */
+        /** Whether the budget of the current (or, after close, the last) registration elapsed and cancellation was requested. */
         public boolean fired() {
-            return timeout.isDone() && !timeout.isCancelled();
+            return (long) FIRED.getOpaque(this) == sequence;
         }
 
         @Override
         public void close() {
-            timeout.cancel(false);
+            if (Thread.currentThread() != thread) throw new IllegalStateException("a watch is closed by the thread that opened it");
+            INVOCATION.setRelease(this, (Invocation) null);
+        }
+
+        private boolean active() {
+            return INVOCATION.getOpaque(this) != null;
+        }
+
+        private Watch arm(Invocation inv, Duration limit, long ticks, long now) {
+            budget = limit;
+            budgetTicks = ticks;
+            startTick = now;
+            sequence++;
+            INVOCATION.setRelease(this, inv);
+            return this;
         }
     }
 
     /**
-     * Arms a budget for {@code invocation}: unless the handle is closed first, the watchdog calls
-     * {@code invocation.requestCancel("exceeded budget of ...")} once {@code budget} has elapsed.
+     * Watches {@code invocation} on the current thread: unless the returned handle is closed first,
+     * the watchdog calls {@code invocation.requestCancel("exceeded budget of ...")} once
+     * {@code budget} has elapsed. Returns the thread's slot, to be closed by this thread.
      */
     public Watch watch(Invocation invocation, Duration budget) {
         if (budget.isNegative()) throw new IllegalArgumentException("negative budget " + budget);
-        String reason = "exceeded budget of " + describe(budget);
-        long nanos = saturatedNanos(budget);
-        return new Watch(timer.schedule(() -> invocation.requestCancel(reason), nanos, TimeUnit.NANOSECONDS));
+        Watch slot = slots.get();
+        if (slot == null) slot = newSlot();
+        while (slot.active()) {
+            // Rare: an invocation started while another one on this thread is still watched.
+            if (slot.nested == null) {
+                slot.nested = new Watch(slot.thread);
+                registered.add(slot.nested);
+            }
+            slot = slot.nested;
+        }
+        long now = (long) TICK.getOpaque(this);
+        return slot.arm(invocation, budget, ticks(budget), now);
     }
 
-    /** Watches armed and not yet fired or closed. */
+    private Watch newSlot() {
+        Watch slot = new Watch(Thread.currentThread());
+        registered.add(slot);
+        slots.set(slot);
+        return slot;
+    }
+
+    /** Invocations being watched right now. */
     public int armed() {
-        return timer.getQueue().size();
+        int n = 0;
+        for (Watch w : registered) if (w.active()) n++;
+        return n;
     }
 
-    /** Stops the watchdog thread; watches still armed never fire. */
+    /** Slots the ticker scans (one per thread that watched an invocation and is still alive). */
+    public int slots() {
+        return registered.size();
+    }
+
+    /** Stops the ticker; invocations still watched are never cancelled by it. */
     @Override
     public void close() {
-        timer.shutdownNow();
+        closed = true;
+        ticker.interrupt();
+        try {
+            ticker.join(1_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void tickLoop() {
+        long origin = System.nanoTime();
+        long tickNo = 0;
+        while (!closed) {
+            long next = origin + (tickNo + 1) * tickNanos;
+            for (long wait = next - System.nanoTime(); wait > 0 && !closed; wait = next - System.nanoTime()) {
+                LockSupport.parkNanos(wait);
+            }
+            if (closed) return;
+            // Count the ticks that really passed (a late wake-up skips some), so budgets follow the clock.
+            tickNo = Math.max(tickNo + 1, (System.nanoTime() - origin) / tickNanos);
+            TICK.setOpaque(this, tickNo);
+            scan(tickNo);
+            if (tickNo % PURGE_EVERY == 0) purgeEndedThreads();
+        }
+    }
+
+    private void scan(long now) {
+        for (Watch w : registered) {
+            Invocation inv = (Invocation) INVOCATION.getAcquire(w);
+            if (inv == null) continue;
+            long start = w.startTick, ticks = w.budgetTicks, sequence = w.sequence;
+            Duration budget = w.budget;
+            // The fields belong to inv only if the slot still holds it: otherwise the thread moved on.
+            VarHandle.acquireFence();
+            if (INVOCATION.getAcquire(w) != inv || now - start <= ticks) continue;
+            if ((long) FIRED.getOpaque(w) == sequence) continue; // already asked
+            inv.requestCancel("exceeded budget of " + describe(budget));
+            FIRED.setOpaque(w, sequence);
+        }
+    }
+
+    private void purgeEndedThreads() {
+        registered.removeIf(w -> !w.thread.isAlive() && !w.active());
+    }
+
+    private long ticks(Duration budget) {
+        long nanos = saturatedNanos(budget);
+        long t = nanos / tickNanos;
+        return nanos % tickNanos == 0 ? t : t + 1;
     }
 
     private static long saturatedNanos(Duration d) {

@@ -63,6 +63,20 @@ class ContextRewriterTest {
     }
 
     @Test
+    void theRewrittenProgramsFactsDescribeItsCodeAndRewritingItAgainChangesNothing() throws Exception {
+        VerifiedProgram verified = Verifier.verify(Assembler.assemble(DROP_IPV4), ProgramType.XDP, List.of(), VerifierOptions.defaults());
+        ContextLayout layout = ContextLayout.of(ProgramType.XDP);
+        VerifiedProgram rewritten = ContextRewriter.rewritten(verified, layout);
+        assertThat(rewritten.code().words()).isEqualTo(ContextRewriter.rewrite(verified, layout).words());
+        assertThat(rewritten.accessAt(0).minOffset()).isEqualTo(24);
+        assertThat(rewritten.accessAt(1).maxOffset()).isEqualTo(32);
+        assertThat(rewritten.accessAt(1).size()).isEqualTo(8);
+        assertThat(rewritten.accessAt(6)).isEqualTo(verified.accessAt(6)); // the packet load is untouched
+        assertThat(ContextRewriter.rewrite(rewritten, layout)).isSameAs(rewritten.code());
+        assertThat(ContextRewriter.rewritten(rewritten, layout)).isSameAs(rewritten);
+    }
+
+    @Test
     void aProgramWithoutContextPointerLoadsIsReturnedUnchanged() throws Exception {
         Code code = Assembler.assemble("r0 = 0x2\nexit\n");
         VerifiedProgram verified = Verifier.verify(code, ProgramType.XDP, List.of(), VerifierOptions.defaults());

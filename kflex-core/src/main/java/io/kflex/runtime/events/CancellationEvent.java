@@ -19,6 +19,8 @@ public final class CancellationEvent extends Event {
     @Label("Source Line") public String sourceLine;
     @Label("Reason") public String reason;
     @Label("Elapsed") @Timespan(Timespan.NANOSECONDS) public long elapsed;
-    @Label("Released") public String released;
+    @Label("Released") @Description("The resources the object table released, comma-separated") public String released;
+    @Label("Object Table") @Description("The resource kinds the verifier said the program may hold at this point")
+    public String objectTable;
     @Label("Policy") public String policy;
 }
