@@ -2,6 +2,7 @@ package io.kflex.interp;
 
 import io.kflex.engine.AddressSpace;
 import io.kflex.engine.Bindings;
+import io.kflex.engine.CancellationPolls;
 import io.kflex.engine.CallbackOutcome;
 import io.kflex.engine.EngineException;
 import io.kflex.engine.ExtensionFault;
@@ -70,6 +71,8 @@ final class InterpretedProgram implements TailCallable {
     private final boolean[] functionEntry;
     private final HelperTable helpers;
     private final Bindings.PseudoResolver pseudo;
+    /** Backward branches proven to close terminating loops: no cancellation poll there. */
+    private final java.util.BitSet noPoll;
     private final int lastInstruction;
     /** The bound heap (null if none), its segment and mask, and which heap accesses confine their base. */
     private final HeapMemory heap;
@@ -80,6 +83,7 @@ final class InterpretedProgram implements TailCallable {
     InterpretedProgram(Code code, Bindings bindings) throws EngineException {
         this.length = code.length();
         this.helpers = bindings.helpers();
+        this.noPoll = CancellationPolls.skippable(code, bindings.verified());
         this.pseudo = bindings.pseudo();
         HeapPlan plan = HeapPlan.of(code, bindings);
         this.heap = bindings.heap().orElse(null);
@@ -534,7 +538,7 @@ final class InterpretedProgram implements TailCallable {
                             pc++;
                         } else {
                             int t = target[pc];
-                            if (t <= pc) {
+                            if (t <= pc && !noPoll.get(pc)) {
                                 String why = cancellation(invocation);
                                 if (why != null) return new Outcome.Cancelled(pc, why, List.of());
                             }
@@ -543,7 +547,7 @@ final class InterpretedProgram implements TailCallable {
                     }
                     case GOTO -> {
                         int t = target[pc];
-                        if (t <= pc) {
+                        if (t <= pc && !noPoll.get(pc)) {
                             String why = cancellation(invocation);
                             if (why != null) return new Outcome.Cancelled(pc, why, List.of());
                         }

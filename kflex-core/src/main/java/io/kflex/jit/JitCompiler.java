@@ -156,6 +156,8 @@ final class JitCompiler {
     private final Map<Integer, Integer> helperSlots = new LinkedHashMap<>();
     /** Class-data slot of each bound kfunc, by kfunc id. */
     private final Map<Integer, Integer> kfuncSlots = new LinkedHashMap<>();
+    /** Backward branches the verifier proved to close terminating loops: emitted without a poll. */
+    private final BitSet noPoll;
     /** The resolved value of each {@code lddw} pseudo form, by pc (map handles, value addresses). */
     private final Map<Integer, Long> pseudoValues = new HashMap<>();
     private final List<Object> classData = new ArrayList<>();
@@ -180,6 +182,7 @@ final class JitCompiler {
     JitCompiler(Code code, Bindings bindings, int methodLimit) throws EngineException {
         this.code = code;
         this.helpers = bindings.helpers();
+        this.noPoll = io.kflex.engine.CancellationPolls.skippable(code, bindings.verified());
         this.methodLimit = methodLimit;
         this.heapPlan = HeapPlan.of(code, bindings);
         this.heap = bindings.heap().orElse(null);
@@ -693,7 +696,7 @@ final class JitCompiler {
                 case Jump j -> jump(pc, j);
                 case Goto g -> {
                     int target = pc + 1 + g.offset();
-                    if (target <= pc) cancellationPoint(pc);
+                    if (target <= pc && !noPoll.get(pc)) cancellationPoint(pc);
                     code.goto_(label(target));
                 }
                 case MayGoto m -> {
@@ -1033,7 +1036,7 @@ final class JitCompiler {
         private void jump(int pc, Jump j) {
             int target = pc + 1 + j.off();
             Label taken = label(target);
-            if (target <= pc) {
+            if (target <= pc && !noPoll.get(pc)) {
                 // A taken back-edge is a cancellation point; the check sits on the taken path only.
                 Label destination = taken, backEdge = code.newLabel();
                 outOfLine.add(c -> {

@@ -142,6 +142,38 @@ class KFlexRuntimeTest {
         }
     }
 
+    /** Runs {@code program} once with a cancellation already requested, bypassing the watchdog. */
+    private static Outcome runCancelledFromTheStart(LoadedProgram program, byte[] ctx) {
+        var memory = program.newAddressSpace();
+        var segment = java.lang.foreign.MemorySegment.ofArray(new long[512]);
+        java.lang.foreign.MemorySegment.copy(ctx, 0, segment, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, ctx.length);
+        long address = memory.map(new io.kflex.engine.Region(io.kflex.engine.Region.Kind.CONTEXT, segment, true, "ctx"));
+        var invocation = new io.kflex.engine.Invocation(memory, address);
+        invocation.requestCancel("requested before the start");
+        return program.executable().run(invocation);
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void onlyLoopsWithoutATerminationProofAreCancellationPoints(String engine) throws Exception {
+        try (KFlexRuntime runtime = runtime(engine);
+             Extension mix = runtime.open(TestObjects.object("bench_hashmix.bpf.o"));
+             Extension collatz = runtime.open(TestObjects.object("loop_bounded.bpf.o"))) {
+            // seed 0, 1000 iterations: a loop with a constant bound, proven to terminate — no poll in it.
+            byte[] args = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN).putLong(0).putInt(1000).array();
+            LoadedProgram bounded = mix.load("hashmix_bounded");
+            assertThat(bounded.verified().cancellationPoints()).isEmpty();
+            assertThat(runCancelledFromTheStart(bounded, args)).isEqualTo(new Outcome.Returned(1000));
+            // collatz has no provable bound: its back-edge polls and the run stops there.
+            LoadedProgram unbounded = collatz.load("collatz");
+            assertThat(unbounded.verified().cancellationPoints()).hasSize(1);
+            Outcome o = runCancelledFromTheStart(unbounded, ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(27).array());
+            assertThat(o).isInstanceOf(Outcome.Cancelled.class);
+            int pc = ((Outcome.Cancelled) o).pc();
+            assertThat(unbounded.program().code().branchTarget(pc)).as("stopped on a backward branch").isLessThanOrEqualTo(pc);
+        }
+    }
+
     @Test
     void closingTheRuntimeClosesItsExtensionsAndTheirMaps() throws Exception {
         KFlexRuntime runtime = runtime("interpreter");

@@ -1,0 +1,40 @@
+package io.kflex.engine;
+
+import io.kflex.isa.Code;
+import io.kflex.isa.Instruction;
+import io.kflex.verifier.BackEdgeFact;
+import io.kflex.verifier.VerifiedProgram;
+import java.util.BitSet;
+import java.util.Optional;
+
+/**
+ * Where an engine may leave out the cancellation poll of a backward branch. Without verifier facts
+ * every taken backward branch polls (and every {@code may_goto}). With them, a backward branch
+ * whose edge the verifier proved to close a terminating loop does not: each cycle of the program
+ * contains a backward branch, and a cycle through a proven edge is traversed a bounded number of
+ * times, so every cycle that can run forever still passes a poll. Edges the verifier did not prove
+ * — including those it could only see as forward jumps or fall-throughs in an irreducible loop —
+ * keep their polls.
+ */
+public final class CancellationPolls {
+    private CancellationPolls() {}
+
+    /** The slots of backward branches that need no poll. */
+    public static BitSet skippable(Code code, Optional<VerifiedProgram> verified) {
+        BitSet skip = new BitSet();
+        if (verified.isEmpty()) return skip;
+        BitSet unproven = new BitSet();
+        for (BackEdgeFact b : verified.get().backEdges()) {
+            if (!b.terminating()) {
+                unproven.set(b.from());
+                continue;
+            }
+            if (b.to() > b.from() || b.from() >= code.length()) continue;
+            Instruction insn = code.at(b.from());
+            boolean jumpsThere = (insn instanceof Instruction.Jump || insn instanceof Instruction.Goto) && code.branchTarget(b.from()) == b.to();
+            if (jumpsThere) skip.set(b.from());
+        }
+        skip.andNot(unproven);
+        return skip;
+    }
+}
