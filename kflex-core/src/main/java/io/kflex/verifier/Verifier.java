@@ -80,6 +80,7 @@ public final class Verifier {
     private final long deadline;
     private ControlFlowGraph cfg;
     private Liveness liveness;
+    private StackLiveness stackLiveness;
     private NavigableSet<Long> thresholds;
     private long processed;
     private int nextId = 3;
@@ -142,6 +143,7 @@ public final class Verifier {
         }
         thresholds = collectThresholds();
         liveness = Liveness.compute(code, cfg);
+        stackLiveness = options.stackLiveness() ? StackLiveness.compute(code, cfg) : null;
         stackDepth = new int[cfg.subprogramCount()];
         VerifierState initial = new VerifierState();
         FrameState main = new FrameState(0, -1, 0, false);
@@ -220,8 +222,9 @@ public final class Verifier {
         if (head) resetDeltas(st, pc);
         List<VerifierState> states = explored.computeIfAbsent(pc, k -> new ArrayList<>());
         int[] live = liveMasks(pc, st);
+        long[] liveSlots = liveSlotMasks(pc, st);
         for (VerifierState old : states) {
-            if (StateLattice.covers(old, st, live)) return null;
+            if (StateLattice.covers(old, st, live, liveSlots)) return null;
         }
         if (backEdge || reinvocation) {
             // Widen against the state this iteration started from (falling back to the latest
@@ -232,7 +235,7 @@ public final class Verifier {
             }
             if (base != null) {
                 int n = st.widenings.merge(pc, 1, Integer::sum);
-                VerifierState widened = StateLattice.widen(base, st, thresholds, n > HARD_WIDENING_AFTER, this::newId, live);
+                VerifierState widened = StateLattice.widen(base, st, thresholds, n > HARD_WIDENING_AFTER, this::newId, live, liveSlots);
                 if (widened != null) {
                     widened.iterationStart.putAll(st.iterationStart);
                     widened.widenings.putAll(st.widenings);
@@ -265,6 +268,19 @@ public final class Verifier {
             live[f] = f == live.length - 1 ? liveness.liveAt(pc) : liveness.liveAt(st.frames.get(f + 1).callsite + 1) & ~0b111111;
             // Below a callback, the helper still holds its context argument to pass on re-invocation.
             if (f < live.length - 1 && st.frames.get(f + 1).callback) live[f] |= 1 << R3;
+        }
+        return live;
+    }
+
+    /**
+     * Live stack slots per frame: the innermost at {@code pc}; a caller's at its call
+     * instruction, which counts what the callee may still read through pointers it was given.
+     */
+    private long[] liveSlotMasks(int pc, VerifierState st) {
+        long[] live = new long[st.frames.size()];
+        for (int f = 0; f < live.length; f++) {
+            if (stackLiveness == null) live[f] = StackLiveness.ALL;
+            else live[f] = f == live.length - 1 ? stackLiveness.liveAt(pc) : stackLiveness.liveAt(st.frames.get(f + 1).callsite);
         }
         return live;
     }
