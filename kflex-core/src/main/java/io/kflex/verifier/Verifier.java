@@ -96,6 +96,8 @@ public final class Verifier {
     /** Stack locations ({@link #stackLocation}) that held a numeric iterator: their witnesses are iterator steps. */
     private final Set<Integer> iteratorLocations = new HashSet<>();
     private int[] stackDepth;
+    /** Caller subprogram → subprograms it reached through {@code callx} (the static call graph cannot see these edges). */
+    private final Map<Integer, Set<Integer>> indirectCallees = new HashMap<>();
 
     /** A path still to explore: continue at {@code pc}, arrived from {@code prev}. */
     private record Pending(int pc, int prev, VerifierState state) {}
@@ -266,8 +268,9 @@ public final class Verifier {
         int[] live = new int[st.frames.size()];
         for (int f = 0; f < live.length; f++) {
             live[f] = f == live.length - 1 ? liveness.liveAt(pc) : liveness.liveAt(st.frames.get(f + 1).callsite + 1) & ~0b111111;
-            // Below a callback, the helper still holds its context argument to pass on re-invocation.
-            if (f < live.length - 1 && st.frames.get(f + 1).callback) live[f] |= 1 << R3;
+            // Below a callback, the helper still holds its arguments (the map of
+            // bpf_for_each_map_elem, the context) to pass on re-invocation.
+            if (f < live.length - 1 && st.frames.get(f + 1).callback) live[f] |= (1 << Registers.R1) | (1 << R3);
         }
         return live;
     }
@@ -415,7 +418,15 @@ public final class Verifier {
                 yield pc + 1;
             }
             case StoreReg s -> {
-                store(pc, st, s.dst(), s.off(), s.size().bytes(), read(pc, st, s.src()));
+                Value v = read(pc, st, s.src());
+                if (v instanceof Scalar sc && !sc.isConstant() && sc.id() == 0 && s.size() == io.kflex.isa.Size.DW
+                        && st.current().regs[s.dst()] instanceof Pointer base && base.kind() == PointerKind.STACK) {
+                    // A spill links register and slot (like a fill), so a later comparison on
+                    // the register also bounds the slot: e.g. a counter stored, then tested.
+                    v = new Scalar(sc.bounds(), newId(), sc.deltas());
+                    st.current().regs[s.src()] = v;
+                }
+                store(pc, st, s.dst(), s.off(), s.size().bytes(), v);
                 yield pc + 1;
             }
             case Atomic a -> { atomic(pc, a, st); yield pc + 1; }
@@ -431,7 +442,7 @@ public final class Verifier {
                 case LOCAL -> localCall(pc, code.branchTarget(pc), st);
                 case KFUNC -> kfuncCall(pc, c.imm(), st);
             };
-            case CallX x -> throw fail(pc, Rule.UNSUPPORTED_INSTRUCTION, "callx is not supported", st);
+            case CallX x -> indirectCall(pc, x, st);
             case Exit e -> exit(pc, st);
         };
     }
@@ -1089,11 +1100,38 @@ public final class Verifier {
             throw fail(pc, Rule.CALL_DEPTH, "the call stack of " + (st.frames.size() + 1) + " frames is too deep", st);
         }
         if (st.lock != null) throw fail(pc, Rule.LOCK_VIOLATION, "function calls are not allowed while holding a lock", st);
+        for (FrameState f : st.frames) {
+            // The call graph catches direct recursion; a cycle closed by callx shows up only here.
+            if (f.subprogram == target) throw fail(pc, Rule.RECURSION, "recursive call of the subprogram at " + target + " (already active in frame " + f.frameNo + ")", st);
+        }
         FrameState caller = st.current();
         FrameState callee = new FrameState(st.frames.size(), pc, target, false);
         for (int r = Registers.R1; r <= Registers.R5; r++) callee.regs[r] = caller.regs[r];
         st.frames.add(callee);
         return target;
+    }
+
+    /**
+     * {@code callx}: accepted when the register holds a known function pointer (an {@code lddw}
+     * pseudo FUNC value, possibly copied, spilled and filled, or passed down as an argument); it
+     * is then verified exactly like a local call to that subprogram. Anything else — a number
+     * (an indirect helper call by number, or any address), another kind of pointer, or a
+     * function pointer that differs between the paths merged here — names no subprogram the
+     * verifier can check, and is refused as {@code BAD_JUMP}.
+     */
+    private int indirectCall(int pc, CallX x, VerifierState st) throws VerificationException {
+        Value v = read(pc, st, x.reg());
+        if (!(v instanceof Pointer p && p.kind() == PointerKind.FUNC && !p.orNull() && p.hasConstantOffset()
+                && p.constantOffset() >= 0 && p.constantOffset() < code.length() && cfg.isSubprogramStart((int) p.constantOffset()))) {
+            String what = v instanceof Scalar ? "a number (calling a helper or an address through a register is not accepted)"
+                    : v instanceof Pointer q && q.kind() == PointerKind.FUNC ? "a function pointer that is not one known subprogram (" + v + ")"
+                    : v.toString();
+            throw fail(pc, Rule.BAD_JUMP, "callx R" + x.reg() + " is not a known function pointer: " + what
+                    + "; callx takes a subprogram address loaded with lddw (pseudo func)", st);
+        }
+        int target = (int) p.constantOffset();
+        indirectCallees.computeIfAbsent(cfg.subprogramOf(pc), k -> new TreeSet<>()).add(cfg.subprogramOf(target));
+        return localCall(pc, target, st);
     }
 
     private int exit(int pc, VerifierState st) throws VerificationException {
@@ -1139,8 +1177,7 @@ public final class Verifier {
             // The helper may invoke the callback again with the state it left behind.
             VerifierState again = st.copy();
             FrameState next = new FrameState(frame.frameNo, frame.callsite, frame.subprogram, true);
-            next.regs[Registers.R1] = Scalar.of(ScalarValue.unsignedRange(0, 1 << 23));
-            next.regs[R2] = callbackContext(again.frames.get(frame.frameNo - 1));
+            setCallbackArguments(next, again.frames.get(frame.frameNo - 1), ((Call) code.at(frame.callsite)).imm());
             again.frames.set(again.frames.size() - 1, next);
             worklist.push(new Pending(frame.subprogram, pc, again));
         }
@@ -1150,11 +1187,6 @@ public final class Verifier {
         for (int r = Registers.R1; r <= Registers.R5; r++) caller.regs[r] = Value.NOT_INIT;
         dropDanglingStackPointers(st, frame.frameNo);
         return frame.callsite + 1;
-    }
-
-    /** The callback context argument a {@code bpf_loop} caller passed (kept in its r3 until the helper returns). */
-    private static Value callbackContext(FrameState caller) {
-        return caller.regs[R3];
     }
 
     private static void dropDanglingStackPointers(VerifierState st, int frameNo) {
@@ -1290,7 +1322,7 @@ public final class Verifier {
         }
         if (released != null) st.refs.remove(released.refId());
         if (proto.has(Effect.CHANGES_PACKET_DATA)) invalidatePacketPointers(st);
-        if (proto.has(Effect.CALLS_BACK)) return invokeCallback(pc, st, callback, id, mapIndex);
+        if (proto.has(Effect.CALLS_BACK)) return invokeCallback(pc, st, callback, id);
         for (int r = Registers.R1; r <= Registers.R5; r++) f.regs[r] = Value.NOT_INIT;
         f.regs[Registers.R0] = switch (proto.returns()) {
             case INTEGER -> id == 7 || id == 8 ? Scalar.of(ScalarValue.ofWidth(4)) : Scalar.UNKNOWN;
@@ -1430,9 +1462,9 @@ public final class Verifier {
     /**
      * {@code bpf_loop} and {@code bpf_for_each_map_elem}: the callback may run zero or more times;
      * both continuations are explored. {@code bpf_loop}'s callback gets (index, ctx),
-     * {@code bpf_for_each_map_elem}'s (map, key, value, ctx) for map {@code mapIndex}.
+     * {@code bpf_for_each_map_elem}'s (map, key, value, ctx) for the map in r1.
      */
-    private int invokeCallback(int pc, VerifierState st, Pointer callback, int helperId, int mapIndex) throws VerificationException {
+    private int invokeCallback(int pc, VerifierState st, Pointer callback, int helperId) throws VerificationException {
         if (st.frames.size() >= ControlFlowGraph.MAX_CALL_FRAMES) {
             throw fail(pc, Rule.CALL_DEPTH, "the call stack of " + (st.frames.size() + 1) + " frames is too deep", st);
         }
@@ -1444,17 +1476,31 @@ public final class Verifier {
         worklist.push(new Pending(pc + 1, pc, none));
         int target = callback.off();
         FrameState callee = new FrameState(st.frames.size(), pc, target, true);
+        setCallbackArguments(callee, st.current(), helperId);
+        st.frames.add(callee);
+        return target;
+    }
+
+    /**
+     * The arguments of one callback invocation, taken from what the caller passed the helper
+     * (its r1-r5 stay untouched until the helper returns): {@code bpf_for_each_map_elem}'s
+     * callback gets (map, key, value, ctx) for the map in the caller's r1, {@code bpf_loop}'s
+     * (index, ctx). The same on the first invocation and on every re-invocation.
+     */
+    private void setCallbackArguments(FrameState callee, FrameState caller, int helperId) {
         if (helperId == 164) {
+            if (!(caller.regs[Registers.R1] instanceof Pointer map && map.kind() == PointerKind.CONST_MAP)) {
+                throw new IllegalStateException("bpf_for_each_map_elem caller lost its map argument: " + caller.regs[Registers.R1]);
+            }
+            int mapIndex = map.map();
             callee.regs[Registers.R1] = new Pointer(PointerKind.CONST_MAP, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, false);
             callee.regs[R2] = new Pointer(PointerKind.MAP_KEY, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, false);
             callee.regs[R3] = new Pointer(PointerKind.MAP_VALUE, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, false);
-            callee.regs[R4] = st.current().regs[R3];
+            callee.regs[R4] = caller.regs[R3];
         } else {
             callee.regs[Registers.R1] = Scalar.of(ScalarValue.unsignedRange(0, 1 << 23));
-            callee.regs[R2] = st.current().regs[R3];
+            callee.regs[R2] = caller.regs[R3];
         }
-        st.frames.add(callee);
-        return target;
     }
 
     private void checkMapFits(int pc, VerifierState st, Prototype proto, MapSpec map) throws VerificationException {
@@ -1541,18 +1587,28 @@ public final class Verifier {
     private void checkStackSize() throws VerificationException {
         int[] memo = new int[cfg.subprogramCount()];
         java.util.Arrays.fill(memo, -1);
-        int total = combinedStack(0, memo);
+        int total = combinedStack(0, memo, new boolean[cfg.subprogramCount()]);
         if (total > StackState.SIZE) {
             throw fail(0, Rule.STACK_SIZE, "combined stack size of the deepest call chain is " + total + " bytes, more than " + StackState.SIZE, null);
         }
     }
 
     /** Stack of a subprogram (rounded up to 32 bytes per frame, like Linux) plus its deepest callee chain. */
-    private int combinedStack(int sub, int[] memo) {
+    private int combinedStack(int sub, int[] memo, boolean[] active) throws VerificationException {
         if (memo[sub] >= 0) return memo[sub];
+        if (active[sub]) {
+            // Only possible through callx edges seen on different paths: no path recursed, but
+            // the deepest chain cannot be bounded from the graph, so refuse rather than guess.
+            throw fail(cfg.subprogramStart(sub), Rule.RECURSION, "indirect calls (callx) may call the subprogram at "
+                    + cfg.subprogramStart(sub) + " from itself", null);
+        }
+        active[sub] = true;
         int own = (Math.max(stackDepth[sub], 1) + 31) / 32 * 32;
         int deepest = 0;
-        for (int callee : cfg.callees(sub)) deepest = Math.max(deepest, combinedStack(callee, memo));
+        Set<Integer> callees = new TreeSet<>(cfg.callees(sub));
+        callees.addAll(indirectCallees.getOrDefault(sub, Set.of()));
+        for (int callee : callees) deepest = Math.max(deepest, combinedStack(callee, memo, active));
+        active[sub] = false;
         memo[sub] = own + deepest;
         return memo[sub];
     }
