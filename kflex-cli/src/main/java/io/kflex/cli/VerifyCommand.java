@@ -62,32 +62,47 @@ final class VerifyCommand implements Callable<Integer> {
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("program", p.name());
             String log;
+            long started = System.nanoTime();
             try {
                 VerifiedProgram v = Verifier.verify(p.code(), p.type(), selection.object().mapSpecs(), options);
+                long elapsed = System.nanoTime() - started;
                 result.put("accepted", true);
                 result.put("error", null);
                 result.put("processed_insns", v.processedInstructions());
                 result.put("guards_needed", v.guardsNeeded());
                 result.put("guards_elided", v.guardsElided());
                 result.put("cancellation_points", v.cancellationPoints().size());
+                putDuration(result, elapsed);
                 log = v.log();
             } catch (VerificationException e) {
+                long elapsed = System.nanoTime() - started;
                 allAccepted = false;
                 result.put("accepted", false);
                 result.put("error", e.getMessage());
+                putDuration(result, elapsed);
                 log = e.log();
             }
             if (logLevel > 0 && log != null && !log.isBlank()) err.print(log.endsWith("\n") ? log : log + "\n");
             if (json) {
                 out.println(Json.object(result));
             } else if (Boolean.TRUE.equals(result.get("accepted"))) {
-                out.printf("%s: accepted (%s insns processed, %s cancellation points, heap guards %s needed / %s elided)%n",
+                out.printf("%s: accepted (%s insns processed, %s cancellation points, heap guards %s needed / %s elided, %s ms)%n",
                         p.name(), result.get("processed_insns"), result.get("cancellation_points"),
-                        result.get("guards_needed"), result.get("guards_elided"));
+                        result.get("guards_needed"), result.get("guards_elided"), result.get("duration_ms"));
             } else {
                 out.printf("%s: rejected: %s%n", p.name(), result.get("error"));
             }
         }
         return allAccepted ? Main.OK : Main.FAILED;
+    }
+
+    /**
+     * Wall-clock time of this verification: nanoseconds, and milliseconds with three decimals.
+     * A single cold run in a fresh JVM includes class loading and interpretation of the
+     * verifier itself, so it overstates the warm figure (docs/verifier.md has those).
+     */
+    private static void putDuration(Map<String, Object> result, long nanos) {
+        result.put("verify_ns", nanos);
+        result.put("duration_ms", java.math.BigDecimal.valueOf(nanos, 6).setScale(3, java.math.RoundingMode.HALF_UP));
     }
 }

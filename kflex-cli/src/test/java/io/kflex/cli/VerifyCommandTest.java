@@ -14,7 +14,8 @@ class VerifyCommandTest {
         assertThat(r.status()).isZero();
         // collatz has no provable bound: its back-edge is a cancellation point.
         assertThat(r.out().strip()).startsWith("{\"program\":\"collatz\",\"accepted\":true,\"error\":null,\"processed_insns\":")
-                .endsWith("\"guards_needed\":0,\"guards_elided\":0,\"cancellation_points\":1}");
+                .contains("\"guards_needed\":0,\"guards_elided\":0,\"cancellation_points\":1,\"verify_ns\":")
+                .containsPattern("\"verify_ns\":[1-9][0-9]*,\"duration_ms\":[0-9]+\\.[0-9]{3}}$");
     }
 
     @Test
@@ -23,6 +24,8 @@ class VerifyCommandTest {
         assertThat(r.status()).isEqualTo(1);
         assertThat(r.out()).contains("leaky_owner: rejected: insn 45:").contains("acquired at insn 36").contains("sk_leak.bpf.c:")
                 .contains("[LEAKED_REFERENCE]");
+        CliRun json = CliRun.of("verify", OBJECTS.resolve("sk_leak.bpf.o").toString(), "--json");
+        assertThat(json.out().strip()).contains("\"accepted\":false").containsPattern("\"verify_ns\":[1-9][0-9]*,\"duration_ms\":");
     }
 
     @Test
@@ -30,7 +33,7 @@ class VerifyCommandTest {
         CliRun r = CliRun.of("verify", OBJECTS.resolve("kflex_alloc.bpf.o").toString(), "--json");
         assertThat(r.status()).isZero();
         // The unbounded walk freeing every item is the one cancellation point; heap guards are reported.
-        assertThat(r.out().strip()).startsWith("{\"program\":\"alloc_free\",\"accepted\":true").endsWith("\"cancellation_points\":1}")
+        assertThat(r.out().strip()).startsWith("{\"program\":\"alloc_free\",\"accepted\":true").contains("\"cancellation_points\":1,")
                 .doesNotContain("\"guards_elided\":0,");
         CliRun iter = CliRun.of("verify", OBJECTS.resolve("loop_bpf_for.bpf.o").toString());
         assertThat(iter.status()).isZero();

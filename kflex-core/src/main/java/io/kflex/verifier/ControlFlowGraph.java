@@ -142,7 +142,7 @@ public final class ControlFlowGraph {
                     || insn instanceof Call || insn instanceof CallX) {
                 if (pc + insn.slots() < code.length()) blockLeaders.set(pc + insn.slots());
             }
-            if (insn instanceof Call && pc + 1 < code.length()) prunePoints.set(pc + 1);
+            if ((insn instanceof Call || insn instanceof CallX) && pc + 1 < code.length()) prunePoints.set(pc + 1);
             boolean fallsThrough = !(insn instanceof Exit || insn instanceof Goto);
             if (fallsThrough) {
                 int next = pc + insn.slots();

@@ -20,9 +20,12 @@ public enum Rule {
     INVALID_RETURN,
     UNREACHABLE,
     FALL_OFF_END,
-    /** A jump or call that leaves its subprogram or lands outside the program. */
+    /**
+     * A jump or call that leaves its subprogram or lands outside the program, including a
+     * {@code callx} whose register is not a known function pointer.
+     */
     BAD_JUMP,
-    /** An instruction the verifier does not accept (e.g. {@code callx}, a kfunc or an unsupported pseudo load). */
+    /** An instruction the verifier does not accept (an unresolved pseudo load, an unknown address-space cast). */
     UNSUPPORTED_INSTRUCTION,
     RECURSION,
     CALL_DEPTH,

@@ -39,15 +39,19 @@ final class StateLattice {
     static boolean covers(VerifierState old, VerifierState cur) {
         int[] all = new int[old.frames.size()];
         java.util.Arrays.fill(all, -1);
-        return covers(old, cur, all);
+        long[] allSlots = new long[old.frames.size()];
+        java.util.Arrays.fill(allSlots, StackLiveness.ALL);
+        return covers(old, cur, all, allSlots);
     }
 
     /**
      * Whether {@code old} covers {@code cur}, comparing in frame {@code f} only the registers in
      * {@code live[f]} (bit i = ri). A dead register is ignored, except that loop facts it carries
-     * still have to hold: they feed termination proofs at back-edges, not reads.
+     * still have to hold: they feed termination proofs at back-edges, not reads. Likewise only
+     * the stack slots in {@code liveSlots[f]} (bit i = slot i, see {@link StackLiveness}) are
+     * compared, dead ones only for their loop facts.
      */
-    static boolean covers(VerifierState old, VerifierState cur, int[] live) {
+    static boolean covers(VerifierState old, VerifierState cur, int[] live, long[] liveSlots) {
         if (old.frames.size() != cur.frames.size()) return false;
         if (old.refs.size() != cur.refs.size()) return false;
         if (!java.util.Objects.equals(old.lock, cur.lock)) return false;
@@ -77,7 +81,7 @@ final class StateLattice {
                 }
                 if (!valueCovers(of.regs[r], cf.regs[r], ids)) return false;
             }
-            if (!stackCovers(of.stack, cf.stack, ids)) return false;
+            if (!stackCovers(of.stack, cf.stack, ids, liveSlots[f])) return false;
         }
         return true;
     }
@@ -106,9 +110,17 @@ final class StateLattice {
         return true;
     }
 
-    private static boolean stackCovers(StackState old, StackState cur, IdMap ids) {
+    private static boolean stackCovers(StackState old, StackState cur, IdMap ids, long liveSlots) {
         for (int i = 0; i < StackState.SIZE; i++) {
             ByteKind o = old.kind(i), c = cur.kind(i);
+            if (!StackLiveness.isLive(liveSlots, i / StackState.SLOT)) {
+                // Never read before being overwritten: only a loop fact kept in it still counts.
+                if (i % StackState.SLOT == 0 && o == ByteKind.SPILL && old.spill(i) instanceof Scalar os && !os.deltas().isEmpty()
+                        && !(c == ByteKind.SPILL && cur.spill(i) instanceof Scalar cs && deltasCover(os.deltas(), cs.deltas()))) {
+                    return false;
+                }
+                continue;
+            }
             switch (o) {
                 case INVALID -> { }
                 case MISC -> {
@@ -159,7 +171,7 @@ final class StateLattice {
      * as it is. Registers dead in {@code live} (per frame, bit i = ri) become uninitialised.
      */
     static VerifierState widen(VerifierState old, VerifierState cur, NavigableSet<Long> thresholds, boolean hard, IntSupplier freshId,
-                               int[] live) {
+                               int[] live, long[] liveSlots) {
         if (old.frames.size() != cur.frames.size() || !old.refs.keySet().equals(cur.refs.keySet())
                 || !old.iterators.equals(cur.iterators) || !java.util.Objects.equals(old.lock, cur.lock)) {
             return null;
@@ -180,7 +192,7 @@ final class StateLattice {
                 if (w instanceof NotInit && !(of.regs[r] instanceof NotInit) && !(cf.regs[r] instanceof NotInit) && !hard) return null;
                 nf.regs[r] = w;
             }
-            widenStack(of.stack, cf.stack, nf.stack, thresholds, hard, ids);
+            widenStack(of.stack, cf.stack, nf.stack, thresholds, hard, ids, liveSlots[f]);
         }
         return out;
     }
@@ -213,6 +225,10 @@ final class StateLattice {
         return Value.NOT_INIT;
     }
 
+    private static boolean carriesLoopFacts(StackState s, int base) {
+        return s.kind(base) == ByteKind.SPILL && s.spill(base) instanceof Scalar sc && !sc.deltas().isEmpty();
+    }
+
     private static Map<Integer, LoopDelta> commonDeltas(Map<Integer, LoopDelta> a, Map<Integer, LoopDelta> b) {
         if (a.isEmpty() || b.isEmpty()) return Map.of();
         Map<Integer, LoopDelta> out = new HashMap<>();
@@ -223,9 +239,16 @@ final class StateLattice {
         return Map.copyOf(out);
     }
 
-    private static void widenStack(StackState old, StackState cur, StackState out, NavigableSet<Long> thresholds, boolean hard, IdJoin ids) {
+    private static void widenStack(StackState old, StackState cur, StackState out, NavigableSet<Long> thresholds, boolean hard, IdJoin ids,
+                                   long liveSlots) {
         for (int slot = 0; slot < StackState.SIZE / StackState.SLOT; slot++) {
             int base = slot * StackState.SLOT;
+            if (!StackLiveness.isLive(liveSlots, slot) && !carriesLoopFacts(old, base) && !carriesLoopFacts(cur, base)) {
+                // Dead here: its content can never be read, so the widened state forgets it.
+                for (int i = 0; i < StackState.SLOT; i++) out.setKind(base + i, ByteKind.INVALID);
+                out.setSpillValue(slot, null);
+                continue;
+            }
             if (old.kind(base) == ByteKind.SPILL && cur.kind(base) == ByteKind.SPILL) {
                 Value v = widenValue(old.spill(base), cur.spill(base), thresholds, hard, ids);
                 if (v instanceof NotInit) {

@@ -80,6 +80,7 @@ public final class Verifier {
     private final long deadline;
     private ControlFlowGraph cfg;
     private Liveness liveness;
+    private StackLiveness stackLiveness;
     private NavigableSet<Long> thresholds;
     private long processed;
     private int nextId = 3;
@@ -95,6 +96,8 @@ public final class Verifier {
     /** Stack locations ({@link #stackLocation}) that held a numeric iterator: their witnesses are iterator steps. */
     private final Set<Integer> iteratorLocations = new HashSet<>();
     private int[] stackDepth;
+    /** Caller subprogram → subprograms it reached through {@code callx} (the static call graph cannot see these edges). */
+    private final Map<Integer, Set<Integer>> indirectCallees = new HashMap<>();
 
     /** A path still to explore: continue at {@code pc}, arrived from {@code prev}. */
     private record Pending(int pc, int prev, VerifierState state) {}
@@ -142,6 +145,7 @@ public final class Verifier {
         }
         thresholds = collectThresholds();
         liveness = Liveness.compute(code, cfg);
+        stackLiveness = options.stackLiveness() ? StackLiveness.compute(code, cfg) : null;
         stackDepth = new int[cfg.subprogramCount()];
         VerifierState initial = new VerifierState();
         FrameState main = new FrameState(0, -1, 0, false);
@@ -220,8 +224,9 @@ public final class Verifier {
         if (head) resetDeltas(st, pc);
         List<VerifierState> states = explored.computeIfAbsent(pc, k -> new ArrayList<>());
         int[] live = liveMasks(pc, st);
+        long[] liveSlots = liveSlotMasks(pc, st);
         for (VerifierState old : states) {
-            if (StateLattice.covers(old, st, live)) return null;
+            if (StateLattice.covers(old, st, live, liveSlots)) return null;
         }
         if (backEdge || reinvocation) {
             // Widen against the state this iteration started from (falling back to the latest
@@ -232,7 +237,7 @@ public final class Verifier {
             }
             if (base != null) {
                 int n = st.widenings.merge(pc, 1, Integer::sum);
-                VerifierState widened = StateLattice.widen(base, st, thresholds, n > HARD_WIDENING_AFTER, this::newId, live);
+                VerifierState widened = StateLattice.widen(base, st, thresholds, n > HARD_WIDENING_AFTER, this::newId, live, liveSlots);
                 if (widened != null) {
                     widened.iterationStart.putAll(st.iterationStart);
                     widened.widenings.putAll(st.widenings);
@@ -263,8 +268,22 @@ public final class Verifier {
         int[] live = new int[st.frames.size()];
         for (int f = 0; f < live.length; f++) {
             live[f] = f == live.length - 1 ? liveness.liveAt(pc) : liveness.liveAt(st.frames.get(f + 1).callsite + 1) & ~0b111111;
-            // Below a callback, the helper still holds its map and context arguments to pass on re-invocation.
-            if (f < live.length - 1 && st.frames.get(f + 1).callback) live[f] |= 1 << Registers.R1 | 1 << R3;
+            // Below a callback, the helper still holds its arguments (the map of
+            // bpf_for_each_map_elem, the context) to pass on re-invocation.
+            if (f < live.length - 1 && st.frames.get(f + 1).callback) live[f] |= (1 << Registers.R1) | (1 << R3);
+        }
+        return live;
+    }
+
+    /**
+     * Live stack slots per frame: the innermost at {@code pc}; a caller's at its call
+     * instruction, which counts what the callee may still read through pointers it was given.
+     */
+    private long[] liveSlotMasks(int pc, VerifierState st) {
+        long[] live = new long[st.frames.size()];
+        for (int f = 0; f < live.length; f++) {
+            if (stackLiveness == null) live[f] = StackLiveness.ALL;
+            else live[f] = f == live.length - 1 ? stackLiveness.liveAt(pc) : stackLiveness.liveAt(st.frames.get(f + 1).callsite);
         }
         return live;
     }
@@ -399,7 +418,15 @@ public final class Verifier {
                 yield pc + 1;
             }
             case StoreReg s -> {
-                store(pc, st, s.dst(), s.off(), s.size().bytes(), read(pc, st, s.src()));
+                Value v = read(pc, st, s.src());
+                if (v instanceof Scalar sc && !sc.isConstant() && sc.id() == 0 && s.size() == io.kflex.isa.Size.DW
+                        && st.current().regs[s.dst()] instanceof Pointer base && base.kind() == PointerKind.STACK) {
+                    // A spill links register and slot (like a fill), so a later comparison on
+                    // the register also bounds the slot: e.g. a counter stored, then tested.
+                    v = new Scalar(sc.bounds(), newId(), sc.deltas());
+                    st.current().regs[s.src()] = v;
+                }
+                store(pc, st, s.dst(), s.off(), s.size().bytes(), v);
                 yield pc + 1;
             }
             case Atomic a -> { atomic(pc, a, st); yield pc + 1; }
@@ -415,7 +442,7 @@ public final class Verifier {
                 case LOCAL -> localCall(pc, code.branchTarget(pc), st);
                 case KFUNC -> kfuncCall(pc, c.imm(), st);
             };
-            case CallX x -> throw fail(pc, Rule.UNSUPPORTED_INSTRUCTION, "callx is not supported", st);
+            case CallX x -> indirectCall(pc, x, st);
             case Exit e -> exit(pc, st);
         };
     }
@@ -1081,11 +1108,38 @@ public final class Verifier {
             throw fail(pc, Rule.CALL_DEPTH, "the call stack of " + (st.frames.size() + 1) + " frames is too deep", st);
         }
         if (st.lock != null) throw fail(pc, Rule.LOCK_VIOLATION, "function calls are not allowed while holding a lock", st);
+        for (FrameState f : st.frames) {
+            // The call graph catches direct recursion; a cycle closed by callx shows up only here.
+            if (f.subprogram == target) throw fail(pc, Rule.RECURSION, "recursive call of the subprogram at " + target + " (already active in frame " + f.frameNo + ")", st);
+        }
         FrameState caller = st.current();
         FrameState callee = new FrameState(st.frames.size(), pc, target, false);
         for (int r = Registers.R1; r <= Registers.R5; r++) callee.regs[r] = caller.regs[r];
         st.frames.add(callee);
         return target;
+    }
+
+    /**
+     * {@code callx}: accepted when the register holds a known function pointer (an {@code lddw}
+     * pseudo FUNC value, possibly copied, spilled and filled, or passed down as an argument); it
+     * is then verified exactly like a local call to that subprogram. Anything else — a number
+     * (an indirect helper call by number, or any address), another kind of pointer, or a
+     * function pointer that differs between the paths merged here — names no subprogram the
+     * verifier can check, and is refused as {@code BAD_JUMP}.
+     */
+    private int indirectCall(int pc, CallX x, VerifierState st) throws VerificationException {
+        Value v = read(pc, st, x.reg());
+        if (!(v instanceof Pointer p && p.kind() == PointerKind.FUNC && !p.orNull() && p.hasConstantOffset()
+                && p.constantOffset() >= 0 && p.constantOffset() < code.length() && cfg.isSubprogramStart((int) p.constantOffset()))) {
+            String what = v instanceof Scalar ? "a number (calling a helper or an address through a register is not accepted)"
+                    : v instanceof Pointer q && q.kind() == PointerKind.FUNC ? "a function pointer that is not one known subprogram (" + v + ")"
+                    : v.toString();
+            throw fail(pc, Rule.BAD_JUMP, "callx R" + x.reg() + " is not a known function pointer: " + what
+                    + "; callx takes a subprogram address loaded with lddw (pseudo func)", st);
+        }
+        int target = (int) p.constantOffset();
+        indirectCallees.computeIfAbsent(cfg.subprogramOf(pc), k -> new TreeSet<>()).add(cfg.subprogramOf(target));
+        return localCall(pc, target, st);
     }
 
     private int exit(int pc, VerifierState st) throws VerificationException {
@@ -1131,8 +1185,7 @@ public final class Verifier {
             // The helper may invoke the callback again with the state it left behind.
             VerifierState again = st.copy();
             FrameState next = new FrameState(frame.frameNo, frame.callsite, frame.subprogram, true);
-            int helper = code.at(frame.callsite) instanceof Call call ? call.imm() : -1;
-            callbackArguments(next, helper, again.frames.get(frame.frameNo - 1));
+            setCallbackArguments(next, again.frames.get(frame.frameNo - 1), ((Call) code.at(frame.callsite)).imm());
             again.frames.set(again.frames.size() - 1, next);
             worklist.push(new Pending(frame.subprogram, pc, again));
         }
@@ -1420,7 +1473,7 @@ public final class Verifier {
     /**
      * {@code bpf_loop} and {@code bpf_for_each_map_elem}: the callback may run zero or more times;
      * both continuations are explored. {@code bpf_loop}'s callback gets (index, ctx),
-     * {@code bpf_for_each_map_elem}'s (map, key, value, ctx).
+     * {@code bpf_for_each_map_elem}'s (map, key, value, ctx) for the map in r1.
      */
     private int invokeCallback(int pc, VerifierState st, Pointer callback, int helperId) throws VerificationException {
         if (st.frames.size() >= ControlFlowGraph.MAX_CALL_FRAMES) {
@@ -1434,22 +1487,26 @@ public final class Verifier {
         worklist.push(new Pending(pc + 1, pc, none));
         int target = callback.off();
         FrameState callee = new FrameState(st.frames.size(), pc, target, true);
-        callbackArguments(callee, helperId, st.current());
+        setCallbackArguments(callee, st.current(), helperId);
         st.frames.add(callee);
         return target;
     }
 
     /**
-     * The registers a callback starts with, from its caller's helper arguments (kept in the
-     * caller's r1 and r3 while the helper runs): {@code bpf_for_each_map_elem} (164) passes
-     * (map, key, value, ctx) of the map in r1, {@code bpf_loop} (index, ctx).
+     * The arguments of one callback invocation, taken from what the caller passed the helper
+     * (its r1-r5 stay untouched until the helper returns): {@code bpf_for_each_map_elem}'s
+     * callback gets (map, key, value, ctx) for the map in the caller's r1, {@code bpf_loop}'s
+     * (index, ctx). The same on the first invocation and on every re-invocation.
      */
-    private void callbackArguments(FrameState callee, int helperId, FrameState caller) {
-        if (helperId == 164 && caller.regs[Registers.R1] instanceof Pointer map && map.kind() == PointerKind.CONST_MAP) {
-            int m = map.map();
-            callee.regs[Registers.R1] = new Pointer(PointerKind.CONST_MAP, 0, ScalarValue.constant(0), 0, m, newId(), 0, 0, false);
-            callee.regs[R2] = new Pointer(PointerKind.MAP_KEY, 0, ScalarValue.constant(0), 0, m, newId(), 0, 0, false);
-            callee.regs[R3] = new Pointer(PointerKind.MAP_VALUE, 0, ScalarValue.constant(0), 0, m, newId(), 0, 0, false);
+    private void setCallbackArguments(FrameState callee, FrameState caller, int helperId) {
+        if (helperId == 164) {
+            if (!(caller.regs[Registers.R1] instanceof Pointer map && map.kind() == PointerKind.CONST_MAP)) {
+                throw new IllegalStateException("bpf_for_each_map_elem caller lost its map argument: " + caller.regs[Registers.R1]);
+            }
+            int mapIndex = map.map();
+            callee.regs[Registers.R1] = new Pointer(PointerKind.CONST_MAP, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, false);
+            callee.regs[R2] = new Pointer(PointerKind.MAP_KEY, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, false);
+            callee.regs[R3] = new Pointer(PointerKind.MAP_VALUE, 0, ScalarValue.constant(0), 0, mapIndex, newId(), 0, 0, false);
             callee.regs[R4] = caller.regs[R3];
         } else {
             callee.regs[Registers.R1] = Scalar.of(ScalarValue.unsignedRange(0, 1 << 23));
@@ -1541,18 +1598,28 @@ public final class Verifier {
     private void checkStackSize() throws VerificationException {
         int[] memo = new int[cfg.subprogramCount()];
         java.util.Arrays.fill(memo, -1);
-        int total = combinedStack(0, memo);
+        int total = combinedStack(0, memo, new boolean[cfg.subprogramCount()]);
         if (total > StackState.SIZE) {
             throw fail(0, Rule.STACK_SIZE, "combined stack size of the deepest call chain is " + total + " bytes, more than " + StackState.SIZE, null);
         }
     }
 
     /** Stack of a subprogram (rounded up to 32 bytes per frame, like Linux) plus its deepest callee chain. */
-    private int combinedStack(int sub, int[] memo) {
+    private int combinedStack(int sub, int[] memo, boolean[] active) throws VerificationException {
         if (memo[sub] >= 0) return memo[sub];
+        if (active[sub]) {
+            // Only possible through callx edges seen on different paths: no path recursed, but
+            // the deepest chain cannot be bounded from the graph, so refuse rather than guess.
+            throw fail(cfg.subprogramStart(sub), Rule.RECURSION, "indirect calls (callx) may call the subprogram at "
+                    + cfg.subprogramStart(sub) + " from itself", null);
+        }
+        active[sub] = true;
         int own = (Math.max(stackDepth[sub], 1) + 31) / 32 * 32;
         int deepest = 0;
-        for (int callee : cfg.callees(sub)) deepest = Math.max(deepest, combinedStack(callee, memo));
+        Set<Integer> callees = new TreeSet<>(cfg.callees(sub));
+        callees.addAll(indirectCallees.getOrDefault(sub, Set.of()));
+        for (int callee : callees) deepest = Math.max(deepest, combinedStack(callee, memo, active));
+        active[sub] = false;
         memo[sub] = own + deepest;
         return memo[sub];
     }

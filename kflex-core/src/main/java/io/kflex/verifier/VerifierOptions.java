@@ -9,9 +9,11 @@ import java.util.TreeMap;
  * Verifier knobs. {@code logLevel}: 0 none, 1 errors and summary, 2 state at every instruction.
  * {@code maxProcessed}: Linux's complexity limit (1M). {@code timeBudget}: wall-clock budget.
  * {@code sourceLines}: source text by the first instruction slot of each line (from BTF line
- * info, when the object file has it), quoted in messages and the log.
+ * info, when the object file has it), quoted in messages and the log. {@code stackLiveness}:
+ * whether pruning ignores stack slots that are never read again (default on).
  */
-public record VerifierOptions(int logLevel, long maxProcessed, Duration timeBudget, NavigableMap<Integer, String> sourceLines) {
+public record VerifierOptions(int logLevel, long maxProcessed, Duration timeBudget, NavigableMap<Integer, String> sourceLines,
+                              boolean stackLiveness) {
     public static final long DEFAULT_MAX_PROCESSED = 1_000_000;
     public static final Duration DEFAULT_TIME_BUDGET = Duration.ofSeconds(30);
 
@@ -23,20 +25,32 @@ public record VerifierOptions(int logLevel, long maxProcessed, Duration timeBudg
     }
 
     public VerifierOptions(int logLevel, long maxProcessed, Duration timeBudget) {
-        this(logLevel, maxProcessed, timeBudget, null);
+        this(logLevel, maxProcessed, timeBudget, null, true);
+    }
+
+    public VerifierOptions(int logLevel, long maxProcessed, Duration timeBudget, NavigableMap<Integer, String> sourceLines) {
+        this(logLevel, maxProcessed, timeBudget, sourceLines, true);
     }
 
     public static VerifierOptions defaults() { return new VerifierOptions(1, DEFAULT_MAX_PROCESSED, DEFAULT_TIME_BUDGET); }
 
-    public VerifierOptions withLogLevel(int level) { return new VerifierOptions(level, maxProcessed, timeBudget, sourceLines); }
+    public VerifierOptions withLogLevel(int level) { return new VerifierOptions(level, maxProcessed, timeBudget, sourceLines, stackLiveness); }
 
-    public VerifierOptions withMaxProcessed(long max) { return new VerifierOptions(logLevel, max, timeBudget, sourceLines); }
+    public VerifierOptions withMaxProcessed(long max) { return new VerifierOptions(logLevel, max, timeBudget, sourceLines, stackLiveness); }
 
-    public VerifierOptions withTimeBudget(Duration budget) { return new VerifierOptions(logLevel, maxProcessed, budget, sourceLines); }
+    public VerifierOptions withTimeBudget(Duration budget) { return new VerifierOptions(logLevel, maxProcessed, budget, sourceLines, stackLiveness); }
 
     /** Source lines by the slot where each starts, e.g. {@code 12 -> "prog.c:40: if (ip + 1 > end)"}. */
     public VerifierOptions withSourceLines(Map<Integer, String> lines) {
-        return new VerifierOptions(logLevel, maxProcessed, timeBudget, new TreeMap<>(lines));
+        return new VerifierOptions(logLevel, maxProcessed, timeBudget, new TreeMap<>(lines), stackLiveness);
+    }
+
+    /**
+     * With {@code false}, state comparison looks at every stack slot instead of only the live
+     * ones: slower, never less safe; for measuring what slot liveness saves.
+     */
+    public VerifierOptions withStackLiveness(boolean enabled) {
+        return new VerifierOptions(logLevel, maxProcessed, timeBudget, sourceLines, enabled);
     }
 
     /** The source line slot {@code pc} belongs to, or null. */

@@ -100,6 +100,7 @@ final class Asm {
     Asm mayGoto(String label) { return add(1, p -> new MayGoto((short) target(label, p))); }
     Asm call(int helper) { return add(Call.helper(helper)); }
     Asm callLocal(String label) { return add(1, p -> Call.local(target(label, p))); }
+    Asm callx(int reg) { return add(new CallX(reg)); }
     Asm exit() { return add(new Exit()); }
 
     /** {@code r0 = imm; exit}. */

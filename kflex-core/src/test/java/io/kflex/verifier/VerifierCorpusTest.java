@@ -94,6 +94,11 @@ class VerifierCorpusTest {
 
     @TestFactory
     Stream<DynamicTest> corpus() {
+        return cases().stream().map(c -> DynamicTest.dynamicTest(c.name, () -> check(c)));
+    }
+
+    /** The cases of this corpus (also counted by {@link CorpusCoverageTest}). */
+    List<Case> cases() {
         ProgramType XDP = ProgramType.XDP, SYSCALL = ProgramType.SYSCALL, TC = ProgramType.SCHED_CLS;
 
         // ---- basics, registers, stack
@@ -403,18 +408,20 @@ class VerifierCorpusTest {
         reject("heap lock given a host pointer", SYSCALL, Rule.BAD_HELPER_ARG, a -> a.movr(1, 10).insn(kfunc(Kfuncs.KFLEX_SPIN_LOCK)).ret(0));
 
         // ---- instructions the verifier does not take
-        reject("callx", SYSCALL, Rule.UNSUPPORTED_INSTRUCTION, a -> a.mov(1, 0).insn(new io.kflex.isa.Instruction.CallX(1)).ret(0));
+        reject("callx through a number", SYSCALL, Rule.BAD_JUMP, a -> a.mov(1, 0).insn(new io.kflex.isa.Instruction.CallX(1)).ret(0));
         reject("map by file descriptor", SYSCALL, Rule.UNSUPPORTED_INSTRUCTION, a -> a
                 .insn(new io.kflex.isa.Instruction.LoadImm64(1, io.kflex.isa.Instruction.LoadImm64.MAP_FD, 3, 0)).ret(0));
         reject("unknown kfunc", SYSCALL, Rule.UNKNOWN_KFUNC, a -> a.insn(io.kflex.isa.Instruction.Call.kfunc(1234)).ret(0));
         reject("unresolved weak kfunc", SYSCALL, Rule.UNKNOWN_KFUNC, a -> a.insn(io.kflex.isa.Instruction.Call.kfunc(0)).ret(0));
 
-        return cases.stream().map(c -> DynamicTest.dynamicTest(c.name, () -> check(c)));
+        return cases;
     }
 
-    private static void check(Case c) {
+    static void check(Case c) { check(c, VerifierOptions.defaults().withLogLevel(2)); }
+
+    static void check(Case c, VerifierOptions options) {
         try {
-            VerifiedProgram p = Verifier.verify(c.code, c.type, MAPS, VerifierOptions.defaults().withLogLevel(2));
+            VerifiedProgram p = Verifier.verify(c.code, c.type, MAPS, options);
             if (c.expected != null) fail("expected rejection " + c.expected + " but the program was accepted; log:\n" + p.log());
         } catch (VerificationException e) {
             if (c.expected == null) fail("expected acceptance but got " + e.getMessage() + "\nlog:\n" + e.log());
