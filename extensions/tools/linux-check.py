@@ -23,7 +23,8 @@ OBJECTS = os.path.join(HERE, "..", "objects")
 sys.path.insert(0, HERE)
 import linux  # noqa: E402  (the bpf() helpers beside this script)
 
-BPFFS = "/sys/fs/bpf/kflex-check"
+# Where programs and maps are pinned: a directory on a bpffs (KFLEX_BPFFS overrides the default).
+BPFFS = os.environ.get("KFLEX_BPFFS", "/sys/fs/bpf/kflex-check")
 
 # Arena pages per object with a kflex_heap() (its size / 4096).
 ARENA_PAGES = {"heap_list.bpf.o": 256, "unbounded_walk.bpf.o": 256,
