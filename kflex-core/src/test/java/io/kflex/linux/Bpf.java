@@ -24,7 +24,7 @@ final class Bpf {
     static final int MAP_CREATE = 0, MAP_LOOKUP_ELEM = 1, MAP_GET_NEXT_KEY = 4, OBJ_PIN = 6, OBJ_GET = 7,
             PROG_TEST_RUN = 10, MAP_GET_FD_BY_ID = 14, OBJ_GET_INFO_BY_FD = 15;
     static final int MAP_TYPE_PERCPU_HASH = 5, MAP_TYPE_PERCPU_ARRAY = 6, MAP_TYPE_LRU_PERCPU_HASH = 10,
-            MAP_TYPE_ARRAY_OF_MAPS = 12, MAP_TYPE_HASH_OF_MAPS = 13, MAP_TYPE_ARENA = 33;
+            MAP_TYPE_ARRAY_OF_MAPS = 12, MAP_TYPE_HASH_OF_MAPS = 13, MAP_TYPE_QUEUE = 22, MAP_TYPE_STACK = 23, MAP_TYPE_ARENA = 33;
     private static final int ATTR_SIZE = 128;
     private static final long SYS_BPF = switch (System.getProperty("os.arch")) {
         case "amd64", "x86_64" -> 321;
@@ -214,7 +214,7 @@ final class Bpf {
             MemorySegment attr = attr(arena);
             MemorySegment value = arena.allocate(Math.max(1, valueBytes), 8);
             attr.set(ValueLayout.JAVA_INT, 0, mapFd);
-            attr.set(ValueLayout.ADDRESS, 8, arena.allocateFrom(ValueLayout.JAVA_BYTE, key));
+            attr.set(ValueLayout.ADDRESS, 8, key.length == 0 ? MemorySegment.NULL : arena.allocateFrom(ValueLayout.JAVA_BYTE, key));
             attr.set(ValueLayout.ADDRESS, 16, value);
             call(MAP_LOOKUP_ELEM, attr);
             return Optional.of(value.toArray(ValueLayout.JAVA_BYTE));

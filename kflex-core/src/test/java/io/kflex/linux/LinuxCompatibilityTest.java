@@ -323,6 +323,16 @@ class LinuxCompatibilityTest {
     }
 
     private static Map<String, String> folded(BpfMap m) {
+        if (m instanceof io.kflex.maps.BpfMapOfMaps outer) {
+            Map<String, String> e = new TreeMap<>();
+            for (byte[] key : outer.keys()) outer.inner(key).ifPresent(inner -> e.put(HexFormat.of().formatHex(key), folded(inner).toString()));
+            return e;
+        }
+        if (m instanceof io.kflex.maps.BpfQueue queue) {
+            Map<String, String> e = new TreeMap<>();
+            queue.peek().ifPresent(v -> e.put("peek", HexFormat.of().formatHex(v)));
+            return e;
+        }
         boolean perCpu = m.type() == Bpf.MAP_TYPE_PERCPU_ARRAY || m.type() == Bpf.MAP_TYPE_PERCPU_HASH || m.type() == Bpf.MAP_TYPE_LRU_PERCPU_HASH;
         Map<String, String> e = new TreeMap<>();
         for (BpfMap.Entry entry : m.entries()) {

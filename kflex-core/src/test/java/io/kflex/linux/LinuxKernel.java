@@ -156,10 +156,32 @@ final class LinuxKernel implements AutoCloseable {
         int type = info.type();
         boolean perCpu = type == Bpf.MAP_TYPE_PERCPU_ARRAY || type == Bpf.MAP_TYPE_PERCPU_HASH || type == Bpf.MAP_TYPE_LRU_PERCPU_HASH;
         boolean plain = type == MAP_TYPE_HASH || type == MAP_TYPE_ARRAY || type == MAP_TYPE_LRU_HASH;
+        HexFormat hex = HexFormat.of();
+        if (type == Bpf.MAP_TYPE_ARRAY_OF_MAPS || type == Bpf.MAP_TYPE_HASH_OF_MAPS) {
+            // A lookup gives the inner map's id: the element is the inner map's contents.
+            Map<String, String> elements = new TreeMap<>();
+            for (byte[] key : Bpf.keys(fd, info.keySize())) {
+                Optional<byte[]> id = Bpf.lookup(fd, key, 4);
+                if (id.isEmpty()) continue;
+                int innerFd = Bpf.mapFdById(java.nio.ByteBuffer.wrap(id.get()).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt());
+                try {
+                    Bpf.MapInfo inner = Bpf.mapInfo(innerFd);
+                    dump(innerFd, inner).ifPresent(d -> elements.put(hex.formatHex(key), d.elements().toString()));
+                } finally {
+                    Bpf.close(innerFd);
+                }
+            }
+            return Optional.of(new MapDump(info, elements));
+        }
+        if (type == Bpf.MAP_TYPE_QUEUE || type == Bpf.MAP_TYPE_STACK) {
+            // A lookup peeks: the element the next pop would return.
+            Map<String, String> elements = new TreeMap<>();
+            Bpf.lookup(fd, new byte[0], info.valueSize()).ifPresent(v -> elements.put("peek", hex.formatHex(v)));
+            return Optional.of(new MapDump(info, elements));
+        }
         if (!plain && !perCpu) return Optional.empty();
         int valueBytes = perCpu ? ((info.valueSize() + 7) & ~7) * possibleCpus() : info.valueSize();
         Map<String, String> elements = new TreeMap<>();
-        HexFormat hex = HexFormat.of();
         for (byte[] key : Bpf.keys(fd, info.keySize())) {
             Bpf.lookup(fd, key, valueBytes).ifPresent(v -> elements.put(hex.formatHex(key), hex.formatHex(v)));
         }
