@@ -201,6 +201,19 @@ CASES = {
         ("mp_socket", "tc", bytes(64), 50, None, "64-byte frame, Ethernet header pulled"),
         ("mp_report", "sys", pack("<QQQ", 0, 0, 0), 3, pack("<QQQ", 1, 1, 1), "counters"),
     ],
+    "xdp_pong.bpf.o": [
+        ("xdp_pong", "xdp", frame(dport=7000, sport=40000, payload=b"ping 42"), 3, None, "ping 42 -> TX pong"),
+        ("xdp_pong", "xdp", frame(), 2, None, "hello -> PASS"),
+        ("xdp_pong", "xdp", frame(cut=36), 1, None, "truncated UDP -> DROP"),
+    ],
+    "xdp_steer.bpf.o": [
+        ("steer_v1", "xdp", frame(payload=b"xx 17"), 3, None, "xx 17 -> TX, stamped v1"),
+        ("steer_v2", "xdp", frame(payload=b"xx 17"), 3, None, "xx 17 -> TX, stamped v2"),
+        ("steer_v1", "xdp", frame(payload=b"drop it"), 1, None, "drop -> DROP"),
+        ("steer_v1", "xdp", frame(payload=b"redirect me"), 4, None, "redirect -> REDIRECT"),
+        ("steer_v1", "xdp", frame(proto=6), 2, None, "TCP -> PASS"),
+        ("steer_v1", "xdp", frame(cut=40), 0, None, "truncated -> ABORTED"),
+    ],
     "xdp_count.gcc.o": [
         ("xdp_count", "xdp", bytes(64), 1, None, "64 zero bytes -> DROP"),
         ("xdp_count", "xdp", bytes(3) + b"\x01" + bytes(60), 2, None, "byte 3 set -> PASS"),
