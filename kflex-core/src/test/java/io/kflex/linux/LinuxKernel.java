@@ -239,7 +239,7 @@ final class LinuxKernel implements AutoCloseable {
         List<String> lines = output.lines().filter(l -> !l.isBlank() && !l.startsWith("Warning") && !l.startsWith("If it used")
                 && !l.startsWith("libbpf: failed to load object") && !l.startsWith("Error: failed") && !l.startsWith("-- END")
                 && !l.startsWith("processed") && !l.startsWith("verification time") && !l.startsWith("stack depth")).toList();
-        for (String pattern : List.of("too large|infinite loop|back-edge", "not found|not supported", "invalid|unbounded|R\\d+ ")) {
+        for (String pattern : List.of("too large|infinite loop|back-edge|Unreleased reference", "not found|not supported", "invalid|unbounded|R\\d+ ")) {
             var re = java.util.regex.Pattern.compile(pattern);
             List<String> hits = lines.stream().filter(l -> re.matcher(l).find() && !l.contains("failed to load:")).toList();
             if (!hits.isEmpty()) return hits.getLast().replace("libbpf: ", "");
