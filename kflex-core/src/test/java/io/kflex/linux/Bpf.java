@@ -71,9 +71,21 @@ final class Bpf {
             attr.set(ValueLayout.JAVA_INT, 8, 8);
             attr.set(ValueLayout.JAVA_INT, 12, 1);
             close(call(MAP_CREATE, attr));
-            return Optional.empty();
         } catch (BpfException e) {
             return Optional.of("bpf(BPF_MAP_CREATE) fails (" + e.getMessage() + "; root and an unrestricted kernel are needed)");
+        } catch (Throwable e) {
+            return Optional.of("bpf() cannot be called: " + e);
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            // The heap objects need arena maps (Linux >= 6.9).
+            MemorySegment attr = attr(arena);
+            attr.set(ValueLayout.JAVA_INT, 0, MAP_TYPE_ARENA);
+            attr.set(ValueLayout.JAVA_INT, 12, 1);
+            attr.set(ValueLayout.JAVA_INT, 16, F_MMAPABLE);
+            close(call(MAP_CREATE, attr));
+            return Optional.empty();
+        } catch (BpfException e) {
+            return Optional.of("this kernel has no arena maps (" + e.getMessage() + "; Linux >= 6.9 is needed)");
         } catch (Throwable e) {
             return Optional.of("bpf() cannot be called: " + e);
         }

@@ -46,10 +46,21 @@ final class LinuxKernel implements AutoCloseable {
 
     /** Why the kernel cannot be used as a reference here, or empty. */
     static Optional<String> unavailable() {
+        if (!isRoot()) return Optional.of("needs root (bpftool loads programs and mounts a bpffs)");
         Optional<String> bpf = Bpf.unavailable();
         if (bpf.isPresent()) return bpf;
         if (findBpftool().isEmpty()) return Optional.of("bpftool is not installed (Debian package bpftool)");
         return Optional.empty();
+    }
+
+    /** Whether this process runs with effective user id 0 ({@code /proc/self/status}). */
+    private static boolean isRoot() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Uid:"))
+                    .map(l -> l.split("\\s+")).anyMatch(f -> f.length > 2 && f[2].equals("0"));
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Starts a session: a private directory on a bpffs. */
