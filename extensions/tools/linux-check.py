@@ -214,6 +214,11 @@ CASES = {
         ("steer_v1", "xdp", frame(proto=6), 2, None, "TCP -> PASS"),
         ("steer_v1", "xdp", frame(cut=40), 0, None, "truncated -> ABORTED"),
     ],
+    "xdp_adjust.bpf.o": [
+        ("adjust", "xdp", struct.pack("<hhb3x", h, t, m) + bytes(56), 2, None, what)
+        for h, t, m, what in ((-14, 0, 0, "head -14 (grow the front)"), (51, 0, 0, "head 51: -EINVAL, still PASS"),
+                              (0, 100, 0, "tail 100"), (0, 0, -36, "meta -36 (more than 32 bytes)"))
+    ],
     "xdp_count.gcc.o": [
         ("xdp_count", "xdp", bytes(64), 1, None, "64 zero bytes -> DROP"),
         ("xdp_count", "xdp", bytes(3) + b"\x01" + bytes(60), 2, None, "byte 3 set -> PASS"),

@@ -89,5 +89,8 @@ class RunCommandTest {
         CliRun frame = CliRun.of("run", OBJECTS.resolve("xdp_pong.bpf.o").toString(), "--program", "xdp_pong", "--data-in", big.toString());
         assertThat(frame.status()).isEqualTo(2);
         assertThat(frame.err()).contains("larger than the " + io.kflex.runtime.PacketBuffer.MAX_FRAME + "-byte limit");
+        CliRun none = CliRun.of("run", OBJECTS.resolve("xdp_pong.bpf.o").toString(), "--program", "xdp_pong");
+        assertThat(none.status()).as("as in Linux, a packet program's test run needs an Ethernet header").isEqualTo(2);
+        assertThat(none.err()).contains("needs a frame of at least 14 bytes");
     }
 }

@@ -106,7 +106,13 @@ public final class HelperPrototypes {
                 EnumSet.of(Effect.TAIL_CALL), 0, Set.of()));
         add(new Prototype(23, "redirect", List.of(ArgType.ANYTHING, ArgType.ANYTHING), ReturnType.INTEGER,
                 EnumSet.noneOf(Effect.class), 0, EnumSet.of(ProgramType.XDP, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT)));
+        add(new Prototype(28, "csum_diff", List.of(ArgType.PTR_TO_MEM, ArgType.CONST_SIZE_OR_ZERO, ArgType.PTR_TO_MEM,
+                ArgType.CONST_SIZE_OR_ZERO, ArgType.ANYTHING), ReturnType.INTEGER, EnumSet.noneOf(Effect.class), 0, NETWORKING));
         add(new Prototype(44, "xdp_adjust_head", List.of(ArgType.PTR_TO_CTX, ArgType.ANYTHING), ReturnType.INTEGER,
+                EnumSet.of(Effect.CHANGES_PACKET_DATA), 0, EnumSet.of(ProgramType.XDP)));
+        add(new Prototype(54, "xdp_adjust_meta", List.of(ArgType.PTR_TO_CTX, ArgType.ANYTHING), ReturnType.INTEGER,
+                EnumSet.of(Effect.CHANGES_PACKET_DATA), 0, EnumSet.of(ProgramType.XDP)));
+        add(new Prototype(65, "xdp_adjust_tail", List.of(ArgType.PTR_TO_CTX, ArgType.ANYTHING), ReturnType.INTEGER,
                 EnumSet.of(Effect.CHANGES_PACKET_DATA), 0, EnumSet.of(ProgramType.XDP)));
         for (int id : new int[] {84, 85}) {
             add(new Prototype(id, id == 84 ? "sk_lookup_tcp" : "sk_lookup_udp",

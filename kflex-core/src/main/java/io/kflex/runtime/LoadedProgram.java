@@ -130,8 +130,16 @@ public final class LoadedProgram {
      * {@code syscall} program gets {@code ctxIn} as its context, a packet program gets
      * {@code dataIn} as its frame. Returns the last run's result, the median duration and the
      * packet and context after the last run.
+     *
+     * @throws IllegalArgumentException when a packet program gets a frame shorter than an
+     *         Ethernet header (Linux refuses such a test run with EINVAL)
      */
     public TestRunResult testRun(TestRun request) {
+        if (takesFrame() && request.dataIn().length < ETH_HLEN) {
+            // BPF_PROG_TEST_RUN refuses these with EINVAL: a frame starts with an Ethernet header.
+            throw new IllegalArgumentException("a test run of " + program.type().name().toLowerCase(java.util.Locale.ROOT) + " program " + name()
+                    + " needs a frame of at least " + ETH_HLEN + " bytes (an Ethernet header), not " + request.dataIn().length);
+        }
         long[] durations = new long[request.repeat()];
         Outcome outcome = null;
         byte[] dataOut = null, ctxOut = null;
@@ -152,7 +160,9 @@ public final class LoadedProgram {
             long start = System.nanoTime();
             outcome = invoke(invocation, request.budget());
             durations[i] = System.nanoTime() - start;
-            dataOut = packet != null ? packet.frame() : skbWithoutDirectAccess() ? layerThreeView(request.dataIn()) : null;
+            // As BPF_PROG_TEST_RUN: an XDP program's output starts at its metadata, if it reserved any.
+            dataOut = packet != null ? (program.type() == ProgramType.XDP ? packet.metadataAndFrame() : packet.frame())
+                    : skbWithoutDirectAccess() ? layerThreeView(request.dataIn()) : null;
             ctxOut = program.type() == ProgramType.SYSCALL
                     ? ctx.asSlice(0, request.ctxIn().length).toArray(ValueLayout.JAVA_BYTE) : null;
             if (!(outcome instanceof Outcome.Returned)) break;
@@ -189,6 +199,14 @@ public final class LoadedProgram {
             }
             default -> { }
         }
+    }
+
+    /** Whether a test run hands this program a frame (packet program types Linux can test-run). */
+    private boolean takesFrame() {
+        return switch (program.type()) {
+            case XDP, SCHED_CLS, SCHED_ACT, SOCKET_FILTER, CGROUP_SKB -> true;
+            default -> false;
+        };
     }
 
     private boolean skbWithoutDirectAccess() {
