@@ -160,11 +160,13 @@ public final class LoadedProgram {
             long start = System.nanoTime();
             outcome = invoke(invocation, request.budget());
             durations[i] = System.nanoTime() - start;
-            // As BPF_PROG_TEST_RUN: an XDP program's output starts at its metadata, if it reserved any.
-            dataOut = packet != null ? (program.type() == ProgramType.XDP ? packet.metadataAndFrame() : packet.frame())
-                    : skbWithoutDirectAccess() ? layerThreeView(request.dataIn()) : null;
+            dataOut = packet != null ? packet.frame() : null;
             ctxOut = program.type() == ProgramType.SYSCALL
                     ? ctx.asSlice(0, request.ctxIn().length).toArray(ValueLayout.JAVA_BYTE) : null;
+            // As BPF_PROG_TEST_RUN: an XDP program's output starts at its metadata, if it reserved
+            // any; a program that saw no Ethernet header gets it back zeroed.
+            if (packet != null && program.type() == ProgramType.XDP) dataOut = packet.metadataAndFrame();
+            if (packet == null && skbWithoutDirectAccess()) dataOut = layerThreeView(request.dataIn());
             if (!(outcome instanceof Outcome.Returned)) break;
         }
         int runs = (int) Arrays.stream(durations).filter(d -> d > 0).count();
