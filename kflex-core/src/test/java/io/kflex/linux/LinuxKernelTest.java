@@ -32,4 +32,11 @@ class LinuxKernelTest {
                 .isEqualTo("extern (func ksym) 'kflex_free': not found in kernel or module BTFs");
         assertThat(LinuxKernel.complaint("")).isEqualTo("load failed");
     }
+
+    @Test
+    void objectsLinuxRefusesForKflexOnlyKfuncsAreRecognised() {
+        assertThat(LinuxCompatibilityTest.kflexOnlyKfunc("extern (func ksym) 'kflex_free': not found in kernel or module BTFs")).contains("kflex_free");
+        assertThat(LinuxCompatibilityTest.kflexOnlyKfunc("extern (func ksym) 'bpf_foo': not found in kernel or module BTFs")).isEmpty();
+        assertThat(LinuxCompatibilityTest.kflexOnlyKfunc("BPF program is too large. Processed 1000001 insn")).isEmpty();
+    }
 }
