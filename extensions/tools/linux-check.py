@@ -23,7 +23,8 @@ OBJECTS = os.path.join(HERE, "..", "objects")
 sys.path.insert(0, HERE)
 import linux  # noqa: E402  (the bpf() helpers beside this script)
 
-BPFFS = "/sys/fs/bpf/kflex-check"
+# Where programs and maps are pinned: a directory on a bpffs (KFLEX_BPFFS overrides the default).
+BPFFS = os.environ.get("KFLEX_BPFFS", "/sys/fs/bpf/kflex-check")
 
 # Arena pages per object with a kflex_heap() (its size / 4096).
 ARENA_PAGES = {"heap_list.bpf.o": 256, "unbounded_walk.bpf.o": 256,
@@ -199,6 +200,24 @@ CASES = {
         ("mp_tc", "tc", bytes(64), 0, None, "TC_ACT_OK"),
         ("mp_socket", "tc", bytes(64), 50, None, "64-byte frame, Ethernet header pulled"),
         ("mp_report", "sys", pack("<QQQ", 0, 0, 0), 3, pack("<QQQ", 1, 1, 1), "counters"),
+    ],
+    "xdp_pong.bpf.o": [
+        ("xdp_pong", "xdp", frame(dport=7000, sport=40000, payload=b"ping 42"), 3, None, "ping 42 -> TX pong"),
+        ("xdp_pong", "xdp", frame(), 2, None, "hello -> PASS"),
+        ("xdp_pong", "xdp", frame(cut=36), 1, None, "truncated UDP -> DROP"),
+    ],
+    "xdp_steer.bpf.o": [
+        ("steer_v1", "xdp", frame(payload=b"xx 17"), 3, None, "xx 17 -> TX, stamped v1"),
+        ("steer_v2", "xdp", frame(payload=b"xx 17"), 3, None, "xx 17 -> TX, stamped v2"),
+        ("steer_v1", "xdp", frame(payload=b"drop it"), 1, None, "drop -> DROP"),
+        ("steer_v1", "xdp", frame(payload=b"redirect me"), 4, None, "redirect -> REDIRECT"),
+        ("steer_v1", "xdp", frame(proto=6), 2, None, "TCP -> PASS"),
+        ("steer_v1", "xdp", frame(cut=40), 0, None, "truncated -> ABORTED"),
+    ],
+    "xdp_adjust.bpf.o": [
+        ("adjust", "xdp", struct.pack("<hhb3x", h, t, m) + bytes(56), 2, None, what)
+        for h, t, m, what in ((-14, 0, 0, "head -14 (grow the front)"), (51, 0, 0, "head 51: -EINVAL, still PASS"),
+                              (0, 100, 0, "tail 100"), (0, 0, -36, "meta -36 (more than 32 bytes)"))
     ],
     "xdp_count.gcc.o": [
         ("xdp_count", "xdp", bytes(64), 1, None, "64 zero bytes -> DROP"),

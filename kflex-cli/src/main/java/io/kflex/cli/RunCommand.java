@@ -82,6 +82,21 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object per program on stdout.")
     boolean json;
 
+    /** Largest --ctx-in, as Linux's test run of syscall programs takes (U16_MAX). */
+    static final int MAX_CONTEXT = 65_535;
+
+    /**
+     * The file's bytes, reading no more than {@code limit} + 1 of them: an input can be a device
+     * or a pipe that never ends ({@code /dev/zero}), which must give an error, not exhaust memory.
+     */
+    static byte[] readAtMost(Path file, int limit) throws IOException {
+        try (var in = Files.newInputStream(file)) {
+            byte[] bytes = in.readNBytes(limit + 1);
+            if (bytes.length > limit) throw new IllegalArgumentException(file + " is larger than the " + limit + "-byte limit");
+            return bytes;
+        }
+    }
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
@@ -96,10 +111,13 @@ final class RunCommand implements Callable<Integer> {
         }
         byte[] data, ctx;
         try {
-            data = dataIn == null ? new byte[0] : Files.readAllBytes(dataIn);
-            ctx = ctxIn == null ? new byte[0] : Files.readAllBytes(ctxIn);
+            data = dataIn == null ? new byte[0] : readAtMost(dataIn, io.kflex.runtime.PacketBuffer.MAX_FRAME);
+            ctx = ctxIn == null ? new byte[0] : readAtMost(ctxIn, MAX_CONTEXT);
         } catch (IOException e) {
             err.println("kflex: cannot read input: " + e.getMessage());
+            return Main.USAGE;
+        } catch (IllegalArgumentException e) {
+            err.println("kflex: " + e.getMessage());
             return Main.USAGE;
         }
         // A test run keeps programs loaded after a cancellation so that the following ones still run.

@@ -79,4 +79,18 @@ class RunCommandTest {
         assertThat(CliRun.of("run", OBJECTS.resolve("globals.bpf.o").toString(), "--program", "globals", "--ctx-in",
                 dir.resolve("missing.bin").toString()).status()).isEqualTo(2);
     }
+
+    @Test
+    void anEndlessOrOversizedInputIsAUsageErrorNotAnOutOfMemoryError() throws IOException {
+        CliRun endless = CliRun.of("run", OBJECTS.resolve("globals.bpf.o").toString(), "--program", "globals", "--ctx-in", "/dev/zero");
+        assertThat(endless.status()).isEqualTo(2);
+        assertThat(endless.err()).contains("/dev/zero is larger than the 65535-byte limit");
+        Path big = file("big.bin", new byte[io.kflex.runtime.PacketBuffer.MAX_FRAME + 1]);
+        CliRun frame = CliRun.of("run", OBJECTS.resolve("xdp_pong.bpf.o").toString(), "--program", "xdp_pong", "--data-in", big.toString());
+        assertThat(frame.status()).isEqualTo(2);
+        assertThat(frame.err()).contains("larger than the " + io.kflex.runtime.PacketBuffer.MAX_FRAME + "-byte limit");
+        CliRun none = CliRun.of("run", OBJECTS.resolve("xdp_pong.bpf.o").toString(), "--program", "xdp_pong");
+        assertThat(none.status()).as("as in Linux, a packet program's test run needs an Ethernet header").isEqualTo(2);
+        assertThat(none.err()).contains("needs a frame of at least 14 bytes");
+    }
 }

@@ -131,6 +131,13 @@ public final class HelperPrototypes {
         add(new Prototype(133, "ringbuf_discard", List.of(ArgType.PTR_TO_ALLOC_MEM, ArgType.ANYTHING), ReturnType.VOID,
                 EnumSet.of(Effect.RELEASES), 1, Set.of()));
         define(134, "ringbuf_query", List.of(ArgType.CONST_MAP_PTR, ArgType.ANYTHING), ReturnType.INTEGER);
+        // The packet helpers beside bpf_xdp_adjust_head that the runtime implements (PacketHelpers).
+        add(new Prototype(28, "csum_diff", List.of(ArgType.PTR_TO_MEM, ArgType.CONST_SIZE_OR_ZERO, ArgType.PTR_TO_MEM,
+                ArgType.CONST_SIZE_OR_ZERO, ArgType.ANYTHING), ReturnType.INTEGER, EnumSet.noneOf(Effect.class), 0, NETWORKING));
+        add(new Prototype(54, "xdp_adjust_meta", List.of(ArgType.PTR_TO_CTX, ArgType.ANYTHING), ReturnType.INTEGER,
+                EnumSet.of(Effect.CHANGES_PACKET_DATA), 0, EnumSet.of(ProgramType.XDP)));
+        add(new Prototype(65, "xdp_adjust_tail", List.of(ArgType.PTR_TO_CTX, ArgType.ANYTHING), ReturnType.INTEGER,
+                EnumSet.of(Effect.CHANGES_PACKET_DATA), 0, EnumSet.of(ProgramType.XDP)));
         add(new Prototype(164, "for_each_map_elem", List.of(ArgType.CONST_MAP_PTR, ArgType.PTR_TO_FUNC, ArgType.PTR_TO_STACK_OR_NULL, ArgType.ANYTHING),
                 ReturnType.INTEGER, EnumSet.of(Effect.CALLS_BACK), 0, Set.of()));
         add(new Prototype(181, "loop", List.of(ArgType.ANYTHING, ArgType.PTR_TO_FUNC, ArgType.PTR_TO_STACK_OR_NULL, ArgType.ANYTHING),

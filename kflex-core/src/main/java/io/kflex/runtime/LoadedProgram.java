@@ -155,8 +155,16 @@ public final class LoadedProgram {
      * {@code syscall} program gets {@code ctxIn} as its context, a packet program gets
      * {@code dataIn} as its frame. Returns the last run's result, the median duration and the
      * packet and context after the last run.
+     *
+     * @throws IllegalArgumentException when a packet program gets a frame shorter than an
+     *         Ethernet header (Linux refuses such a test run with EINVAL)
      */
     public TestRunResult testRun(TestRun request) {
+        if (takesFrame() && request.dataIn().length < ETH_HLEN) {
+            // BPF_PROG_TEST_RUN refuses these with EINVAL: a frame starts with an Ethernet header.
+            throw new IllegalArgumentException("a test run of " + program.type().name().toLowerCase(java.util.Locale.ROOT) + " program " + name()
+                    + " needs a frame of at least " + ETH_HLEN + " bytes (an Ethernet header), not " + request.dataIn().length);
+        }
         long[] durations = new long[request.repeat()];
         Outcome outcome = null;
         byte[] dataOut = null, ctxOut = null;
@@ -172,6 +180,7 @@ public final class LoadedProgram {
                 packet = new PacketBuffer(request.dataIn());
                 packet.attach(memory, ctx, layout);
             }
+            describePacket(ctx, request.dataIn());
             Invocation invocation = new Invocation(memory, ctxAddress).withHostContext(packet);
             long[] elapsed = {0};
             outcome = invoke(invocation, request.budget(), elapsed);
@@ -180,6 +189,10 @@ public final class LoadedProgram {
             dataOut = packet != null ? packet.frame() : null;
             ctxOut = program.type() == ProgramType.SYSCALL
                     ? ctx.asSlice(0, request.ctxIn().length).toArray(ValueLayout.JAVA_BYTE) : null;
+            // As BPF_PROG_TEST_RUN: an XDP program's output starts at its metadata, if it reserved
+            // any; a program that saw no Ethernet header gets it back zeroed.
+            if (packet != null && program.type() == ProgramType.XDP) dataOut = packet.metadataAndFrame();
+            if (packet == null && skbWithoutDirectAccess()) dataOut = layerThreeView(request.dataIn());
             if (!(outcome instanceof Outcome.Returned)) break;
         }
         int runs = (int) Arrays.stream(durations).filter(d -> d > 0).count();
@@ -188,6 +201,54 @@ public final class LoadedProgram {
         // BPF_PROG_TEST_RUN reports a u32 (attr.test.retval); the full r0 stays in the outcome.
         long retval = outcome instanceof Outcome.Returned r ? r.r0() & 0xffff_ffffL : 0;
         return new TestRunResult(name(), outcome, retval, done[done.length / 2], runs, dataOut, ctxOut);
+    }
+
+    private static final int LOOPBACK_IFINDEX = 1, ETH_HLEN = 14;
+
+    /**
+     * Fills the context fields {@code BPF_PROG_TEST_RUN} fills for a packet: Linux runs the
+     * packet as if received on the loopback device, so {@code xdp_md.ingress_ifindex} and
+     * {@code __sk_buff.ifindex} are 1; an skb gets its {@code len} and {@code protocol} (the
+     * frame's EtherType, in network order) from the frame, as {@code eth_type_trans} sets them.
+     * Programs without direct packet access (socket filters, cgroup skb) see the packet after
+     * its Ethernet header, so their {@code len} is 14 bytes shorter.
+     */
+    private void describePacket(MemorySegment ctx, byte[] frame) {
+        switch (program.type()) {
+            case XDP -> ctx.set(ValueLayout.JAVA_INT_UNALIGNED, 12, LOOPBACK_IFINDEX);               // ingress_ifindex
+            case SCHED_CLS, SCHED_ACT, SOCKET_FILTER, CGROUP_SKB -> {
+                int pulled = skbWithoutDirectAccess() ? Math.min(ETH_HLEN, frame.length) : 0;
+                ctx.set(ValueLayout.JAVA_INT_UNALIGNED, 0, frame.length - pulled);                  // len
+                if (frame.length >= ETH_HLEN) {                                                     // protocol (__be16)
+                    ctx.set(ValueLayout.JAVA_BYTE, 16, frame[12]);
+                    ctx.set(ValueLayout.JAVA_BYTE, 17, frame[13]);
+                }
+                ctx.set(ValueLayout.JAVA_INT_UNALIGNED, 40, LOOPBACK_IFINDEX);                        // ifindex
+            }
+            default -> { }
+        }
+    }
+
+    /** Whether a test run hands this program a frame (packet program types Linux can test-run). */
+    private boolean takesFrame() {
+        return switch (program.type()) {
+            case XDP, SCHED_CLS, SCHED_ACT, SOCKET_FILTER, CGROUP_SKB -> true;
+            default -> false;
+        };
+    }
+
+    private boolean skbWithoutDirectAccess() {
+        return program.type() == ProgramType.SOCKET_FILTER || program.type() == ProgramType.CGROUP_SKB;
+    }
+
+    /**
+     * The packet such a program leaves, as {@code BPF_PROG_TEST_RUN} hands it back: the Ethernet
+     * header it never saw is pushed back as zeroes in front of the rest of the frame.
+     */
+    private static byte[] layerThreeView(byte[] frame) {
+        byte[] out = frame.clone();
+        java.util.Arrays.fill(out, 0, Math.min(ETH_HLEN, out.length), (byte) 0);
+        return out;
     }
 
     private int contextSize(TestRun request) {

@@ -92,6 +92,14 @@ public final class PacketBuffer {
         return segment.asSlice(data, dataEnd - data).toArray(ValueLayout.JAVA_BYTE);
     }
 
+    /**
+     * The metadata and the frame, {@code [meta, dataEnd)}: what {@code BPF_PROG_TEST_RUN} hands
+     * back as an XDP program's {@code data_out} (without metadata, the same as {@link #frame}).
+     */
+    public byte[] metadataAndFrame() {
+        return segment.asSlice(meta, dataEnd - meta).toArray(ValueLayout.JAVA_BYTE);
+    }
+
     public int length() { return dataEnd - data; }
 
     /**
@@ -121,15 +129,22 @@ public final class PacketBuffer {
     }
 
     /**
+     * Longest metadata: Linux 6.18 keeps its length in the u8 {@code skb_shared_info.meta_len}
+     * (older kernels allowed 32 bytes). In a buffer with {@value #HEADROOM} bytes of headroom the
+     * reserved head limits it first.
+     */
+    public static final int MAX_METADATA = 255;
+
+    /**
      * {@code bpf_xdp_adjust_meta}: moves the metadata start. -EINVAL when it would leave the buffer
-     * or pass {@code data}; -EACCES when the metadata would be longer than 32 bytes or not a
-     * multiple of 4 (Linux's {@code xdp_metalen_invalid}).
+     * or pass {@code data}; -EACCES when the metadata would be longer than {@value #MAX_METADATA}
+     * bytes or not a multiple of 4 (Linux's {@code xdp_metalen_invalid}).
      */
     public int adjustMeta(int delta) {
         long newMeta = (long) meta + delta;
         if (newMeta < frontLimit || newMeta > data) return -EINVAL;
         long length = data - newMeta;
-        if (length > 32 || (length & 3) != 0) return -EACCES;
+        if (length > MAX_METADATA || (length & 3) != 0) return -EACCES;
         meta = (int) newMeta;
         publish();
         return 0;

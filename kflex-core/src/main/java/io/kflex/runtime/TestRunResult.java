@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * What a test run gives back, like {@code bpftool prog run}: the return value of the last run (a
  * u32, as {@code BPF_PROG_TEST_RUN} reports it; the outcome keeps all 64 bits of r0), the
- * median duration of one run, the packet and context after the last run, and — when the last run
+ * median duration of one run, the packet (for XDP, preceded by the metadata the program reserved,
+ * as Linux hands it back) and context after the last run, and — when the last run
  * did not return — how it ended: a fault, or a cancellation with the point it stopped at and the
  * resources released there.
  */

@@ -907,7 +907,8 @@ public final class Verifier {
     }
 
     private Value packetAccess(int pc, VerifierState st, int reg, Pointer base, int off, int size, boolean write) throws VerificationException {
-        if (write && !(type == ProgramType.XDP || type == ProgramType.SCHED_CLS || type == ProgramType.SCHED_ACT)) {
+        // Linux's may_access_direct_pkt_data: these types may also write (sk_skb rewrites stream messages in place).
+        if (write && !(type == ProgramType.XDP || type == ProgramType.SCHED_CLS || type == ProgramType.SCHED_ACT || type == ProgramType.SK_SKB)) {
             throw fail(pc, Rule.READ_ONLY, "cannot write into packet in a " + type + " program", st);
         }
         long at = (long) base.off() + off;

@@ -57,13 +57,18 @@ class PacketBufferTest {
     }
 
     @Test
-    void metadataIsAtMost32BytesAndWordAligned() {
+    void metadataIsWordAlignedAndLimitedByTheHeadroom() {
         PacketBuffer packet = new PacketBuffer(new byte[20]);
         packet.attach(memory, ctx, layout);
         assertThat(packet.adjustMeta(-8)).isZero();
         assertThat(shadow("data") - shadow("data_meta")).isEqualTo(8);
         assertThat(packet.adjustMeta(-3)).as("not a multiple of 4").isEqualTo(-13);
-        assertThat(packet.adjustMeta(-32)).as("longer than 32 bytes").isEqualTo(-13);
+        assertThat(packet.adjustMeta(-32)).as("40 bytes: more than older kernels' 32, as Linux 6.18 allows").isZero();
+        int free = PacketBuffer.HEADROOM - PacketBuffer.FRAME_RESERVED - 40;
+        assertThat(packet.adjustMeta(-free - 4)).as("into the buffer's reserved head").isEqualTo(-22);
+        assertThat(packet.adjustMeta(-free)).isZero();
+        assertThat(shadow("data") - shadow("data_meta")).isEqualTo(PacketBuffer.HEADROOM - PacketBuffer.FRAME_RESERVED);
+        assertThat(packet.adjustMeta(PacketBuffer.HEADROOM - PacketBuffer.FRAME_RESERVED - 8)).isZero();
         assertThat(packet.adjustMeta(20)).as("past data").isEqualTo(-22);
         memory.store(shadow("data_meta"), 8, 0x1122334455667788L);
         assertThat(packet.adjustHead(-4)).as("metadata moves with the front").isZero();
