@@ -20,8 +20,11 @@ import java.lang.foreign.MemorySegment;
 public final class Stack {
     private Stack() {}
 
-    /** The thread's idle stack region, or null while a run of this thread uses it. */
-    private static final ThreadLocal<Region> SPARE = new ThreadLocal<>();
+    /**
+     * The thread's idle stack region in element 0, null while a run of this thread uses it (a
+     * holder, so that taking and returning it never changes the thread-local map itself).
+     */
+    private static final ThreadLocal<Region[]> SPARE = ThreadLocal.withInitial(() -> new Region[1]);
 
     /** A new zeroed stack region. */
     public static Region allocate() {
@@ -39,16 +42,18 @@ public final class Stack {
                 memory.unmap(base);
                 // Only a region this run unmapped itself is reused: a helper that unmapped it
                 // (a host bug) may still hold it.
-                if (SPARE.get() == null) SPARE.set(region);
+                Region[] spare = SPARE.get();
+                if (spare[0] == null) spare[0] = region;
             }
         }
     }
 
     /** A zeroed stack (the thread's spare one when it is free) mapped into {@code memory}. */
     public static Mapped mapInto(AddressSpace memory) {
-        Region region = SPARE.get();
+        Region[] spare = SPARE.get();
+        Region region = spare[0];
         if (region != null) {
-            SPARE.remove();
+            spare[0] = null;
             region.segment().fill((byte) 0);
         } else {
             region = allocate();
