@@ -63,7 +63,8 @@ def svg(title, groups, engines, value, axis_label, log, reference=None):
             x = x0 + ei * bar_w
             out.append(f'<rect x="{x:.1f}" y="{top:.1f}" width="{bar_w - 2:.1f}" height="{base - top:.1f}" '
                        f'fill="{COLORS.get(e, "#777")}"><title>{escape(g)} {escape(e)}: {v:.3g}</title></rect>')
-            out.append(f'<text x="{x + bar_w / 2 - 1:.1f}" y="{top - 3:.1f}" text-anchor="middle" font-size="9">{v:.3g}</text>')
+            shown = f"{v:,.0f}" if v >= 1000 else f"{v:.3g}"
+            out.append(f'<text x="{x + bar_w / 2 - 1:.1f}" y="{top - 3:.1f}" text-anchor="middle" font-size="9">{shown}</text>')
         out.append(f'<text x="{LEFT + (gi + 0.5) * group_w:.1f}" y="{TOP + plot_h + 18}" text-anchor="middle">{escape(g)}</text>')
     if reference is not None:
         out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(reference):.1f}" y2="{y(reference):.1f}" '
