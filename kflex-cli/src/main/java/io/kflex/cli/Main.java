@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Safe, flexible and fast eBPF extensions for the JVM.",
         subcommands = {
+            BenchCommand.class,
             ConformanceCommand.class,
             DemoCommand.class,
             DisasmCommand.class,

@@ -170,6 +170,8 @@ final class JitCompiler {
     private int helperTableSlot = -1;
     /** How each memory instruction reaches memory (heap accesses from the verifier's facts). */
     private final HeapPlan heapPlan;
+    /** False only for the measuring-only engine: no heap confinement, no cancellation polls. */
+    private final boolean instrumented;
     /** The bound heap (null if none) and the class-data slots of its segment and of the heap itself. */
     private final HeapMemory heap;
     private int heapSegmentSlot = -1, heapSlot = -1;
@@ -180,6 +182,15 @@ final class JitCompiler {
 
     /** {@code methodLimit} below HotSpot's is only for tests that exercise splitting on small programs. */
     JitCompiler(Code code, Bindings bindings, int methodLimit) throws EngineException {
+        this(code, bindings, methodLimit, true);
+    }
+
+    /**
+     * {@code instrumented = false} leaves out heap confinement and cancellation polls: only for
+     * {@link JitEngine#uninstrumentedForMeasurementOnly()}, which prices them.
+     */
+    JitCompiler(Code code, Bindings bindings, int methodLimit, boolean instrumented) throws EngineException {
+        this.instrumented = instrumented;
         this.code = code;
         this.helpers = bindings.helpers();
         this.noPoll = io.kflex.engine.CancellationPolls.skippable(code, bindings.verified());
@@ -619,6 +630,7 @@ final class JitCompiler {
          * thread's interrupt flag (left set, so the host still sees the interrupt).
          */
         private void cancellationPoint(int pc) {
+            if (!instrumented) return;
             Label stub = code.newLabel();
             ClassDesc thread = ClassDesc.of("java.lang.Thread");
             code.aload(invSlot).invokevirtual(CD_INVOCATION, "cancelRequested", MethodTypeDesc.of(CD_String)).ifnonnull(stub);
@@ -887,7 +899,7 @@ final class JitCompiler {
          * that the bytes are allocated.
          */
         private void confine(int pc, int base, short off, Size size) {
-            if (heapPlan.mode(pc) == HeapPlan.Mode.HEAP_GUARDED) {
+            if (heapPlan.mode(pc) == HeapPlan.Mode.HEAP_GUARDED && instrumented) {
                 code.lload(reg(base)).loadConstant(heap.mask()).land().lstore(reg(base));
             }
             if (heap.checked()) {

@@ -19,15 +19,46 @@ public final class JitEngine implements Engine {
             long.class, long.class, long.class, long.class, long.class);
 
     public static final String NAME = "jit";
+    /** The name of {@link #uninstrumentedForMeasurementOnly()}'s engine. */
+    public static final String UNINSTRUMENTED_NAME = "jit-uninstrumented";
+
+    private final boolean instrumented;
+
+    /** The JIT: heap guards and cancellation points as the design requires (the registered engine). */
+    public JitEngine() {
+        this(true);
+    }
+
+    private JitEngine(boolean instrumented) {
+        this.instrumented = instrumented;
+    }
+
+    /**
+     * <b>Unsafe, for measuring only.</b> A JIT that leaves out the instrumentation KFlex adds: heap
+     * accesses are not confined by the heap mask (the JVM's own bounds check of the heap segment
+     * still applies, so a wild pointer faults instead of escaping) and taken back-edges and
+     * {@code may_goto} do not poll for cancellation, so a runaway program cannot be cancelled.
+     * Benchmarks compare it with {@link #JitEngine()} to price the instrumentation. It is not
+     * registered with {@link io.kflex.engine.Engines}, so no hook or {@code --engine} option can
+     * select it; only code that constructs it explicitly gets it.
+     */
+    public static JitEngine uninstrumentedForMeasurementOnly() {
+        return new JitEngine(false);
+    }
+
+    /** Whether this engine emits heap guards and cancellation points (true except for measuring). */
+    public boolean instrumented() {
+        return instrumented;
+    }
 
     @Override
     public String name() {
-        return NAME;
+        return instrumented ? NAME : UNINSTRUMENTED_NAME;
     }
 
     @Override
     public Executable load(Code code, Bindings bindings) throws EngineException {
-        return load(new JitCompiler(code, bindings));
+        return load(new JitCompiler(code, bindings, JitCompiler.HUGE_METHOD_LIMIT, instrumented));
     }
 
     JitExecutable load(JitCompiler compiler) throws EngineException {

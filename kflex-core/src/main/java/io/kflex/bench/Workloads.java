@@ -1,0 +1,102 @@
+package io.kflex.bench;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** The benchmark suites (issue: JIT as fast as Linux's JIT): hash-mix, list walk, memcached GET. */
+public final class Workloads {
+    private Workloads() {}
+
+    /** Nodes of the list-walk suite. */
+    public static final int LIST_NODES = 65_536;
+    /** Entries the host stores in the memcached suite's cache, and the key every request asks for. */
+    public static final int MEMCACHED_KEYS = 1024;
+    public static final String MEMCACHED_KEY = "key-0042";
+
+    /** Every suite, in table order. */
+    public static List<Workload> all() {
+        return List.of(hashMix(1000), hashMix(100_000), listWalk(), memcachedGet());
+    }
+
+    /** The suite called {@code name}, if any. */
+    public static Optional<Workload> named(String name) {
+        return all().stream().filter(w -> w.name().equals(name)).findFirst();
+    }
+
+    /** Names of every suite. */
+    public static List<String> names() {
+        return all().stream().map(Workload::name).toList();
+    }
+
+    /** {@code hashmix_can_loop} of {@code bench_hashmix.bpf.o}: {@code iters} splitmix64 steps from seed 0. */
+    public static Workload hashMix(int iters) {
+        byte[] ctx = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN).putLong(0).putInt(iters).putInt(0).putLong(0).array();
+        return new Workload("hashmix-" + iters, "64-bit hash-mix loop (may_goto), " + iters + " iterations", "iteration", iters,
+                "bench_hashmix.bpf.o", "hashmix_can_loop", ctx, new byte[0], iters, List.of(), List.of(), 0,
+                () -> PlainJavaWorkloads.hashMix(0, iters, new long[1]));
+    }
+
+    /** {@code list_walk} of {@code bench_list_walk.bpf.o} over a list {@code list_build} shuffled with seed 42. */
+    public static Workload listWalk() {
+        byte[] ctx = listArgs(LIST_NODES, 42);
+        return new Workload("listwalk-" + LIST_NODES, "heap linked-list walk, " + LIST_NODES + " shuffled nodes", "node", LIST_NODES,
+                "bench_list_walk.bpf.o", "list_walk", listArgs(0, 0), new byte[0], LIST_NODES,
+                List.of(new Workload.SetupRun("list_build", ctx, LIST_NODES)), List.of(), 1024,
+                () -> PlainJavaWorkloads.listWalk(LIST_NODES, 42, new long[1]));
+    }
+
+    private static byte[] listArgs(int n, int seed) {
+        return ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN).putInt(n).putInt(seed).array();
+    }
+
+    /** {@code memcached_get} of {@code bench_memcached_get.bpf.o}: a GET that hits a cache of {@value #MEMCACHED_KEYS} keys. */
+    public static Workload memcachedGet() {
+        Map<Long, byte[]> keys = new LinkedHashMap<>();
+        List<Workload.MapFill.Entry> entries = new ArrayList<>();
+        for (int i = 0; i < MEMCACHED_KEYS; i++) {
+            byte[] key = "key-%04d".formatted(i).getBytes(StandardCharsets.US_ASCII);
+            long hash = PlainJavaWorkloads.fnv1a64(key, 0, key.length);
+            keys.put(hash, key);
+            ByteBuffer value = ByteBuffer.allocate(72).order(ByteOrder.LITTLE_ENDIAN);
+            value.put(key).position(32);
+            value.putInt(key.length).putInt(32);
+            for (int b = 0; b < 32; b++) value.put((byte) ('a' + b % 26));
+            entries.add(new Workload.MapFill.Entry(
+                    ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(hash).array(), value.array()));
+        }
+        byte[] frame = udpFrame(11211, memcachedRequest("get " + MEMCACHED_KEY + "\r\n"));
+        return new Workload("memcached-get", "memcached UDP GET parse + hash lookup (hit)", "request", 1,
+                "bench_memcached_get.bpf.o", "memcached_get", new byte[0], frame, 3, List.of(),
+                List.of(new Workload.MapFill("mc_cache", entries)), 0,
+                () -> PlainJavaWorkloads.memcachedGet(frame, keys));
+    }
+
+    /** A memcached UDP datagram: the 8-byte frame header (request 1, sequence 0 of 1 datagrams) and the text. */
+    static byte[] memcachedRequest(String text) {
+        byte[] body = text.getBytes(StandardCharsets.US_ASCII);
+        return ByteBuffer.allocate(8 + body.length).putShort((short) 1).putShort((short) 0).putShort((short) 1).putShort((short) 0)
+                .put(body).array();
+    }
+
+    /** An Ethernet/IPv4/UDP frame 10.0.0.1:4242 → 10.0.0.2:{@code port} with a valid IPv4 checksum. */
+    public static byte[] udpFrame(int port, byte[] payload) {
+        ByteBuffer f = ByteBuffer.allocate(Math.max(64, 42 + payload.length));
+        f.put(new byte[] {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1}).putShort((short) 0x0800);
+        int ipStart = f.position();
+        f.put((byte) 0x45).put((byte) 0).putShort((short) (28 + payload.length)).putShort((short) 1).putShort((short) 0)
+                .put((byte) 64).put((byte) 17).putShort((short) 0).put(new byte[] {10, 0, 0, 1}).put(new byte[] {10, 0, 0, 2});
+        int sum = 0;
+        for (int i = 0; i < 20; i += 2) sum += f.getShort(ipStart + i) & 0xffff;
+        sum = (sum >>> 16) + (sum & 0xffff);
+        sum += sum >>> 16;
+        f.putShort(ipStart + 10, (short) ~sum);
+        f.putShort((short) 4242).putShort((short) port).putShort((short) (8 + payload.length)).putShort((short) 0).put(payload);
+        return f.array();
+    }
+}

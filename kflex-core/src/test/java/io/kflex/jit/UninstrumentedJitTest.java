@@ -1,0 +1,40 @@
+package io.kflex.jit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kflex.engine.Bindings;
+import io.kflex.engine.Engines;
+import io.kflex.helpers.HelperTable;
+import io.kflex.isa.Code;
+import io.kflex.isa.asm.Assembler;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** The measuring-only JIT leaves out cancellation polls and heap confinement, and no one can select it by name. */
+class UninstrumentedJitTest {
+
+    @Test
+    void isNotRegisteredAndSaysWhatItIs() {
+        JitEngine engine = JitEngine.uninstrumentedForMeasurementOnly();
+        assertThat(engine.instrumented()).isFalse();
+        assertThat(engine.name()).isEqualTo(JitEngine.UNINSTRUMENTED_NAME);
+        assertThat(new JitEngine().instrumented()).isTrue();
+        assertThat(Engines.available()).extracting(e -> e.name()).doesNotContain(JitEngine.UNINSTRUMENTED_NAME);
+    }
+
+    @Test
+    void backEdgesPollForCancellationOnlyWhenInstrumented() throws Exception {
+        Code loop = Assembler.assemble("""
+                mov r0, 0
+                add r0, 1
+                jlt r0, 100, -2
+                exit
+                """);
+        Bindings bindings = Bindings.of(HelperTable.empty());
+        String instrumented = new String(new JitCompiler(loop, bindings).generate(), StandardCharsets.ISO_8859_1);
+        String plain = new String(new JitCompiler(loop, bindings, JitCompiler.HUGE_METHOD_LIMIT, false).generate(),
+                StandardCharsets.ISO_8859_1);
+        assertThat(instrumented).contains("cancelRequested");
+        assertThat(plain).doesNotContain("cancelRequested");
+    }
+}
