@@ -93,6 +93,12 @@ public final class Watchdog implements AutoCloseable {
         /** The sequence number of the registration the ticker cancelled last. */
         @SuppressWarnings("unused") // accessed through FIRED
         private long firedSequence = -1;
+        // Written and read by the ticker only: the registration it first saw, and the tick before
+        // that scan. The start tick an invocation reads may be stale when the ticker runs late and
+        // then catches up; counting from no earlier than one tick before the first scan that saw
+        // the registration keeps a cancellation from ever coming more than one tick early.
+        private long seenSequence = -1;
+        private long seenTick;
         /** A slot for a watch opened while this one is open (an invocation inside an invocation). */
         private Watch nested;
 
@@ -202,7 +208,12 @@ public final class Watchdog implements AutoCloseable {
             Duration budget = w.budget;
             // The fields belong to inv only if the slot still holds it: otherwise the thread moved on.
             VarHandle.acquireFence();
-            if (INVOCATION.getAcquire(w) != inv || now - start <= ticks) continue;
+            if (INVOCATION.getAcquire(w) != inv) continue;
+            if (w.seenSequence != sequence) {
+                w.seenSequence = sequence;
+                w.seenTick = now - 1;
+            }
+            if (now - Math.max(start, w.seenTick) <= ticks) continue;
             if ((long) FIRED.getOpaque(w) == sequence) continue; // already asked
             inv.requestCancel("exceeded budget of " + describe(budget));
             FIRED.setOpaque(w, sequence);
