@@ -187,6 +187,47 @@ class HooksEndToEndTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"interpreter", "jit"})
+    void aTcpServerRunsEachFramedRequestThroughTheStreamHook(String engine) throws Exception {
+        try (KFlexRuntime runtime = runtime(engine, 1);
+             Extension ext = runtime.open(TestObjects.object("stream_verbs.bpf.o"));
+             java.net.ServerSocket listener = new java.net.ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
+            StreamHook hook = new StreamHook();
+            hook.attach(ext.load("verbs"));
+            // The host's framing layer: one request per line; what passes is answered, what is dropped is not.
+            Thread server = Thread.ofPlatform().start(() -> {
+                try (java.net.Socket connection = listener.accept();
+                     var in = new java.io.BufferedReader(new java.io.InputStreamReader(connection.getInputStream(), StandardCharsets.US_ASCII));
+                     var out = connection.getOutputStream()) {
+                    InetSocketAddress remote = (InetSocketAddress) connection.getRemoteSocketAddress();
+                    InetSocketAddress local = (InetSocketAddress) connection.getLocalSocketAddress();
+                    for (String line; (line = in.readLine()) != null; ) {
+                        StreamHook.Result r = hook.process(ascii(line + "\n"), remote, local, 0);
+                        out.write(r.pass() ? ("passed " + new String(r.message(), StandardCharsets.US_ASCII)).getBytes(StandardCharsets.US_ASCII)
+                                : ascii("dropped\n"));
+                        out.flush();
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            try (java.net.Socket client = new java.net.Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+                 var in = new java.io.BufferedReader(new java.io.InputStreamReader(client.getInputStream(), StandardCharsets.US_ASCII))) {
+                client.setSoTimeout(5000);
+                client.getOutputStream().write(ascii("get user:42\nflush_all\nset k 0 0 1\n"));
+                assertThat(in.readLine()).isEqualTo("passed GET user:42");
+                assertThat(in.readLine()).isEqualTo("dropped");
+                assertThat(in.readLine()).isEqualTo("passed SET k 0 0 1");
+                client.shutdownOutput();
+                assertThat(in.readLine()).isNull();
+            }
+            server.join(5000);
+            assertThat(hook.passed()).isEqualTo(2);
+            assertThat(hook.dropped()).isEqualTo(1);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"interpreter", "jit"})
     void perCpuMapsSeeEachHookThreadAsItsOwnCpu(String engine) throws Exception {
         int cpus = 4;
         InetSocketAddress remote = new InetSocketAddress("10.0.0.1", 40000), local = new InetSocketAddress("10.0.0.2", 11211);

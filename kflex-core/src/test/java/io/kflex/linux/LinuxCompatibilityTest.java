@@ -26,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -298,69 +299,72 @@ class LinuxCompatibilityTest {
                 Assumptions.abort(name + ": verdicts agree (both accept); no inputs to compare yet — add them to LinuxCompatibilityTest.cases");
             }
 
+            Set<String> syscallPrograms = syscallPrograms(object);
             List<String> reference = new ArrayList<>();
             Map<String, Map<String, String>> linuxMaps;
             try (LinuxKernel.Loaded loaded = linux.loaded().get()) {
-                for (Case c : cases) {
-                    try {
-                        reference.add(describe(linuxRun(loaded, c, object)));
-                    } catch (Bpf.BpfException e) {
-                        if (e.errno != EINVAL) throw e;
-                        reference.add(REFUSED);
-                    }
-                }
+                for (Case c : cases) reference.add(linuxRun(loaded, c, syscallPrograms.contains(c.program())));
                 linuxMaps = folded(loaded.maps());
             }
-            for (String engine : ENGINES) {
-                try (KFlexRuntime runtime = KFlexRuntime.builder().engine(engine).budget(Duration.ofSeconds(10)).build();
-                     Extension ext = runtime.open(object)) {
-                    runtime.sockets().register(io.kflex.hooks.HostSockets.UDP, local);
-                    for (int i = 0; i < cases.size(); i++) {
-                        Case c = cases.get(i);
-                        TestRunResult r;
-                        try {
-                            r = ext.load(c.program()).testRun(ProgramType.SYSCALL == ext.object().program(c.program()).type()
-                                    ? TestRun.once().withContext(c.input()) : TestRun.once().withData(c.input()));
-                        } catch (IllegalArgumentException e) {
-                            assertThat(REFUSED).as("%s %s [%s] on %s refused (%s) vs Linux", name, c.program(), c.what(), engine, e.getMessage())
-                                    .isEqualTo(reference.get(i));
-                            continue;
-                        }
-                        assertThat(r.outcome()).as("%s %s [%s] on %s", name, c.program(), c.what(), engine)
-                                .isInstanceOf(io.kflex.engine.Outcome.Returned.class);
-                        assertThat(describe(new Bpf.TestRunOutput((int) r.retval(), r.dataOut(), r.ctxOut())))
-                                .as("%s %s [%s] on %s vs Linux", name, c.program(), c.what(), engine).isEqualTo(reference.get(i));
-                    }
-                    if (HEAP_ADDRESSES_IN_MAPS.contains(name)) continue;
-                    Map<String, Map<String, String>> ours = new TreeMap<>();
-                    for (String linuxName : linuxMaps.keySet()) {
-                        BpfMap m = kflexMap(ext, linuxName);
-                        assertThat(m).as("%s: kflex has a map for Linux's %s", name, linuxName).isNotNull();
-                        ours.put(linuxName, CPU_INDEXED_MAPS.contains(linuxName) ? total(folded(m)) : folded(m));
-                    }
-                    assertThat(ours).as("%s: map contents after the runs on %s vs Linux", name, engine).isEqualTo(linuxMaps);
-                }
-            }
+            for (String engine : ENGINES) compareWithKflex(object, engine, cases, reference, linuxMaps, local);
         }
+    }
+
+    /** Runs {@code cases} in a fresh runtime on {@code engine}: each result, then the maps, must be Linux's. */
+    private static void compareWithKflex(Path object, String engine, List<Case> cases, List<String> reference,
+                                         Map<String, Map<String, String>> linuxMaps, InetSocketAddress boundSocket) throws Exception {
+        String name = object.getFileName().toString();
+        try (KFlexRuntime runtime = KFlexRuntime.builder().engine(engine).budget(Duration.ofSeconds(10)).build();
+             Extension ext = runtime.open(object)) {
+            runtime.sockets().register(io.kflex.hooks.HostSockets.UDP, boundSocket);
+            for (int i = 0; i < cases.size(); i++) {
+                Case c = cases.get(i);
+                String what = name + " " + c.program() + " [" + c.what() + "] on " + engine;
+                LoadedProgram program = ext.load(c.program());
+                TestRunResult r;
+                try {
+                    r = program.testRun(program.type() == ProgramType.SYSCALL ? TestRun.once().withContext(c.input()) : TestRun.once().withData(c.input()));
+                } catch (IllegalArgumentException e) {
+                    assertThat(REFUSED).as("%s refused (%s) vs Linux", what, e.getMessage()).isEqualTo(reference.get(i));
+                    continue;
+                }
+                assertThat(r.outcome()).as(what).isInstanceOf(io.kflex.engine.Outcome.Returned.class);
+                assertThat(describe(new Bpf.TestRunOutput((int) r.retval(), r.dataOut(), r.ctxOut()))).as("%s vs Linux", what).isEqualTo(reference.get(i));
+            }
+            if (HEAP_ADDRESSES_IN_MAPS.contains(name)) return;
+            Map<String, Map<String, String>> ours = new TreeMap<>();
+            for (String linuxName : linuxMaps.keySet()) {
+                BpfMap m = kflexMap(ext, linuxName);
+                assertThat(m).as("%s: kflex has a map for Linux's %s", name, linuxName).isNotNull();
+                ours.put(linuxName, CPU_INDEXED_MAPS.contains(linuxName) ? total(folded(m)) : folded(m));
+            }
+            assertThat(ours).as("%s: map contents after the runs on %s vs Linux", name, engine).isEqualTo(linuxMaps);
+        }
+    }
+
+    /** Linux's result for one case, described as {@link #describe} does, or {@link #REFUSED}. */
+    private static String linuxRun(LinuxKernel.Loaded loaded, Case c, boolean syscall) {
+        try {
+            return describe(syscall ? loaded.testRun(c.program(), new byte[0], c.input(), true)
+                    : loaded.testRun(c.program(), c.input(), new byte[0], false));
+        } catch (Bpf.BpfException e) {
+            if (e.errno != EINVAL) throw e;
+            return REFUSED;
+        }
+    }
+
+    private static Set<String> syscallPrograms(Path object) throws Exception {
+        Set<String> out = new java.util.HashSet<>();
+        for (var p : io.kflex.loader.ExtensionObject.open(object, io.kflex.helpers.Kfuncs.resolver()).programs()) {
+            if (p.type() == ProgramType.SYSCALL) out.add(p.name());
+        }
+        return out;
     }
 
     /** The KFlex-only kfunc (a {@code kflex_*} extern Linux's BTF lacks) that made Linux refuse an object, if that was why. */
     static Optional<String> kflexOnlyKfunc(String linuxRejection) {
         var m = java.util.regex.Pattern.compile("extern \\(func ksym\\) '(kflex_\\w+)': not found").matcher(linuxRejection);
         return m.find() ? Optional.of(m.group(1)) : Optional.empty();
-    }
-
-    private static Bpf.TestRunOutput linuxRun(LinuxKernel.Loaded loaded, Case c, Path object) {
-        boolean syscall = c.input().length > 0 && isSyscall(object, c.program());
-        return syscall ? loaded.testRun(c.program(), new byte[0], c.input(), true) : loaded.testRun(c.program(), c.input(), new byte[0], false);
-    }
-
-    private static boolean isSyscall(Path object, String program) {
-        try {
-            return io.kflex.loader.ExtensionObject.open(object, io.kflex.helpers.Kfuncs.resolver()).program(program).type() == ProgramType.SYSCALL;
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
     }
 
     private static String describe(Bpf.TestRunOutput out) {
