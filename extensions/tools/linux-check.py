@@ -219,6 +219,14 @@ CASES = {
         for h, t, m, what in ((-14, 0, 0, "head -14 (grow the front)"), (51, 0, 0, "head 51: -EINVAL, still PASS"),
                               (0, 100, 0, "tail 100"), (0, 0, -36, "meta -36 (more than 32 bytes)"))
     ],
+    "bench_memcached_get.bpf.o": [
+        # The cache is empty here (kflex bench fills it and times a hit): every GET misses.
+        ("memcached_get", "xdp", frame(dport=11211, payload=bytes(8) + b"get key-0042\r\n"), 2, None,
+         "GET key-0042, empty cache -> PASS (miss)"),
+        ("memcached_get", "xdp", frame(dport=11211, payload=bytes(8) + b"set k 0 0 1\r\n"), 2, None,
+         "not a GET -> PASS"),
+        ("memcached_get", "xdp", frame(dport=53), 2, None, "UDP to port 53 -> PASS"),
+    ],
     "xdp_count.gcc.o": [
         ("xdp_count", "xdp", bytes(64), 1, None, "64 zero bytes -> DROP"),
         ("xdp_count", "xdp", bytes(3) + b"\x01" + bytes(60), 2, None, "byte 3 set -> PASS"),
