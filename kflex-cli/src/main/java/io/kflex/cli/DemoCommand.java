@@ -34,7 +34,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
@@ -84,19 +86,51 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--extensions", description = "Directory of extension objects (default: extensions/objects of the checkout).")
     Path extensions;
 
+    @Option(names = "--json", description = "One JSON object per result on stdout (key \"step\": verify, engine, exchange, cancellation, summary).")
+    boolean json;
+
+    private PrintWriter out;
+
+    /** A section heading (text mode only). */
+    private void section(String title) {
+        if (!json) {
+            out.println();
+            out.println("== " + title);
+        }
+    }
+
+    /** Keys and values in the order given: JSON output keeps it. */
+    private static Map<String, Object> ordered(Object... keysAndValues) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) map.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        return map;
+    }
+
+    /** One result: a JSON object with {@code step} first, or its line of text. */
+    private void emit(String step, Map<String, Object> fields, String text) {
+        if (json) {
+            Map<String, Object> object = new LinkedHashMap<>();
+            object.put("step", step);
+            object.putAll(fields);
+            out.println(Json.object(object));
+        } else {
+            out.println("   " + text);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
-        out.println("== 1. Load and verify the committed extension objects");
+        out = spec.commandLine().getOut();
+        if (!json) out.println("== 1. Load and verify the committed extension objects");
         Path dir = extensions != null ? extensions : Path.of(System.getProperty("kflex.home", "."), "extensions", "objects");
         if (Files.isDirectory(dir)) {
-            verifyObjects(dir, out);
+            verifyObjects(dir);
         } else {
-            out.println("   (no objects at " + dir + ")");
+            spec.commandLine().getErr().println("kflex: no extension objects at " + dir);
+            return Main.USAGE;
         }
 
-        out.println();
-        out.println("== 2. The same program on every engine (hash-mix loop, 1,000,000 iterations)");
+        section("2. The same program on every engine (hash-mix loop, 1,000,000 iterations)");
         Code mix = Assembler.assemble(HASH_MIX);
         for (Engine engine : Engines.available()) {
             Executable exe = engine.load(mix, Bindings.of(HelperTable.empty()));
@@ -108,16 +142,16 @@ final class DemoCommand implements Callable<Integer> {
                 times[i] = System.nanoTime() - start;
             }
             Arrays.sort(times);
-            out.printf("   %-12s %s   median %.2f ms (%.2f ns/iteration)%n", engine.name(), describe(last),
-                    times[times.length / 2] / 1e6, times[times.length / 2] / 1e6);
+            long median = times[times.length / 2];
+            emit("engine", ordered("engine", engine.name(), "result", describe(last), "median_ns", median),
+                    String.format("%-12s %s   median %.2f ms (%.2f ns/iteration)", engine.name(), describe(last), median / 1e6, median / 1e6));
         }
 
-        out.println();
-        out.println("== 3. A UDP server on loopback; an extension answers pings at its packet hook (XDP_TX)");
+        section("3. A UDP server on loopback; an extension answers pings at its packet hook (XDP_TX)");
         Path pong = dir.resolve("xdp_pong.bpf.o");
         if (!Files.isRegularFile(pong)) {
-            out.println("   (no " + pong + ")");
-            return Main.OK;
+            spec.commandLine().getErr().println("kflex: no " + pong);
+            return Main.USAGE;
         }
         try (KFlexRuntime runtime = KFlexRuntime.builder().engine("jit").budget(Duration.ofMillis(50)).build();
              Extension ext = runtime.open(pong);
@@ -126,30 +160,38 @@ final class DemoCommand implements Callable<Integer> {
              DatagramChannel client = DatagramChannel.open(StandardProtocolFamily.INET).bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             client.socket().setSoTimeout(2000);
             LoadedProgram program = ext.load("xdp_pong");
-            out.printf("   server at %s, %s attached (verified, JIT-compiled)%n", server.localAddress(), program.name());
+            if (!json) out.printf("   server at %s, %s attached (verified, JIT-compiled)%n", server.localAddress(), program.name());
             server.hook().attach(program);
-            exchange(out, client, server, "ping 1", 2000);
-            exchange(out, client, server, "hello", 2000);
+            exchange(client, server, "ping 1", 2000);
+            exchange(client, server, "hello", 2000);
 
-            out.println();
-            out.println("== 4. A runaway extension at the same hook is cancelled; the server never notices");
+            section("4. A runaway extension at the same hook is cancelled; the server never notices");
             Extension runawayExt = runtime.open("runaway", ProgramType.XDP, Assembler.assemble(RUNAWAY));
             LoadedProgram runaway = runawayExt.load("runaway");
             server.hook().attach(runaway);
-            out.printf("   attached %s (an endless loop: its back-edge is a cancellation point), budget 50 ms%n", runaway.name());
-            exchange(out, client, server, "ping 2", 2000);
-            out.printf("   %s: %d cancellation(s); policy UNLOAD detached it: hook now runs %s%n", runaway.name(),
-                    runaway.stats().cancellations(), server.hook().attached().map(LoadedProgram::name).orElse("nothing"));
+            if (!json) out.printf("   attached %s (an endless loop: its back-edge is a cancellation point), budget 50 ms%n", runaway.name());
+            exchange(client, server, "ping 2", 2000);
+            String now = server.hook().attached().map(LoadedProgram::name).orElse("nothing");
+            emit("cancellation", ordered("program", runaway.name(), "cancellations", runaway.stats().cancellations(), "hook_runs", now),
+                    String.format("%s: %d cancellation(s); policy UNLOAD detached it: hook now runs %s", runaway.name(),
+                            runaway.stats().cancellations(), now));
             server.hook().attach(program);
-            exchange(out, client, server, "ping 3", 2000);
-            out.printf("   %s: %d runs, %d µs in total; hook verdicts: %d TX, %d PASS, %d fallbacks%n", program.name(),
+            exchange(client, server, "ping 3", 2000);
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("program", program.name());
+            summary.put("runs", program.stats().runCount());
+            summary.put("run_time_ns", program.stats().runTimeNs());
+            summary.put("tx", server.hook().count(XdpAction.TX));
+            summary.put("pass", server.hook().count(XdpAction.PASS));
+            summary.put("fallbacks", server.hook().fallbacks());
+            emit("summary", summary, String.format("%s: %d runs, %d µs in total; hook verdicts: %d TX, %d PASS, %d fallbacks", program.name(),
                     program.stats().runCount(), program.stats().runTimeNs() / 1000, server.hook().count(XdpAction.TX),
-                    server.hook().count(XdpAction.PASS), server.hook().fallbacks());
+                    server.hook().count(XdpAction.PASS), server.hook().fallbacks()));
         }
         return Main.OK;
     }
 
-    private static void verifyObjects(Path dir, PrintWriter out) throws Exception {
+    private void verifyObjects(Path dir) throws Exception {
         List<Path> objects;
         try (Stream<Path> files = Files.list(dir)) {
             objects = files.filter(p -> p.toString().endsWith(".o")).sorted().toList();
@@ -159,25 +201,36 @@ final class DemoCommand implements Callable<Integer> {
             try {
                 object = ExtensionObject.open(path, Kfuncs.resolver());
             } catch (Exception e) {
-                out.printf("   %-26s not loaded: %s%n", path.getFileName(), e.getMessage());
+                emit("verify", ordered("object", path.getFileName().toString(), "loaded", false, "error", e.getMessage()),
+                        String.format("%-26s not loaded: %s", path.getFileName(), e.getMessage()));
                 continue;
             }
             for (Program program : object.programs()) {
+                Map<String, Object> result = new LinkedHashMap<>();
+                result.put("object", path.getFileName().toString());
+                result.put("program", program.name());
                 String verdict;
                 try {
                     VerifiedProgram verified = Verifier.verify(program.code(), program.type(), object.mapSpecs(), VerifierOptions.defaults());
                     verdict = String.format("accepted  %5d insns processed, %d cancellation point(s), heap guards %d needed / %d elided",
                             verified.processedInstructions(), verified.cancellationPoints().size(), verified.guardsNeeded(), verified.guardsElided());
+                    result.put("accepted", true);
+                    result.put("processed_insns", verified.processedInstructions());
+                    result.put("cancellation_points", verified.cancellationPoints().size());
+                    result.put("guards_needed", verified.guardsNeeded());
+                    result.put("guards_elided", verified.guardsElided());
                 } catch (VerificationException e) {
                     verdict = "rejected  " + firstLine(e.getMessage());
+                    result.put("accepted", false);
+                    result.put("error", firstLine(e.getMessage()));
                 }
-                out.printf("   %-26s %-22s %s%n", path.getFileName(), program.name(), verdict);
+                emit("verify", result, String.format("%-26s %-22s %s", path.getFileName(), program.name(), verdict));
             }
         }
     }
 
-    /** Sends {@code request} and prints the answer and who gave it, or that none came. */
-    private static void exchange(PrintWriter out, DatagramChannel client, UdpPacketHook server, String request, int timeoutMillis) throws Exception {
+    /** Sends {@code request} and reports the answer and who gave it, or that none came. */
+    private void exchange(DatagramChannel client, UdpPacketHook server, String request, int timeoutMillis) throws Exception {
         client.send(ByteBuffer.wrap(request.getBytes(US_ASCII)), server.localAddress());
         ByteBuffer answer = ByteBuffer.allocate(2048);
         client.configureBlocking(false);
@@ -185,15 +238,21 @@ final class DemoCommand implements Callable<Integer> {
         long start = System.nanoTime();
         while (client.receive(answer) == null) {
             if (System.nanoTime() > deadline) {
-                out.printf("   %-8s -> (no answer within %d ms)%n", "\"" + request + "\"", timeoutMillis);
+                Map<String, Object> none = new LinkedHashMap<>();
+                none.put("request", request);
+                none.put("answer", null);
+                emit("exchange", none, String.format("%-8s -> (no answer within %d ms)", "\"" + request + "\"", timeoutMillis));
                 return;
             }
             Thread.onSpinWait();
         }
         answer.flip();
+        long micros = (System.nanoTime() - start) / 1000;
         String text = US_ASCII.decode(answer).toString();
-        out.printf("   %-10s -> %-14s answered by %s in %d µs%n", "\"" + request + "\"", "\"" + text + "\"",
-                text.startsWith("app: ") ? "the Java application" : "the extension", (System.nanoTime() - start) / 1000);
+        boolean byApplication = text.startsWith("app: ");
+        emit("exchange", ordered("request", request, "answer", text, "answered_by", byApplication ? "application" : "extension", "micros", micros),
+                String.format("%-10s -> %-14s answered by %s in %d µs", "\"" + request + "\"", "\"" + text + "\"",
+                        byApplication ? "the Java application" : "the extension", micros));
     }
 
     private static String firstLine(String s) {

@@ -22,4 +22,20 @@ class DemoCommandTest {
                 .contains("runaway: 1 cancellation(s); policy UNLOAD detached it: hook now runs nothing")
                 .containsPattern("\"ping 3\" +-> \"pong 3\" +answered by the extension");
     }
+
+    @Test
+    void jsonGivesOneObjectPerResult() {
+        CliRun r = CliRun.of("demo", "--extensions", OBJECTS.toString(), "--json");
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out().lines()).allSatisfy(line -> assertThat(line).startsWith("{\"step\":\"").endsWith("}"));
+        assertThat(r.out()).contains("{\"step\":\"verify\",\"object\":\"xdp_pong.bpf.o\",\"program\":\"xdp_pong\",\"accepted\":true,")
+                .contains("{\"step\":\"exchange\",\"request\":\"ping 1\",\"answer\":\"pong 1\",\"answered_by\":\"extension\",")
+                .contains("{\"step\":\"exchange\",\"request\":\"ping 2\",\"answer\":\"app: ping 2\",\"answered_by\":\"application\",")
+                .contains("{\"step\":\"cancellation\",\"program\":\"runaway\",\"cancellations\":1,\"hook_runs\":\"nothing\"}");
+    }
+
+    @Test
+    void aMissingObjectDirectoryIsAUsageError() {
+        assertThat(CliRun.of("demo", "--extensions", "/nonexistent").status()).isEqualTo(2);
+    }
 }
