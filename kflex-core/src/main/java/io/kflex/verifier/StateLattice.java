@@ -25,6 +25,17 @@ final class StateLattice {
     private static final class IdMap {
         final Map<Integer, Integer> forward = new HashMap<>();
         final Map<Integer, Integer> backward = new HashMap<>();
+        /** Scalar ids the old state gives to more than one value; null = all count. */
+        java.util.Set<Integer> sharedScalarIds;
+
+        /**
+         * A scalar id carried by a single value of the old state links it to nothing, so it
+         * constrains nothing (Linux ignores such ids too); only shared ones must correspond.
+         */
+        boolean checkScalar(int oldId, int curId) {
+            if (oldId == 0 || sharedScalarIds != null && !sharedScalarIds.contains(oldId)) return true;
+            return check(oldId, curId);
+        }
 
         boolean check(int oldId, int curId) {
             if (oldId == 0) return true;
@@ -56,6 +67,7 @@ final class StateLattice {
         if (old.refs.size() != cur.refs.size()) return false;
         if (!java.util.Objects.equals(old.lock, cur.lock)) return false;
         IdMap ids = new IdMap();
+        ids.sharedScalarIds = sharedScalarIds(old);
         var oi = old.refs.values().iterator();
         var ci = cur.refs.values().iterator();
         while (oi.hasNext()) {
@@ -89,12 +101,24 @@ final class StateLattice {
     static boolean valueCovers(Value old, Value cur, IdMap ids) {
         return switch (old) {
             case NotInit n -> true; // the old path never read it, or it would have failed
-            case Scalar o -> cur instanceof Scalar c && o.bounds().covers(c.bounds()) && (o.id() == 0 || ids.check(o.id(), c.id()))
+            case Scalar o -> cur instanceof Scalar c && o.bounds().covers(c.bounds()) && ids.checkScalar(o.id(), c.id())
                     && deltasCover(o.deltas(), c.deltas());
             case Pointer o -> cur instanceof Pointer c && o.kind() == c.kind() && o.off() == c.off() && o.frame() == c.frame()
                     && o.map() == c.map() && o.orNull() == c.orNull() && o.varOff().covers(c.varOff())
                     && rangeCovers(o, c) && ids.check(o.id(), c.id()) && ids.check(o.refId(), c.refId());
         };
+    }
+
+    /** Scalar ids that more than one register or spilled slot of {@code st} carries. */
+    private static java.util.Set<Integer> sharedScalarIds(VerifierState st) {
+        java.util.Set<Integer> seen = new java.util.HashSet<>(), shared = new java.util.HashSet<>();
+        for (FrameState f : st.frames) {
+            for (Value v : f.regs) if (v instanceof Scalar s && s.id() != 0 && !seen.add(s.id())) shared.add(s.id());
+            for (int slot = 0; slot < StackState.SIZE / StackState.SLOT; slot++) {
+                if (f.stack.spill(slot * StackState.SLOT) instanceof Scalar s && s.id() != 0 && !seen.add(s.id())) shared.add(s.id());
+            }
+        }
+        return shared;
     }
 
     private static boolean rangeCovers(Pointer o, Pointer c) {

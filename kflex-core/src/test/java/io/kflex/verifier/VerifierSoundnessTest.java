@@ -84,10 +84,38 @@ class VerifierSoundnessTest {
                 new AddrSpaceCast(8, src, 0, 1),
                 isLoad ? new Load(sz, false, 0, base, (short) (int) off) : new StoreReg(sz, base, 0, (short) (int) off)));
         Arbitrary<List<Instruction>> callSub = Arbitraries.just(List.<Instruction>of(new Call(CallKind.LOCAL, SUBPROGRAM_MARKER, (short) 0)));
+        // The subprogram gets a pointer into the caller's frame (its slots may be uninitialised).
+        // Slots below fp-64 are written on one path only (or not at all) before the call.
+        Arbitrary<List<Instruction>> callSubWithPointer = Combinators.combine(Arbitraries.of(-8, -16, -64, -72, -80, -128),
+                Arbitraries.of(true, true, false)).as((k, initOnOnePath) -> {
+                    List<Instruction> l = new ArrayList<>();
+                    if (initOnOnePath) {
+                        // A condition on a fresh random number, dead afterwards: the two paths differ only in the slot.
+                        l.add(Call.helper(7));
+                        l.add(new Jump(true, JumpOp.JGT, 0, Operand.imm(1000), (short) 1));
+                        l.add(new StoreReg(Size.DW, 10, 7, (short) (int) k));
+                        for (int r = 2; r <= 5; r++) l.add(new Alu(true, AluOp.MOV, r, Operand.imm(r)));
+                    }
+                    l.add(new Alu(true, AluOp.MOV, 1, Operand.reg(10)));
+                    l.add(new Alu(true, AluOp.ADD, 1, Operand.imm(k)));
+                    l.add(new Call(CallKind.LOCAL, SUBPROGRAM_MARKER, (short) 0));
+                    l.add(new Alu(true, AluOp.MOV, 0, Operand.imm(0)));
+                    return l;
+                });
+        // A slot below the prelude's initialised ones written on one path only.
+        Arbitrary<List<Instruction>> conditionalInit = Combinators.combine(Arbitraries.of(6, 7), Arbitraries.of(-72, -80, -128, -136))
+                .as((x, off) -> List.<Instruction>of(new Jump(true, JumpOp.JGT, x, Operand.imm(1000), (short) 1),
+                        new StoreReg(Size.DW, 10, 7, (short) (int) off)));
         Arbitrary<List<Instruction>> mainPiece = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(12, piece), net.jqwik.api.Tuple.of(1, callSub),
-                net.jqwik.api.Tuple.of(3, heap))
+                net.jqwik.api.Tuple.of(2, callSubWithPointer), net.jqwik.api.Tuple.of(2, conditionalInit), net.jqwik.api.Tuple.of(3, heap))
                 ;
-        return Combinators.combine(mainPiece.list().ofMinSize(1).ofMaxSize(14), piece.list().ofMaxSize(6)).as((pieces, subPieces) -> {
+        // In the subprogram: an access to the caller's frame through r1 moved by a constant.
+        Arbitrary<List<Instruction>> callerAccess = Combinators.combine(Arbitraries.of(0, 0, 0, -8, -56, 8, -64), Arbitraries.of(true, true, false),
+                Arbitraries.of(Size.B, Size.DW)).as((k, isLoad, sz) -> List.<Instruction>of(
+                new Alu(true, AluOp.MOV, 9, Operand.reg(1)), new Alu(true, AluOp.ADD, 9, Operand.imm(k)),
+                isLoad ? new Load(sz, false, 0, 9, (short) 0) : new StoreReg(sz, 9, 0, (short) 0)));
+        Arbitrary<List<Instruction>> subPiece = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(4, piece), net.jqwik.api.Tuple.of(2, callerAccess));
+        return Combinators.combine(mainPiece.list().ofMinSize(1).ofMaxSize(14), subPiece.list().ofMaxSize(6)).as((pieces, subPieces) -> {
             List<Instruction> out = new ArrayList<>();
             // Prelude: unknown values in r0, r6, r7; constants elsewhere; the first 64 bytes of stack written.
             out.add(Call.helper(7));
