@@ -68,7 +68,7 @@ class VerifiedProgramsNeverFaultTest {
         t.setDaemon(true);
         return t;
     });
-    private static final int SUBPROGRAM_MARKER = 0x7fff0000;
+    private static final int SUBPROGRAM_MARKER = RandomPrograms.SUBPROGRAM_MARKER;
 
     @AfterContainer
     static void stopWatchdog() { WATCHDOG.shutdownNow(); }
@@ -145,7 +145,7 @@ class VerifiedProgramsNeverFaultTest {
             pieces.forEach(out::addAll);
             out.add(new Alu(true, AluOp.MOV, 0, Operand.imm(0)));
             out.add(new Exit());
-            if (out.stream().anyMatch(i -> i instanceof Call c && c.imm() == SUBPROGRAM_MARKER)) {
+            if (RandomPrograms.callsSubprogram(out)) {
                 // The subprogram gets r1-r5 from its caller (r1 may be the caller's stack or the context).
                 int start = out.size();
                 out.add(new Alu(true, AluOp.MOV, 9, Operand.reg(1)));
@@ -153,9 +153,7 @@ class VerifiedProgramsNeverFaultTest {
                 subPieces.forEach(out::addAll);
                 out.add(new Alu(true, AluOp.MOV, 0, Operand.imm(1)));
                 out.add(new Exit());
-                for (int pc = 0; pc < start; pc++) {
-                    if (out.get(pc) instanceof Call c && c.imm() == SUBPROGRAM_MARKER) out.set(pc, Call.local(start - pc - 1));
-                }
+                RandomPrograms.linkSubprogram(out, start);
             }
             return out;
         });

@@ -128,7 +128,7 @@ class VerifierSoundnessTest {
             for (int off = -64; off < 0; off += 8) out.add(new StoreReg(Size.DW, 10, off % 16 == 0 ? 6 : 7, (short) off));
             pieces.forEach(out::addAll);
             out.add(new Exit());
-            boolean calls = out.stream().anyMatch(i -> i instanceof Call c && c.imm() == SUBPROGRAM_MARKER);
+            boolean calls = RandomPrograms.callsSubprogram(out);
             if (calls) {
                 // The subprogram: its own stack written, then random pieces, returning r1 + r0.
                 int start = out.size();
@@ -137,15 +137,13 @@ class VerifierSoundnessTest {
                 subPieces.forEach(out::addAll);
                 out.add(new Alu(true, AluOp.ADD, 0, Operand.reg(1)));
                 out.add(new Exit());
-                for (int pc = 0; pc < start; pc++) {
-                    if (out.get(pc) instanceof Call c && c.imm() == SUBPROGRAM_MARKER) out.set(pc, Call.local(start - pc - 1));
-                }
+                RandomPrograms.linkSubprogram(out, start);
             }
             return out;
         });
     }
 
-    private static final int SUBPROGRAM_MARKER = 0x7fff0000;
+    private static final int SUBPROGRAM_MARKER = RandomPrograms.SUBPROGRAM_MARKER;
 
     @Provide
     Arbitrary<List<Instruction>> packetPrograms() {
