@@ -12,7 +12,7 @@
  * and build with a BPF compiler, e.g.
  *
  *     clang -O2 -g -target bpf -mcpu=v4 -I extensions/include \
- *           -I /usr/include/$(clang -print-multiarch) -c ext.bpf.c -o ext.bpf.o
+ *           -I /usr/include/$(gcc -print-multiarch) -c ext.bpf.c -o ext.bpf.o
  *
  * (the multiarch directory provides <asm/types.h> to the UAPI headers; see
  * extensions/Makefile for the flags that make the object reproducible).
