@@ -337,6 +337,9 @@ final class JitCompiler {
                 splits.put(entry, regionStarts(body, perRegion));
                 size = measure(entry);
                 if (size <= methodLimit) break;
+                if (size == Integer.MAX_VALUE && perRegion <= SMALL_REGION) {
+                    throw new EngineException("cannot generate bytecode for subprogram " + entry + " (a class-file limit other than method size, such as the constant pool): " + lastBuildFailure);
+                }
                 if (perRegion == 1) {
                     throw new EngineException("a single instruction of subprogram " + entry + " needs more than " + methodLimit + " bytes of bytecode");
                 }
@@ -354,12 +357,22 @@ final class JitCompiler {
         }
     }
 
+    /** Why the last {@link #measure} could not build the class at all. */
+    private String lastBuildFailure;
+
+    /**
+     * Regions this small cannot reach the 64 KiB method limit: a build that still fails is over
+     * another limit of the class-file format (such as the constant pool), which splitting cannot fix.
+     */
+    private static final int SMALL_REGION = 64;
+
     /** The largest method the subprogram compiles to under the current split plan. */
     private int measure(int entry) {
         byte[] bytes;
         try {
             bytes = classFile().build(CD_PROGRAM, cb -> emitSubprogram(cb, entry));
         } catch (IllegalArgumentException | IllegalStateException e) {
+            lastBuildFailure = e.getMessage();
             return Integer.MAX_VALUE; // over the JVM's 64 KiB method limit, or jump offsets out of range
         }
         int max = 0;

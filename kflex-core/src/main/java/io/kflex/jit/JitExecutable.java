@@ -34,6 +34,11 @@ final class JitExecutable implements TailCallable {
     int splitSubprograms() { return splitSubprograms; }
 
     @Override
+    public String description() {
+        return splitSubprograms == 0 ? "jit" : "jit (" + splitSubprograms + " subprogram(s) split under HotSpot's compile limit)";
+    }
+
+    @Override
     public Outcome enter(Invocation invocation, long[] arguments) {
         Stack.Mapped stack;
         try {
