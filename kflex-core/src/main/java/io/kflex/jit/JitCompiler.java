@@ -22,6 +22,9 @@ import io.kflex.isa.Instruction.*;
 import io.kflex.isa.JumpOp;
 import io.kflex.isa.Operand;
 import io.kflex.isa.Size;
+import io.kflex.verifier.AccessFact;
+import io.kflex.verifier.MemoryRegion;
+import io.kflex.verifier.VerifiedProgram;
 import java.lang.classfile.ClassBuilder;
 import java.lang.classfile.ClassFile;
 import java.lang.classfile.ClassHierarchyResolver;
@@ -107,6 +110,9 @@ final class JitCompiler {
     private static final MethodTypeDesc MTD_L_L = MethodTypeDesc.of(CD_long, CD_long);
     private static final MethodTypeDesc MTD_LL_I = MethodTypeDesc.of(CD_int, CD_long, CD_long);
     private static final MethodTypeDesc MTD_FAULT_CAUGHT = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()), CD_Throwable, CD_int);
+    private static final MethodTypeDesc MTD_HOST_SEGMENT = MethodTypeDesc.of(CD_MEMORY_SEGMENT, CD_long, CD_int, CD_boolean);
+    private static final MethodTypeDesc MTD_HOST_ACCESS_FAULT = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()),
+            CD_Throwable, CD_ADDRESS_SPACE, CD_long, CD_int, CD_boolean, CD_int);
     private static final MethodTypeDesc MTD_FAULT_AT = MethodTypeDesc.of(CD_JIT_FAULT, CD_int, CD_String);
     private static final MethodTypeDesc MTD_HELPER_BY_NUMBER = MethodTypeDesc.of(CD_long, CD_HELPER_TABLE, CD_INVOCATION,
             CD_long, CD_long, CD_long, CD_long, CD_long, CD_long);
@@ -172,6 +178,33 @@ final class JitCompiler {
     private final HeapPlan heapPlan;
     /** False only for the measuring-only engine: no heap confinement, no cancellation polls. */
     private final boolean instrumented;
+    /**
+     * Per pc, the host region the verifier proved a load or store reaches (packet, context, map
+     * value), accessed through the region's segment directly; null where the generic address-space
+     * path applies (no facts, other or mixed regions, atomics, heap accesses).
+     */
+    private final HostRegion[] hostRegions;
+    /** How many accesses {@link #hostRegions} specialises. */
+    private final int hostAccesses;
+
+    /** Host regions with a direct access path; {@code method} is the {@link JitContext} method giving the segment. */
+    enum HostRegion {
+        PACKET("packet"), CONTEXT("context"), MAP_VALUE("mapValue");
+
+        final String method;
+
+        HostRegion(String method) { this.method = method; }
+
+        static HostRegion of(MemoryRegion region) {
+            return switch (region) {
+                case PACKET, PACKET_META -> PACKET;
+                case CTX -> CONTEXT;
+                case MAP_VALUE -> MAP_VALUE;
+                default -> null;
+            };
+        }
+    }
+
     /** The bound heap (null if none) and the class-data slots of its segment and of the heap itself. */
     private final HeapMemory heap;
     private int heapSegmentSlot = -1, heapSlot = -1;
@@ -197,6 +230,21 @@ final class JitCompiler {
         this.methodLimit = methodLimit;
         this.heapPlan = HeapPlan.of(code, bindings);
         this.heap = bindings.heap().orElse(null);
+        this.hostRegions = new HostRegion[code.length()];
+        int specialised = 0;
+        if (bindings.verified().isPresent()) {
+            VerifiedProgram facts = bindings.verified().get();
+            HeapPlan.checkSameProgram(facts, code);
+            for (int pc = 0; pc < code.length(); pc++) {
+                Instruction insn = code.at(pc);
+                boolean loadOrStore = insn instanceof Load || insn instanceof Store || insn instanceof StoreReg;
+                AccessFact fact = facts.accessAt(pc);
+                if (!loadOrStore || fact == null || heapPlan.mode(pc) != HeapPlan.Mode.ADDRESS_SPACE) continue;
+                hostRegions[pc] = HostRegion.of(fact.region());
+                if (hostRegions[pc] != null) specialised++;
+            }
+        }
+        this.hostAccesses = specialised;
         if (heap != null) {
             // Static finals of the hidden class: C2 folds the segment's base and size, so a
             // guarded access compiles to a mask and a move (DESIGN §5).
@@ -235,6 +283,9 @@ final class JitCompiler {
             }
         }
     }
+
+    /** How many loads and stores go straight to a packet, context or map-value segment. */
+    int hostAccesses() { return hostAccesses; }
 
     /** Values the hidden class's static finals are initialised from, in field order. */
     List<Object> classData() { return List.copyOf(classData); }
@@ -699,6 +750,12 @@ final class JitCompiler {
                     }
                     code.invokeinterface(CD_MEMORY_SEGMENT, "set", MethodTypeDesc.of(CD_void, a.layout, CD_long, a.type));
                 }
+                case Load l when hostRegions[pc] != null -> hostLoad(pc, l, hostRegions[pc]);
+                case Store s when hostRegions[pc] != null -> hostStore(pc, s.dst(), s.off(), s.size(), hostRegions[pc], () -> pushStoreConstant(s));
+                case StoreReg s when hostRegions[pc] != null -> hostStore(pc, s.dst(), s.off(), s.size(), hostRegions[pc], () -> {
+                    code.lload(reg(s.src()));
+                    narrow(s.size());
+                });
                 case Load l -> guarded(pc, CD_EXTENSION_FAULT, () -> {
                     code.aload(memSlot);
                     address(l.src(), l.off());
@@ -938,6 +995,63 @@ final class JitCompiler {
             code.lstore(reg(l.dst()));
         }
 
+        /**
+         * A load the verifier proved to reach {@code region}: {@code segment.get(layout, (u32) addr)}
+         * on the segment {@link JitContext} finds for the address (cached per run). The segment's
+         * own bounds check stays: a verifier bug faults, it never reads beyond the region.
+         */
+        private void hostLoad(int pc, Load l, HostRegion region) {
+            MemoryAccess a = MemoryAccess.of(l.size());
+            guardedHostAccess(pc, l.src(), l.off(), l.size(), false, () -> {
+                hostAddress(l.src(), l.off(), l.size(), false, region);
+                code.invokeinterface(CD_MEMORY_SEGMENT, "get", MethodTypeDesc.of(a.type, a.layout, CD_long));
+                if (l.size() != Size.DW) {
+                    if (l.signed()) code.i2l();
+                    else code.invokestatic(a.box, "toUnsignedLong", MethodTypeDesc.of(CD_long, a.type));
+                }
+                code.lstore(reg(l.dst()));
+            });
+        }
+
+        /** A store the verifier proved to reach {@code region}; {@code value} pushes the narrowed value. */
+        private void hostStore(int pc, int base, short off, Size size, HostRegion region, Runnable value) {
+            MemoryAccess a = MemoryAccess.of(size);
+            guardedHostAccess(pc, base, off, size, true, () -> {
+                hostAddress(base, off, size, true, region);
+                value.run();
+                code.invokeinterface(CD_MEMORY_SEGMENT, "set", MethodTypeDesc.of(CD_void, a.layout, CD_long, a.type));
+            });
+        }
+
+        /** Pushes the region's segment for {@code base + off}, the layout of {@code size} and the offset {@code (u32) (base + off)}. */
+        private void hostAddress(int base, short off, Size size, boolean write, HostRegion region) {
+            code.aload(0);
+            address(base, off);
+            code.loadConstant(size.bytes()).loadConstant(write ? 1 : 0)
+                    .invokevirtual(CD_CONTEXT, region.method, MTD_HOST_SEGMENT)
+                    .getstatic(CD_RUNTIME, MemoryAccess.of(size).field, MemoryAccess.of(size).layout);
+            address(base, off);
+            code.loadConstant(0xffff_ffffL).land();
+        }
+
+        /**
+         * {@code body} covered by a handler that turns any failure into the address space's fault
+         * for the same access at {@code pc} (the registers it reads are unchanged when it throws).
+         */
+        private void guardedHostAccess(int pc, int base, short off, Size size, boolean write, Runnable body) {
+            Label from = code.newLabel(), to = code.newLabel(), handler = code.newLabel();
+            code.labelBinding(from);
+            body.run();
+            code.labelBinding(to);
+            code.exceptionCatch(from, to, handler, CD_RUNTIME_EXCEPTION);
+            outOfLine.add(c -> {
+                c.labelBinding(handler).aload(memSlot);
+                address(base, off);
+                c.loadConstant(size.bytes()).loadConstant(write ? 1 : 0).loadConstant(pc)
+                        .invokestatic(CD_RUNTIME, "hostAccessFault", MTD_HOST_ACCESS_FAULT).athrow();
+            });
+        }
+
         /** Pushes the heap segment, the layout of {@code size} and {@code GUARD + base + off}. */
         private void heapAddress(int base, short off, Size size) {
             MemoryAccess a = MemoryAccess.of(size);
@@ -1152,6 +1266,12 @@ final class JitCompiler {
                 for (int r = 1; r <= 5; r++) code.lload(reg(r));
                 code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
             });
+            afterHostCall();
+        }
+
+        /** A helper may move the invocation's regions (bpf_xdp_adjust_*, a remap): look them up again. */
+        private void afterHostCall() {
+            if (hostAccesses > 0) code.aload(0).invokevirtual(CD_CONTEXT, "forgetHostRegions", MTD_void);
         }
 
         /**
@@ -1201,6 +1321,7 @@ final class JitCompiler {
                 for (int r = 1; r <= 5; r++) code.lload(reg(r));
                 code.invokestatic(CD_RUNTIME, "callHelperByNumber", MTD_HELPER_BY_NUMBER).lstore(reg(0));
             });
+            afterHostCall();
             tailCallCheck();
             code.labelBinding(after);
         }

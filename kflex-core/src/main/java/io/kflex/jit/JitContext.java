@@ -25,6 +25,9 @@ final class JitContext implements Invocation.FunctionCaller {
     long loopBudget;
     /** Call depth of the frame that made the current helper call; generated code sets it before each. */
     int callDepth;
+    /** Where verified packet, context and map-value accesses last found their region (see {@link HostRegionCache}). */
+    private final HostRegionCache packetRegion = new HostRegionCache(false), contextRegion = new HostRegionCache(false),
+            mapValueRegion = new HostRegionCache(true);
     /** The subprogram methods, by entry slot, for callbacks. */
     private final Map<Integer, MethodHandle> functions;
 
@@ -39,6 +42,27 @@ final class JitContext implements Invocation.FunctionCaller {
         this.stackBase = stackBase;
         this.stack = stack;
         this.loopBudget = invocation.loopBudget();
+    }
+
+    /** The packet's segment for an access the verifier proved to be a packet (or packet metadata) access. */
+    MemorySegment packet(long address, int size, boolean write) {
+        return packetRegion.segment(memory, address, size, write);
+    }
+
+    /** The context's segment for an access the verifier proved to be a context access. */
+    MemorySegment context(long address, int size, boolean write) {
+        return contextRegion.segment(memory, address, size, write);
+    }
+
+    /** The map value region's segment for an access the verifier proved to be a map-value access. */
+    MemorySegment mapValue(long address, int size, boolean write) {
+        return mapValueRegion.segment(memory, address, size, write);
+    }
+
+    /** After every helper call: the helper may have mapped, unmapped or moved the invocation's regions. */
+    void forgetHostRegions() {
+        packetRegion.forget();
+        contextRegion.forget();
     }
 
     /**

@@ -20,7 +20,10 @@ final class JitExecutable implements TailCallable {
     private final int splitSubprograms;
     private final Map<Integer, MethodHandle> functions;
 
-    JitExecutable(MethodHandle entry, byte[] classBytes, int splitSubprograms, Map<Integer, MethodHandle> functions) {
+    private final int hostAccesses;
+
+    JitExecutable(MethodHandle entry, byte[] classBytes, int splitSubprograms, Map<Integer, MethodHandle> functions, int hostAccesses) {
+        this.hostAccesses = hostAccesses;
         this.entry = entry;
         this.functions = Map.copyOf(functions);
         this.classBytes = classBytes;
@@ -32,6 +35,9 @@ final class JitExecutable implements TailCallable {
 
     /** How many subprograms were split into regions to stay under HotSpot's compile limit. */
     int splitSubprograms() { return splitSubprograms; }
+
+    /** Loads and stores compiled as direct packet, context or map-value segment accesses (from verifier facts). */
+    int hostAccesses() { return hostAccesses; }
 
     @Override
     public String description() {

@@ -1,5 +1,6 @@
 package io.kflex.jit;
 
+import io.kflex.engine.AddressSpace;
 import io.kflex.engine.CallbackOutcome;
 import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.Outcome;
@@ -53,6 +54,22 @@ final class JitRuntime {
             };
             default -> new JitFault(pc, "unexpected failure: " + cause);
         };
+    }
+
+    /**
+     * Attributes a failed direct packet, context or map-value access at {@code pc}: a segment's
+     * own bounds check throws {@link IndexOutOfBoundsException}, so the address space is asked
+     * for the fault it gives for the same access, keeping the reason identical on every engine.
+     */
+    static RuntimeException hostAccessFault(Throwable cause, AddressSpace memory, long address, int size, boolean write, int pc) {
+        if (!(cause instanceof ExtensionFault) && cause instanceof RuntimeException) {
+            try {
+                memory.resolve(address, size, write);
+            } catch (ExtensionFault f) {
+                return fault(f, pc);
+            }
+        }
+        return fault(cause, pc);
     }
 
     /** A fault the generated code itself detects at {@code pc}. */
