@@ -257,6 +257,7 @@ final class JitCompiler {
         for (int pc = 0; pc < code.length(); pc++) if (code.at(pc) != null) last = pc;
         this.lastInstruction = last;
         findSubprograms();
+        this.stackBytesToZero = bindings.verified().map(this::verifiedStackBytes).orElse(RuntimeLimits.STACK_SIZE);
         for (int pc = 0; pc < code.length(); pc++) {
             if (code.at(pc) instanceof CallX && helperTableSlot < 0) {
                 // callx on a value that is not a function pointer calls a helper by number.
@@ -283,6 +284,24 @@ final class JitCompiler {
             }
         }
     }
+
+    /** Bytes at the top of the stack region a run must zero (see {@link io.kflex.engine.Stack#mapInto(AddressSpace, int)}). */
+    private final int stackBytesToZero;
+
+    /**
+     * A program of one subprogram (no local calls, no function pointers for callbacks) touches
+     * only its main frame, down to the depth the verifier computed; anything else may use every
+     * frame.
+     */
+    private int verifiedStackBytes(VerifiedProgram facts) {
+        if (subprograms.size() != 1 || !functionEntries.isEmpty()) return RuntimeLimits.STACK_SIZE;
+        Integer depth = facts.stackDepths().get(0);
+        if (depth == null || depth < 0 || depth > RuntimeLimits.STACK_FRAME_SIZE) return RuntimeLimits.STACK_SIZE;
+        return (depth + 7) & ~7;
+    }
+
+    /** Bytes at the top of the stack a run must find zeroed: the verified depth of a program without calls, else all. */
+    int stackBytesToZero() { return stackBytesToZero; }
 
     /** How many loads and stores go straight to a packet, context or map-value segment. */
     int hostAccesses() { return hostAccesses; }
@@ -550,6 +569,11 @@ final class JitCompiler {
         private final BitSet body;
         private final boolean region;
         private final int regBase, memSlot, invSlot, stackSlot, frameSlot, regsSlot = 2, entryPcSlot = 3;
+        /**
+         * First of the locals caching, per host region kind and access direction (read, write),
+         * the segment and the window it was last found at: 3 slots each (a reference and a long).
+         */
+        private final int hostCacheBase;
         /** Whether r10 keeps its frame-pointer value throughout the subprogram (nothing writes it). */
         private final boolean fixedFramePointer;
         private final Map<Integer, Label> labels = new HashMap<>();
@@ -568,6 +592,7 @@ final class JitCompiler {
             this.invSlot = regBase + 23;
             this.stackSlot = regBase + 24;
             this.frameSlot = regBase + 25;
+            this.hostCacheBase = regBase + 27;
             this.fixedFramePointer = framePointerIsFixed(body);
         }
 
@@ -581,6 +606,14 @@ final class JitCompiler {
 
         /** Locals every method starts with: the address space, the invocation, the stack and this frame's offset in it. */
         private void loadContext() {
+            if (hostAccesses > 0) {
+                for (HostRegion k : HostRegion.values()) {
+                    for (boolean write : new boolean[] {false, true}) {
+                        code.aconst_null().astore(hostSegmentSlot(k, write));
+                    }
+                }
+                forgetHostWindows();
+            }
             code.aload(0).getfield(CD_CONTEXT, "memory", CD_ADDRESS_SPACE).astore(memSlot);
             code.aload(0).getfield(CD_CONTEXT, "invocation", CD_INVOCATION).astore(invSlot);
             if (fixedFramePointer) {
@@ -997,7 +1030,7 @@ final class JitCompiler {
 
         /**
          * A load the verifier proved to reach {@code region}: {@code segment.get(layout, (u32) addr)}
-         * on the segment {@link JitContext} finds for the address (cached per run). The segment's
+         * on the segment {@link JitContext} finds for the address (kept in locals while the window stays the same). The segment's
          * own bounds check stays: a verifier bug faults, it never reads beyond the region.
          */
         private void hostLoad(int pc, Load l, HostRegion region) {
@@ -1025,11 +1058,19 @@ final class JitCompiler {
 
         /** Pushes the region's segment for {@code base + off}, the layout of {@code size} and the offset {@code (u32) (base + off)}. */
         private void hostAddress(int base, short off, Size size, boolean write, HostRegion region) {
+            // if ((addr >>> 32) != window) { segment = ctx.<region>(addr, size, write); window = addr >>> 32; }
+            int segment = hostSegmentSlot(region, write), window = hostWindowSlot(region, write);
+            Label cached = code.newLabel();
+            address(base, off);
+            code.loadConstant(32).lushr().lload(window).lcmp().ifeq(cached);
             code.aload(0);
             address(base, off);
             code.loadConstant(size.bytes()).loadConstant(write ? 1 : 0)
-                    .invokevirtual(CD_CONTEXT, region.method, MTD_HOST_SEGMENT)
-                    .getstatic(CD_RUNTIME, MemoryAccess.of(size).field, MemoryAccess.of(size).layout);
+                    .invokevirtual(CD_CONTEXT, region.method, MTD_HOST_SEGMENT).astore(segment);
+            address(base, off);
+            code.loadConstant(32).lushr().lstore(window);
+            code.labelBinding(cached);
+            code.aload(segment).getstatic(CD_RUNTIME, MemoryAccess.of(size).field, MemoryAccess.of(size).layout);
             address(base, off);
             code.loadConstant(0xffff_ffffL).land();
         }
@@ -1271,7 +1312,19 @@ final class JitCompiler {
 
         /** A helper may move the invocation's regions (bpf_xdp_adjust_*, a remap): look them up again. */
         private void afterHostCall() {
-            if (hostAccesses > 0) code.aload(0).invokevirtual(CD_CONTEXT, "forgetHostRegions", MTD_void);
+            if (hostAccesses == 0) return;
+            forgetHostWindows();
+        }
+
+        private int hostSegmentSlot(HostRegion k, boolean write) { return hostCacheBase + 3 * (2 * k.ordinal() + (write ? 1 : 0)); }
+
+        private int hostWindowSlot(HostRegion k, boolean write) { return hostSegmentSlot(k, write) + 1; }
+
+        /** No window is -1 (windows are unsigned 32-bit numbers): the next access of each kind looks its region up. */
+        private void forgetHostWindows() {
+            for (HostRegion k : HostRegion.values()) {
+                for (boolean write : new boolean[] {false, true}) code.loadConstant(-1L).lstore(hostWindowSlot(k, write));
+            }
         }
 
         /**

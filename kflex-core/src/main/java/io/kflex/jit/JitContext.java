@@ -25,9 +25,6 @@ final class JitContext implements Invocation.FunctionCaller {
     long loopBudget;
     /** Call depth of the frame that made the current helper call; generated code sets it before each. */
     int callDepth;
-    /** Where verified packet, context and map-value accesses last found their region (see {@link HostRegionCache}). */
-    private final HostRegionCache packetRegion = new HostRegionCache(false), contextRegion = new HostRegionCache(false),
-            mapValueRegion = new HostRegionCache(true);
     /** The subprogram methods, by entry slot, for callbacks. */
     private final Map<Integer, MethodHandle> functions;
 
@@ -44,25 +41,27 @@ final class JitContext implements Invocation.FunctionCaller {
         this.loopBudget = invocation.loopBudget();
     }
 
-    /** The packet's segment for an access the verifier proved to be a packet (or packet metadata) access. */
+    /**
+     * The segment of the region holding {@code [address, address + size)}, for a load or store the
+     * verifier proved to reach the packet, the context or a map value (generated code names the
+     * kind it expects: {@code packet}, {@code context}, {@code mapValue}). Generated code keeps
+     * the segment and its window in locals and calls this only when the window changes, at the
+     * first such access of a method and after a helper call (which may have moved the
+     * invocation's regions); it then indexes the segment with the address's low 32 bits. Faults
+     * are the address space's own.
+     */
     MemorySegment packet(long address, int size, boolean write) {
-        return packetRegion.segment(memory, address, size, write);
+        return memory.resolve(address, size, write);
     }
 
-    /** The context's segment for an access the verifier proved to be a context access. */
+    /** See {@link #packet}. */
     MemorySegment context(long address, int size, boolean write) {
-        return contextRegion.segment(memory, address, size, write);
+        return memory.resolve(address, size, write);
     }
 
-    /** The map value region's segment for an access the verifier proved to be a map-value access. */
+    /** See {@link #packet}. */
     MemorySegment mapValue(long address, int size, boolean write) {
-        return mapValueRegion.segment(memory, address, size, write);
-    }
-
-    /** After every helper call: the helper may have mapped, unmapped or moved the invocation's regions. */
-    void forgetHostRegions() {
-        packetRegion.forget();
-        contextRegion.forget();
+        return memory.resolve(address, size, write);
     }
 
     /**
