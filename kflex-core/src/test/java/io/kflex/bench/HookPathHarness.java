@@ -37,7 +37,8 @@ public final class HookPathHarness {
             Map<String, Runnable> pieces = new LinkedHashMap<>();
             pieces.put("invoke (whole hook path)", () -> program.invoke(invocation, budget));
             pieces.put("executable.run", () -> program.executable().run(invocation));
-            pieces.put("stack map + zero + unmap", () -> Stack.mapInto(invocation.memory()).close());
+            pieces.put("stack map + zero 4 KiB + unmap", () -> Stack.mapInto(invocation.memory()).close());
+            pieces.put("stack map + zero 64 B + unmap", () -> Stack.mapInto(invocation.memory(), 64).close());
             pieces.put("epoch enter + exit", () -> runtime.maps().epochs().enter().close());
             pieces.put("watchdog watch + close", () -> runtime.watchdog().watch(invocation, budget).close());
             if (args.length > 2 && args[2].equals("profile")) {
