@@ -110,6 +110,8 @@ final class JitCompiler {
     private static final MethodTypeDesc MTD_L_L = MethodTypeDesc.of(CD_long, CD_long);
     private static final MethodTypeDesc MTD_LL_I = MethodTypeDesc.of(CD_int, CD_long, CD_long);
     private static final MethodTypeDesc MTD_FAULT_CAUGHT = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()), CD_Throwable, CD_int);
+    private static final MethodTypeDesc MTD_HOST_GET = MethodTypeDesc.of(CD_long, CD_MEMORY_SEGMENT, CD_long);
+    private static final MethodTypeDesc MTD_HOST_SET = MethodTypeDesc.of(CD_void, CD_MEMORY_SEGMENT, CD_long, CD_long);
     private static final MethodTypeDesc MTD_HOST_SEGMENT = MethodTypeDesc.of(CD_MEMORY_SEGMENT, CD_long, CD_int, CD_boolean);
     private static final MethodTypeDesc MTD_HOST_ACCESS_FAULT = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()),
             CD_Throwable, CD_ADDRESS_SPACE, CD_long, CD_int, CD_boolean, CD_int);
@@ -189,7 +191,7 @@ final class JitCompiler {
 
     /** Host regions with a direct access path; {@code method} is the {@link JitContext} method giving the segment. */
     enum HostRegion {
-        PACKET("packet"), CONTEXT("context"), MAP_VALUE("mapValue");
+        PACKET("packet"), CONTEXT("context"), MAP_VALUE("mapValue"), STACK("stackRegion");
 
         final String method;
 
@@ -200,6 +202,7 @@ final class JitCompiler {
                 case PACKET, PACKET_META -> PACKET;
                 case CTX -> CONTEXT;
                 case MAP_VALUE -> MAP_VALUE;
+                case STACK -> STACK; // through a register other than a fixed r10, or at a variable offset
                 default -> null;
             };
         }
@@ -240,8 +243,11 @@ final class JitCompiler {
                 boolean loadOrStore = insn instanceof Load || insn instanceof Store || insn instanceof StoreReg;
                 AccessFact fact = facts.accessAt(pc);
                 if (!loadOrStore || fact == null || heapPlan.mode(pc) != HeapPlan.Mode.ADDRESS_SPACE) continue;
-                hostRegions[pc] = HostRegion.of(fact.region());
-                if (hostRegions[pc] != null) specialised++;
+                HostRegion region = HostRegion.of(fact.region());
+                // Frame slots addressed from r10 have their own, cheaper path (a constant offset in the frame).
+                if (region == HostRegion.STACK && baseRegister(insn) == 10) continue;
+                hostRegions[pc] = region;
+                if (region != null) specialised++;
             }
         }
         this.hostAccesses = specialised;
@@ -302,6 +308,15 @@ final class JitCompiler {
 
     /** Bytes at the top of the stack a run must find zeroed: the verified depth of a program without calls, else all. */
     int stackBytesToZero() { return stackBytesToZero; }
+
+    private static int baseRegister(Instruction insn) {
+        return switch (insn) {
+            case Load l -> l.src();
+            case Store st -> st.dst();
+            case StoreReg st -> st.dst();
+            default -> -1;
+        };
+    }
 
     /** How many loads and stores go straight to a packet, context or map-value segment. */
     int hostAccesses() { return hostAccesses; }
@@ -784,11 +799,10 @@ final class JitCompiler {
                     code.invokeinterface(CD_MEMORY_SEGMENT, "set", MethodTypeDesc.of(CD_void, a.layout, CD_long, a.type));
                 }
                 case Load l when hostRegions[pc] != null -> hostLoad(pc, l, hostRegions[pc]);
-                case Store s when hostRegions[pc] != null -> hostStore(pc, s.dst(), s.off(), s.size(), hostRegions[pc], () -> pushStoreConstant(s));
-                case StoreReg s when hostRegions[pc] != null -> hostStore(pc, s.dst(), s.off(), s.size(), hostRegions[pc], () -> {
-                    code.lload(reg(s.src()));
-                    narrow(s.size());
-                });
+                case Store s when hostRegions[pc] != null -> hostStore(pc, s.dst(), s.off(), s.size(), hostRegions[pc],
+                        () -> code.loadConstant((long) s.imm()));
+                case StoreReg s when hostRegions[pc] != null -> hostStore(pc, s.dst(), s.off(), s.size(), hostRegions[pc],
+                        () -> code.lload(reg(s.src())));
                 case Load l -> guarded(pc, CD_EXTENSION_FAULT, () -> {
                     code.aload(memSlot);
                     address(l.src(), l.off());
@@ -1029,34 +1043,29 @@ final class JitCompiler {
         }
 
         /**
-         * A load the verifier proved to reach {@code region}: {@code segment.get(layout, (u32) addr)}
-         * on the segment {@link JitContext} finds for the address (kept in locals while the window stays the same). The segment's
-         * own bounds check stays: a verifier bug faults, it never reads beyond the region.
+         * A load the verifier proved to reach {@code region}: {@code JitRuntime.getU32(segment, (u32) addr)}
+         * (and so on) on the segment {@link JitContext} finds for the address, kept in locals while
+         * the window stays the same. The segment's own bounds check stays: a verifier bug faults,
+         * it never reads beyond the region.
          */
         private void hostLoad(int pc, Load l, HostRegion region) {
-            MemoryAccess a = MemoryAccess.of(l.size());
             guardedHostAccess(pc, l.src(), l.off(), l.size(), false, () -> {
                 hostAddress(l.src(), l.off(), l.size(), false, region);
-                code.invokeinterface(CD_MEMORY_SEGMENT, "get", MethodTypeDesc.of(a.type, a.layout, CD_long));
-                if (l.size() != Size.DW) {
-                    if (l.signed()) code.i2l();
-                    else code.invokestatic(a.box, "toUnsignedLong", MethodTypeDesc.of(CD_long, a.type));
-                }
-                code.lstore(reg(l.dst()));
+                String getter = l.size() == Size.DW ? "get64" : (l.signed() ? "getS" : "getU") + l.size().bytes() * 8;
+                code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst()));
             });
         }
 
-        /** A store the verifier proved to reach {@code region}; {@code value} pushes the narrowed value. */
+        /** A store the verifier proved to reach {@code region}; {@code value} pushes the value as a long. */
         private void hostStore(int pc, int base, short off, Size size, HostRegion region, Runnable value) {
-            MemoryAccess a = MemoryAccess.of(size);
             guardedHostAccess(pc, base, off, size, true, () -> {
                 hostAddress(base, off, size, true, region);
                 value.run();
-                code.invokeinterface(CD_MEMORY_SEGMENT, "set", MethodTypeDesc.of(CD_void, a.layout, CD_long, a.type));
+                code.invokestatic(CD_RUNTIME, "set" + size.bytes() * 8, MTD_HOST_SET);
             });
         }
 
-        /** Pushes the region's segment for {@code base + off}, the layout of {@code size} and the offset {@code (u32) (base + off)}. */
+        /** Pushes the region's segment for {@code base + off} and the offset {@code (u32) (base + off)}. */
         private void hostAddress(int base, short off, Size size, boolean write, HostRegion region) {
             // if ((addr >>> 32) != window) { segment = ctx.<region>(addr, size, write); window = addr >>> 32; }
             int segment = hostSegmentSlot(region, write), window = hostWindowSlot(region, write);
@@ -1070,7 +1079,7 @@ final class JitCompiler {
             address(base, off);
             code.loadConstant(32).lushr().lstore(window);
             code.labelBinding(cached);
-            code.aload(segment).getstatic(CD_RUNTIME, MemoryAccess.of(size).field, MemoryAccess.of(size).layout);
+            code.aload(segment);
             address(base, off);
             code.loadConstant(0xffff_ffffL).land();
         }

@@ -60,6 +60,11 @@ final class JitContext implements Invocation.FunctionCaller {
     }
 
     /** See {@link #packet}. */
+    MemorySegment stackRegion(long address, int size, boolean write) {
+        return memory.resolve(address, size, write);
+    }
+
+    /** See {@link #packet}. */
     MemorySegment mapValue(long address, int size, boolean write) {
         return memory.resolve(address, size, write);
     }

@@ -116,6 +116,24 @@ class JitHostAccessTest {
             exit
             """;
 
+    /** Copies frame bytes 0..3 to 4..7 through a stack slot addressed by a copy of r10. */
+    private static final String STACK_POINTER = """
+            r2 = *(u32 *)(r1 + 0x0)
+            r3 = *(u32 *)(r1 + 0x4)
+            r4 = r2
+            r4 += 0x8
+            r0 = 0x1
+            if r4 > r3 goto +0x7
+            r7 = r10
+            r7 += -0x10
+            r5 = *(u32 *)(r2 + 0x0)
+            *(u32 *)(r7 + 0x4) = r5
+            r6 = *(u32 *)(r7 + 0x4)
+            *(u32 *)(r2 + 0x4) = r6
+            r0 = 0x2
+            exit
+            """;
+
     /** Counts runs in an array map value (u64 at 0) and stores the frame's first byte at +8. */
     private static final String MAP_VALUE = """
             r6 = r1
@@ -214,6 +232,14 @@ class JitHostAccessTest {
             byte expected = first > 0x80 ? 0x55 : (byte) first;
             assertThat(run.result().dataOut()[7]).isEqualTo(expected);
         }
+    }
+
+    @Test
+    void stackAccessesThroughAnotherRegisterGoStraightToTheStack() throws Exception {
+        byte[] in = frame(16);
+        Run run = agree(STACK_POINTER, in, 2);
+        assertThat(run.hostAccesses()).as("2 context, 2 packet, 2 stack accesses").isEqualTo(6);
+        assertThat(java.util.Arrays.copyOfRange(run.result().dataOut(), 4, 8)).isEqualTo(java.util.Arrays.copyOfRange(in, 0, 4));
     }
 
     @Test
