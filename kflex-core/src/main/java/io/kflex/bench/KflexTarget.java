@@ -111,6 +111,9 @@ public final class KflexTarget implements AutoCloseable {
 
     public LoadedProgram program() { return program; }
 
+    /** The invocation every run reuses (its address space, context and packet). */
+    public Invocation invocation() { return invocation; }
+
     @Override
     public void close() {
         runtime.close();

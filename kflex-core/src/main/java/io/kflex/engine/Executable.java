@@ -8,4 +8,12 @@ public interface Executable {
      * an exception: faults and cancellations are values.
      */
     Outcome run(Invocation invocation);
+
+    /**
+     * How the program runs, for reports ({@code kflex verify}/{@code run}, logs): the engine's
+     * name, and for an engine that had to fall back to another one, which and why.
+     */
+    default String description() {
+        return getClass().getSimpleName();
+    }
 }

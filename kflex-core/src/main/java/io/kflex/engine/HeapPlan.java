@@ -72,7 +72,7 @@ public final class HeapPlan {
      * non-heap memory accesses a runtime may have rewritten in place (context field loads
      * redirected to their shadow slots).
      */
-    private static void checkSameProgram(VerifiedProgram facts, Code code) throws EngineException {
+    public static void checkSameProgram(VerifiedProgram facts, Code code) throws EngineException {
         Code verified = facts.code();
         if (verified.length() != code.length()) {
             throw new EngineException("the verifier's facts belong to a program of " + verified.length() + " slots, not " + code.length());

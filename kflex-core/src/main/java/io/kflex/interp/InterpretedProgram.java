@@ -322,6 +322,11 @@ final class InterpretedProgram implements TailCallable {
 
 
     @Override
+    public String description() {
+        return "interpreter";
+    }
+
+    @Override
     public Outcome enter(Invocation invocation, long[] arguments) {
         AddressSpace memory = invocation.memory();
         Stack.Mapped stack;

@@ -22,6 +22,9 @@ import io.kflex.isa.Instruction.*;
 import io.kflex.isa.JumpOp;
 import io.kflex.isa.Operand;
 import io.kflex.isa.Size;
+import io.kflex.verifier.AccessFact;
+import io.kflex.verifier.MemoryRegion;
+import io.kflex.verifier.VerifiedProgram;
 import java.lang.classfile.ClassBuilder;
 import java.lang.classfile.ClassFile;
 import java.lang.classfile.ClassHierarchyResolver;
@@ -107,6 +110,11 @@ final class JitCompiler {
     private static final MethodTypeDesc MTD_L_L = MethodTypeDesc.of(CD_long, CD_long);
     private static final MethodTypeDesc MTD_LL_I = MethodTypeDesc.of(CD_int, CD_long, CD_long);
     private static final MethodTypeDesc MTD_FAULT_CAUGHT = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()), CD_Throwable, CD_int);
+    private static final MethodTypeDesc MTD_HOST_GET = MethodTypeDesc.of(CD_long, CD_MEMORY_SEGMENT, CD_long);
+    private static final MethodTypeDesc MTD_HOST_SET = MethodTypeDesc.of(CD_void, CD_MEMORY_SEGMENT, CD_long, CD_long);
+    private static final MethodTypeDesc MTD_HOST_SEGMENT = MethodTypeDesc.of(CD_MEMORY_SEGMENT, CD_long, CD_int, CD_boolean);
+    private static final MethodTypeDesc MTD_HOST_ACCESS_FAULT = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()),
+            CD_Throwable, CD_ADDRESS_SPACE, CD_long, CD_int, CD_boolean, CD_int);
     private static final MethodTypeDesc MTD_FAULT_AT = MethodTypeDesc.of(CD_JIT_FAULT, CD_int, CD_String);
     private static final MethodTypeDesc MTD_HELPER_BY_NUMBER = MethodTypeDesc.of(CD_long, CD_HELPER_TABLE, CD_INVOCATION,
             CD_long, CD_long, CD_long, CD_long, CD_long, CD_long);
@@ -172,6 +180,34 @@ final class JitCompiler {
     private final HeapPlan heapPlan;
     /** False only for the measuring-only engine: no heap confinement, no cancellation polls. */
     private final boolean instrumented;
+    /**
+     * Per pc, the host region the verifier proved a load or store reaches (packet, context, map
+     * value), accessed through the region's segment directly; null where the generic address-space
+     * path applies (no facts, other or mixed regions, atomics, heap accesses).
+     */
+    private final HostRegion[] hostRegions;
+    /** How many accesses {@link #hostRegions} specialises. */
+    private final int hostAccesses;
+
+    /** Host regions with a direct access path; {@code method} is the {@link JitContext} method giving the segment. */
+    enum HostRegion {
+        PACKET("packet"), CONTEXT("context"), MAP_VALUE("mapValue"), STACK("stackRegion");
+
+        final String method;
+
+        HostRegion(String method) { this.method = method; }
+
+        static HostRegion of(MemoryRegion region) {
+            return switch (region) {
+                case PACKET, PACKET_META -> PACKET;
+                case CTX -> CONTEXT;
+                case MAP_VALUE -> MAP_VALUE;
+                case STACK -> STACK; // through a register other than a fixed r10, or at a variable offset
+                default -> null;
+            };
+        }
+    }
+
     /** The bound heap (null if none) and the class-data slots of its segment and of the heap itself. */
     private final HeapMemory heap;
     private int heapSegmentSlot = -1, heapSlot = -1;
@@ -197,6 +233,24 @@ final class JitCompiler {
         this.methodLimit = methodLimit;
         this.heapPlan = HeapPlan.of(code, bindings);
         this.heap = bindings.heap().orElse(null);
+        this.hostRegions = new HostRegion[code.length()];
+        int specialised = 0;
+        if (bindings.verified().isPresent()) {
+            VerifiedProgram facts = bindings.verified().get();
+            HeapPlan.checkSameProgram(facts, code);
+            for (int pc = 0; pc < code.length(); pc++) {
+                Instruction insn = code.at(pc);
+                boolean loadOrStore = insn instanceof Load || insn instanceof Store || insn instanceof StoreReg;
+                AccessFact fact = facts.accessAt(pc);
+                if (!loadOrStore || fact == null || heapPlan.mode(pc) != HeapPlan.Mode.ADDRESS_SPACE) continue;
+                HostRegion region = HostRegion.of(fact.region());
+                // Frame slots addressed from r10 have their own, cheaper path (a constant offset in the frame).
+                if (region == HostRegion.STACK && baseRegister(insn) == 10) continue;
+                hostRegions[pc] = region;
+                if (region != null) specialised++;
+            }
+        }
+        this.hostAccesses = specialised;
         if (heap != null) {
             // Static finals of the hidden class: C2 folds the segment's base and size, so a
             // guarded access compiles to a mask and a move (DESIGN §5).
@@ -209,6 +263,7 @@ final class JitCompiler {
         for (int pc = 0; pc < code.length(); pc++) if (code.at(pc) != null) last = pc;
         this.lastInstruction = last;
         findSubprograms();
+        this.stackBytesToZero = bindings.verified().map(this::verifiedStackBytes).orElse(RuntimeLimits.STACK_SIZE);
         for (int pc = 0; pc < code.length(); pc++) {
             if (code.at(pc) instanceof CallX && helperTableSlot < 0) {
                 // callx on a value that is not a function pointer calls a helper by number.
@@ -235,6 +290,36 @@ final class JitCompiler {
             }
         }
     }
+
+    /** Bytes at the top of the stack region a run must zero (see {@link io.kflex.engine.Stack#mapInto(AddressSpace, int)}). */
+    private final int stackBytesToZero;
+
+    /**
+     * A program of one subprogram (no local calls, no function pointers for callbacks) touches
+     * only its main frame, down to the depth the verifier computed; anything else may use every
+     * frame.
+     */
+    private int verifiedStackBytes(VerifiedProgram facts) {
+        if (subprograms.size() != 1 || !functionEntries.isEmpty()) return RuntimeLimits.STACK_SIZE;
+        Integer depth = facts.stackDepths().get(0);
+        if (depth == null || depth < 0 || depth > RuntimeLimits.STACK_FRAME_SIZE) return RuntimeLimits.STACK_SIZE;
+        return (depth + 7) & ~7;
+    }
+
+    /** Bytes at the top of the stack a run must find zeroed: the verified depth of a program without calls, else all. */
+    int stackBytesToZero() { return stackBytesToZero; }
+
+    private static int baseRegister(Instruction insn) {
+        return switch (insn) {
+            case Load l -> l.src();
+            case Store st -> st.dst();
+            case StoreReg st -> st.dst();
+            default -> -1;
+        };
+    }
+
+    /** How many loads and stores go straight to a packet, context or map-value segment. */
+    int hostAccesses() { return hostAccesses; }
 
     /** Values the hidden class's static finals are initialised from, in field order. */
     List<Object> classData() { return List.copyOf(classData); }
@@ -337,6 +422,9 @@ final class JitCompiler {
                 splits.put(entry, regionStarts(body, perRegion));
                 size = measure(entry);
                 if (size <= methodLimit) break;
+                if (size == Integer.MAX_VALUE && perRegion <= SMALL_REGION) {
+                    throw new EngineException("cannot generate bytecode for subprogram " + entry + " (a class-file limit other than method size, such as the constant pool): " + lastBuildFailure);
+                }
                 if (perRegion == 1) {
                     throw new EngineException("a single instruction of subprogram " + entry + " needs more than " + methodLimit + " bytes of bytecode");
                 }
@@ -354,12 +442,22 @@ final class JitCompiler {
         }
     }
 
+    /** Why the last {@link #measure} could not build the class at all. */
+    private String lastBuildFailure;
+
+    /**
+     * Regions this small cannot reach the 64 KiB method limit: a build that still fails is over
+     * another limit of the class-file format (such as the constant pool), which splitting cannot fix.
+     */
+    private static final int SMALL_REGION = 64;
+
     /** The largest method the subprogram compiles to under the current split plan. */
     private int measure(int entry) {
         byte[] bytes;
         try {
             bytes = classFile().build(CD_PROGRAM, cb -> emitSubprogram(cb, entry));
         } catch (IllegalArgumentException | IllegalStateException e) {
+            lastBuildFailure = e.getMessage();
             return Integer.MAX_VALUE; // over the JVM's 64 KiB method limit, or jump offsets out of range
         }
         int max = 0;
@@ -486,6 +584,11 @@ final class JitCompiler {
         private final BitSet body;
         private final boolean region;
         private final int regBase, memSlot, invSlot, stackSlot, frameSlot, regsSlot = 2, entryPcSlot = 3;
+        /**
+         * First of the locals caching, per host region kind and access direction (read, write),
+         * the segment and the window it was last found at: 3 slots each (a reference and a long).
+         */
+        private final int hostCacheBase;
         /** Whether r10 keeps its frame-pointer value throughout the subprogram (nothing writes it). */
         private final boolean fixedFramePointer;
         private final Map<Integer, Label> labels = new HashMap<>();
@@ -504,6 +607,7 @@ final class JitCompiler {
             this.invSlot = regBase + 23;
             this.stackSlot = regBase + 24;
             this.frameSlot = regBase + 25;
+            this.hostCacheBase = regBase + 27;
             this.fixedFramePointer = framePointerIsFixed(body);
         }
 
@@ -517,6 +621,14 @@ final class JitCompiler {
 
         /** Locals every method starts with: the address space, the invocation, the stack and this frame's offset in it. */
         private void loadContext() {
+            if (hostAccesses > 0) {
+                for (HostRegion k : HostRegion.values()) {
+                    for (boolean write : new boolean[] {false, true}) {
+                        code.aconst_null().astore(hostSegmentSlot(k, write));
+                    }
+                }
+                forgetHostWindows();
+            }
             code.aload(0).getfield(CD_CONTEXT, "memory", CD_ADDRESS_SPACE).astore(memSlot);
             code.aload(0).getfield(CD_CONTEXT, "invocation", CD_INVOCATION).astore(invSlot);
             if (fixedFramePointer) {
@@ -686,6 +798,11 @@ final class JitCompiler {
                     }
                     code.invokeinterface(CD_MEMORY_SEGMENT, "set", MethodTypeDesc.of(CD_void, a.layout, CD_long, a.type));
                 }
+                case Load l when hostRegions[pc] != null -> hostLoad(pc, l, hostRegions[pc]);
+                case Store s when hostRegions[pc] != null -> hostStore(pc, s.dst(), s.off(), s.size(), hostRegions[pc],
+                        () -> code.loadConstant((long) s.imm()));
+                case StoreReg s when hostRegions[pc] != null -> hostStore(pc, s.dst(), s.off(), s.size(), hostRegions[pc],
+                        () -> code.lload(reg(s.src())));
                 case Load l -> guarded(pc, CD_EXTENSION_FAULT, () -> {
                     code.aload(memSlot);
                     address(l.src(), l.off());
@@ -925,6 +1042,66 @@ final class JitCompiler {
             code.lstore(reg(l.dst()));
         }
 
+        /**
+         * A load the verifier proved to reach {@code region}: {@code JitRuntime.getU32(segment, (u32) addr)}
+         * (and so on) on the segment {@link JitContext} finds for the address, kept in locals while
+         * the window stays the same. The segment's own bounds check stays: a verifier bug faults,
+         * it never reads beyond the region.
+         */
+        private void hostLoad(int pc, Load l, HostRegion region) {
+            guardedHostAccess(pc, l.src(), l.off(), l.size(), false, () -> {
+                hostAddress(l.src(), l.off(), l.size(), false, region);
+                String getter = l.size() == Size.DW ? "get64" : (l.signed() ? "getS" : "getU") + l.size().bytes() * 8;
+                code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst()));
+            });
+        }
+
+        /** A store the verifier proved to reach {@code region}; {@code value} pushes the value as a long. */
+        private void hostStore(int pc, int base, short off, Size size, HostRegion region, Runnable value) {
+            guardedHostAccess(pc, base, off, size, true, () -> {
+                hostAddress(base, off, size, true, region);
+                value.run();
+                code.invokestatic(CD_RUNTIME, "set" + size.bytes() * 8, MTD_HOST_SET);
+            });
+        }
+
+        /** Pushes the region's segment for {@code base + off} and the offset {@code (u32) (base + off)}. */
+        private void hostAddress(int base, short off, Size size, boolean write, HostRegion region) {
+            // if ((addr >>> 32) != window) { segment = ctx.<region>(addr, size, write); window = addr >>> 32; }
+            int segment = hostSegmentSlot(region, write), window = hostWindowSlot(region, write);
+            Label cached = code.newLabel();
+            address(base, off);
+            code.loadConstant(32).lushr().lload(window).lcmp().ifeq(cached);
+            code.aload(0);
+            address(base, off);
+            code.loadConstant(size.bytes()).loadConstant(write ? 1 : 0)
+                    .invokevirtual(CD_CONTEXT, region.method, MTD_HOST_SEGMENT).astore(segment);
+            address(base, off);
+            code.loadConstant(32).lushr().lstore(window);
+            code.labelBinding(cached);
+            code.aload(segment);
+            address(base, off);
+            code.loadConstant(0xffff_ffffL).land();
+        }
+
+        /**
+         * {@code body} covered by a handler that turns any failure into the address space's fault
+         * for the same access at {@code pc} (the registers it reads are unchanged when it throws).
+         */
+        private void guardedHostAccess(int pc, int base, short off, Size size, boolean write, Runnable body) {
+            Label from = code.newLabel(), to = code.newLabel(), handler = code.newLabel();
+            code.labelBinding(from);
+            body.run();
+            code.labelBinding(to);
+            code.exceptionCatch(from, to, handler, CD_RUNTIME_EXCEPTION);
+            outOfLine.add(c -> {
+                c.labelBinding(handler).aload(memSlot);
+                address(base, off);
+                c.loadConstant(size.bytes()).loadConstant(write ? 1 : 0).loadConstant(pc)
+                        .invokestatic(CD_RUNTIME, "hostAccessFault", MTD_HOST_ACCESS_FAULT).athrow();
+            });
+        }
+
         /** Pushes the heap segment, the layout of {@code size} and {@code GUARD + base + off}. */
         private void heapAddress(int base, short off, Size size) {
             MemoryAccess a = MemoryAccess.of(size);
@@ -1139,6 +1316,24 @@ final class JitCompiler {
                 for (int r = 1; r <= 5; r++) code.lload(reg(r));
                 code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
             });
+            afterHostCall();
+        }
+
+        /** A helper may move the invocation's regions (bpf_xdp_adjust_*, a remap): look them up again. */
+        private void afterHostCall() {
+            if (hostAccesses == 0) return;
+            forgetHostWindows();
+        }
+
+        private int hostSegmentSlot(HostRegion k, boolean write) { return hostCacheBase + 3 * (2 * k.ordinal() + (write ? 1 : 0)); }
+
+        private int hostWindowSlot(HostRegion k, boolean write) { return hostSegmentSlot(k, write) + 1; }
+
+        /** No window is -1 (windows are unsigned 32-bit numbers): the next access of each kind looks its region up. */
+        private void forgetHostWindows() {
+            for (HostRegion k : HostRegion.values()) {
+                for (boolean write : new boolean[] {false, true}) code.loadConstant(-1L).lstore(hostWindowSlot(k, write));
+            }
         }
 
         /**
@@ -1188,6 +1383,7 @@ final class JitCompiler {
                 for (int r = 1; r <= 5; r++) code.lload(reg(r));
                 code.invokestatic(CD_RUNTIME, "callHelperByNumber", MTD_HELPER_BY_NUMBER).lstore(reg(0));
             });
+            afterHostCall();
             tailCallCheck();
             code.labelBinding(after);
         }

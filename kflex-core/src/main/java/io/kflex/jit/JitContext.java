@@ -42,6 +42,34 @@ final class JitContext implements Invocation.FunctionCaller {
     }
 
     /**
+     * The segment of the region holding {@code [address, address + size)}, for a load or store the
+     * verifier proved to reach the packet, the context or a map value (generated code names the
+     * kind it expects: {@code packet}, {@code context}, {@code mapValue}). Generated code keeps
+     * the segment and its window in locals and calls this only when the window changes, at the
+     * first such access of a method and after a helper call (which may have moved the
+     * invocation's regions); it then indexes the segment with the address's low 32 bits. Faults
+     * are the address space's own.
+     */
+    MemorySegment packet(long address, int size, boolean write) {
+        return memory.resolve(address, size, write);
+    }
+
+    /** See {@link #packet}. */
+    MemorySegment context(long address, int size, boolean write) {
+        return memory.resolve(address, size, write);
+    }
+
+    /** See {@link #packet}. */
+    MemorySegment stackRegion(long address, int size, boolean write) {
+        return memory.resolve(address, size, write);
+    }
+
+    /** See {@link #packet}. */
+    MemorySegment mapValue(long address, int size, boolean write) {
+        return memory.resolve(address, size, write);
+    }
+
+    /**
      * r10 of the frame at call depth {@code depth} (0 = the program's main frame), in the shared
      * {@link Stack} layout: frames grow down from the top of the stack region.
      */

@@ -4,6 +4,8 @@ import io.kflex.engine.Bindings;
 import io.kflex.engine.Engine;
 import io.kflex.engine.EngineException;
 import io.kflex.engine.Executable;
+import io.kflex.engine.TailCallable;
+import io.kflex.interp.Interpreter;
 import io.kflex.isa.Code;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
@@ -58,11 +60,42 @@ public final class JitEngine implements Engine {
 
     @Override
     public Executable load(Code code, Bindings bindings) throws EngineException {
-        return load(new JitCompiler(code, bindings, JitCompiler.HUGE_METHOD_LIMIT, instrumented));
+        JitCompiler compiler = new JitCompiler(code, bindings, JitCompiler.HUGE_METHOD_LIMIT, instrumented);
+        byte[] bytes;
+        try {
+            bytes = compiler.generate();
+        } catch (EngineException e) {
+            // generate() fails only when the code does not fit the class-file format's limits.
+            return fallback(code, bindings, e.getMessage());
+        }
+        try {
+            return define(compiler, bytes);
+        } catch (ClassFormatError | VerifyError e) {
+            // Limits the class-file builder does not check (e.g. a constant pool past 65535 entries).
+            return fallback(code, bindings, "generated class was rejected by the JVM: " + e.getMessage());
+        }
+    }
+
+    /**
+     * A valid program that is only too large for one JVM class runs on the interpreter, which has
+     * the same semantics (DESIGN §7: the interpreter is the fallback), and the reason is kept.
+     */
+    private static Executable fallback(Code code, Bindings bindings, String reason) throws EngineException {
+        Executable interpreted = new Interpreter().load(code, bindings);
+        System.getLogger("io.kflex.jit").log(System.Logger.Level.INFO, "program runs on the interpreter: {0}", reason);
+        return new InterpreterFallback((TailCallable) interpreted, reason);
     }
 
     JitExecutable load(JitCompiler compiler) throws EngineException {
         byte[] bytes = compiler.generate();
+        try {
+            return define(compiler, bytes);
+        } catch (ClassFormatError | VerifyError e) {
+            throw new EngineException("generated class was rejected by the JVM: " + e, e);
+        }
+    }
+
+    private JitExecutable define(JitCompiler compiler, byte[] bytes) throws EngineException {
         try {
             MethodHandles.Lookup program = MethodHandles.lookup()
                     .defineHiddenClassWithClassData(bytes, compiler.classData(), true);
@@ -71,7 +104,9 @@ public final class JitEngine implements Engine {
             for (int f : compiler.functionEntries()) {
                 functions.put(f, program.findStatic(program.lookupClass(), JitCompiler.methodName(f), ENTRY_TYPE));
             }
-            return new JitExecutable(entry, bytes, compiler.splitSubprograms(), functions);
+            return new JitExecutable(entry, bytes, compiler.splitSubprograms(), functions, compiler.hostAccesses(), compiler.stackBytesToZero());
+        } catch (ClassFormatError | VerifyError e) {
+            throw e;
         } catch (ReflectiveOperationException | LinkageError e) {
             throw new EngineException("generated class was rejected by the JVM: " + e, e);
         }

@@ -20,7 +20,14 @@ final class JitExecutable implements TailCallable {
     private final int splitSubprograms;
     private final Map<Integer, MethodHandle> functions;
 
-    JitExecutable(MethodHandle entry, byte[] classBytes, int splitSubprograms, Map<Integer, MethodHandle> functions) {
+    private final int hostAccesses;
+    /** Bytes at the top of the stack each run zeroes (the verified depth, or all of it). */
+    private final int stackBytesToZero;
+
+    JitExecutable(MethodHandle entry, byte[] classBytes, int splitSubprograms, Map<Integer, MethodHandle> functions, int hostAccesses,
+                  int stackBytesToZero) {
+        this.hostAccesses = hostAccesses;
+        this.stackBytesToZero = stackBytesToZero;
         this.entry = entry;
         this.functions = Map.copyOf(functions);
         this.classBytes = classBytes;
@@ -33,11 +40,22 @@ final class JitExecutable implements TailCallable {
     /** How many subprograms were split into regions to stay under HotSpot's compile limit. */
     int splitSubprograms() { return splitSubprograms; }
 
+    /** Loads and stores compiled as direct packet, context or map-value segment accesses (from verifier facts). */
+    int hostAccesses() { return hostAccesses; }
+
+    /** Bytes of stack each run zeroes. */
+    int stackBytesToZero() { return stackBytesToZero; }
+
+    @Override
+    public String description() {
+        return splitSubprograms == 0 ? "jit" : "jit (" + splitSubprograms + " subprogram(s) split under HotSpot's compile limit)";
+    }
+
     @Override
     public Outcome enter(Invocation invocation, long[] arguments) {
         Stack.Mapped stack;
         try {
-            stack = Stack.mapInto(invocation.memory());
+            stack = Stack.mapInto(invocation.memory(), stackBytesToZero);
         } catch (RuntimeException e) {
             return new Outcome.Faulted(0, "cannot map the stack: " + e.getMessage());
         }

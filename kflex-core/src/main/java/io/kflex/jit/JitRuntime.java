@@ -1,10 +1,12 @@
 package io.kflex.jit;
 
+import io.kflex.engine.AddressSpace;
 import io.kflex.engine.CallbackOutcome;
 import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.Outcome;
 import io.kflex.engine.Invocation;
 import io.kflex.helpers.HelperTable;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
@@ -20,6 +22,33 @@ final class JitRuntime {
     static final ValueLayout.OfShort LE16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    // Direct accesses to a host region's segment (packet, context, map value, stack through a
+    // pointer), one small static method per width: generated methods with many accesses exceed
+    // C2's inlining budget, and a call to one of these compiled methods then stays cheap, where a
+    // partly inlined segment access leaves calls into its internals with polluted type profiles.
+
+    static long getU8(MemorySegment s, long offset) { return s.get(LE8, offset) & 0xffL; }
+
+    static long getU16(MemorySegment s, long offset) { return s.get(LE16, offset) & 0xffffL; }
+
+    static long getU32(MemorySegment s, long offset) { return s.get(LE32, offset) & 0xffff_ffffL; }
+
+    static long getS8(MemorySegment s, long offset) { return s.get(LE8, offset); }
+
+    static long getS16(MemorySegment s, long offset) { return s.get(LE16, offset); }
+
+    static long getS32(MemorySegment s, long offset) { return s.get(LE32, offset); }
+
+    static long get64(MemorySegment s, long offset) { return s.get(LE64, offset); }
+
+    static void set8(MemorySegment s, long offset, long value) { s.set(LE8, offset, (byte) value); }
+
+    static void set16(MemorySegment s, long offset, long value) { s.set(LE16, offset, (short) value); }
+
+    static void set32(MemorySegment s, long offset, long value) { s.set(LE32, offset, (int) value); }
+
+    static void set64(MemorySegment s, long offset, long value) { s.set(LE64, offset, value); }
 
     // eBPF division never traps: x / 0 = 0, x % 0 = x; Java's MIN / -1 = MIN and MIN % -1 = 0
     // already match RFC 9669, so only the zero divisor needs a branch.
@@ -53,6 +82,22 @@ final class JitRuntime {
             };
             default -> new JitFault(pc, "unexpected failure: " + cause);
         };
+    }
+
+    /**
+     * Attributes a failed direct packet, context or map-value access at {@code pc}: a segment's
+     * own bounds check throws {@link IndexOutOfBoundsException}, so the address space is asked
+     * for the fault it gives for the same access, keeping the reason identical on every engine.
+     */
+    static RuntimeException hostAccessFault(Throwable cause, AddressSpace memory, long address, int size, boolean write, int pc) {
+        if (!(cause instanceof ExtensionFault) && cause instanceof RuntimeException) {
+            try {
+                memory.resolve(address, size, write);
+            } catch (ExtensionFault f) {
+                return fault(f, pc);
+            }
+        }
+        return fault(cause, pc);
     }
 
     /** A fault the generated code itself detects at {@code pc}. */
