@@ -51,6 +51,9 @@ final class GuardAnalysis {
     private static final int REGS = 11;
     private static final int SLOTS = StackState.SIZE / 8;
     private static final int WIDEN_AFTER = 8;
+    /** Values end here; then one marker per register and slot: non-null when it may hold a pointer into this frame. */
+    private static final int VALS = REGS + SLOTS;
+    private static final Val FRAME = new Val(false, 0, 0);
     private static final long U32 = 0xffff_ffffL;
 
     /** An abstract value: a sanitised heap pointer plus a displacement, or a bounded number. */
@@ -89,7 +92,8 @@ final class GuardAnalysis {
         Deque<Integer> work = new ArrayDeque<>();
         for (int s = 0; s < cfg.subprogramCount(); s++) {
             int entry = cfg.subprogramStart(s);
-            in[entry] = new Val[REGS + SLOTS];
+            in[entry] = new Val[2 * VALS];
+            in[entry][VALS + Registers.FP] = FRAME;
             work.add(entry);
         }
         while (!work.isEmpty()) {
@@ -104,10 +108,11 @@ final class GuardAnalysis {
                 Val[] old = in[succ];
                 Val[] next = new Val[old.length];
                 boolean widen = ++changes[succ] > WIDEN_AFTER;
-                for (int i = 0; i < old.length; i++) {
+                for (int i = 0; i < VALS; i++) {
                     Val j = Val.join(old[i], out[i]);
                     next[i] = widen && !java.util.Objects.equals(j, old[i]) ? null : j;
                 }
+                for (int i = VALS; i < 2 * VALS; i++) next[i] = old[i] != null || out[i] != null ? FRAME : null;
                 if (!Arrays.equals(next, old)) {
                     in[succ] = next;
                     work.add(succ);
@@ -123,6 +128,7 @@ final class GuardAnalysis {
     private Val[] transfer(int pc, Val[] st, boolean decide) {
         Instruction insn = code.at(pc);
         AccessFact fact = accesses.get(pc);
+        boolean mayReachFrame = frameTransfer(insn, fact, st);
         switch (insn) {
             case Load l -> {
                 heapAccess(pc, fact, l.src(), l.off(), st, decide);
@@ -148,22 +154,91 @@ final class GuardAnalysis {
             case Alu a -> st[a.dst()] = alu(a, st);
             case Instruction.Call c -> {
                 kill(st, Liveness.defs(insn));
-                forgetStack(st); // a callee or helper may write the frame through a pointer argument
+                if (mayReachFrame) forgetStack(st); // a callee or helper may write the frame through a pointer argument
             }
             case Instruction.CallX c -> {
                 kill(st, Liveness.defs(insn));
-                forgetStack(st);
+                if (mayReachFrame) forgetStack(st);
             }
             default -> kill(st, Liveness.defs(insn));
         }
         return st;
     }
 
+    /**
+     * Which registers and slots may hold a pointer into this subprogram's frame: {@code r10},
+     * copies and sums of such a register, and fills of slots that received one (the verifier
+     * lets stack pointers be stored nowhere but the stack). Only a call given such a pointer can
+     * write the frame, so only such a call forgets the slots. Updates the markers for
+     * {@code insn} and tells, for a call, whether one of its arguments may point into the frame.
+     */
+    private static boolean frameTransfer(Instruction insn, AccessFact fact, Val[] st) {
+        boolean mayBeStack = fact == null || fact.region() == MemoryRegion.STACK || fact.region() == MemoryRegion.MIXED;
+        switch (insn) {
+            case Alu a -> {
+                boolean src = a.src() instanceof Operand.Reg r && st[VALS + r.reg()] != null;
+                boolean keep = a.op() != AluOp.MOV && !a.op().isMovSx() && st[VALS + a.dst()] != null;
+                st[VALS + a.dst()] = src || keep ? FRAME : null;
+            }
+            case AddrSpaceCast c -> st[VALS + c.dst()] = null;
+            case LoadImm64 l -> st[VALS + l.dst()] = null;
+            case Load l -> {
+                int i = l.src() == Registers.FP ? slotIndex(l.off()) : -1;
+                boolean frame = l.size() == Size.DW && (i >= 0 ? st[VALS + REGS + i] != null : mayBeStack && anySlotMarked(st));
+                st[VALS + l.dst()] = frame ? FRAME : null;
+            }
+            case StoreReg s -> markSlots(st, fact, s.dst(), s.off(), s.size(), st[VALS + s.src()] != null);
+            case Store s -> markSlots(st, fact, s.dst(), s.off(), s.size(), false);
+            case Atomic a -> {
+                boolean old = mayBeStack && anySlotMarked(st);
+                markSlots(st, fact, a.dst(), a.off(), a.size(), st[VALS + a.src()] != null);
+                for (int r = 0; r < REGS; r++) if ((Liveness.defs(insn) & (1 << r)) != 0) st[VALS + r] = old ? FRAME : null;
+            }
+            case Instruction.Call c -> { return callReachesFrame(st, insn, -1); }
+            case Instruction.CallX c -> { return callReachesFrame(st, insn, c.reg()); }
+            default -> { }
+        }
+        return false;
+    }
+
+    private static boolean callReachesFrame(Val[] st, Instruction insn, int target) {
+        boolean reaches = target >= 0 && st[VALS + target] != null;
+        for (int r = 1; r <= 5; r++) reaches |= st[VALS + r] != null;
+        for (int r = 0; r < REGS; r++) if ((Liveness.defs(insn) & (1 << r)) != 0) st[VALS + r] = null;
+        if (reaches) {
+            // The callee may have stored the pointer in the frame or returned it.
+            for (int i = 0; i < SLOTS; i++) st[VALS + REGS + i] = FRAME;
+            st[VALS] = FRAME;
+        }
+        return reaches;
+    }
+
+    private static boolean anySlotMarked(Val[] st) {
+        for (int i = 0; i < SLOTS; i++) if (st[VALS + REGS + i] != null) return true;
+        return false;
+    }
+
+    /** A store: through the frame pointer it marks the slots it overlaps; through another pointer that may reach the stack, every slot. */
+    private static void markSlots(Val[] st, AccessFact fact, int base, int off, Size size, boolean framePointer) {
+        if (base == Registers.FP) {
+            long from = off + StackState.SIZE, to = from + size.bytes();
+            int exact = size == Size.DW ? slotIndex(off) : -1;
+            for (int i = 0; i < SLOTS; i++) {
+                if (i * 8L < to && i * 8L + 8 > from) {
+                    boolean marked = framePointer || (i != exact && st[VALS + REGS + i] != null);
+                    st[VALS + REGS + i] = marked ? FRAME : null;
+                }
+            }
+        } else if ((fact == null || fact.region() == MemoryRegion.STACK || fact.region() == MemoryRegion.MIXED) && framePointer) {
+            for (int i = 0; i < SLOTS; i++) st[VALS + REGS + i] = FRAME;
+        }
+    }
+
     private static void kill(Val[] st, int defs) {
         for (int r = 0; r < REGS; r++) if ((defs & (1 << r)) != 0) st[r] = null;
     }
 
-    private static void forgetStack(Val[] st) { Arrays.fill(st, REGS, REGS + SLOTS, null); }
+    private static void forgetStack(Val[] st) { Arrays.fill(st, REGS, VALS, null); }
 
     /** Decides the guard of a heap access through {@code base + off}, then applies the in-place confinement of a guarded one. */
     private void heapAccess(int pc, AccessFact fact, int base, int off, Val[] st, boolean decide) {

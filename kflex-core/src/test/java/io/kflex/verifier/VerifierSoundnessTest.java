@@ -97,12 +97,27 @@ class VerifierSoundnessTest {
                 Arbitraries.of(Size.class)).as((slot, other, sz) -> List.<Instruction>of(new AddrSpaceCast(8, 7, 0, 1),
                 new StoreReg(Size.DW, 10, 8, (short) (int) slot), new StoreReg(sz, 10, 6, (short) (int) other),
                 new Load(Size.DW, false, 9, 10, (short) (int) slot), new StoreReg(Size.DW, 9, 0, (short) 16)));
+        // A fill of a slot that may hold a spilled heap pointer, and an access through it.
+        Arbitrary<List<Instruction>> heapFill = Combinators.combine(Arbitraries.of(-8, -16, -64), Arbitraries.of(Size.class))
+                .as((slot, sz) -> List.<Instruction>of(new Load(Size.DW, false, 9, 10, (short) (int) slot), new Load(sz, false, 0, 9, (short) 0)));
+        // A sanitised heap pointer spilled, a call given a pointer to its slot (which the
+        // subprogram may overwrite with any heap pointer), then a fill and an access.
+        Arbitrary<List<Instruction>> callSubWithFrame = Arbitraries.of(-8, -16, -64).map(slot -> List.<Instruction>of(
+                new AddrSpaceCast(8, 6, 0, 1), new StoreReg(Size.DW, 10, 8, (short) (int) slot),
+                new Alu(true, AluOp.MOV, 1, Operand.reg(10)), new Alu(true, AluOp.ADD, 1, Operand.imm(slot)),
+                new Call(CallKind.LOCAL, SUBPROGRAM_MARKER, (short) 0),
+                new Load(Size.DW, false, 9, 10, (short) (int) slot), new Load(Size.B, false, 0, 9, (short) 0)));
+        // In the subprogram: *(u64 *)r1 = cast_kern(random) + random.
+        Arbitrary<List<Instruction>> writeThroughR1 = Arbitraries.just(List.<Instruction>of(new Alu(true, AluOp.MOV, 6, Operand.reg(1)),
+                Call.helper(5), new AddrSpaceCast(3, 0, 0, 1), new Alu(true, AluOp.ADD, 3, Operand.reg(0)),
+                new StoreReg(Size.DW, 6, 3, (short) 0), new Alu(true, AluOp.MOV, 1, Operand.imm(0))));
+        Arbitrary<List<Instruction>> subPiece = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(6, piece), net.jqwik.api.Tuple.of(4, writeThroughR1));
         Arbitrary<List<Instruction>> callSub = Arbitraries.just(List.<Instruction>of(new Call(CallKind.LOCAL, SUBPROGRAM_MARKER, (short) 0)));
         Arbitrary<List<Instruction>> mainPiece = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(12, piece), net.jqwik.api.Tuple.of(1, callSub),
                 net.jqwik.api.Tuple.of(3, heap), net.jqwik.api.Tuple.of(2, heapMoved), net.jqwik.api.Tuple.of(2, heapIndexed),
-                net.jqwik.api.Tuple.of(2, heapSpilled))
+                net.jqwik.api.Tuple.of(2, heapSpilled), net.jqwik.api.Tuple.of(2, heapFill), net.jqwik.api.Tuple.of(2, callSubWithFrame))
                 ;
-        return Combinators.combine(mainPiece.list().ofMinSize(1).ofMaxSize(14), piece.list().ofMaxSize(6)).as((pieces, subPieces) -> {
+        return Combinators.combine(mainPiece.list().ofMinSize(1).ofMaxSize(14), subPiece.list().ofMaxSize(6)).as((pieces, subPieces) -> {
             List<Instruction> out = new ArrayList<>();
             // Prelude: unknown values in r0, r6, r7; constants elsewhere; the first 64 bytes of stack written.
             out.add(Call.helper(7));
