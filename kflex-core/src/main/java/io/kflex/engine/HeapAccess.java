@@ -29,6 +29,16 @@ public final class HeapAccess {
     /** Linux's user-to-kernel cast: the low 32 bits, the heap offset. */
     public static long castKern(long value) { return value & 0xffffffffL; }
 
+    /**
+     * The user-to-kernel cast engines perform on a heap of mask {@code mask}: the heap offset
+     * modulo the heap's size. For every pointer into the heap (and NULL) it is Linux's cast
+     * ({@link #castKern(long)}), and the same for any value on a 4 GiB heap; a value whose low 32
+     * bits lie beyond a smaller heap wraps into it. The result is therefore always a sanitised
+     * heap offset, which the verifier's guard elision relies on (accesses through a freshly cast
+     * pointer need no guard of their own).
+     */
+    public static long castKern(long mask, long value) { return value & mask & 0xffffffffL; }
+
     /** Linux's kernel-to-user cast: NULL stays NULL, any other offset gets the heap's user base. */
     public static long castUser(long userBase, long value) {
         long offset = value & 0xffffffffL;

@@ -528,7 +528,7 @@ final class InterpretedProgram implements TailCallable {
                         pc++;
                     }
                     case CAST_KERN -> {
-                        r[dst[pc]] = HeapAccess.castKern(r[src[pc]]);
+                        r[dst[pc]] = HeapAccess.castKern(heapMask, r[src[pc]]);
                         pc++;
                     }
                     case CAST_USER -> {

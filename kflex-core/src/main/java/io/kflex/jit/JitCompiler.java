@@ -1001,7 +1001,8 @@ final class JitCompiler {
             if (heap == null) {
                 faultAt(pc, "addr_space_cast needs an extension heap, and none is bound");
             } else if (c.immediate() == HeapAccess.CAST_KERN) {
-                code.lload(reg(c.src())).loadConstant(0xffffffffL).land().lstore(reg(c.dst()));
+                // HeapAccess.castKern(mask, value): the offset modulo the heap's size (mask < 2^32).
+                code.lload(reg(c.src())).loadConstant(heap.mask() & 0xffffffffL).land().lstore(reg(c.dst()));
             } else if (c.immediate() == HeapAccess.CAST_USER) {
                 code.loadConstant(heap.userBase()).lload(reg(c.src()))
                         .invokestatic(CD_HEAP_ACCESS, "castUser", MTD_CAST_USER).lstore(reg(c.dst()));

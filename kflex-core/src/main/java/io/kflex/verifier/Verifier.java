@@ -1625,59 +1625,8 @@ public final class Verifier {
         return memo[sub];
     }
 
-    /**
-     * Guard elision: a heap access needs no guard when, on every path reaching it, an earlier
-     * access already guarded the same base register, the register has not been written since,
-     * and the displacement stays within the guard zone. A forward "must" dataflow over each
-     * subprogram (meet = intersection; subprogram entries start with nothing guarded).
-     */
+    /** Guard elision: which heap accesses provably stay inside the heap's segment unguarded (see {@link GuardAnalysis}). */
     private void computeGuards() {
-        int n = code.length();
-        int[] in = new int[n];
-        boolean[] seen = new boolean[n];
-        Deque<Integer> work = new ArrayDeque<>();
-        for (int s = 0; s < cfg.subprogramCount(); s++) {
-            int entry = cfg.subprogramStart(s);
-            seen[entry] = true;
-            work.add(entry);
-        }
-        while (!work.isEmpty()) {
-            int pc = work.poll();
-            int out = guardTransfer(pc, in[pc], false);
-            for (int succ : cfg.successors(pc)) {
-                int next = seen[succ] ? in[succ] & out : out;
-                if (!seen[succ] || next != in[succ]) {
-                    seen[succ] = true;
-                    in[succ] = next;
-                    work.add(succ);
-                }
-            }
-        }
-        for (int pc = 0; pc < n; pc++) {
-            if (seen[pc]) guardTransfer(pc, in[pc], true);
-        }
-    }
-
-    /** Guarded registers after slot {@code pc}; with {@code decide}, also records whether its heap access needs a guard. */
-    private int guardTransfer(int pc, int guarded, boolean decide) {
-        Instruction insn = code.at(pc);
-        AccessFact fact = accesses.get(pc);
-        if (fact != null && fact.region() == MemoryRegion.HEAP) {
-            int base;
-            int off;
-            switch (insn) {
-                case Load l -> { base = l.src(); off = l.off(); }
-                case Store st -> { base = st.dst(); off = st.off(); }
-                case StoreReg st -> { base = st.dst(); off = st.off(); }
-                case Atomic a -> { base = a.dst(); off = a.off(); }
-                default -> { base = -1; off = 0; }
-            }
-            if (decide) {
-                boolean elided = base >= 0 && (guarded & (1 << base)) != 0 && Math.abs(off) + fact.size() <= HEAP_GUARD_BYTES;
-                accesses.put(pc, fact.withGuardNeeded(!elided));
-            }
-            if (base >= 0) guarded |= 1 << base;
-        }
-        return guarded & ~Liveness.defs(insn);
+        GuardAnalysis.run(code, cfg, accesses);
     }
 }

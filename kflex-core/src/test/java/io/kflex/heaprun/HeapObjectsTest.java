@@ -149,4 +149,59 @@ class HeapObjectsTest {
         assertThat(walk.get(I64, 16)).isEqualTo(1000);
         assertThat(walk.get(I64, 24)).isEqualTo(499500);
     }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void countMinSketchEstimatesFromArraysInTheHeap(Engine e) throws Exception {
+        for (boolean checked : new boolean[] {false, true}) {
+            ObjectRun run = new ObjectRun("count_min.bpf.o", e, checked);
+            for (long[] add : new long[][] {{7, 5}, {7, 2}, {9, 1}}) {
+                MemorySegment args = ctx(16);
+                args.set(I64, 0, add[0]);
+                args.set(I64, 8, add[1]);
+                assertThat(returned(run.run("cm_add", args))).isZero();
+            }
+            for (long[] c : new long[][] {{7, 7}, {9, 1}, {11, 0}}) {
+                MemorySegment args = ctx(16);
+                args.set(I64, 0, c[0]);
+                assertThat(returned(run.run("cm_estimate", args))).isZero();
+                assertThat(args.get(I64, 8)).as("estimate of %d", c[0]).isEqualTo(c[1]);
+            }
+        }
+        for (String program : new String[] {"cm_add", "cm_estimate"}) {
+            VerifiedProgram facts = new ObjectRun("count_min.bpf.o", e, false).verify(program);
+            assertThat(facts.guardsNeeded()).as("%s: every counter index is masked", program).isZero();
+            assertThat(facts.guardsElided()).isEqualTo(4);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void skipListKeepsKeysInOrder(Engine e) throws Exception {
+        for (boolean checked : new boolean[] {false, true}) {
+            ObjectRun run = new ObjectRun("skip_list.bpf.o", e, checked);
+            for (long[] c : new long[][] {{30, 3, 0}, {10, 1, 0}, {20, 2, 0}, {20, 22, 1}, {0, 5, -22}}) {
+                MemorySegment args = ctx(16);
+                args.set(I64, 0, c[0]);
+                args.set(I64, 8, c[1]);
+                assertThat((int) returned(run.run("sl_insert", args))).as("insert %d", c[0]).isEqualTo((int) c[2]);
+            }
+            for (long k = 1; k <= 200; k++) { // enough nodes for several levels
+                MemorySegment args = ctx(16);
+                args.set(I64, 0, 1000 + 7 * k);
+                args.set(I64, 8, k);
+                assertThat(returned(run.run("sl_insert", args))).isZero();
+            }
+            long[][] lookups = {{15, 0, 20, 22}, {1, 0, 10, 1}, {31, 0, 1007, 1}, {1008, 0, 1014, 2}, {2401, 1, 2401, 0}};
+            for (long[] c : lookups) {
+                MemorySegment args = ctx(16);
+                args.set(I64, 0, c[0]);
+                assertThat(returned(run.run("sl_lookup", args))).as("lookup %d", c[0]).isEqualTo(c[1]);
+                if (c[1] == 0) {
+                    assertThat(args.get(I64, 0)).isEqualTo(c[2]);
+                    assertThat(args.get(I64, 8)).isEqualTo(c[3]);
+                }
+            }
+        }
+    }
 }

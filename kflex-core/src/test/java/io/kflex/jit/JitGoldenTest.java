@@ -51,10 +51,12 @@ class JitGoldenTest {
 
     @Test
     void guardedAndElidedHeapAccesses() throws Exception {
-        // r1 = cast_kern(0x100); *(u64 *)(r1 + 0) = 1 (guarded); r0 = *(u64 *)(r1 + 8) (guard elided); exit
+        // r1 = cast_kern(0x100) + 0x10000 (beyond the guard distance); *(u64 *)(r1 + 0) = 1 (guarded);
+        // r0 = *(u64 *)(r1 + 8) (guard elided); exit
         Code code = Code.of(
                 io.kflex.isa.Instruction.LoadImm64.of(1, 0x100),
                 new io.kflex.isa.Instruction.AddrSpaceCast(1, 1, 0, 1),
+                new io.kflex.isa.Instruction.Alu(true, AluOp.ADD, 1, io.kflex.isa.Operand.imm(0x10000)),
                 new io.kflex.isa.Instruction.Store(Size.DW, 1, (short) 0, 1),
                 new Load(Size.DW, false, 0, 1, (short) 8),
                 new Exit());

@@ -12,48 +12,50 @@ import org.junit.jupiter.api.Test;
 /** The facts and logs a verified program carries, and the helper registry. */
 class VerifierOutputTest {
 
+    // r1 = cast_kern(r0) + r0: a heap pointer plus an unknown number, so nothing is known of it.
+
     @Test
     void heapGuardIsElidedForASecondAccessThroughTheSameBase() throws Exception {
-        VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0)
-                .ldxdw(2, 1, 0)      // 2: first access, guarded
-                .ldxdw(3, 1, 8)      // 3: same base, small offset: elided
-                .mov(1, 0).castKern(1, 3)
-                .ldxdw(4, 1, 16)     // 6: base redefined: guarded again
+        VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0).addr(1, 0)
+                .ldxdw(2, 1, 0)      // 3: first access, guarded (confines r1)
+                .ldxdw(3, 1, 8)      // 4: same base, small offset: elided
+                .mov(1, 0).castKern(1, 3).addr(1, 3)
+                .ldxdw(4, 1, 16)     // 8: base redefined: guarded again
                 .ret(0).build(), ProgramType.SYSCALL, MAPS, VerifierOptions.defaults());
-        assertThat(p.accessAt(2).region()).isEqualTo(MemoryRegion.HEAP);
-        assertThat(p.accessAt(2).guardNeeded()).isTrue();
-        assertThat(p.accessAt(3).guardNeeded()).isFalse();
-        assertThat(p.accessAt(6).guardNeeded()).isTrue();
+        assertThat(p.accessAt(3).region()).isEqualTo(MemoryRegion.HEAP);
+        assertThat(p.accessAt(3).guardNeeded()).isTrue();
+        assertThat(p.accessAt(4).guardNeeded()).isFalse();
+        assertThat(p.accessAt(8).guardNeeded()).isTrue();
         assertThat(p.guardsNeeded()).isEqualTo(2);
         assertThat(p.guardsElided()).isEqualTo(1);
     }
 
     @Test
     void guardCarriesAcrossBranchesWhenEveryPathGuarded() throws Exception {
-        VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0).ldxdw(2, 1, 0)   // 2: guarded
-                .jmp(JEQ, 2, 0, "join").ldxdw(3, 1, 8)                                             // 4: elided
-                .label("join").ldxdw(4, 1, 16)                                                     // 5: elided
+        VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0).addr(1, 0).ldxdw(2, 1, 0)   // 3: guarded
+                .jmp(JEQ, 2, 0, "join").ldxdw(3, 1, 8)                                                          // 5: elided
+                .label("join").ldxdw(4, 1, 16)                                                                  // 6: elided
                 .ret(0).build(), ProgramType.SYSCALL, MAPS, VerifierOptions.defaults());
-        assertThat(p.accessAt(2).guardNeeded()).isTrue();
-        assertThat(p.accessAt(4).guardNeeded()).isFalse();
+        assertThat(p.accessAt(3).guardNeeded()).isTrue();
         assertThat(p.accessAt(5).guardNeeded()).isFalse();
+        assertThat(p.accessAt(6).guardNeeded()).isFalse();
     }
 
     @Test
     void guardIsNeededWhenOnePathRedefinedTheBase() throws Exception {
-        VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0).ldxdw(2, 1, 0)
-                .jmp(JEQ, 2, 0, "join").castKern(1, 2)
+        VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0).addr(1, 0).ldxdw(2, 1, 0)
+                .jmp(JEQ, 2, 0, "join").castKern(1, 2).addr(1, 2)
                 .label("join").ldxdw(4, 1, 16).ret(0).build(), ProgramType.SYSCALL, MAPS, VerifierOptions.defaults());
-        assertThat(p.accessAt(5).guardNeeded()).isTrue();
+        assertThat(p.accessAt(7).guardNeeded()).isTrue();
     }
 
     @Test
     void guardInsideALoopNeedsTheFirstIterationToo() throws Exception {
-        // The access at the loop head is reached first from the entry, where nothing is guarded.
-        VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0).mov(6, 0)
+        // The access at the loop head is reached first from the entry, where nothing is known of r1.
+        VerifiedProgram p = Verifier.verify(new Asm().call(5).castKern(1, 0).addr(1, 0).mov(6, 0)
                 .label("head").ldxdw(2, 1, 0).add(6, 1).jmp(JLT, 6, 10, "head").ret(0).build(),
                 ProgramType.SYSCALL, MAPS, VerifierOptions.defaults());
-        assertThat(p.accessAt(3).guardNeeded()).isTrue();
+        assertThat(p.accessAt(4).guardNeeded()).isTrue();
     }
 
     @Test

@@ -83,6 +83,34 @@ class VerifierSoundnessTest {
                 Arbitraries.of(true, false), Arbitraries.of(Size.class)).as((src, base, off, isLoad, sz) -> List.<Instruction>of(
                 new AddrSpaceCast(8, src, 0, 1),
                 isLoad ? new Load(sz, false, 0, base, (short) (int) off) : new StoreReg(sz, base, 0, (short) (int) off)));
+        // The forms guard elision follows: a constant displacement, a masked and scaled index, a spill and fill.
+        Arbitrary<List<Instruction>> heapMoved = Combinators.combine(Arbitraries.of(6, 7, 8), Arbitraries.of(8, 4096, 32_752, 32_768, 40_000, -16, -32_768),
+                Arbitraries.of((short) 0, (short) 8, (short) -8, (short) 32_000), Arbitraries.of(true, false), Arbitraries.of(Size.class))
+                .as((src, k, off, isLoad, sz) -> List.<Instruction>of(new AddrSpaceCast(8, src, 0, 1), new Alu(true, AluOp.ADD, 8, Operand.imm(k)),
+                        isLoad ? new Load(sz, false, 0, 8, off) : new StoreReg(sz, 8, 0, off)));
+        Arbitrary<List<Instruction>> heapIndexed = Combinators.combine(Arbitraries.of(0, 6, 7, 9), Arbitraries.of(7, 255, 4095, 0xffff, -1),
+                Arbitraries.of(0, 3, 4, 8), Arbitraries.of(true, false), Arbitraries.of(Size.class))
+                .as((x, m, shift, wide, sz) -> List.<Instruction>of(new AddrSpaceCast(8, 6, 0, 1), new Alu(true, AluOp.MOV, 9, Operand.reg(x)),
+                        new Alu(wide, AluOp.AND, 9, Operand.imm(m)), new Alu(true, AluOp.LSH, 9, Operand.imm(shift)),
+                        new Alu(true, AluOp.ADD, 9, Operand.reg(8)), new Load(sz, false, 0, 9, (short) 0)));
+        Arbitrary<List<Instruction>> heapSpilled = Combinators.combine(Arbitraries.of(-8, -16, -64), Arbitraries.of(-8, -16, -64, -4),
+                Arbitraries.of(Size.class)).as((slot, other, sz) -> List.<Instruction>of(new AddrSpaceCast(8, 7, 0, 1),
+                new StoreReg(Size.DW, 10, 8, (short) (int) slot), new StoreReg(sz, 10, 6, (short) (int) other),
+                new Load(Size.DW, false, 9, 10, (short) (int) slot), new StoreReg(Size.DW, 9, 0, (short) 16)));
+        // A fill of a slot that may hold a spilled heap pointer, and an access through it.
+        Arbitrary<List<Instruction>> heapFill = Combinators.combine(Arbitraries.of(-8, -16, -64), Arbitraries.of(Size.class))
+                .as((slot, sz) -> List.<Instruction>of(new Load(Size.DW, false, 9, 10, (short) (int) slot), new Load(sz, false, 0, 9, (short) 0)));
+        // A sanitised heap pointer spilled, a call given a pointer to its slot (which the
+        // subprogram may overwrite with any heap pointer), then a fill and an access.
+        Arbitrary<List<Instruction>> callSubWithFrame = Arbitraries.of(-8, -16, -64).map(slot -> List.<Instruction>of(
+                new AddrSpaceCast(8, 6, 0, 1), new StoreReg(Size.DW, 10, 8, (short) (int) slot),
+                new Alu(true, AluOp.MOV, 1, Operand.reg(10)), new Alu(true, AluOp.ADD, 1, Operand.imm(slot)),
+                new Call(CallKind.LOCAL, SUBPROGRAM_MARKER, (short) 0),
+                new Load(Size.DW, false, 9, 10, (short) (int) slot), new Load(Size.B, false, 0, 9, (short) 0)));
+        // In the subprogram: *(u64 *)r1 = cast_kern(random) + random.
+        Arbitrary<List<Instruction>> writeThroughR1 = Arbitraries.just(List.<Instruction>of(new Alu(true, AluOp.MOV, 6, Operand.reg(1)),
+                Call.helper(5), new AddrSpaceCast(3, 0, 0, 1), new Alu(true, AluOp.ADD, 3, Operand.reg(0)),
+                new StoreReg(Size.DW, 6, 3, (short) 0), new Alu(true, AluOp.MOV, 1, Operand.imm(0))));
         Arbitrary<List<Instruction>> callSub = Arbitraries.just(List.<Instruction>of(new Call(CallKind.LOCAL, SUBPROGRAM_MARKER, (short) 0)));
         // The subprogram gets a pointer into the caller's frame (its slots may be uninitialised).
         // Slots below fp-64 are written on one path only (or not at all) before the call.
@@ -107,14 +135,16 @@ class VerifierSoundnessTest {
                 .as((x, off) -> List.<Instruction>of(new Jump(true, JumpOp.JGT, x, Operand.imm(1000), (short) 1),
                         new StoreReg(Size.DW, 10, 7, (short) (int) off)));
         Arbitrary<List<Instruction>> mainPiece = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(12, piece), net.jqwik.api.Tuple.of(1, callSub),
-                net.jqwik.api.Tuple.of(2, callSubWithPointer), net.jqwik.api.Tuple.of(2, conditionalInit), net.jqwik.api.Tuple.of(3, heap))
-                ;
+                net.jqwik.api.Tuple.of(2, callSubWithPointer), net.jqwik.api.Tuple.of(2, conditionalInit),
+                net.jqwik.api.Tuple.of(3, heap), net.jqwik.api.Tuple.of(2, heapMoved), net.jqwik.api.Tuple.of(2, heapIndexed),
+                net.jqwik.api.Tuple.of(2, heapSpilled), net.jqwik.api.Tuple.of(2, heapFill), net.jqwik.api.Tuple.of(2, callSubWithFrame));
         // In the subprogram: an access to the caller's frame through r1 moved by a constant.
         Arbitrary<List<Instruction>> callerAccess = Combinators.combine(Arbitraries.of(0, 0, 0, -8, -56, 8, -64), Arbitraries.of(true, true, false),
                 Arbitraries.of(Size.B, Size.DW)).as((k, isLoad, sz) -> List.<Instruction>of(
                 new Alu(true, AluOp.MOV, 9, Operand.reg(1)), new Alu(true, AluOp.ADD, 9, Operand.imm(k)),
                 isLoad ? new Load(sz, false, 0, 9, (short) 0) : new StoreReg(sz, 9, 0, (short) 0)));
-        Arbitrary<List<Instruction>> subPiece = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(4, piece), net.jqwik.api.Tuple.of(2, callerAccess));
+        Arbitrary<List<Instruction>> subPiece = Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(4, piece), net.jqwik.api.Tuple.of(2, callerAccess),
+                net.jqwik.api.Tuple.of(2, writeThroughR1));
         return Combinators.combine(mainPiece.list().ofMinSize(1).ofMaxSize(14), subPiece.list().ofMaxSize(6)).as((pieces, subPieces) -> {
             List<Instruction> out = new ArrayList<>();
             // Prelude: unknown values in r0, r6, r7; constants elsewhere; the first 64 bytes of stack written.
@@ -256,6 +286,8 @@ class VerifierSoundnessTest {
             this.code = code;
             this.verified = verified;
             this.random = random;
+            heapSize = 1L << new int[] {12, 16, 20, 32}[random.nextInt(4)];
+            mask = heapSize - 1;
             regs[10] = FP;
             init[10] = true;
             regs[1] = CTX;
@@ -267,17 +299,27 @@ class VerifierSoundnessTest {
             return regs[r];
         }
 
-        /** Registers an engine would have sanitised by a guard and not rewritten since. */
-        final boolean[] guarded = new boolean[11];
+        /** The heap's size (a power of two the engines could bind) and the engines' mask. */
+        final long heapSize;
+        final long mask;
         final java.util.Map<Long, Byte> heap = new java.util.HashMap<>();
 
-        /** A heap access: checks the guard-elision claim, then reads or writes the sparse heap. */
-        long heapAccess(int pc, int base, long addr, int size, Long value) {
+        /**
+         * A heap access with the engines' semantics: a guarded one confines its base register in
+         * place; one whose guard was elided must land within the guard distance of the heap
+         * (checked here, against the concrete value); then the sparse heap is read or written.
+         */
+        long heapAccess(int pc, int base, int off, int size, Long value) {
             AccessFact fact = verified.accessAt(pc);
-            if (!fact.guardNeeded()) {
-                assertThat(guarded[base]).as("insn %d: guard elided but r%d was not guarded on this path\n%s", pc, base, verified.log()).isTrue();
+            if (fact.guardNeeded()) {
+                regs[base] &= mask;
+            } else {
+                long at = regs[base] + off;
+                assertThat(at >= -Verifier.HEAP_GUARD_BYTES && at + size <= heapSize + Verifier.HEAP_GUARD_BYTES)
+                        .as("insn %d: guard elided but r%d + %d = %d is outside [-guard, %d + guard)\n%s", pc, base, off, at, heapSize, verified.log())
+                        .isTrue();
             }
-            guarded[base] = true;
+            long addr = regs[base] + off;
             long v = 0;
             for (int k = size - 1; k >= 0; k--) {
                 if (value != null) heap.put(addr + k, (byte) (value >>> (8 * k)));
@@ -287,7 +329,6 @@ class VerifierSoundnessTest {
         }
 
         void write(int r, long v) {
-            guarded[r] = false;
             regs[r] = v;
             init[r] = true;
         }
@@ -328,15 +369,19 @@ class VerifierSoundnessTest {
                     }
                     case Goto g -> pc = code.branchTarget(pc);
                     case AddrSpaceCast c -> {
-                        write(c.dst(), read(pc, c.src()));
+                        // To the kernel view the engines keep the offset modulo the heap's size.
+                        long v = read(pc, c.src());
+                        write(c.dst(), c.dstAddressSpace() == 0 ? v & mask & 0xffffffffL : v);
                         pc++;
                     }
                     case Load l when heapHere -> {
-                        write(l.dst(), heapAccess(pc, l.src(), read(pc, l.src()) + l.off(), l.size().bytes(), null));
+                        read(pc, l.src());
+                        write(l.dst(), heapAccess(pc, l.src(), l.off(), l.size().bytes(), null));
                         pc++;
                     }
                     case StoreReg st when heapHere -> {
-                        heapAccess(pc, st.dst(), read(pc, st.dst()) + st.off(), st.size().bytes(), read(pc, st.src()));
+                        read(pc, st.dst());
+                        heapAccess(pc, st.dst(), st.off(), st.size().bytes(), read(pc, st.src()));
                         pc++;
                     }
                     case Load l -> {
@@ -388,18 +433,13 @@ class VerifierSoundnessTest {
                             init[r] = false;
                         }
                         saved[8] = pc + 1;
-                        saved[9] = (guarded[6] ? 1 : 0) | (guarded[7] ? 2 : 0) | (guarded[8] ? 4 : 0) | (guarded[9] ? 8 : 0);
-                        for (int r = 6; r <= 9; r++) guarded[r] = false;
                         calls.push(saved);
                         regs[10] = FP + calls.size() * FRAME_SPACING;
                         java.util.Arrays.fill(stacksInit[calls.size()], false);
                         pc = code.branchTarget(pc);
                     }
                     case Call c -> {
-                        for (int r = 1; r <= 5; r++) {
-                            init[r] = false;
-                            guarded[r] = false;
-                        }
+                        for (int r = 1; r <= 5; r++) init[r] = false;
                         write(0, c.imm() == 7 ? random.nextInt() & 0xffffffffL : random.nextLong());
                         pc++;
                     }
@@ -411,11 +451,7 @@ class VerifierSoundnessTest {
                             regs[r] = saved[r - 6];
                             init[r] = saved[r - 2] == 1;
                         }
-                        for (int r = 1; r <= 5; r++) {
-                            init[r] = false;
-                            guarded[r] = false;
-                        }
-                        for (int r = 6; r <= 9; r++) guarded[r] = (saved[9] & (1 << (r - 6))) != 0;
+                        for (int r = 1; r <= 5; r++) init[r] = false;
                         regs[10] = FP + calls.size() * FRAME_SPACING;
                         pc = (int) saved[8];
                     }

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * count_min.bpf.c — a count-min sketch in the heap (arrays indexed by hashed keys).  KFlex only.
+ *
+ * Demonstrates: a fixed-size array structure in the heap allocated once with kflex_malloc and
+ * published in a global (.bss), indexed as base + (hash & mask) * sizeof(counter): every
+ * index is bounded by its mask, so the verifier proves each counter access inside the heap
+ * and the engines emit no guard for it (see docs/heap.md, guard elision).
+ *
+ *   sketch (cm_sketch, a user-view heap pointer in .bss) -> struct cm_sketch
+ *   struct cm_sketch { u32 rows[CM_DEPTH][CM_WIDTH]; }      4 x 1024 x 4 bytes = 16 KiB
+ *   column of a key in row r = (key * seed[r]) >> 54       (10 bits)
+ *
+ * Programs (SEC("syscall"), ctx = struct cm_args { u64 key; u64 count; }):
+ *   cm_add       adds ctx.count to the key's counter in every row. retval 0, or -1 when the
+ *                sketch cannot be allocated.
+ *   cm_estimate  ctx.count = the minimum of the key's counters (an over-estimate of its
+ *                total, never under). retval 0 (-1 as above).
+ *   Example: add(7, 5), add(7, 2), add(9, 1) -> estimate(7) = 7 (exact while no two keys
+ *   collide in every row), estimate(9) = 1, estimate(11) = 0.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "kflex.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+kflex_heap(1 << 20); /* 1 MiB */
+
+#define CM_DEPTH 4
+#define CM_WIDTH_BITS 10
+#define CM_WIDTH (1 << CM_WIDTH_BITS)
+
+struct cm_sketch {
+	__u32 rows[CM_DEPTH][CM_WIDTH];
+};
+
+struct cm_sketch __arena *cm_sketch; /* .bss: where the host finds the sketch */
+
+struct cm_args {
+	__u64 key;
+	__u64 count;
+};
+
+static const __u64 cm_seeds[CM_DEPTH] = {
+	0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL, 0x165667b19e3779f9ULL, 0xd6e8feb86659fd93ULL,
+};
+
+static __always_inline __u32 cm_column(__u64 key, int row)
+{
+	return ((key * cm_seeds[row]) >> (64 - CM_WIDTH_BITS)) & (CM_WIDTH - 1);
+}
+
+static __always_inline struct cm_sketch __arena *sketch(void)
+{
+	struct cm_sketch __arena *s = cm_sketch;
+
+	if (!s) {
+		s = kflex_malloc(sizeof(*s));
+		if (!s)
+			return NULL;
+		if (__sync_val_compare_and_swap(&cm_sketch, NULL, s) != NULL) {
+			kflex_free(s);
+			s = cm_sketch;
+		}
+	}
+	return s;
+}
+
+SEC("syscall")
+int cm_add(struct cm_args *ctx)
+{
+	struct cm_sketch __arena *s = sketch();
+	__u64 key = ctx->key;
+	__u32 count = ctx->count;
+
+	if (!s)
+		return -1;
+	__sync_fetch_and_add(&s->rows[0][cm_column(key, 0)], count);
+	__sync_fetch_and_add(&s->rows[1][cm_column(key, 1)], count);
+	__sync_fetch_and_add(&s->rows[2][cm_column(key, 2)], count);
+	__sync_fetch_and_add(&s->rows[3][cm_column(key, 3)], count);
+	return 0;
+}
+
+SEC("syscall")
+int cm_estimate(struct cm_args *ctx)
+{
+	struct cm_sketch __arena *s = sketch();
+	__u64 key = ctx->key;
+	__u32 min, c;
+
+	if (!s)
+		return -1;
+	min = s->rows[0][cm_column(key, 0)];
+	c = s->rows[1][cm_column(key, 1)];
+	if (c < min)
+		min = c;
+	c = s->rows[2][cm_column(key, 2)];
+	if (c < min)
+		min = c;
+	c = s->rows[3][cm_column(key, 3)];
+	if (c < min)
+		min = c;
+	ctx->count = min;
+	return 0;
+}
