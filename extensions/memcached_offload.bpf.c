@@ -23,9 +23,10 @@
  *       u64 cas;               32   the item's CAS unique
  *       u8  data[];            40   key bytes, then value bytes
  *   }
- *   bucket of a key = hash & (MC_BUCKETS - 1); items are allocated with kflex_malloc and
- *   never modified once linked: a writer links a new item and unlinks the old one under the
- *   bucket lock, and frees it after unlocking (readers only touch items under the lock).
+ *   bucket of a key = hash & (MC_BUCKETS - 1); items are allocated with kflex_malloc. Chains
+ *   and the items on them are read and written only under the bucket lock: a writer links a
+ *   new item and unlinks the old one under it (touch rewrites exptime in place under it) and
+ *   frees the old item after unlocking, when no reader can still hold it.
  *
  * Program `memcached_get` (SEC("xdp")), for an Ethernet/IPv4/UDP frame whose payload is a
  * memcached UDP frame header (sequence 0, datagram count 1) followed by exactly
