@@ -30,7 +30,7 @@
  *
  * Program `memcached_get` (SEC("xdp")), for an Ethernet/IPv4/UDP frame whose payload is a
  * memcached UDP frame header (sequence 0, datagram count 1) followed by exactly
- * "get <key>\r\n" (one key of 1..250 bytes, no control characters or spaces):
+ * "get <key>\r\n" (one key of 1..250 bytes, no space or "\n" in it):
  *   - the key is in the table, never expires, and its value is at most
  *     MC_OFFLOAD_VALUE_MAX bytes -> the frame becomes the reply
  *     "VALUE <key> <flags> <bytes>\r\n<data>\r\nEND\r\n" behind the same frame header
@@ -178,7 +178,11 @@ int memcached_get(struct xdp_md *ctx)
 			found = 1;
 			break;
 		}
-		if (c <= ' ' || c == 0x7f)
+		/*
+		 * Only a space (another key follows) and a lone "\n" end the parse; other bytes are
+		 * looked up as they are: a key the server refused to store cannot be found.
+		 */
+		if (c == ' ' || c == '\n')
 			return XDP_PASS;
 		key[off] = c;
 		hash = (hash ^ c) * FNV_PRIME;

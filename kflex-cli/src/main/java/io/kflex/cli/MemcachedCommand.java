@@ -54,6 +54,9 @@ final class MemcachedCommand implements Callable<Integer> {
             description = "Time budget of one invocation at the hook (default 10ms).")
     Duration budget = Duration.ofMillis(10);
 
+    @Option(names = "--lenient-keys", description = "Accept control characters in keys, as memcached does (memcaslap's keys start with 0x10 bytes).")
+    boolean lenientKeys;
+
     @Option(names = "--json", description = "Print one JSON object with the addresses and the offload status.")
     boolean json;
 
@@ -79,7 +82,7 @@ final class MemcachedCommand implements Callable<Integer> {
         MemcachedServer.Config config;
         try {
             config = new MemcachedServer.Config(InetAddress.getByName(listen), port, udpPort, threads,
-                    Optional.ofNullable(offload), engine, budget);
+                    Optional.ofNullable(offload), engine, budget, !lenientKeys);
         } catch (UnknownHostException e) {
             err.println("kflex: unknown address " + listen);
             return Main.USAGE;

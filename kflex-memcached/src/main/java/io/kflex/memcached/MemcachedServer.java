@@ -62,8 +62,10 @@ public final class MemcachedServer implements AutoCloseable {
      * @param offload the object whose XDP program answers GETs at the hook, empty for none
      * @param engine the runtime's engine ({@code jit} or {@code interpreter})
      * @param budget the time budget of one invocation at the hook
+     * @param strictKeys refuse keys with control characters (the protocol's rule; memcached does not check it)
      */
-    public record Config(InetAddress bind, int tcpPort, int udpPort, int threads, Optional<Path> offload, String engine, Duration budget) {
+    public record Config(InetAddress bind, int tcpPort, int udpPort, int threads, Optional<Path> offload, String engine, Duration budget,
+            boolean strictKeys) {
         public Config {
             if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
             if (tcpPort < 0 || tcpPort > 65535 || udpPort > 65535) throw new IllegalArgumentException("port out of range");
@@ -71,18 +73,20 @@ public final class MemcachedServer implements AutoCloseable {
 
         /** Loopback, ports picked by the system, one UDP thread, no offload, the JIT, 10 ms. */
         public static Config loopback() {
-            return new Config(InetAddress.getLoopbackAddress(), 0, 0, 1, Optional.empty(), "jit", KFlexRuntime.DEFAULT_BUDGET);
+            return new Config(InetAddress.getLoopbackAddress(), 0, 0, 1, Optional.empty(), "jit", KFlexRuntime.DEFAULT_BUDGET, true);
         }
 
-        public Config withOffload(Path object) { return new Config(bind, tcpPort, udpPort, threads, Optional.of(object), engine, budget); }
+        public Config withOffload(Path object) { return new Config(bind, tcpPort, udpPort, threads, Optional.of(object), engine, budget, strictKeys); }
 
-        public Config withEngine(String name) { return new Config(bind, tcpPort, udpPort, threads, offload, name, budget); }
+        public Config withEngine(String name) { return new Config(bind, tcpPort, udpPort, threads, offload, name, budget, strictKeys); }
 
-        public Config withPorts(int tcp, int udp) { return new Config(bind, tcp, udp, threads, offload, engine, budget); }
+        public Config withPorts(int tcp, int udp) { return new Config(bind, tcp, udp, threads, offload, engine, budget, strictKeys); }
 
-        public Config withThreads(int n) { return new Config(bind, tcpPort, udpPort, n, offload, engine, budget); }
+        public Config withThreads(int n) { return new Config(bind, tcpPort, udpPort, n, offload, engine, budget, strictKeys); }
 
-        public Config withBudget(Duration d) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, d); }
+        public Config withStrictKeys(boolean strict) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, budget, strict); }
+
+        public Config withBudget(Duration d) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, d, strictKeys); }
     }
 
     private final KFlexRuntime runtime;
@@ -120,7 +124,7 @@ public final class MemcachedServer implements AutoCloseable {
             BpfMap bss = extension.maps().all().stream().filter(m -> m.name().endsWith(".bss")).findFirst()
                     .orElseThrow(() -> new LoadException(name + " has no .bss"));
             store = HeapStore.publish(extension.maps().heap().view(), bss, tableOffset, () -> System.currentTimeMillis() / 1000);
-            protocol = new TextProtocol(store, stats, VERSION, this::offloadStats);
+            protocol = new TextProtocol(store, stats, VERSION, this::offloadStats, config.strictKeys());
             offload = config.offload().isPresent() ? extension.load(offloadProgram(extension, name)) : null;
 
             tcp = new ServerSocket();

@@ -26,9 +26,11 @@ final class TextProtocol {
     private final String version;
     /** Extra {@code STAT} lines (the offload's counters), name → value. */
     private final Supplier<Map<String, String>> extraStats;
+    private final boolean strictKeys;
 
-    TextProtocol(HeapStore store, ServerStats stats, String version, Supplier<Map<String, String>> extraStats) {
+    TextProtocol(HeapStore store, ServerStats stats, String version, Supplier<Map<String, String>> extraStats, boolean strictKeys) {
         this.store = store;
+        this.strictKeys = strictKeys;
         this.stats = stats;
         this.version = version;
         this.extraStats = extraStats;
@@ -91,10 +93,14 @@ final class TextProtocol {
         return new String(token, StandardCharsets.ISO_8859_1);
     }
 
-    /** A key memcached accepts: 1..250 bytes, no control characters (spaces split tokens). */
-    static boolean validKey(byte[] key) {
+    /**
+     * A key of 1..250 bytes (spaces split tokens). Strict keys also have no control characters,
+     * as the protocol specifies; memcached itself does not check that, and memcaslap's keys
+     * start with 0x10 bytes, so the check can be turned off.
+     */
+    boolean validKey(byte[] key) {
         if (key.length == 0 || key.length > HeapStore.KEY_MAX) return false;
-        for (byte b : key) if ((b & 0xff) < 0x21 || b == 0x7f) return false;
+        if (strictKeys) for (byte b : key) if ((b & 0xff) < 0x21 || b == 0x7f) return false;
         return true;
     }
 

@@ -96,6 +96,28 @@ class OffloadTest {
 
     @ParameterizedTest
     @MethodSource("engines")
+    void keysWithControlCharactersAreServedAtTheHookWhenTheServerAcceptsThem(String engine) throws Exception {
+        String key = "\u0010\u0010\u0010\u0010memcaslap-style";
+        try (MemcachedServer server = MemcachedServer.start(MemcachedServer.Config.loopback().withEngine(engine)
+                .withBudget(Duration.ofSeconds(2)).withOffload(offloadObject()).withStrictKeys(false))) {
+            try (McClient c = new McClient(server.tcpAddress())) {
+                assertThat(c.call("set " + key + " 1 0 3\r\nabc\r\n")).isEqualTo("STORED");
+            }
+            byte[] reply = McClient.udp(server.udpAddress().orElseThrow(), 5, "get " + key + "\r\n", 1)[0];
+            assertThat(body(reply)).isEqualTo("VALUE " + key + " 1 3\r\nabc\r\nEND\r\n");
+            assertThat(server.hook().orElseThrow().count(XdpAction.TX)).isEqualTo(1);
+        }
+        try (MemcachedServer strict = MemcachedServer.start(MemcachedServer.Config.loopback().withEngine(engine)
+                .withBudget(Duration.ofSeconds(2)).withOffload(offloadObject()));
+             McClient c = new McClient(strict.tcpAddress())) {
+            assertThat(c.call("set " + key + " 1 0 3\r\nabc\r\n")).isEqualTo("CLIENT_ERROR bad command line format");
+            assertThat(body(McClient.udp(strict.udpAddress().orElseThrow(), 6, "get " + key + "\r\n", 1)[0]))
+                    .as("the extension misses, Java refuses the key").isEqualTo("CLIENT_ERROR bad command line format\r\n");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
     void aRunawayExtensionAtTheHookIsCancelledAndTheServerKeepsAnswering(String engine) throws Exception {
         try (MemcachedServer server = MemcachedServer.start(MemcachedServer.Config.loopback().withEngine(engine)
                 .withBudget(Duration.ofMillis(20)))) {
