@@ -51,8 +51,8 @@ final class MemcachedCommand implements Callable<Integer> {
     String engine = "jit";
 
     @Option(names = "--timeout", paramLabel = "D", converter = DurationConverter.class,
-            description = "Time budget of one invocation at the hook (default 10ms).")
-    Duration budget = Duration.ofMillis(10);
+            description = "Time budget of one invocation at the hook (default 100ms; a cancelled offload is unloaded and Java answers everything).")
+    Duration budget = Duration.ofMillis(100);
 
     @Option(names = "--lenient-keys", description = "Accept control characters in keys, as memcached does (memcaslap's keys start with 0x10 bytes).")
     boolean lenientKeys;
