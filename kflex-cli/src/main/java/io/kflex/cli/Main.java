@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             ConformanceCommand.class,
             DemoCommand.class,
             DisasmCommand.class,
+            MemcachedCommand.class,
             RunCommand.class,
             VerifyCommand.class,
         })

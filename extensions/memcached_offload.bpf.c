@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * memcached_offload.bpf.c — memcached UDP GETs answered at the packet hook from the
+ * server's own store, a hash table in the extension heap.  KFlex only.
+ *
+ * Demonstrates: a data structure shared by an extension and its Java host (the host owns it,
+ * the extension reads it under the same per-bucket locks), parsing a memcached text request
+ * behind the 8-byte UDP frame header, and turning the frame into the reply in place:
+ * bpf_xdp_adjust_tail to grow it, the response written at variable offsets behind bounds
+ * checks, addresses and ports swapped, IPv4 total length and header checksum recomputed.
+ *
+ * Store layout (no syscall program: the Java server creates the table and publishes it):
+ *
+ *   mc_table (a user-view heap pointer in .bss) -> MC_BUCKETS x struct mc_bucket
+ *   struct mc_bucket { u32 lock; u32 pad; struct mc_item *head; }                16 bytes
+ *   struct mc_item {                                                    40-byte header
+ *       struct mc_item *next;   0   chain, newest first
+ *       u64 hash;               8   FNV-1a 64 of the key bytes
+ *       u32 key_len;           16
+ *       u32 flags;             20   the client's opaque flags
+ *       u32 value_len;         24
+ *       u32 exptime;           28   absolute Unix time in seconds, 0 = never expires
+ *       u64 cas;               32   the item's CAS unique
+ *       u8  data[];            40   key bytes, then value bytes
+ *   }
+ *   bucket of a key = hash & (MC_BUCKETS - 1); items are allocated with kflex_malloc. Chains
+ *   and the items on them are read and written only under the bucket lock: a writer links a
+ *   new item and unlinks the old one under it (touch rewrites exptime in place under it) and
+ *   frees the old item after unlocking, when no reader can still hold it.
+ *
+ * Program `memcached_get` (SEC("xdp")), for an Ethernet/IPv4/UDP frame whose payload is a
+ * memcached UDP frame header (sequence 0, datagram count 1) followed by exactly
+ * "get <key>\r\n" (one key of 1..250 bytes, no space or "\n" in it):
+ *   - the key is in the table, never expires, and its value is at most
+ *     MC_OFFLOAD_VALUE_MAX bytes -> the frame becomes the reply
+ *     "VALUE <key> <flags> <bytes>\r\n<data>\r\nEND\r\n" behind the same frame header
+ *     (request id kept), sent back to the client                        -> XDP_TX (3)
+ *   - anything else (a miss, an item that may expire, a large value, another command,
+ *     several keys, no table yet)                                       -> XDP_PASS (2),
+ *     frame unchanged, for the Java server
+ *   Example: with "k" -> "hello" (flags 7) stored, the payload
+ *   "\0\1\0\0\0\1\0\0get k\r\n" becomes "\0\1\0\0\0\1\0\0VALUE k 7 5\r\nhello\r\nEND\r\n".
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/in.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "kflex.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+kflex_heap(1ULL << 30); /* 1 GiB of address space; pages are only used when allocated */
+
+#define MC_BUCKET_BITS 16
+#define MC_BUCKETS (1 << MC_BUCKET_BITS)
+#define MC_KEY_MAX 250
+#define MC_KEY_BUF 256 /* power of two above MC_KEY_MAX: offsets are masked with it */
+#define MC_OFFLOAD_VALUE_MAX 1024
+#define FRAME_HEADER 8
+#define BODY (14 + 20 + 8 + FRAME_HEADER) /* Ethernet, IPv4 (no options), UDP, frame header */
+#define RESPONSE_MASK 2047                 /* every response offset is below this */
+/* "VALUE " key " " flags(<=10) " " bytes(<=4) "\r\n" data "\r\nEND\r\n" minus "get " key "\r\n" */
+#define GROWTH (6 + 1 + 10 + 1 + 4 + 2 + 7 - 4 - 2 + MC_OFFLOAD_VALUE_MAX)
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME 0x100000001b3ULL
+
+struct mc_item {
+	struct mc_item __arena *next;
+	__u64 hash;
+	__u32 key_len;
+	__u32 flags;
+	__u32 value_len;
+	__u32 exptime;
+	__u64 cas;
+	__u8 data[];
+};
+
+struct mc_bucket {
+	kflex_spinlock_t lock;
+	__u32 pad;
+	struct mc_item __arena *head;
+};
+
+struct mc_bucket __arena *mc_table; /* .bss: published by the host */
+
+__u32 zero; /* always 0; in .bss so that the verifier does not track loop counters exactly */
+
+/* key[i], with the index masked where the verifier sees it. */
+static __always_inline __u8 key_at(__u8 *key, __u32 i)
+{
+	barrier_var(i);
+	i &= MC_KEY_BUF - 1;
+	return key[i];
+}
+
+/*
+ * Writes one response byte at body offset pos. The frame was grown to hold the largest reply
+ * (GROWTH), so the check never fails; it is there for the verifier. It returns nothing so that
+ * both outcomes leave the same state and the verifier's path count stays linear.
+ */
+static __always_inline void put(void *data, void *data_end, __u32 pos, __u8 c)
+{
+	__u32 off = pos;
+	__u8 *q;
+
+	barrier_var(off);
+	off &= RESPONSE_MASK;
+	q = (__u8 *)data + BODY + off;
+	if ((void *)(q + 1) <= data_end)
+		*q = c;
+}
+
+/* Writes v in decimal at *pos (most significant digit first, no stack buffer). */
+static __always_inline void put_decimal(void *data, void *data_end, __u32 *pos, __u32 v)
+{
+	__u32 divisor = 1000000000;
+	int started = 0;
+
+	for (int k = 0; k < 10; k++) {
+		__u32 digit = v / divisor;
+
+		v %= divisor;
+		divisor /= 10;
+		if (digit || started || k == 9) {
+			started = 1;
+			put(data, data_end, (*pos)++, '0' + digit);
+		}
+	}
+}
+
+SEC("xdp")
+int memcached_get(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip;
+	struct udphdr *udp;
+	struct mc_bucket __arena *table, *b;
+	struct mc_item __arena *it;
+	__u8 key[MC_KEY_BUF] = {};
+	__u64 hash = FNV_OFFSET;
+	__u32 len = 0, pos = 0, value_len = 0;
+	int found = 0, hit = 0;
+	__u8 *f, *q;
+
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return XDP_PASS;
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end || ip->ihl != 5 || ip->protocol != IPPROTO_UDP)
+		return XDP_PASS;
+	udp = (void *)(ip + 1);
+	f = (__u8 *)(udp + 1);
+	if ((void *)(f + FRAME_HEADER + 4) > data_end)
+		return XDP_PASS;
+	/* A single-datagram request: sequence 0, count 1. */
+	if (f[2] || f[3] || f[4] || f[5] != 1)
+		return XDP_PASS;
+	if (f[8] != 'g' || f[9] != 'e' || f[10] != 't' || f[11] != ' ')
+		return XDP_PASS;
+
+	/* Copy and hash the key up to "\r". */
+	for (__u32 i = zero; i < MC_KEY_BUF && can_loop; i++) {
+		__u32 off = i;
+		__u8 c;
+
+		barrier_var(off);
+		off &= MC_KEY_BUF - 1;
+		q = f + FRAME_HEADER + 4 + off;
+		if ((void *)(q + 1) > data_end)
+			return XDP_PASS;
+		c = *q;
+		if (c == '\r') {
+			len = off;
+			found = 1;
+			break;
+		}
+		/*
+		 * Only a space (another key follows) and a lone "\n" end the parse; other bytes are
+		 * looked up as they are: a key the server refused to store cannot be found.
+		 */
+		if (c == ' ' || c == '\n')
+			return XDP_PASS;
+		key[off] = c;
+		hash = (hash ^ c) * FNV_PRIME;
+	}
+	if (!found || len == 0 || len > MC_KEY_MAX)
+		return XDP_PASS;
+	q = f + FRAME_HEADER + 4 + (len & (MC_KEY_BUF - 1));
+	if ((void *)(q + 2) > data_end || q[1] != '\n')
+		return XDP_PASS;
+	/* Nothing after "\r\n": one request, one key. */
+	if ((void *)(q + 2) < data_end)
+		return XDP_PASS;
+
+	table = mc_table;
+	if (!table)
+		return XDP_PASS;
+	b = &table[hash & (MC_BUCKETS - 1)];
+
+	/* Grow to the largest reply first: no helper is called under the bucket lock. */
+	if (bpf_xdp_adjust_tail(ctx, GROWTH))
+		return XDP_PASS;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+
+	kflex_spin_lock(&b->lock);
+	for (it = b->head; it; it = it->next) {
+		int same = it->hash == hash && it->key_len == len;
+
+		for (__u32 i = zero; same && i < MC_KEY_BUF && can_loop; i++) {
+			if (i >= len)
+				break;
+			if (it->data[i] != key_at(key, i))
+				same = 0;
+		}
+		if (same)
+			break;
+	}
+	if (it && it->exptime == 0 && it->value_len <= MC_OFFLOAD_VALUE_MAX) {
+		__u32 key_len = len;
+
+		value_len = it->value_len;
+		hit = 1;
+		/* The request body is overwritten from offset 0. */
+		put(data, data_end, pos++, 'V');
+		put(data, data_end, pos++, 'A');
+		put(data, data_end, pos++, 'L');
+		put(data, data_end, pos++, 'U');
+		put(data, data_end, pos++, 'E');
+		put(data, data_end, pos++, ' ');
+		for (__u32 i = zero; i < MC_KEY_BUF && can_loop; i++) {
+			if (i >= key_len)
+				break;
+			put(data, data_end, pos++, key_at(key, i));
+		}
+		put(data, data_end, pos++, ' ');
+		put_decimal(data, data_end, &pos, it->flags);
+		put(data, data_end, pos++, ' ');
+		put_decimal(data, data_end, &pos, value_len);
+		put(data, data_end, pos++, '\r');
+		put(data, data_end, pos++, '\n');
+		for (__u32 i = zero; i < MC_OFFLOAD_VALUE_MAX && can_loop; i++) {
+			if (i >= value_len)
+				break;
+			put(data, data_end, pos++, it->data[key_len + i]);
+		}
+		put(data, data_end, pos++, '\r');
+		put(data, data_end, pos++, '\n');
+		put(data, data_end, pos++, 'E');
+		put(data, data_end, pos++, 'N');
+		put(data, data_end, pos++, 'D');
+		put(data, data_end, pos++, '\r');
+		put(data, data_end, pos++, '\n');
+	}
+	kflex_spin_unlock(&b->lock);
+
+	if (!hit) {
+		/* Back to the request as it came. */
+		if (bpf_xdp_adjust_tail(ctx, -GROWTH))
+			return XDP_DROP;
+		return XDP_PASS;
+	}
+	if (bpf_xdp_adjust_tail(ctx, (int)pos - (int)(4 + len + 2) - GROWTH))
+		return XDP_DROP;
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	ip = (void *)(eth + 1);
+	udp = (void *)(ip + 1);
+	if ((void *)(udp + 1) > data_end)
+		return XDP_DROP;
+	{
+		unsigned char mac[ETH_ALEN];
+		__be32 addr = ip->saddr;
+		__be16 port = udp->source;
+		__u16 *words = (__u16 *)ip;
+		__u32 sum = 0;
+
+		__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+		__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+		ip->saddr = ip->daddr;
+		ip->daddr = addr;
+		udp->source = udp->dest;
+		udp->dest = port;
+		udp->len = bpf_htons(8 + FRAME_HEADER + pos);
+		udp->check = 0; /* optional in IPv4 */
+		ip->tot_len = bpf_htons(20 + 8 + FRAME_HEADER + pos);
+		ip->check = 0;
+		for (int i = 0; i < 10; i++)
+			sum += words[i];
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		ip->check = ~sum & 0xffff;
+	}
+	return XDP_TX;
+}

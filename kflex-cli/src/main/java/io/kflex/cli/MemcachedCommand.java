@@ -1,0 +1,129 @@
+package io.kflex.cli;
+
+import io.kflex.engine.EngineException;
+import io.kflex.loader.LoadException;
+import io.kflex.maps.MapException;
+import io.kflex.memcached.MemcachedServer;
+import io.kflex.verifier.VerificationException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code kflex memcached [--port P] [--udp-port U] [--threads N] [--offload OBJ] [--engine E]}:
+ * the memcached host. Prints where it listens (or one JSON object with {@code --json}) and
+ * serves until interrupted. A server that cannot start (port taken, object refused) exits 2.
+ */
+@Command(name = "memcached", mixinStandardHelpOptions = true,
+        description = "Runs a memcached server whose store lives in an extension heap; --offload answers UDP GETs at the packet hook.")
+final class MemcachedCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--port", paramLabel = "P", description = "TCP port (default 11211, 0 picks one).")
+    int port = 11211;
+
+    @Option(names = "--udp-port", paramLabel = "U", description = "UDP port (default 11211, 0 picks one, -1 disables UDP).")
+    int udpPort = 11211;
+
+    @Option(names = "--listen", paramLabel = "ADDR", description = "Address to listen on (default 127.0.0.1).")
+    String listen = "127.0.0.1";
+
+    @Option(names = "--threads", paramLabel = "N", description = "UDP receiver threads, each a CPU of the hook (default 4).")
+    int threads = 4;
+
+    @Option(names = "--offload", paramLabel = "OBJ", description = "Object whose XDP program answers GETs at the UDP socket's hook (e.g. extensions/objects/memcached_offload.bpf.o).")
+    Path offload;
+
+    @Option(names = "--engine", paramLabel = "E", description = "interpreter or jit (default jit).")
+    String engine = "jit";
+
+    @Option(names = "--timeout", paramLabel = "D", converter = DurationConverter.class,
+            description = "Time budget of one invocation at the hook (default 100ms; a cancelled offload is unloaded and Java answers everything).")
+    Duration budget = Duration.ofMillis(100);
+
+    @Option(names = "--lenient-keys", description = "Accept control characters in keys, as memcached does (memcaslap's keys start with 0x10 bytes).")
+    boolean lenientKeys;
+
+    @Option(names = "--json", description = "Print one JSON object with the addresses and the offload status.")
+    boolean json;
+
+    /** Lets tests stop a running command; null when run from the command line. */
+    static volatile CountDownLatch stopForTests;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if (threads < 1 || threads > 256) {
+            err.println("kflex: --threads must be between 1 and 256");
+            return Main.USAGE;
+        }
+        if (port < 0 || port > 65535 || udpPort < -1 || udpPort > 65535) {
+            err.println("kflex: ports must be between 0 and 65535 (--udp-port -1 disables UDP)");
+            return Main.USAGE;
+        }
+        if (!engine.equals("jit") && !engine.equals("interpreter")) {
+            err.println("kflex: --engine must be interpreter or jit");
+            return Main.USAGE;
+        }
+        MemcachedServer.Config config;
+        try {
+            config = new MemcachedServer.Config(InetAddress.getByName(listen), port, udpPort, threads,
+                    Optional.ofNullable(offload), engine, budget, !lenientKeys);
+        } catch (UnknownHostException e) {
+            err.println("kflex: unknown address " + listen);
+            return Main.USAGE;
+        }
+        MemcachedServer server;
+        try {
+            server = MemcachedServer.start(config);
+        } catch (VerificationException e) {
+            err.println("kflex: the offload program was rejected: " + e.getMessage());
+            return Main.FAILED;
+        } catch (IOException | LoadException | EngineException | MapException | RuntimeException e) {
+            err.println("kflex: cannot start the server: " + e.getMessage());
+            return Main.USAGE;
+        }
+        try (server) {
+            if (json) {
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("tcp_port", server.tcpAddress().getPort());
+                o.put("udp_port", server.udpAddress().map(a -> (Object) a.getPort()).orElse(null));
+                o.put("address", server.tcpAddress().getAddress().getHostAddress());
+                o.put("engine", engine);
+                o.put("offload", server.offloaded());
+                o.put("offload_object", offload == null ? null : offload.toString());
+                o.put("offload_program", server.offload().map(p -> p.name()).orElse(null));
+                out.println(Json.object(o));
+            } else {
+                out.println("memcached: tcp " + server.tcpAddress()
+                        + server.udpAddress().map(a -> ", udp " + a).orElse(", no udp")
+                        + ", engine " + engine
+                        + (server.offloaded() ? ", offload " + server.offload().orElseThrow().name() + " from " + offload + " at the udp hook" : ", no offload"));
+            }
+            out.flush();
+            CountDownLatch stop = stopForTests;
+            if (stop == null) {
+                stop = new CountDownLatch(1);
+                Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown)); // Ctrl-C: close the server
+            }
+            stop.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return Main.OK;
+    }
+}

@@ -1,0 +1,74 @@
+package io.kflex.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(120)
+class MemcachedCommandTest {
+    private static Path offloadObject() {
+        return Path.of(System.getProperty("kflex.repo.dir", ".."), "extensions", "objects", "memcached_offload.bpf.o");
+    }
+
+    @Test
+    void jsonNamesThePortsAndTheOffloadAndTheServerAnswers() throws Exception {
+        CountDownLatch stop = new CountDownLatch(1);
+        MemcachedCommand.stopForTests = stop;
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<Integer> status = pool.submit(() -> Main.run(new String[] {"memcached", "--port", "0", "--udp-port", "0",
+                    "--threads", "2", "--offload", offloadObject().toString(), "--json"}, new PrintWriter(out, true), new PrintWriter(err, true)));
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!out.toString().contains("\n") && !status.isDone() && System.nanoTime() < deadline) Thread.sleep(20);
+            String json = out.toString().trim();
+            assertThat(json).as(err.toString()).startsWith("{").contains("\"offload\":true", "\"offload_program\":\"memcached_get\"");
+            Matcher port = Pattern.compile("\"tcp_port\":(\\d+)").matcher(json);
+            assertThat(port.find()).isTrue();
+            assertThat(json).containsPattern("\"udp_port\":\\d+");
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), Integer.parseInt(port.group(1)))) {
+                s.setSoTimeout(5000);
+                OutputStream o = s.getOutputStream();
+                o.write("set k 0 0 2\r\nhi\r\nget k\r\n".getBytes(StandardCharsets.US_ASCII));
+                InputStream in = s.getInputStream();
+                String expected = "STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n";
+                assertThat(new String(in.readNBytes(expected.length()), StandardCharsets.US_ASCII)).isEqualTo(expected);
+            }
+            stop.countDown();
+            assertThat(status.get()).isZero();
+        } finally {
+            stop.countDown();
+            MemcachedCommand.stopForTests = null;
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void badArgumentsAndObjectsAreUsageErrors() {
+        CliRun threads = CliRun.of("memcached", "--threads", "0");
+        assertThat(threads.status()).isEqualTo(Main.USAGE);
+        assertThat(threads.err()).contains("--threads");
+        CliRun missing = CliRun.of("memcached", "--port", "0", "--udp-port", "0", "--offload", "/nonexistent/x.o");
+        assertThat(missing.status()).isEqualTo(Main.USAGE);
+        assertThat(missing.err()).contains("cannot start the server", "no such object");
+        CliRun noTable = CliRun.of("memcached", "--port", "0", "--udp-port", "0", "--offload",
+                offloadObject().resolveSibling("xdp_pong.bpf.o").toString());
+        assertThat(noTable.status()).isEqualTo(Main.USAGE);
+        assertThat(noTable.err()).contains("mc_table");
+    }
+}

@@ -1,0 +1,302 @@
+package io.kflex.memcached;
+
+import io.kflex.elf.ElfFile;
+import io.kflex.elf.ElfSection;
+import io.kflex.elf.ElfSymbol;
+import io.kflex.engine.EngineException;
+import io.kflex.hooks.PacketHook;
+import io.kflex.hooks.UdpPacketHook;
+import io.kflex.hooks.XdpAction;
+import io.kflex.loader.LoadException;
+import io.kflex.loader.Program;
+import io.kflex.loader.ProgramType;
+import io.kflex.maps.BpfMap;
+import io.kflex.maps.MapException;
+import io.kflex.runtime.Extension;
+import io.kflex.runtime.KFlexRuntime;
+import io.kflex.runtime.LoadedProgram;
+import io.kflex.verifier.VerificationException;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A memcached server: the text protocol over TCP (a virtual thread per connection) and over UDP
+ * (memcached's 8-byte frame header), with its items in an extension heap ({@link HeapStore}).
+ * The heap belongs to the offload object ({@code memcached_offload.bpf.o}, bundled; or the one
+ * given in {@link Config#offload}), and with an offload the object's XDP program runs at the
+ * UDP socket's packet hook: it answers GET hits itself (XDP_TX) and passes everything else here.
+ */
+public final class MemcachedServer implements AutoCloseable {
+    public static final String VERSION = "1.6.0-kflex";
+    /** memcached's largest UDP datagram payload, frame header included. */
+    public static final int UDP_MAX_PAYLOAD = 1400;
+    static final int FRAME_HEADER = 8;
+    static final String BUNDLED_OBJECT = "memcached_offload.bpf.o";
+    static final String TABLE_SYMBOL = "mc_table";
+    static final String OFFLOAD_PROGRAM = "memcached_get";
+
+    /**
+     * @param bind the address to listen on
+     * @param tcpPort TCP port (0 picks one)
+     * @param udpPort UDP port (0 picks one, negative: no UDP)
+     * @param threads UDP receiver threads (the hook's CPUs)
+     * @param offload the object whose XDP program answers GETs at the hook, empty for none
+     * @param engine the runtime's engine ({@code jit} or {@code interpreter})
+     * @param budget the time budget of one invocation at the hook
+     * @param strictKeys refuse keys with control characters (the protocol's rule; memcached does not check it)
+     */
+    public record Config(InetAddress bind, int tcpPort, int udpPort, int threads, Optional<Path> offload, String engine, Duration budget,
+            boolean strictKeys) {
+        public Config {
+            if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
+            if (tcpPort < 0 || tcpPort > 65535 || udpPort > 65535) throw new IllegalArgumentException("port out of range");
+        }
+
+        /** Loopback, ports picked by the system, one UDP thread, no offload, the JIT, 10 ms. */
+        public static Config loopback() {
+            return new Config(InetAddress.getLoopbackAddress(), 0, 0, 1, Optional.empty(), "jit", KFlexRuntime.DEFAULT_BUDGET, true);
+        }
+
+        public Config withOffload(Path object) { return new Config(bind, tcpPort, udpPort, threads, Optional.of(object), engine, budget, strictKeys); }
+
+        public Config withEngine(String name) { return new Config(bind, tcpPort, udpPort, threads, offload, name, budget, strictKeys); }
+
+        public Config withPorts(int tcp, int udp) { return new Config(bind, tcp, udp, threads, offload, engine, budget, strictKeys); }
+
+        public Config withThreads(int n) { return new Config(bind, tcpPort, udpPort, n, offload, engine, budget, strictKeys); }
+
+        public Config withStrictKeys(boolean strict) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, budget, strict); }
+
+        public Config withBudget(Duration d) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, d, strictKeys); }
+    }
+
+    private final KFlexRuntime runtime;
+    private final Extension extension;
+    private final HeapStore store;
+    private final ServerStats stats = new ServerStats();
+    private final TextProtocol protocol;
+    private final ServerSocket tcp;
+    private final UdpPacketHook udp;
+    private final LoadedProgram offload;
+    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    private final Thread acceptor;
+    private volatile boolean closed;
+
+    private MemcachedServer(Config config) throws IOException, LoadException, VerificationException, EngineException, MapException {
+        runtime = KFlexRuntime.builder().engine(config.engine()).budget(config.budget()).cpus(config.threads()).build();
+        try {
+            byte[] object;
+            String name;
+            if (config.offload().isPresent()) {
+                Path path = config.offload().get();
+                if (!Files.isRegularFile(path)) throw new LoadException("no such object: " + path);
+                object = Files.readAllBytes(path);
+                name = path.getFileName().toString();
+            } else {
+                try (InputStream in = MemcachedServer.class.getResourceAsStream(BUNDLED_OBJECT)) {
+                    if (in == null) throw new LoadException("the bundled " + BUNDLED_OBJECT + " is missing from the class path");
+                    object = in.readAllBytes();
+                }
+                name = BUNDLED_OBJECT;
+            }
+            int tableOffset = bssOffsetOf(object, TABLE_SYMBOL);
+            extension = runtime.open(object, name);
+            if (extension.maps().heap() == null) throw new LoadException(name + " declares no heap (kflex_heap)");
+            BpfMap bss = extension.maps().all().stream().filter(m -> m.name().endsWith(".bss")).findFirst()
+                    .orElseThrow(() -> new LoadException(name + " has no .bss"));
+            store = HeapStore.publish(extension.maps().heap().view(), bss, tableOffset, () -> System.currentTimeMillis() / 1000);
+            protocol = new TextProtocol(store, stats, VERSION, this::offloadStats, config.strictKeys());
+            offload = config.offload().isPresent() ? extension.load(offloadProgram(extension, name)) : null;
+
+            tcp = new ServerSocket();
+            tcp.setReuseAddress(true);
+            tcp.bind(new InetSocketAddress(config.bind(), config.tcpPort()));
+            if (config.udpPort() >= 0) {
+                udp = UdpPacketHook.open(new InetSocketAddress(config.bind(), config.udpPort()), new PacketHook(), config.threads(), this::udpRequest);
+                if (offload != null) udp.hook().attach(offload);
+            } else {
+                udp = null;
+            }
+        } catch (IOException | LoadException | VerificationException | EngineException | MapException | RuntimeException e) {
+            runtime.close();
+            throw e;
+        }
+        acceptor = Thread.ofPlatform().daemon().name("memcached-accept-" + tcp.getLocalPort()).start(this::acceptLoop);
+    }
+
+    /** Starts a server; it runs until {@link #close}. */
+    public static MemcachedServer start(Config config) throws IOException, LoadException, VerificationException, EngineException, MapException {
+        return new MemcachedServer(config);
+    }
+
+    private static String offloadProgram(Extension extension, String name) throws LoadException {
+        var programs = extension.object().programs();
+        for (Program p : programs) if (p.name().equals(OFFLOAD_PROGRAM)) return p.name();
+        return programs.stream().filter(p -> p.type() == ProgramType.XDP).map(Program::name).findFirst()
+                .orElseThrow(() -> new LoadException(name + " has no XDP program to attach"));
+    }
+
+    /** The offset of a global in {@code .bss}, from the object's symbol table. */
+    static int bssOffsetOf(byte[] object, String symbol) throws LoadException {
+        ElfFile elf = ElfFile.parse(object);
+        for (ElfSymbol s : elf.symbols()) {
+            if (!s.name().equals(symbol) || s.sectionIndex() == 0 || s.sectionIndex() >= 0xff00) continue;
+            ElfSection section = elf.section(s.sectionIndex());
+            if (section.name().equals(".bss")) return (int) s.value();
+        }
+        throw new LoadException("the object has no global " + symbol + " in .bss (see memcached_offload.bpf.c for the layout)");
+    }
+
+    public InetSocketAddress tcpAddress() { return (InetSocketAddress) tcp.getLocalSocketAddress(); }
+
+    /** The UDP socket's address, empty without UDP. */
+    public Optional<InetSocketAddress> udpAddress() { return Optional.ofNullable(udp).map(UdpPacketHook::localAddress); }
+
+    /** The UDP socket's packet hook, empty without UDP. */
+    public Optional<PacketHook> hook() { return Optional.ofNullable(udp).map(UdpPacketHook::hook); }
+
+    /** The offload program, if one was attached at start (it may since have been unloaded by a cancellation). */
+    public Optional<LoadedProgram> offload() { return Optional.ofNullable(offload); }
+
+    public boolean offloaded() { return hook().flatMap(PacketHook::attached).isPresent(); }
+
+    public KFlexRuntime runtime() { return runtime; }
+
+    public Extension extension() { return extension; }
+
+    public HeapStore store() { return store; }
+
+    public ServerStats stats() { return stats; }
+
+    private Map<String, String> offloadStats() {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("kflex_offload", offloaded() ? "on" : "off");
+        hook().ifPresent(h -> {
+            s.put("kflex_offload_hits", Long.toString(h.count(XdpAction.TX)));
+            s.put("kflex_offload_passed", Long.toString(h.count(XdpAction.PASS)));
+            s.put("kflex_offload_fallbacks", Long.toString(h.fallbacks()));
+        });
+        offload().ifPresent(p -> s.put("kflex_offload_cancellations", Long.toString(p.stats().cancellations())));
+        return s;
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            Socket socket;
+            try {
+                socket = tcp.accept();
+            } catch (IOException e) {
+                if (closed) return;
+                continue;
+            }
+            connections.add(socket);
+            stats.currConnections.increment();
+            stats.totalConnections.increment();
+            Thread.ofVirtual().name("memcached-conn").start(() -> serveConnection(socket));
+        }
+    }
+
+    private void serveConnection(Socket socket) {
+        try (socket) {
+            socket.setTcpNoDelay(true);
+            InputStream in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
+            BufferedOutputStream out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
+            protocol.serve(in, out, () -> {
+                try {
+                    out.flush();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            out.flush();
+        } catch (IOException | UncheckedIOException e) {
+            // the client went away or sent something unrecoverable: the connection ends, the server goes on
+        } finally {
+            connections.remove(socket);
+            stats.currConnections.decrement();
+        }
+    }
+
+    /** One UDP request: the frame header, then a request in the text protocol. */
+    private void udpRequest(InetSocketAddress from, ByteBuffer payload, UdpPacketHook socket) throws IOException {
+        if (payload.remaining() < FRAME_HEADER) return; // not a memcached frame: ignored, as memcached does
+        stats.udpRequests.increment();
+        int requestId = payload.getShort(payload.position()) & 0xffff;
+        int sequence = payload.getShort(payload.position() + 2) & 0xffff;
+        int count = payload.getShort(payload.position() + 4) & 0xffff;
+        ByteArrayOutputStream response = new ByteArrayOutputStream();
+        if (sequence != 0 || count != 1) {
+            response.writeBytes("SERVER_ERROR multi-packet request not supported\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        } else {
+            byte[] body = new byte[payload.remaining() - FRAME_HEADER];
+            payload.get(payload.position() + FRAME_HEADER, body);
+            protocol.serve(new ByteArrayInputStream(body), response, () -> { });
+        }
+        for (ByteBuffer datagram : frames(requestId, response.toByteArray())) socket.send(datagram, from);
+    }
+
+    /** Splits a response into datagrams of at most {@link #UDP_MAX_PAYLOAD} bytes, each with its frame header. */
+    static java.util.List<ByteBuffer> frames(int requestId, byte[] response) {
+        int chunk = UDP_MAX_PAYLOAD - FRAME_HEADER;
+        int count = Math.max(1, (response.length + chunk - 1) / chunk);
+        if (response.length == 0) return java.util.List.of(); // noreply: nothing to send
+        java.util.List<ByteBuffer> frames = new java.util.ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            int from = i * chunk, length = Math.min(chunk, response.length - from);
+            ByteBuffer b = ByteBuffer.allocate(FRAME_HEADER + length);
+            b.putShort((short) requestId).putShort((short) i).putShort((short) count).putShort((short) 0);
+            b.put(response, from, length).flip();
+            frames.add(b);
+        }
+        return frames;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            tcp.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+        for (Socket s : connections) {
+            try {
+                s.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+        }
+        try {
+            acceptor.join(Duration.ofSeconds(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (udp != null) {
+            try {
+                udp.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+        }
+        runtime.close();
+    }
+}
