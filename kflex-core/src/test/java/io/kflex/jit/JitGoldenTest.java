@@ -19,7 +19,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
- * Pins the bytecode of two tiny programs, so that a change in translation shows up as a diff.
+ * Pins the bytecode of a few tiny programs, so that a change in translation shows up as a diff.
  * After an intended change, regenerate with the environment variable {@code KFLEX_GOLDEN_UPDATE=1} and review the diff.
  */
 class JitGoldenTest {
@@ -63,6 +63,26 @@ class JitGoldenTest {
         var facts = io.kflex.verifier.Verifier.verify(code, io.kflex.loader.ProgramType.SYSCALL, java.util.List.of(),
                 io.kflex.verifier.VerifierOptions.defaults());
         assertGolden("heap", code, Bindings.of(HelperTable.empty()).withVerified(facts).withHeap(new io.kflex.heaprun.TestHeap(1 << 20, false)));
+    }
+
+    @Test
+    void packetAndContextAccessesFromFacts() throws Exception {
+        // XDP: data and data_end from the context (rewritten to the shadow slots), a bounds check,
+        // one packet byte: three accesses that go straight to their region's segment.
+        Code code = io.kflex.isa.asm.Assembler.assemble("""
+                r2 = *(u32 *)(r1 + 0x0)
+                r3 = *(u32 *)(r1 + 0x4)
+                r4 = r2
+                r4 += 0x1
+                r0 = 0x1
+                if r4 > r3 goto +0x1
+                r0 = *(u8 *)(r2 + 0x0)
+                exit
+                """);
+        var layout = io.kflex.runtime.ContextLayout.of(io.kflex.loader.ProgramType.XDP);
+        var facts = io.kflex.runtime.ContextRewriter.rewritten(io.kflex.verifier.Verifier.verify(code, io.kflex.loader.ProgramType.XDP,
+                java.util.List.of(), io.kflex.verifier.VerifierOptions.defaults()), layout);
+        assertGolden("packet", io.kflex.runtime.ContextRewriter.rewrite(facts, layout), Bindings.of(HelperTable.empty()).withVerified(facts));
     }
 
     private static void assertGolden(String name, Code code, HelperTable helpers) throws Exception {
