@@ -343,9 +343,14 @@ class VerifierSoundnessTest {
             assertThat(off % size).as("insn %d: misaligned stack offset %d", pc, off).isZero();
             AccessFact fact = verified.accessAt(pc);
             assertThat(fact).as("insn %d has no access fact", pc).isNotNull();
-            assertThat(fact.region()).isEqualTo(MemoryRegion.STACK);
-            assertThat(off).as("insn %d: offset outside the verified [%d, %d]", pc, fact.minOffset(), fact.maxOffset())
-                    .isBetween(fact.minOffset(), fact.maxOffset());
+            // A subprogram called with a stack pointer from one site and a heap pointer from another
+            // accesses MIXED memory there; engines take the checked generic path for it, and the
+            // merged offsets describe no single region.
+            assertThat(fact.region()).isIn(MemoryRegion.STACK, MemoryRegion.MIXED);
+            if (fact.region() == MemoryRegion.STACK) {
+                assertThat(off).as("insn %d: offset outside the verified [%d, %d]", pc, fact.minOffset(), fact.maxOffset())
+                        .isBetween(fact.minOffset(), fact.maxOffset());
+            }
             return (int) (512 + off);
         }
 
