@@ -71,4 +71,14 @@ class MemcachedCommandTest {
         assertThat(noTable.status()).isEqualTo(Main.USAGE);
         assertThat(noTable.err()).contains("mc_table");
     }
+
+    @Test
+    void aTakenPortIsAUsageErrorAndLeavesNothingBound() throws Exception {
+        try (java.net.DatagramSocket taken = new java.net.DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            int udpPort = taken.getLocalPort();
+            CliRun run = CliRun.of("memcached", "--port", "0", "--udp-port", Integer.toString(udpPort));
+            assertThat(run.status()).isEqualTo(Main.USAGE);
+            assertThat(run.err()).contains("cannot start the server");
+        }
+    }
 }

@@ -127,11 +127,9 @@ public final class MemcachedServer implements AutoCloseable {
             protocol = new TextProtocol(store, stats, VERSION, this::offloadStats, config.strictKeys());
             offload = config.offload().isPresent() ? extension.load(offloadProgram(extension, name)) : null;
 
-            tcp = new ServerSocket();
-            tcp.setReuseAddress(true);
-            tcp.bind(new InetSocketAddress(config.bind(), config.tcpPort()));
+            tcp = bind(new InetSocketAddress(config.bind(), config.tcpPort()));
             if (config.udpPort() >= 0) {
-                udp = UdpPacketHook.open(new InetSocketAddress(config.bind(), config.udpPort()), new PacketHook(), config.threads(), this::udpRequest);
+                udp = openUdpOrClose(tcp, new InetSocketAddress(config.bind(), config.udpPort()), new PacketHook(), config.threads(), this::udpRequest);
                 if (offload != null) udp.hook().attach(offload);
             } else {
                 udp = null;
@@ -141,6 +139,29 @@ public final class MemcachedServer implements AutoCloseable {
             throw e;
         }
         acceptor = Thread.ofPlatform().daemon().name("memcached-accept-" + tcp.getLocalPort()).start(this::acceptLoop);
+    }
+
+    private static ServerSocket bind(InetSocketAddress address) throws IOException {
+        ServerSocket socket = new ServerSocket();
+        try {
+            socket.setReuseAddress(true);
+            socket.bind(address);
+            return socket;
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    /** Opens the UDP socket; if that fails, the TCP socket already bound is closed too. */
+    private static UdpPacketHook openUdpOrClose(ServerSocket tcp, InetSocketAddress address, PacketHook hook, int threads,
+            UdpPacketHook.DatagramHandler handler) throws IOException {
+        try {
+            return UdpPacketHook.open(address, hook, threads, handler);
+        } catch (IOException | RuntimeException e) {
+            tcp.close();
+            throw e;
+        }
     }
 
     /** Starts a server; it runs until {@link #close}. */

@@ -94,6 +94,66 @@ class OffloadTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void javaWritersAndOffloadedReadersShareTheTableUnderLoad() throws Exception {
+        try (MemcachedServer server = MemcachedServer.start(MemcachedServer.Config.loopback().withThreads(2)
+                .withBudget(Duration.ofSeconds(2)).withOffload(offloadObject()))) {
+            var udp = server.udpAddress().orElseThrow();
+            int keys = 64;
+            try (McClient c = new McClient(server.tcpAddress())) {
+                for (int k = 0; k < keys; k++) {
+                    String v = value(k, 0);
+                    assertThat(c.call("set key" + k + " 0 0 " + v.length() + "\r\n" + v + "\r\n")).isEqualTo("STORED");
+                }
+            }
+            long until = System.nanoTime() + 1_500_000_000L;
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                java.util.List<java.util.concurrent.Future<Integer>> tasks = new java.util.ArrayList<>();
+                for (int w = 0; w < 2; w++) {
+                    int writer = w;
+                    tasks.add(pool.submit(() -> {
+                        int n = 0;
+                        try (McClient c = new McClient(server.tcpAddress())) {
+                            for (int round = 1; System.nanoTime() < until; round++) {
+                                int k = (round * 7 + writer) % keys;
+                                String v = value(k, round);
+                                assertThat(c.call("set key" + k + " 0 0 " + v.length() + "\r\n" + v + "\r\n")).isEqualTo("STORED");
+                                n++;
+                            }
+                        }
+                        return n;
+                    }));
+                }
+                for (int r = 0; r < 2; r++) {
+                    int reader = r;
+                    tasks.add(pool.submit(() -> {
+                        int n = 0;
+                        for (int i = 0; System.nanoTime() < until; i++) {
+                            int k = (i * 13 + reader) % keys;
+                            String reply = body(McClient.udp(udp, i & 0xffff, "get key" + k + "\r\n", 1)[0]);
+                            assertThat(reply).matches("VALUE key" + k + " 0 \\d+\r\nv" + k + "-\\d+x*\r\nEND\r\n");
+                            n++;
+                        }
+                        return n;
+                    }));
+                }
+                for (var t : tasks) assertThat(t.get()).isPositive();
+            } finally {
+                pool.shutdownNow();
+            }
+            PacketHook hook = server.hook().orElseThrow();
+            assertThat(hook.count(XdpAction.TX)).as("GETs served at the hook").isPositive();
+            assertThat(hook.count(XdpAction.PASS)).as("every key is always present: no GET reached Java").isZero();
+            assertThat(hook.fallbacks()).isZero();
+        }
+    }
+
+    /** Values of varying length (so items are reallocated in other size classes). */
+    private static String value(int key, int round) {
+        return "v" + key + "-" + round + "x".repeat((key * 31 + round) % 300);
+    }
+
     @ParameterizedTest
     @MethodSource("engines")
     void keysWithControlCharactersAreServedAtTheHookWhenTheServerAcceptsThem(String engine) throws Exception {
