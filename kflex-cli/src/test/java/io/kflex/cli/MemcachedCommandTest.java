@@ -37,7 +37,7 @@ class MemcachedCommandTest {
             long deadline = System.nanoTime() + 60_000_000_000L;
             while (!out.toString().contains("\n") && !status.isDone() && System.nanoTime() < deadline) Thread.sleep(20);
             String json = out.toString().trim();
-            assertThat(json).as(err.toString()).startsWith("{").contains("\"offload\":true", "\"offload_program\":\"memcached_get\"");
+            assertThat(json).as(err.toString()).startsWith("{").contains("\"offload\":true", "\"offload_program\":\"memcached_udp\"");
             Matcher port = Pattern.compile("\"tcp_port\":(\\d+)").matcher(json);
             assertThat(port.find()).isTrue();
             assertThat(json).containsPattern("\"udp_port\":\\d+");

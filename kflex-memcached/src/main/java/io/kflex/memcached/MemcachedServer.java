@@ -42,7 +42,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * (memcached's 8-byte frame header), with its items in an extension heap ({@link HeapStore}).
  * The heap belongs to the offload object ({@code memcached_offload.bpf.o}, bundled; or the one
  * given in {@link Config#offload}), and with an offload the object's XDP program runs at the
- * UDP socket's packet hook: it answers GET hits itself (XDP_TX) and passes everything else here.
+ * UDP socket's packet hook: it answers GET hits and simple SETs itself (XDP_TX) and passes
+ * everything else here.
  */
 public final class MemcachedServer implements AutoCloseable {
     public static final String VERSION = "1.6.0-kflex";
@@ -51,7 +52,7 @@ public final class MemcachedServer implements AutoCloseable {
     static final int FRAME_HEADER = 8;
     static final String BUNDLED_OBJECT = "memcached_offload.bpf.o";
     static final String TABLE_SYMBOL = "mc_table";
-    static final String OFFLOAD_PROGRAM = "memcached_get";
+    static final String OFFLOAD_PROGRAM = "memcached_udp";
 
     /**
      * @param bind the address to listen on
