@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * memcached_offload.bpf.c — memcached UDP GETs answered at the packet hook from the
- * server's own store, a hash table in the extension heap.  KFlex only.
+ * memcached_offload.bpf.c — memcached UDP GETs and SETs served at the packet hook from and
+ * into the server's own store, a hash table in the extension heap.  KFlex only.
  *
- * Demonstrates: a data structure shared by an extension and its Java host (the host owns it,
- * the extension reads it under the same per-bucket locks), parsing a memcached text request
+ * Demonstrates: a data structure shared by an extension and its Java host (the host creates
+ * it; both read and write it under the same per-bucket locks), kflex_malloc/kflex_free for
+ * items, atomic counters in the heap shared with the host, parsing memcached text requests
  * behind the 8-byte UDP frame header, and turning the frame into the reply in place:
- * bpf_xdp_adjust_tail to grow it, the response written at variable offsets behind bounds
- * checks, addresses and ports swapped, IPv4 total length and header checksum recomputed.
+ * bpf_xdp_adjust_tail to grow or shrink it, the response written at variable offsets behind
+ * bounds checks, addresses and ports swapped, IPv4 total length and header checksum recomputed.
  *
  * Store layout (no syscall program: the Java server creates the table and publishes it):
  *
- *   mc_table (a user-view heap pointer in .bss) -> MC_BUCKETS x struct mc_bucket
+ *   mc_table (a user-view heap pointer in .bss) -> MC_BUCKETS x struct mc_bucket,
+ *                                                  then struct mc_counters
  *   struct mc_bucket { u32 lock; u32 pad; struct mc_item *head; }                16 bytes
  *   struct mc_item {                                                    40-byte header
  *       struct mc_item *next;   0   chain, newest first
@@ -23,23 +25,27 @@
  *       u64 cas;               32   the item's CAS unique
  *       u8  data[];            40   key bytes, then value bytes
  *   }
+ *   struct mc_counters { u64 cas; u64 items; u64 bytes; u64 total_items; }  atomic adds only
  *   bucket of a key = hash & (MC_BUCKETS - 1); items are allocated with kflex_malloc. Chains
- *   and the items on them are read and written only under the bucket lock: a writer links a
- *   new item and unlinks the old one under it (touch rewrites exptime in place under it) and
- *   frees the old item after unlocking, when no reader can still hold it.
+ *   and the items on them are read and written only under the bucket lock: a writer builds a
+ *   new item outside it, links it and unlinks the old one under it (touch rewrites exptime in
+ *   place under it), and frees the old item after unlocking, when no reader can still hold it.
  *
- * Program `memcached_get` (SEC("xdp")), for an Ethernet/IPv4/UDP frame whose payload is a
- * memcached UDP frame header (sequence 0, datagram count 1) followed by exactly
- * "get <key>\r\n" (one key of 1..250 bytes, no space or "\n" in it):
+ * Program `memcached_udp` (SEC("xdp")), for an Ethernet/IPv4/UDP frame whose payload is a
+ * memcached UDP frame header (sequence 0, datagram count 1) followed by exactly one of:
+ *   "get <key>\r\n" (one key of 1..250 bytes, no space or "\n" in it):
  *   - the key is in the table, never expires, and its value is at most
  *     MC_OFFLOAD_VALUE_MAX bytes -> the frame becomes the reply
  *     "VALUE <key> <flags> <bytes>\r\n<data>\r\nEND\r\n" behind the same frame header
  *     (request id kept), sent back to the client                        -> XDP_TX (3)
- *   - anything else (a miss, an item that may expire, a large value, another command,
- *     several keys, no table yet)                                       -> XDP_PASS (2),
- *     frame unchanged, for the Java server
+ *   "set <key> <flags> 0 <bytes>\r\n<data>\r\n" (key bytes printable, flags a u32, no expiry,
+ *   no noreply, at most MC_OFFLOAD_VALUE_MAX data bytes, nothing after them):
+ *   - the item is stored (replacing the key's), the frame becomes "STORED\r\n"  -> XDP_TX (3)
+ *   Anything else (a miss, an item that may expire, a large value, another command, several
+ *   keys, no table yet, no heap memory) -> XDP_PASS (2), frame unchanged, for the Java server.
  *   Example: with "k" -> "hello" (flags 7) stored, the payload
- *   "\0\1\0\0\0\1\0\0get k\r\n" becomes "\0\1\0\0\0\1\0\0VALUE k 7 5\r\nhello\r\nEND\r\n".
+ *   "\0\1\0\0\0\1\0\0get k\r\n" becomes "\0\1\0\0\0\1\0\0VALUE k 7 5\r\nhello\r\nEND\r\n";
+ *   "\0\2\0\0\0\1\0\0set k 1 0 2\r\nhi\r\n" becomes "\0\2\0\0\0\1\0\0STORED\r\n".
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -84,6 +90,14 @@ struct mc_bucket {
 	struct mc_item __arena *head;
 };
 
+/* Right after the bucket array: counters both sides update atomically. */
+struct mc_counters {
+	__u64 cas;         /* the last CAS unique handed out */
+	__u64 items;       /* items linked now */
+	__u64 bytes;       /* key + value bytes of those items */
+	__u64 total_items; /* items ever stored */
+};
+
 struct mc_bucket __arena *mc_table; /* .bss: published by the host */
 
 __u32 zero; /* always 0; in .bss so that the verifier does not track loop counters exactly */
@@ -113,6 +127,181 @@ static __always_inline void put(void *data, void *data_end, __u32 pos, __u8 c)
 		*q = c;
 }
 
+/* The body byte at pos, or -1 past the end of the frame. */
+static __always_inline int body_at(void *data, void *data_end, __u32 pos)
+{
+	__u32 off = pos;
+	__u8 *q;
+
+	barrier_var(off);
+	off &= RESPONSE_MASK;
+	q = (__u8 *)data + BODY + off;
+	if ((void *)(q + 1) > data_end)
+		return -1;
+	return *q;
+}
+
+/*
+ * Turns the frame (its body already the reply) around: addresses and ports swapped, UDP and
+ * IPv4 lengths for a body of body_len bytes, IPv4 header checksum recomputed.
+ */
+static __always_inline int turn_around(struct xdp_md *ctx, __u32 body_len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *udp = (void *)(ip + 1);
+	unsigned char mac[ETH_ALEN];
+	__be32 addr;
+	__be16 port;
+	__u16 *words;
+	__u32 sum = 0;
+
+	if ((void *)(udp + 1) > data_end)
+		return XDP_DROP;
+	addr = ip->saddr;
+	port = udp->source;
+	words = (__u16 *)ip;
+	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+	ip->saddr = ip->daddr;
+	ip->daddr = addr;
+	udp->source = udp->dest;
+	udp->dest = port;
+	udp->len = bpf_htons(8 + FRAME_HEADER + body_len);
+	udp->check = 0; /* optional in IPv4 */
+	ip->tot_len = bpf_htons(20 + 8 + FRAME_HEADER + body_len);
+	ip->check = 0;
+	for (int i = 0; i < 10; i++)
+		sum += words[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	ip->check = ~sum & 0xffff;
+	return XDP_TX;
+}
+
+/*
+ * "set <key> <flags> 0 <bytes>\r\n<data>\r\n" with key bytes all printable, flags a u32, no
+ * expiry, no noreply, bytes <= MC_OFFLOAD_VALUE_MAX and nothing after the data: the item is
+ * built outside the lock, linked (replacing the key's item) under it, and the frame becomes
+ * "STORED\r\n". pos is the body offset just past "set <key> ". Anything else -> XDP_PASS.
+ */
+static __always_inline int handle_set(struct xdp_md *ctx, __u8 *key, __u32 len, __u64 hash, __u32 pos)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct mc_bucket __arena *table = mc_table, *b;
+	struct mc_counters __arena *counters;
+	struct mc_item __arena *item, *it, *prev = NULL;
+	__u64 flags = 0, value_len = 0, old_bytes = 0;
+	__u32 digits = 0, start;
+	int c;
+
+	if (!table)
+		return XDP_PASS;
+	for (__u32 i = zero; i < 11 && can_loop; i++) {
+		c = body_at(data, data_end, pos++);
+		if (c == ' ')
+			break;
+		if (c < '0' || c > '9')
+			return XDP_PASS;
+		flags = flags * 10 + (c - '0');
+		digits++;
+	}
+	if (digits == 0 || digits > 10 || flags > 0xffffffffULL)
+		return XDP_PASS;
+	if (body_at(data, data_end, pos) != '0' || body_at(data, data_end, pos + 1) != ' ')
+		return XDP_PASS;
+	pos += 2;
+	digits = 0;
+	for (__u32 i = zero; i < 6 && can_loop; i++) {
+		c = body_at(data, data_end, pos++);
+		if (c == '\r')
+			break;
+		if (c < '0' || c > '9')
+			return XDP_PASS; /* also "noreply": the Java server handles it */
+		value_len = value_len * 10 + (c - '0');
+		digits++;
+	}
+	if (digits == 0 || digits > 4 || value_len > MC_OFFLOAD_VALUE_MAX)
+		return XDP_PASS;
+	if (body_at(data, data_end, pos) != '\n')
+		return XDP_PASS;
+	start = pos + 1;
+	if (body_at(data, data_end, start + value_len) != '\r' || body_at(data, data_end, start + value_len + 1) != '\n' ||
+	    body_at(data, data_end, start + value_len + 2) != -1)
+		return XDP_PASS;
+
+	item = kflex_malloc(sizeof(*item) + len + value_len);
+	if (!item)
+		return XDP_PASS; /* the Java server answers (out of memory) */
+	counters = (struct mc_counters __arena *)&table[MC_BUCKETS];
+	item->hash = hash;
+	item->key_len = len;
+	item->flags = flags;
+	item->value_len = value_len;
+	item->exptime = 0;
+	item->cas = __sync_fetch_and_add(&counters->cas, 1) + 1;
+	for (__u32 i = zero; i < MC_KEY_BUF && can_loop; i++) {
+		if (i >= len)
+			break;
+		item->data[i] = key_at(key, i);
+	}
+	for (__u32 i = zero; i < MC_OFFLOAD_VALUE_MAX && can_loop; i++) {
+		if (i >= value_len)
+			break;
+		item->data[len + i] = body_at(data, data_end, start + i);
+	}
+
+	b = &table[hash & (MC_BUCKETS - 1)];
+	kflex_spin_lock(&b->lock);
+	for (it = b->head; it; prev = it, it = it->next) {
+		int same = it->hash == hash && it->key_len == len;
+
+		for (__u32 i = zero; same && i < MC_KEY_BUF && can_loop; i++) {
+			if (i >= len)
+				break;
+			if (it->data[i] != key_at(key, i))
+				same = 0;
+		}
+		if (same)
+			break;
+	}
+	if (it) {
+		item->next = it->next;
+		old_bytes = it->key_len + it->value_len;
+	} else {
+		item->next = b->head;
+		prev = NULL;
+	}
+	if (prev)
+		prev->next = item;
+	else
+		b->head = item;
+	kflex_spin_unlock(&b->lock);
+
+	if (it)
+		kflex_free(it); /* unlinked: nobody else can reach it */
+	else
+		__sync_fetch_and_add(&counters->items, 1);
+	__sync_fetch_and_add(&counters->bytes, len + value_len - old_bytes);
+	__sync_fetch_and_add(&counters->total_items, 1);
+
+	put(data, data_end, 0, 'S');
+	put(data, data_end, 1, 'T');
+	put(data, data_end, 2, 'O');
+	put(data, data_end, 3, 'R');
+	put(data, data_end, 4, 'E');
+	put(data, data_end, 5, 'D');
+	put(data, data_end, 6, '\r');
+	put(data, data_end, 7, '\n');
+	if (bpf_xdp_adjust_tail(ctx, 8 - (int)(start + value_len + 2)))
+		return XDP_DROP;
+	return turn_around(ctx, 8);
+}
+
 /* Writes v in decimal at *pos (most significant digit first, no stack buffer). */
 static __always_inline void put_decimal(void *data, void *data_end, __u32 *pos, __u32 v)
 {
@@ -132,7 +321,7 @@ static __always_inline void put_decimal(void *data, void *data_end, __u32 *pos, 
 }
 
 SEC("xdp")
-int memcached_get(struct xdp_md *ctx)
+int memcached_udp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -144,7 +333,7 @@ int memcached_get(struct xdp_md *ctx)
 	__u8 key[MC_KEY_BUF] = {};
 	__u64 hash = FNV_OFFSET;
 	__u32 len = 0, pos = 0, value_len = 0;
-	int found = 0, hit = 0;
+	int found = 0, hit = 0, is_set = 0, control = 0;
 	__u8 *f, *q;
 
 	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
@@ -159,7 +348,11 @@ int memcached_get(struct xdp_md *ctx)
 	/* A single-datagram request: sequence 0, count 1. */
 	if (f[2] || f[3] || f[4] || f[5] != 1)
 		return XDP_PASS;
-	if (f[8] != 'g' || f[9] != 'e' || f[10] != 't' || f[11] != ' ')
+	if (f[9] != 'e' || f[10] != 't' || f[11] != ' ')
+		return XDP_PASS;
+	if (f[8] == 's')
+		is_set = 1;
+	else if (f[8] != 'g')
 		return XDP_PASS;
 
 	/* Copy and hash the key up to "\r". */
@@ -173,22 +366,27 @@ int memcached_get(struct xdp_md *ctx)
 		if ((void *)(q + 1) > data_end)
 			return XDP_PASS;
 		c = *q;
-		if (c == '\r') {
+		/* A get's key ends at "\r" (a space: several keys, left to Java); a set's at a space. */
+		if (c == (is_set ? ' ' : '\r')) {
 			len = off;
 			found = 1;
 			break;
 		}
 		/*
-		 * Only a space (another key follows) and a lone "\n" end the parse; other bytes are
-		 * looked up as they are: a key the server refused to store cannot be found.
+		 * A get looks any other bytes up as they are: a key the server refused to store
+		 * cannot be found. A set stores only keys any server mode accepts (no control bytes).
 		 */
-		if (c == ' ' || c == '\n')
+		if (c == ' ' || c == '\n' || c == '\r')
 			return XDP_PASS;
+		if (c < 0x21 || c == 0x7f)
+			control = 1;
 		key[off] = c;
 		hash = (hash ^ c) * FNV_PRIME;
 	}
 	if (!found || len == 0 || len > MC_KEY_MAX)
 		return XDP_PASS;
+	if (is_set)
+		return control ? XDP_PASS : handle_set(ctx, key, len, hash, 4 + len + 1);
 	q = f + FRAME_HEADER + 4 + (len & (MC_KEY_BUF - 1));
 	if ((void *)(q + 2) > data_end || q[1] != '\n')
 		return XDP_PASS;
@@ -267,36 +465,5 @@ int memcached_get(struct xdp_md *ctx)
 	if (bpf_xdp_adjust_tail(ctx, (int)pos - (int)(4 + len + 2) - GROWTH))
 		return XDP_DROP;
 
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	eth = data;
-	ip = (void *)(eth + 1);
-	udp = (void *)(ip + 1);
-	if ((void *)(udp + 1) > data_end)
-		return XDP_DROP;
-	{
-		unsigned char mac[ETH_ALEN];
-		__be32 addr = ip->saddr;
-		__be16 port = udp->source;
-		__u16 *words = (__u16 *)ip;
-		__u32 sum = 0;
-
-		__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
-		__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
-		__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
-		ip->saddr = ip->daddr;
-		ip->daddr = addr;
-		udp->source = udp->dest;
-		udp->dest = port;
-		udp->len = bpf_htons(8 + FRAME_HEADER + pos);
-		udp->check = 0; /* optional in IPv4 */
-		ip->tot_len = bpf_htons(20 + 8 + FRAME_HEADER + pos);
-		ip->check = 0;
-		for (int i = 0; i < 10; i++)
-			sum += words[i];
-		sum = (sum & 0xffff) + (sum >> 16);
-		sum = (sum & 0xffff) + (sum >> 16);
-		ip->check = ~sum & 0xffff;
-	}
-	return XDP_TX;
+	return turn_around(ctx, pos);
 }

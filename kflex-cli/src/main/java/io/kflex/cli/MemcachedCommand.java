@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
  * serves until interrupted. A server that cannot start (port taken, object refused) exits 2.
  */
 @Command(name = "memcached", mixinStandardHelpOptions = true,
-        description = "Runs a memcached server whose store lives in an extension heap; --offload answers UDP GETs at the packet hook.")
+        description = "Runs a memcached server whose store lives in an extension heap; --offload serves UDP GETs and SETs at the packet hook.")
 final class MemcachedCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -44,7 +44,7 @@ final class MemcachedCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "UDP receiver threads, each a CPU of the hook (default 4).")
     int threads = 4;
 
-    @Option(names = "--offload", paramLabel = "OBJ", description = "Object whose XDP program answers GETs at the UDP socket's hook (e.g. extensions/objects/memcached_offload.bpf.o).")
+    @Option(names = "--offload", paramLabel = "OBJ", description = "Object whose XDP program serves GETs and SETs at the UDP socket's hook (e.g. extensions/objects/memcached_offload.bpf.o).")
     Path offload;
 
     @Option(names = "--engine", paramLabel = "E", description = "interpreter or jit (default jit).")

@@ -37,7 +37,7 @@ class MemcachedCommandTest {
             long deadline = System.nanoTime() + 60_000_000_000L;
             while (!out.toString().contains("\n") && !status.isDone() && System.nanoTime() < deadline) Thread.sleep(20);
             String json = out.toString().trim();
-            assertThat(json).as(err.toString()).startsWith("{").contains("\"offload\":true", "\"offload_program\":\"memcached_get\"");
+            assertThat(json).as(err.toString()).startsWith("{").contains("\"offload\":true", "\"offload_program\":\"memcached_udp\"");
             Matcher port = Pattern.compile("\"tcp_port\":(\\d+)").matcher(json);
             assertThat(port.find()).isTrue();
             assertThat(json).containsPattern("\"udp_port\":\\d+");
@@ -70,5 +70,15 @@ class MemcachedCommandTest {
                 offloadObject().resolveSibling("xdp_pong.bpf.o").toString());
         assertThat(noTable.status()).isEqualTo(Main.USAGE);
         assertThat(noTable.err()).contains("mc_table");
+    }
+
+    @Test
+    void aTakenPortIsAUsageErrorAndLeavesNothingBound() throws Exception {
+        try (java.net.DatagramSocket taken = new java.net.DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            int udpPort = taken.getLocalPort();
+            CliRun run = CliRun.of("memcached", "--port", "0", "--udp-port", Integer.toString(udpPort));
+            assertThat(run.status()).isEqualTo(Main.USAGE);
+            assertThat(run.err()).contains("cannot start the server");
+        }
     }
 }

@@ -7,8 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
 /**
@@ -19,7 +17,8 @@ import java.util.function.LongSupplier;
  * Unlinked items are freed after the lock is released: nobody can still be reading them.
  *
  * <p>Expiry is lazy: an expired item is unlinked when an operation meets it. The extension only
- * serves items that never expire, so it never needs the clock.
+ * serves and stores items that never expire, so it never needs the clock. The CAS counter and
+ * the item and byte counts live in the heap after the buckets, so the extension's SETs count.
  */
 public final class HeapStore {
     public static final int BUCKET_BITS = 16;
@@ -30,6 +29,8 @@ public final class HeapStore {
     public static final long RELATIVE_EXPTIME_MAX = 60L * 60 * 24 * 30;
 
     static final long BUCKET_SIZE = 16, BUCKET_HEAD = 8;
+    /** The counters after the bucket array (struct mc_counters), updated atomically by both sides. */
+    static final long COUNTER_CAS = 0, COUNTER_ITEMS = 8, COUNTER_BYTES = 16, COUNTER_TOTAL_ITEMS = 24;
     static final long NEXT = 0, HASH = 8, KEY_LEN = 16, FLAGS = 20, VALUE_LEN = 24, EXPTIME = 28, CAS = 32, DATA = 40;
     private static final long FNV_OFFSET = 0xcbf29ce484222325L, FNV_PRIME = 0x100000001b3L;
     /** Stored as the expiry of an item that is already expired (a negative or past exptime). */
@@ -51,12 +52,12 @@ public final class HeapStore {
     private final HeapView heap;
     private final long table;
     private final LongSupplier nowSeconds;
-    private final AtomicLong casCounter = new AtomicLong();
-    private final LongAdder items = new LongAdder(), totalItems = new LongAdder(), bytes = new LongAdder();
+    private final long counters;
 
     private HeapStore(HeapView heap, long table, LongSupplier nowSeconds) {
         this.heap = heap;
         this.table = table;
+        this.counters = table + BUCKETS * BUCKET_SIZE;
         this.nowSeconds = nowSeconds;
     }
 
@@ -65,10 +66,10 @@ public final class HeapStore {
      * at {@code tableOffset} (the offset of {@code mc_table}), where the extension finds it.
      */
     public static HeapStore publish(HeapView heap, BpfMap bss, int tableOffset, LongSupplier nowSeconds) throws MapException {
-        int pages = (int) (BUCKETS * BUCKET_SIZE / 4096);
+        int pages = (int) (BUCKETS * BUCKET_SIZE / 4096) + 1; // + the counters
         long table = heap.allocPages(pages);
         if (table == 0) throw new IllegalStateException("the heap has no room for the bucket array");
-        heap.fill(table, BUCKETS * BUCKET_SIZE, (byte) 0);
+        heap.fill(table, pages * 4096L, (byte) 0);
         byte[] globals = bss.lookup(new byte[4]).orElseThrow(() -> new IllegalStateException(".bss has no value"));
         if (tableOffset < 0 || tableOffset + 8 > globals.length) {
             throw new IllegalArgumentException("mc_table at " + tableOffset + " is outside .bss (" + globals.length + " bytes)");
@@ -88,11 +89,14 @@ public final class HeapStore {
     /** The heap pointer of the bucket array (what {@code mc_table} holds). */
     public long table() { return table; }
 
-    public long currentItems() { return items.sum(); }
+    /** Items linked now, by either side. */
+    public long currentItems() { return heap.getU64(counters + COUNTER_ITEMS); }
 
-    public long totalItems() { return totalItems.sum(); }
+    /** Items ever stored, by either side. */
+    public long totalItems() { return heap.getU64(counters + COUNTER_TOTAL_ITEMS); }
 
-    public long bytes() { return bytes.sum(); }
+    /** Key and value bytes of the items linked now. */
+    public long bytes() { return heap.getU64(counters + COUNTER_BYTES); }
 
     /**
      * The absolute expiry of a protocol exptime: 0 never; negative, or an absolute time in
@@ -309,7 +313,7 @@ public final class HeapStore {
         heap.setU32(item + FLAGS, flags & 0xffff_ffffL);
         heap.setU32(item + VALUE_LEN, value.length);
         heap.setU32(item + EXPTIME, expiry);
-        heap.setU64(item + CAS, casCounter.incrementAndGet());
+        heap.setU64(item + CAS, heap.getAndAddU64(counters + COUNTER_CAS, 1) + 1);
         heap.write(item + DATA, key);
         heap.write(item + DATA + key.length, value);
         return item;
@@ -336,13 +340,13 @@ public final class HeapStore {
     }
 
     private void remember(long item) {
-        items.increment();
-        totalItems.increment();
-        bytes.add(heap.getU32(item + KEY_LEN) + heap.getU32(item + VALUE_LEN));
+        heap.getAndAddU64(counters + COUNTER_ITEMS, 1);
+        heap.getAndAddU64(counters + COUNTER_TOTAL_ITEMS, 1);
+        heap.getAndAddU64(counters + COUNTER_BYTES, heap.getU32(item + KEY_LEN) + heap.getU32(item + VALUE_LEN));
     }
 
     private void forget(long item) {
-        items.decrement();
-        bytes.add(-(heap.getU32(item + KEY_LEN) + heap.getU32(item + VALUE_LEN)));
+        heap.getAndAddU64(counters + COUNTER_ITEMS, -1);
+        heap.getAndAddU64(counters + COUNTER_BYTES, -(heap.getU32(item + KEY_LEN) + heap.getU32(item + VALUE_LEN)));
     }
 }

@@ -27,7 +27,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +42,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * (memcached's 8-byte frame header), with its items in an extension heap ({@link HeapStore}).
  * The heap belongs to the offload object ({@code memcached_offload.bpf.o}, bundled; or the one
  * given in {@link Config#offload}), and with an offload the object's XDP program runs at the
- * UDP socket's packet hook: it answers GET hits itself (XDP_TX) and passes everything else here.
+ * UDP socket's packet hook: it answers GET hits and simple SETs itself (XDP_TX) and passes
+ * everything else here.
  */
 public final class MemcachedServer implements AutoCloseable {
     public static final String VERSION = "1.6.0-kflex";
@@ -52,7 +52,7 @@ public final class MemcachedServer implements AutoCloseable {
     static final int FRAME_HEADER = 8;
     static final String BUNDLED_OBJECT = "memcached_offload.bpf.o";
     static final String TABLE_SYMBOL = "mc_table";
-    static final String OFFLOAD_PROGRAM = "memcached_get";
+    static final String OFFLOAD_PROGRAM = "memcached_udp";
 
     /**
      * @param bind the address to listen on
@@ -127,11 +127,9 @@ public final class MemcachedServer implements AutoCloseable {
             protocol = new TextProtocol(store, stats, VERSION, this::offloadStats, config.strictKeys());
             offload = config.offload().isPresent() ? extension.load(offloadProgram(extension, name)) : null;
 
-            tcp = new ServerSocket();
-            tcp.setReuseAddress(true);
-            tcp.bind(new InetSocketAddress(config.bind(), config.tcpPort()));
+            tcp = bind(new InetSocketAddress(config.bind(), config.tcpPort()));
             if (config.udpPort() >= 0) {
-                udp = UdpPacketHook.open(new InetSocketAddress(config.bind(), config.udpPort()), new PacketHook(), config.threads(), this::udpRequest);
+                udp = openUdpOrClose(tcp, new InetSocketAddress(config.bind(), config.udpPort()), new PacketHook(), config.threads(), this::udpRequest);
                 if (offload != null) udp.hook().attach(offload);
             } else {
                 udp = null;
@@ -141,6 +139,29 @@ public final class MemcachedServer implements AutoCloseable {
             throw e;
         }
         acceptor = Thread.ofPlatform().daemon().name("memcached-accept-" + tcp.getLocalPort()).start(this::acceptLoop);
+    }
+
+    private static ServerSocket bind(InetSocketAddress address) throws IOException {
+        ServerSocket socket = new ServerSocket();
+        try {
+            socket.setReuseAddress(true);
+            socket.bind(address);
+            return socket;
+        } catch (IOException | RuntimeException e) {
+            socket.close();
+            throw e;
+        }
+    }
+
+    /** Opens the UDP socket; if that fails, the TCP socket already bound is closed too. */
+    private static UdpPacketHook openUdpOrClose(ServerSocket tcp, InetSocketAddress address, PacketHook hook, int threads,
+            UdpPacketHook.DatagramHandler handler) throws IOException {
+        try {
+            return UdpPacketHook.open(address, hook, threads, handler);
+        } catch (IOException | RuntimeException e) {
+            tcp.close();
+            throw e;
+        }
     }
 
     /** Starts a server; it runs until {@link #close}. */

@@ -345,7 +345,7 @@ final class TextProtocol {
                 try {
                     Thread.sleep(millis);
                     store.flushAll();
-                } catch (InterruptedException | IllegalStateException e) {
+                } catch (InterruptedException | RuntimeException e) {
                     // the server closed (and its heap with it) first
                 }
             });

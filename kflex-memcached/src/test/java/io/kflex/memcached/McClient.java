@@ -88,6 +88,23 @@ final class McClient implements AutoCloseable {
         socket.close();
     }
 
+    /** A UDP request expecting no answer (noreply): true when nothing came back within half a second. */
+    static boolean udpNoReply(InetSocketAddress server, int requestId, String body) throws IOException {
+        try (DatagramSocket s = new DatagramSocket()) {
+            s.setSoTimeout(500);
+            byte[] b = body.getBytes(StandardCharsets.ISO_8859_1);
+            ByteBuffer request = ByteBuffer.allocate(8 + b.length);
+            request.putShort((short) requestId).putShort((short) 0).putShort((short) 1).putShort((short) 0).put(b);
+            s.send(new DatagramPacket(request.array(), request.capacity(), server));
+            try {
+                s.receive(new DatagramPacket(new byte[65536], 65536));
+                return false;
+            } catch (java.net.SocketTimeoutException e) {
+                return true;
+            }
+        }
+    }
+
     /** A UDP request with the frame header; returns the payloads of the response datagrams in order. */
     static byte[][] udp(InetSocketAddress server, int requestId, String body, int expectedDatagrams) throws IOException {
         try (DatagramSocket s = new DatagramSocket()) {

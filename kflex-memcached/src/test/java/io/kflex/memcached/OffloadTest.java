@@ -82,8 +82,8 @@ class OffloadTest {
                 assertThat(c.call("delete k\r\n")).isEqualTo("DELETED");
                 assertThat(body(McClient.udp(udp, 9, "get k\r\n", 1)[0])).isEqualTo("END\r\n");
                 assertThat(hook.count(XdpAction.TX)).isEqualTo(3);
-                // and what is stored over UDP (by Java) is served by the extension
-                assertThat(body(McClient.udp(udp, 10, "set viaudp 0 0 2\r\nok\r\n", 1)[0])).isEqualTo("STORED\r\n");
+                // what Java stores over UDP (noreply is not offloaded) is served by the extension
+                assertThat(McClient.udpNoReply(udp, 10, "set viaudp 0 0 2 noreply\r\nok\r\n")).isTrue();
                 assertThat(body(McClient.udp(udp, 11, "get viaudp\r\n", 1)[0])).isEqualTo("VALUE viaudp 0 2\r\nok\r\nEND\r\n");
                 assertThat(hook.count(XdpAction.TX)).isEqualTo(4);
 
@@ -92,6 +92,112 @@ class OffloadTest {
             }
             assertThat(hook.fallbacks()).isZero();
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void setsAreStoredAtTheHookAndJavaSeesThem(String engine) throws Exception {
+        try (MemcachedServer server = start(engine); McClient c = new McClient(server.tcpAddress())) {
+            var udp = server.udpAddress().orElseThrow();
+            PacketHook hook = server.hook().orElseThrow();
+            assertThat(c.call("set old 1 0 3\r\nabc\r\n")).isEqualTo("STORED");
+            long javaCas = Long.parseLong(c.untilEnd("gets old\r\n").lines().findFirst().orElseThrow().split(" ")[4]);
+
+            // a new key and a replacement, both stored by the extension
+            byte[] reply = McClient.udp(udp, 0x4242, "set fresh 4294967295 0 5\r\nhello\r\n", 1)[0];
+            assertThat(header(reply)).containsExactly(0x4242, 0, 1, 0);
+            assertThat(body(reply)).isEqualTo("STORED\r\n");
+            assertThat(body(McClient.udp(udp, 2, "set old 7 0 6\r\nnewval\r\n", 1)[0])).isEqualTo("STORED\r\n");
+            String value1024 = "w".repeat(1024);
+            assertThat(body(McClient.udp(udp, 3, "set " + "y".repeat(250) + " 0 0 1024\r\n" + value1024 + "\r\n", 1)[0])).isEqualTo("STORED\r\n");
+            assertThat(hook.count(XdpAction.TX)).isEqualTo(3);
+            assertThat(server.stats().udpRequests()).as("Java saw none of them").isZero();
+
+            // Java reads what the extension stored: values, flags, fresh CAS uniques, counters
+            assertThat(c.untilEnd("get fresh old\r\n")).isEqualTo("VALUE fresh 4294967295 5\nhello\nVALUE old 7 6\nnewval\nEND\n");
+            assertThat(c.untilEnd("get " + "y".repeat(250) + "\r\n")).isEqualTo("VALUE " + "y".repeat(250) + " 0 1024\n" + value1024 + "\nEND\n");
+            long extensionCas = Long.parseLong(c.untilEnd("gets old\r\n").lines().findFirst().orElseThrow().split(" ")[4]);
+            assertThat(extensionCas).as("one CAS counter for both sides").isGreaterThan(javaCas);
+            assertThat(c.call("cas old 0 0 1 " + extensionCas + "\r\nz\r\n")).isEqualTo("STORED");
+            assertThat(server.store().currentItems()).isEqualTo(3);
+            assertThat(server.store().bytes()).isEqualTo((5 + 5) + (3 + 1) + (250 + 1024));
+            assertThat(server.store().totalItems()).isEqualTo(5);
+            assertThat(c.call("delete fresh\r\n")).isEqualTo("DELETED");
+            assertThat(server.store().currentItems()).isEqualTo(2);
+
+            // left to Java: noreply, an expiry, a key with control bytes, a bad chunk, too large, other commands
+            long tx = hook.count(XdpAction.TX);
+            assertThat(McClient.udpNoReply(udp, 4, "set q 0 0 1 noreply\r\nx\r\n")).isTrue();
+            assertThat(body(McClient.udp(udp, 5, "set e 0 100 1\r\nx\r\n", 1)[0])).isEqualTo("STORED\r\n");
+            assertThat(body(McClient.udp(udp, 6, "set \u0001k 0 0 1\r\nx\r\n", 1)[0]))
+                    .as("refused; the data line then reads as a command, as in memcached").isEqualTo("CLIENT_ERROR bad command line format\r\nERROR\r\n");
+            assertThat(body(McClient.udp(udp, 7, "set b 0 0 3\r\nabcd\r\n", 1)[0])).startsWith("CLIENT_ERROR bad data chunk\r\n");
+            assertThat(body(McClient.udp(udp, 8, "set big 0 0 1025\r\n" + "b".repeat(1025) + "\r\n", 1)[0])).isEqualTo("STORED\r\n");
+            assertThat(body(McClient.udp(udp, 9, "add a 0 0 1\r\nx\r\n", 1)[0])).isEqualTo("STORED\r\n");
+            assertThat(hook.count(XdpAction.TX)).as("none of these at the hook").isEqualTo(tx);
+            assertThat(server.stats().udpRequests()).isEqualTo(6);
+            assertThat(c.untilEnd("get q e big a\r\n")).contains("VALUE q 0 1", "VALUE e 0 1", "VALUE big 0 1025", "VALUE a 0 1");
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void javaWritersAndOffloadedReadersShareTheTableUnderLoad() throws Exception {
+        try (MemcachedServer server = MemcachedServer.start(MemcachedServer.Config.loopback().withThreads(2)
+                .withBudget(Duration.ofSeconds(2)).withOffload(offloadObject()))) {
+            var udp = server.udpAddress().orElseThrow();
+            int keys = 64;
+            try (McClient c = new McClient(server.tcpAddress())) {
+                for (int k = 0; k < keys; k++) {
+                    String v = value(k, 0);
+                    assertThat(c.call("set key" + k + " 0 0 " + v.length() + "\r\n" + v + "\r\n")).isEqualTo("STORED");
+                }
+            }
+            long until = System.nanoTime() + 1_500_000_000L;
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                java.util.List<java.util.concurrent.Future<Integer>> tasks = new java.util.ArrayList<>();
+                for (int w = 0; w < 2; w++) {
+                    int writer = w;
+                    tasks.add(pool.submit(() -> {
+                        int n = 0;
+                        try (McClient c = new McClient(server.tcpAddress())) {
+                            for (int round = 1; System.nanoTime() < until; round++) {
+                                int k = (round * 7 + writer) % keys;
+                                String v = value(k, round);
+                                assertThat(c.call("set key" + k + " 0 0 " + v.length() + "\r\n" + v + "\r\n")).isEqualTo("STORED");
+                                n++;
+                            }
+                        }
+                        return n;
+                    }));
+                }
+                for (int r = 0; r < 2; r++) {
+                    int reader = r;
+                    tasks.add(pool.submit(() -> {
+                        int n = 0;
+                        for (int i = 0; System.nanoTime() < until; i++) {
+                            int k = (i * 13 + reader) % keys;
+                            String reply = body(McClient.udp(udp, i & 0xffff, "get key" + k + "\r\n", 1)[0]);
+                            assertThat(reply).matches("VALUE key" + k + " 0 \\d+\r\nv" + k + "-\\d+x*\r\nEND\r\n");
+                            n++;
+                        }
+                        return n;
+                    }));
+                }
+                for (var t : tasks) assertThat(t.get()).isPositive();
+            } finally {
+                pool.shutdownNow();
+            }
+            PacketHook hook = server.hook().orElseThrow();
+            assertThat(hook.count(XdpAction.TX)).as("GETs served at the hook").isPositive();
+            assertThat(hook.count(XdpAction.PASS)).as("every key is always present: no GET reached Java").isZero();
+            assertThat(hook.fallbacks()).isZero();
+        }
+    }
+
+    /** Values of varying length (so items are reallocated in other size classes). */
+    private static String value(int key, int round) {
+        return "v" + key + "-" + round + "x".repeat((key * 31 + round) % 300);
     }
 
     @ParameterizedTest
