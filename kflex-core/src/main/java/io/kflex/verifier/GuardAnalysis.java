@@ -87,6 +87,9 @@ final class GuardAnalysis {
 
     private void solve() {
         int n = code.length();
+        boolean[] stored = joinPoints(n);
+        // States are kept only where paths meet or blocks start: inside a straight run of code
+        // the state is recomputed, so memory stays proportional to the number of blocks.
         Val[][] in = new Val[n][];
         int[] changes = new int[n];
         Deque<Integer> work = new ArrayDeque<>();
@@ -97,13 +100,12 @@ final class GuardAnalysis {
             work.add(entry);
         }
         while (!work.isEmpty()) {
-            int pc = work.poll();
-            Val[] out = transfer(pc, in[pc].clone(), false);
-            for (int succ : cfg.successors(pc)) {
+            int start = work.poll();
+            walk(start, in[start], stored, false, (succ, out) -> {
                 if (in[succ] == null) {
                     in[succ] = out.clone();
                     work.add(succ);
-                    continue;
+                    return;
                 }
                 Val[] old = in[succ];
                 Val[] next = new Val[old.length];
@@ -117,11 +119,48 @@ final class GuardAnalysis {
                     in[succ] = next;
                     work.add(succ);
                 }
+            });
+        }
+        for (int pc = 0; pc < n; pc++) {
+            if (in[pc] != null) walk(pc, in[pc], stored, true, (succ, out) -> { });
+        }
+    }
+
+    /** Runs the straight code from {@code start} to the next join point, handing each outgoing state to {@code edge}. */
+    private void walk(int start, Val[] entry, boolean[] stored, boolean decide, java.util.function.BiConsumer<Integer, Val[]> edge) {
+        Val[] st = entry.clone();
+        int pc = start;
+        while (true) {
+            st = transfer(pc, st, decide);
+            int[] succs = cfg.successors(pc);
+            if (succs.length == 1 && !stored[succs[0]]) {
+                pc = succs[0];
+                continue;
+            }
+            for (int succ : succs) edge.accept(succ, st);
+            return;
+        }
+    }
+
+    /**
+     * Slots whose state is kept: subprogram entries, block leaders, and every slot with more
+     * than one predecessor or reached from a slot with more than one successor.
+     */
+    private boolean[] joinPoints(int n) {
+        boolean[] stored = new boolean[n];
+        int[] preds = new int[n];
+        for (int pc = 0; pc < n; pc++) {
+            if (code.at(pc) == null) continue; // second slot of a lddw
+            int[] succs = cfg.successors(pc);
+            for (int succ : succs) {
+                preds[succ]++;
+                if (succs.length != 1) stored[succ] = true;
             }
         }
         for (int pc = 0; pc < n; pc++) {
-            if (in[pc] != null) transfer(pc, in[pc].clone(), true);
+            if (preds[pc] > 1 || cfg.isBlockLeader(pc) || cfg.isSubprogramStart(pc)) stored[pc] = true;
         }
+        return stored;
     }
 
     /** The state after slot {@code pc}; with {@code decide}, also records whether its heap access needs a guard. */
