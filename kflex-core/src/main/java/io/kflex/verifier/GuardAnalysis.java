@@ -333,7 +333,7 @@ final class GuardAnalysis {
         return a.wide() ? alu64(op, dst, src) : alu32(op, dst, src);
     }
 
-    private static Val alu64(AluOp op, Val d, Val s) {
+    static Val alu64(AluOp op, Val d, Val s) {
         return switch (op) {
             case MOV -> s;
             case MOVSX8 -> Val.num(Byte.MIN_VALUE, Byte.MAX_VALUE);
@@ -351,6 +351,7 @@ final class GuardAnalysis {
             case RSH -> {
                 if (s == null || s.ptr() || s.lo() != s.hi() || s.lo() < 0 || s.lo() > 63) yield null;
                 int k = (int) s.lo();
+                if (k == 0) yield d; // unchanged
                 yield d != null && d.nonNegative() ? Val.num(d.lo() >> k, d.hi() >> k) : Val.num(0, -1L >>> k);
             }
             default -> null;
@@ -358,7 +359,7 @@ final class GuardAnalysis {
     }
 
     /** A 32-bit operation zero-extends its result: it is in [0, 2^32), and where no wrap can occur, exactly the 64-bit one's. */
-    private static Val alu32(AluOp op, Val d, Val s) {
+    static Val alu32(AluOp op, Val d, Val s) {
         Val full = Val.num(0, U32);
         if (op == AluOp.MOV) {
             // A sanitised heap offset with no displacement is below 2^32 and survives the copy.
@@ -370,7 +371,9 @@ final class GuardAnalysis {
         }
         if (op == AluOp.AND && s != null && !s.ptr() && s.lo() == s.hi()) return Val.num(0, s.lo() & U32);
         boolean small = d != null && !d.ptr() && d.lo() >= 0 && d.hi() <= U32 && s != null && !s.ptr() && s.lo() >= 0 && s.hi() <= U32;
-        if (small && (op == AluOp.ADD || op == AluOp.LSH || op == AluOp.MUL || op == AluOp.AND || op == AluOp.RSH)) {
+        // Shifts of 32 or more differ between the widths (the count is taken modulo 32 or 64).
+        boolean shift = op == AluOp.LSH || op == AluOp.RSH;
+        if (small && (op == AluOp.ADD || op == AluOp.MUL || op == AluOp.AND || shift && s.hi() < 32)) {
             Val r = alu64(op, d, s);
             if (r != null && !r.ptr() && r.lo() >= 0 && r.hi() <= U32) return r;
         }
