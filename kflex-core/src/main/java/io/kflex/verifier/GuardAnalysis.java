@@ -137,9 +137,48 @@ final class GuardAnalysis {
                 pc = succs[0];
                 continue;
             }
+            if (code.at(pc) instanceof Instruction.Jump j && succs.length == 2 && succs[0] != succs[1]) {
+                edge.accept(succs[0], refine(j, st, false));
+                edge.accept(succs[1], refine(j, st, true));
+                return;
+            }
             for (int succ : succs) edge.accept(succ, st);
             return;
         }
+    }
+
+    /**
+     * The state on one edge of a conditional jump: an unsigned comparison of a register with a
+     * non-negative constant bounds the register on that edge ({@code i < K} puts it in
+     * {@code [0, K - 1]} whatever it held). Only 64-bit comparisons, and 32-bit ones of a
+     * register known to fit in 32 bits, are used; an edge the facts say is infeasible keeps the
+     * unrefined state.
+     */
+    static Val[] refine(Instruction.Jump j, Val[] st, boolean taken) {
+        Val k = switch (j.src()) {
+            case Operand.Imm imm -> j.wide() ? Val.num(imm.value(), imm.value()) : Val.num(imm.value() & U32, imm.value() & U32);
+            case Operand.Reg r -> st[r.reg()];
+        };
+        if (k == null || k.ptr() || k.lo() != k.hi() || k.lo() < 0 || k.lo() == Long.MAX_VALUE) return st;
+        long c = k.lo();
+        Val v = st[j.dst()];
+        if (v != null && (v.ptr() || v.lo() < 0)) return st; // compare numbers known non-negative only
+        if (!j.wide() && (v == null || v.hi() > U32 || c > U32)) return st;
+        long lo = v == null ? 0 : v.lo(), hi = v == null ? Long.MAX_VALUE : v.hi();
+        // The unsigned order of a non-negative value is its signed order; an unknown value that is
+        // unsigned-below a non-negative constant is non-negative.
+        switch (j.op()) {
+            case JLT -> { if (taken) hi = Math.min(hi, c - 1); else if (v != null) lo = Math.max(lo, c); else return st; }
+            case JLE -> { if (taken) hi = Math.min(hi, c); else if (v != null) lo = Math.max(lo, c + 1); else return st; }
+            case JGT -> { if (!taken) hi = Math.min(hi, c); else if (v != null) lo = Math.max(lo, c + 1); else return st; }
+            case JGE -> { if (!taken) hi = Math.min(hi, c - 1); else if (v != null) lo = Math.max(lo, c); else return st; }
+            case JEQ -> { if (taken) { lo = c; hi = c; } else return st; }
+            default -> { return st; }
+        }
+        if (lo > hi) return st;
+        Val[] out = st.clone();
+        out[j.dst()] = Val.num(lo, hi);
+        return out;
     }
 
     /**
