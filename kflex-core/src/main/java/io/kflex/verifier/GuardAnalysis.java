@@ -32,7 +32,8 @@ import java.util.Map;
  *   <li>{@code Ptr[lo, hi]}: the value is {@code s + d} with {@code s} sanitised and the
  *       displacement {@code d} in {@code [lo, hi]} (constant additions, bounded indices);</li>
  *   <li>{@code Num[lo, hi]}: a number in that signed range (constants, narrow loads, masks,
- *       shifts and products of bounded numbers) — what bounded array indices are made of;</li>
+ *       shifts and products of bounded numbers, unsigned comparisons with a constant on the
+ *       edge where they hold) — what bounded array indices are made of;</li>
  *   <li>nothing known (absent).</li>
  * </ul>
  *
@@ -40,8 +41,9 @@ import java.util.Map;
  * {@code Ptr[lo, hi]} with {@code lo + off >= -GUARD} and {@code hi + off + n <= GUARD}: the bytes
  * then lie in {@code [-GUARD, size + GUARD)} of the heap, inside the segment's guard zones, on
  * every path. Facts survive copies, spills and fills (stack slots written only through the frame
- * pointer at constant offsets; any other store that may reach the stack, and every call, forgets
- * the slots) and meet at joins (both sides must know a fact; displacement ranges are joined).
+ * pointer at constant offsets; any other store that may reach the stack, and every call given a
+ * pointer into the frame, forgets the slots) and meet at joins (both sides must know a fact;
+ * displacement ranges are joined).
  * It is a forward dataflow over each subprogram, which starts knowing nothing; a join point whose
  * state keeps changing is widened to "nothing known" for what changed, so it terminates.
  */
