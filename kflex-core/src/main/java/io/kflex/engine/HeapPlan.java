@@ -11,8 +11,10 @@ import java.util.Arrays;
  * How each memory instruction of a program reaches memory, decided once at load time from the
  * verifier's facts and the bound heap: through the address space, as a guarded heap access (the
  * base register is confined in place: {@code base &= mask}), as a heap access whose guard the
- * verifier elided (the base was confined by an earlier access on every path), or — where the
- * region differs between paths — by testing the base at run time. Both engines follow it.
+ * verifier elided (the base is a sanitised offset plus a displacement within the guard distance
+ * on every path: sanitised by an earlier guarded access or by {@code addr_space_cast}, which the
+ * engines perform as {@link HeapAccess#castKern(long, long)}), or — where the region differs
+ * between paths — by testing the base at run time. Both engines follow it.
  */
 public final class HeapPlan {
     /** How one instruction accesses memory. */

@@ -32,7 +32,8 @@ import java.util.Map;
  *   <li>{@code Ptr[lo, hi]}: the value is {@code s + d} with {@code s} sanitised and the
  *       displacement {@code d} in {@code [lo, hi]} (constant additions, bounded indices);</li>
  *   <li>{@code Num[lo, hi]}: a number in that signed range (constants, narrow loads, masks,
- *       shifts and products of bounded numbers) — what bounded array indices are made of;</li>
+ *       shifts and products of bounded numbers, unsigned comparisons with a constant on the
+ *       edge where they hold) — what bounded array indices are made of;</li>
  *   <li>nothing known (absent).</li>
  * </ul>
  *
@@ -40,8 +41,9 @@ import java.util.Map;
  * {@code Ptr[lo, hi]} with {@code lo + off >= -GUARD} and {@code hi + off + n <= GUARD}: the bytes
  * then lie in {@code [-GUARD, size + GUARD)} of the heap, inside the segment's guard zones, on
  * every path. Facts survive copies, spills and fills (stack slots written only through the frame
- * pointer at constant offsets; any other store that may reach the stack, and every call, forgets
- * the slots) and meet at joins (both sides must know a fact; displacement ranges are joined).
+ * pointer at constant offsets; any other store that may reach the stack, and every call given a
+ * pointer into the frame, forgets the slots) and meet at joins (both sides must know a fact;
+ * displacement ranges are joined).
  * It is a forward dataflow over each subprogram, which starts knowing nothing; a join point whose
  * state keeps changing is widened to "nothing known" for what changed, so it terminates.
  */
@@ -87,6 +89,9 @@ final class GuardAnalysis {
 
     private void solve() {
         int n = code.length();
+        boolean[] stored = joinPoints(n);
+        // States are kept only where paths meet or blocks start: inside a straight run of code
+        // the state is recomputed, so memory stays proportional to the number of blocks.
         Val[][] in = new Val[n][];
         int[] changes = new int[n];
         Deque<Integer> work = new ArrayDeque<>();
@@ -97,13 +102,12 @@ final class GuardAnalysis {
             work.add(entry);
         }
         while (!work.isEmpty()) {
-            int pc = work.poll();
-            Val[] out = transfer(pc, in[pc].clone(), false);
-            for (int succ : cfg.successors(pc)) {
+            int start = work.poll();
+            walk(start, in[start], stored, false, (succ, out) -> {
                 if (in[succ] == null) {
                     in[succ] = out.clone();
                     work.add(succ);
-                    continue;
+                    return;
                 }
                 Val[] old = in[succ];
                 Val[] next = new Val[old.length];
@@ -117,11 +121,87 @@ final class GuardAnalysis {
                     in[succ] = next;
                     work.add(succ);
                 }
+            });
+        }
+        for (int pc = 0; pc < n; pc++) {
+            if (in[pc] != null) walk(pc, in[pc], stored, true, (succ, out) -> { });
+        }
+    }
+
+    /** Runs the straight code from {@code start} to the next join point, handing each outgoing state to {@code edge}. */
+    private void walk(int start, Val[] entry, boolean[] stored, boolean decide, java.util.function.BiConsumer<Integer, Val[]> edge) {
+        Val[] st = entry.clone();
+        int pc = start;
+        while (true) {
+            st = transfer(pc, st, decide);
+            int[] succs = cfg.successors(pc);
+            if (succs.length == 1 && !stored[succs[0]]) {
+                pc = succs[0];
+                continue;
+            }
+            if (code.at(pc) instanceof Instruction.Jump j && succs.length == 2 && succs[0] != succs[1]) {
+                edge.accept(succs[0], refine(j, st, false));
+                edge.accept(succs[1], refine(j, st, true));
+                return;
+            }
+            for (int succ : succs) edge.accept(succ, st);
+            return;
+        }
+    }
+
+    /**
+     * The state on one edge of a conditional jump: an unsigned comparison of a register with a
+     * non-negative constant bounds the register on that edge ({@code i < K} puts it in
+     * {@code [0, K - 1]} whatever it held). Only 64-bit comparisons, and 32-bit ones of a
+     * register known to fit in 32 bits, are used; an edge the facts say is infeasible keeps the
+     * unrefined state.
+     */
+    static Val[] refine(Instruction.Jump j, Val[] st, boolean taken) {
+        Val k = switch (j.src()) {
+            case Operand.Imm imm -> j.wide() ? Val.num(imm.value(), imm.value()) : Val.num(imm.value() & U32, imm.value() & U32);
+            case Operand.Reg r -> st[r.reg()];
+        };
+        if (k == null || k.ptr() || k.lo() != k.hi() || k.lo() < 0 || k.lo() == Long.MAX_VALUE) return st;
+        long c = k.lo();
+        Val v = st[j.dst()];
+        if (v != null && (v.ptr() || v.lo() < 0)) return st; // compare numbers known non-negative only
+        if (!j.wide() && (v == null || v.hi() > U32 || c > U32)) return st;
+        long lo = v == null ? 0 : v.lo(), hi = v == null ? Long.MAX_VALUE : v.hi();
+        // The unsigned order of a non-negative value is its signed order; an unknown value that is
+        // unsigned-below a non-negative constant is non-negative.
+        switch (j.op()) {
+            case JLT -> { if (taken) hi = Math.min(hi, c - 1); else if (v != null) lo = Math.max(lo, c); else return st; }
+            case JLE -> { if (taken) hi = Math.min(hi, c); else if (v != null) lo = Math.max(lo, c + 1); else return st; }
+            case JGT -> { if (!taken) hi = Math.min(hi, c); else if (v != null) lo = Math.max(lo, c + 1); else return st; }
+            case JGE -> { if (!taken) hi = Math.min(hi, c - 1); else if (v != null) lo = Math.max(lo, c); else return st; }
+            case JEQ -> { if (taken) { lo = c; hi = c; } else return st; }
+            default -> { return st; }
+        }
+        if (lo > hi) return st;
+        Val[] out = st.clone();
+        out[j.dst()] = Val.num(lo, hi);
+        return out;
+    }
+
+    /**
+     * Slots whose state is kept: subprogram entries, block leaders, and every slot with more
+     * than one predecessor or reached from a slot with more than one successor.
+     */
+    private boolean[] joinPoints(int n) {
+        boolean[] stored = new boolean[n];
+        int[] preds = new int[n];
+        for (int pc = 0; pc < n; pc++) {
+            if (code.at(pc) == null) continue; // second slot of a lddw
+            int[] succs = cfg.successors(pc);
+            for (int succ : succs) {
+                preds[succ]++;
+                if (succs.length != 1) stored[succ] = true;
             }
         }
         for (int pc = 0; pc < n; pc++) {
-            if (in[pc] != null) transfer(pc, in[pc].clone(), true);
+            if (preds[pc] > 1 || cfg.isBlockLeader(pc) || cfg.isSubprogramStart(pc)) stored[pc] = true;
         }
+        return stored;
     }
 
     /** The state after slot {@code pc}; with {@code decide}, also records whether its heap access needs a guard. */
@@ -294,7 +374,7 @@ final class GuardAnalysis {
         return a.wide() ? alu64(op, dst, src) : alu32(op, dst, src);
     }
 
-    private static Val alu64(AluOp op, Val d, Val s) {
+    static Val alu64(AluOp op, Val d, Val s) {
         return switch (op) {
             case MOV -> s;
             case MOVSX8 -> Val.num(Byte.MIN_VALUE, Byte.MAX_VALUE);
@@ -312,6 +392,7 @@ final class GuardAnalysis {
             case RSH -> {
                 if (s == null || s.ptr() || s.lo() != s.hi() || s.lo() < 0 || s.lo() > 63) yield null;
                 int k = (int) s.lo();
+                if (k == 0) yield d; // unchanged
                 yield d != null && d.nonNegative() ? Val.num(d.lo() >> k, d.hi() >> k) : Val.num(0, -1L >>> k);
             }
             default -> null;
@@ -319,7 +400,7 @@ final class GuardAnalysis {
     }
 
     /** A 32-bit operation zero-extends its result: it is in [0, 2^32), and where no wrap can occur, exactly the 64-bit one's. */
-    private static Val alu32(AluOp op, Val d, Val s) {
+    static Val alu32(AluOp op, Val d, Val s) {
         Val full = Val.num(0, U32);
         if (op == AluOp.MOV) {
             // A sanitised heap offset with no displacement is below 2^32 and survives the copy.
@@ -331,7 +412,9 @@ final class GuardAnalysis {
         }
         if (op == AluOp.AND && s != null && !s.ptr() && s.lo() == s.hi()) return Val.num(0, s.lo() & U32);
         boolean small = d != null && !d.ptr() && d.lo() >= 0 && d.hi() <= U32 && s != null && !s.ptr() && s.lo() >= 0 && s.hi() <= U32;
-        if (small && (op == AluOp.ADD || op == AluOp.LSH || op == AluOp.MUL || op == AluOp.AND || op == AluOp.RSH)) {
+        // Shifts of 32 or more differ between the widths (the count is taken modulo 32 or 64).
+        boolean shift = op == AluOp.LSH || op == AluOp.RSH;
+        if (small && (op == AluOp.ADD || op == AluOp.MUL || op == AluOp.AND || shift && s.hi() < 32)) {
             Val r = alu64(op, d, s);
             if (r != null && !r.ptr() && r.lo() >= 0 && r.hi() <= U32) return r;
         }

@@ -11,10 +11,12 @@ import java.util.SortedSet;
  *
  * <ul>
  *   <li>{@code accesses}: per load/store/atomic slot, the region and proven bounds. A heap access
- *       with {@code guardNeeded == false} relies on its base register having been guarded by an
- *       earlier access on every path to it (and not written since): engines must guard by
- *       sanitising the base register itself, so later accesses through it stay inside the heap's
- *       guard zone.</li>
+ *       with {@code guardNeeded == false} relies on its base register holding, on every path, a
+ *       sanitised heap offset plus a bounded displacement that keeps the access within
+ *       {@link Verifier#HEAP_GUARD_BYTES} of the heap. Engines must sanitise exactly where the
+ *       analysis assumes it ({@link GuardAnalysis}): a guarded access confines its base register
+ *       in place ({@code base &= mask}), and {@code addr_space_cast} to the kernel view yields
+ *       {@code value & mask}.</li>
  *   <li>{@code backEdges}: every loop back-edge and whether its loop provably terminates.</li>
  *   <li>{@code cancellationPoints}: the slots of back-edges without a termination proof; the
  *       engines poll for cancellation there.</li>

@@ -149,4 +149,20 @@ class GuardAnalysisTest {
         assertThat(elided(p, 2)).isTrue();
         assertThat(elided(p, 4)).isTrue();
     }
+
+    @Test
+    void aComparisonBoundsAnIndexOnTheEdgeWhereItHolds() throws Exception {
+        // if (r3 < 512) r4 = base + r3 * 8 else r4 = base + r3 * 8 (unbounded)
+        VerifiedProgram p = verify(new Asm().call(5).castKern(1, 0).movr(3, 0)
+                .jmp(JGE, 3, 512, "big")
+                .lsh(3, 3).movr(4, 1).addr(4, 3).ldxdw(2, 4, 0)   // 7: r3 in [0, 511]
+                .ret(0)
+                .label("big").lsh(3, 3).movr(4, 1).addr(4, 3).ldxdw(2, 4, 0) // 13: nothing known of r3
+                .ret(0));
+        assertThat(elided(p, 7)).isTrue();
+        assertThat(elided(p, 13)).isFalse();
+        VerifiedProgram tooFar = verify(new Asm().call(5).castKern(1, 0).movr(3, 0)
+                .jmp(JGE, 3, 8192, "out").lsh(3, 3).movr(4, 1).addr(4, 3).ldxdw(2, 4, 0).label("out").ret(0));
+        assertThat(elided(tooFar, 7)).as("8191 * 8 is beyond the guard distance").isFalse();
+    }
 }
