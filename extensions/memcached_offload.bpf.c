@@ -68,6 +68,7 @@ kflex_heap(1ULL << 30); /* 1 GiB of address space; pages are only used when allo
 #define FRAME_HEADER 8
 #define BODY (14 + 20 + 8 + FRAME_HEADER) /* Ethernet, IPv4 (no options), UDP, frame header */
 #define RESPONSE_MASK 2047                 /* every response offset is below this */
+#define REPLY_FRAME (BODY + RESPONSE_MASK + 1) /* the frame a GET reply is written into */
 /* "VALUE " key " " flags(<=10) " " bytes(<=4) "\r\n" data "\r\nEND\r\n" minus "get " key "\r\n" */
 #define GROWTH (6 + 1 + 10 + 1 + 4 + 2 + 7 - 4 - 2 + MC_OFFLOAD_VALUE_MAX)
 #define FNV_OFFSET 0xcbf29ce484222325ULL
@@ -333,7 +334,7 @@ int memcached_udp(struct xdp_md *ctx)
 	__u8 key[MC_KEY_BUF] = {};
 	__u64 hash = FNV_OFFSET;
 	__u32 len = 0, pos = 0, value_len = 0;
-	int found = 0, hit = 0, is_set = 0, control = 0;
+	int found = 0, hit = 0, is_set = 0, control = 0, request_len;
 	__u8 *f, *q;
 
 	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
@@ -399,11 +400,22 @@ int memcached_udp(struct xdp_md *ctx)
 		return XDP_PASS;
 	b = &table[hash & (MC_BUCKETS - 1)];
 
-	/* Grow to the largest reply first: no helper is called under the bucket lock. */
-	if (bpf_xdp_adjust_tail(ctx, GROWTH))
+	/*
+	 * Grow to one fixed reply frame first (no helper is called under the bucket lock), large
+	 * enough for the largest reply, and check its size once. The per-byte checks of put() then
+	 * all hold on the one path the verifier keeps: without this check each of them would widen
+	 * the known packet range a little and split the verifier's exploration in two.
+	 */
+	request_len = BODY + 4 + len + 2; /* "get <key>\r\n" ends the frame (checked above) */
+	if (bpf_xdp_adjust_tail(ctx, REPLY_FRAME - request_len))
 		return XDP_PASS;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
+	if (data + REPLY_FRAME > data_end) {
+		if (bpf_xdp_adjust_tail(ctx, request_len - REPLY_FRAME))
+			return XDP_DROP;
+		return XDP_PASS;
+	}
 
 	kflex_spin_lock(&b->lock);
 	for (it = b->head; it; it = it->next) {
@@ -458,11 +470,11 @@ int memcached_udp(struct xdp_md *ctx)
 
 	if (!hit) {
 		/* Back to the request as it came. */
-		if (bpf_xdp_adjust_tail(ctx, -GROWTH))
+		if (bpf_xdp_adjust_tail(ctx, request_len - REPLY_FRAME))
 			return XDP_DROP;
 		return XDP_PASS;
 	}
-	if (bpf_xdp_adjust_tail(ctx, (int)pos - (int)(4 + len + 2) - GROWTH))
+	if (bpf_xdp_adjust_tail(ctx, (int)(BODY + pos) - REPLY_FRAME))
 		return XDP_DROP;
 
 	return turn_around(ctx, pos);
