@@ -223,16 +223,25 @@ final class LineParser {
         return plain(new AddrSpaceCast(dst.num(), src.num(), dstAs, srcAs));
     }
 
-    /** {@code r1 = map_value(fd, offset) ll} and the other {@code lddw} pseudo forms. */
-    private Parsed pseudoLoad(Reg dst, int pseudo) throws AssemblyException {
+    /** The numbers of an argument list {@code (a)} or {@code (a, b)}; {@code second} is null for one. */
+    private record Arguments(BigInteger first, BigInteger second) {}
+
+    private Arguments oneOrTwoArguments() throws AssemblyException {
         expect("(");
-        int imm = imm32(number());
-        int next = 0;
+        BigInteger first = number(), second = null;
         if (peekIs(",")) {
             next();
-            next = imm32(number());
+            second = number();
         }
         expect(")");
+        return new Arguments(first, second);
+    }
+
+    /** {@code r1 = map_value(fd, offset) ll} and the other {@code lddw} pseudo forms. */
+    private Parsed pseudoLoad(Reg dst, int pseudo) throws AssemblyException {
+        Arguments args = oneOrTwoArguments();
+        int imm = imm32(args.first());
+        int next = args.second() == null ? 0 : imm32(args.second());
         expect("ll");
         if (dst.narrow()) throw error("a 64-bit immediate load needs an r register, not " + dst.name());
         return plain(new LoadImm64(dst.num(), pseudo, imm, next));
@@ -399,15 +408,9 @@ final class LineParser {
             }
             case "kfunc" -> {
                 next();
-                expect("(");
-                int id = imm32(number());
-                short off = 0;
-                if (peekIs(",")) {
-                    next();
-                    off = off16(number());
-                }
-                expect(")");
-                return plain(new Call(CallKind.KFUNC, id, off));
+                Arguments args = oneOrTwoArguments();
+                short off = args.second() == null ? 0 : off16(args.second());
+                return plain(new Call(CallKind.KFUNC, imm32(args.first()), off));
             }
             default -> {
                 next();
