@@ -125,7 +125,8 @@ public final class Extension implements AutoCloseable {
     }
 
     private LoadedProgram prepare(Program program) throws VerificationException, EngineException {
-        VerifierOptions options = VerifierOptions.defaults().withSourceLines(program.sourceLines());
+        var sourceLines = program.sourceLines();
+        VerifierOptions options = VerifierOptions.defaults().withSourceLines(sourceLines);
         VerifiedProgram verified;
         try {
             verified = Verifier.verify(program.code(), program.type(), object.mapSpecs(), options);
@@ -162,7 +163,7 @@ public final class Extension implements AutoCloseable {
             event.guardsElided = verified.guardsElided();
             event.commit();
         }
-        return new LoadedProgram(this, program, verified, executable, layout);
+        return new LoadedProgram(this, program, sourceLines, verified, executable, layout);
     }
 
     /**

@@ -29,14 +29,18 @@ public final class LoadedProgram {
 
     private final Extension extension;
     private final Program program;
+    /** Source text by the slot each line starts at, built once (the verifier was given the same). */
+    private final java.util.NavigableMap<Integer, String> sourceLines;
     private final VerifiedProgram verified;
     private final Executable executable;
     private final ContextLayout layout;
     private final ProgramStats stats = new ProgramStats();
     private volatile boolean unloaded;
 
-    LoadedProgram(Extension extension, Program program, VerifiedProgram verified, Executable executable, ContextLayout layout) {
+    LoadedProgram(Extension extension, Program program, java.util.NavigableMap<Integer, String> sourceLines,
+                  VerifiedProgram verified, Executable executable, ContextLayout layout) {
         this.extension = extension;
+        this.sourceLines = sourceLines;
         this.program = program;
         this.verified = verified;
         this.executable = executable;
@@ -146,7 +150,7 @@ public final class LoadedProgram {
 
     /** The source line of instruction {@code pc}, or null. */
     public String verifiedSourceLine(int pc) {
-        var e = program.sourceLines().floorEntry(pc);
+        var e = sourceLines.floorEntry(pc);
         return e == null ? null : e.getValue();
     }
 
