@@ -13,8 +13,8 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -29,11 +29,8 @@ final class DisasmCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "OBJ", description = "The eBPF object file.")
-    Path object;
-
-    @Option(names = "--program", paramLabel = "NAME", description = "Only this program.")
-    String program;
+    @Mixin
+    ProgramSelection.Options target;
 
     @Option(names = "--json", description = "One JSON object per program on stdout.")
     boolean json;
@@ -46,7 +43,7 @@ final class DisasmCommand implements Callable<Integer> {
         try {
             // Listing needs no host: every kfunc extern resolves to a placeholder id so that objects
             // written for any host can be shown; the listing prints the call by that id.
-            programs = ProgramSelection.open(object, program, name -> OptionalInt.of(0)).programs();
+            programs = target.open(name -> OptionalInt.of(0)).programs();
         } catch (LoadException e) {
             err.println("kflex: " + e.getMessage());
             return Main.USAGE;

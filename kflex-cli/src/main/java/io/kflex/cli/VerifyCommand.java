@@ -8,13 +8,12 @@ import io.kflex.verifier.VerifiedProgram;
 import io.kflex.verifier.Verifier;
 import io.kflex.verifier.VerifierOptions;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -29,11 +28,8 @@ final class VerifyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "OBJ", description = "The eBPF object file.")
-    Path object;
-
-    @Option(names = "--program", paramLabel = "NAME", description = "Only this program.")
-    String program;
+    @Mixin
+    ProgramSelection.Options target;
 
     @Option(names = "--log-level", paramLabel = "N", description = "0 = none, 1 = errors and summary (default), 2 = state per instruction.")
     int logLevel = 1;
@@ -51,7 +47,7 @@ final class VerifyCommand implements Callable<Integer> {
         }
         ProgramSelection selection;
         try {
-            selection = ProgramSelection.open(object, program, Kfuncs.resolver());
+            selection = target.open(Kfuncs.resolver());
         } catch (LoadException e) {
             err.println("kflex: " + e.getMessage());
             return Main.USAGE;
