@@ -180,6 +180,8 @@ final class JitCompiler {
     private final HeapPlan heapPlan;
     /** False only for the measuring-only engine: no heap confinement, no cancellation polls. */
     private final boolean instrumented;
+    /** Whether the program comes with the verifier's facts (what frame-slot promotion relies on). */
+    private final boolean verified;
     /**
      * Per pc, the host region the verifier proved a load or store reaches (packet, context, map
      * value), accessed through the region's segment directly; null where the generic address-space
@@ -227,6 +229,7 @@ final class JitCompiler {
      */
     JitCompiler(Code code, Bindings bindings, int methodLimit, boolean instrumented) throws EngineException {
         this.instrumented = instrumented;
+        this.verified = bindings.verified().isPresent();
         this.code = code;
         this.helpers = bindings.helpers();
         this.noPoll = io.kflex.engine.CancellationPolls.skippable(code, bindings.verified());
@@ -321,6 +324,15 @@ final class JitCompiler {
     /** How many loads and stores go straight to a packet, context or map-value segment. */
     int hostAccesses() { return hostAccesses; }
 
+    /** Frame slots kept in {@code long} locals, over every subprogram generated as one method. */
+    int promotedFrameSlots() {
+        int n = 0;
+        for (var sub : subprograms.entrySet()) {
+            if (!splits.containsKey(sub.getKey())) n += promotableFrameSlots(sub.getValue()).size();
+        }
+        return n;
+    }
+
     /** Values the hidden class's static finals are initialised from, in field order. */
     List<Object> classData() { return List.copyOf(classData); }
 
@@ -388,6 +400,52 @@ final class JitCompiler {
             };
             if (writes) return false;
         }
+        return true;
+    }
+
+    /**
+     * The frame slots of a subprogram that can live in {@code long} locals instead of the stack
+     * segment: the 8-byte-aligned frame offsets it accesses, keyed to nothing yet (the emitter
+     * numbers the locals), or an empty set when its frame's address may escape.
+     *
+     * <p>A slot's address escapes when anything could reach the frame other than this
+     * subprogram's own {@code r10 + constant} loads and stores. That is ruled out when the program
+     * is verified (the verifier rejects frame accesses through another frame's pointer and reads of
+     * memory past a frame's top), r10 is never written, and r10 is read only as the base of
+     * non-atomic loads and stores inside the frame that do not straddle an 8-byte slot: no copy of
+     * r10 exists, so no helper, callee, callback or iterator can be handed a pointer into the
+     * frame. Any other read of r10 (a move, an argument, a comparison, an atomic, a store of its
+     * value) keeps the whole frame in memory.
+     */
+    private java.util.SortedSet<Integer> promotableFrameSlots(BitSet body) {
+        TreeSet<Integer> slots = new TreeSet<>();
+        if (!verified || !framePointerIsFixed(body)) return slots;
+        for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
+            Instruction insn = code.at(pc);
+            boolean framed = switch (insn) {
+                case Load l when l.src() == 10 -> addSlot(slots, l.off(), l.size());
+                case Store s when s.dst() == 10 -> addSlot(slots, s.off(), s.size());
+                case StoreReg s when s.dst() == 10 || s.src() == 10 -> s.src() != 10 && addSlot(slots, s.off(), s.size());
+                case Alu a -> !(a.src() instanceof Operand.Reg r && r.reg() == 10);
+                case Jump j -> j.dst() != 10 && !(j.src() instanceof Operand.Reg r && r.reg() == 10);
+                case Atomic a -> a.dst() != 10 && a.src() != 10;
+                case CallX c -> c.reg() != 10;
+                case AddrSpaceCast c -> c.src() != 10;
+                case null, default -> true;
+            };
+            if (!framed) return new TreeSet<>();
+        }
+        return slots;
+    }
+
+    /**
+     * Adds the slot of a frame access; false if the access is outside the frame or straddles two
+     * slots (the verifier rejects misaligned stack accesses, so the latter is only a safeguard).
+     */
+    private static boolean addSlot(TreeSet<Integer> slots, short off, Size size) {
+        if (off < -RuntimeLimits.STACK_FRAME_SIZE || off > -size.bytes()) return false;
+        if (Math.floorMod(off, 8) + size.bytes() > 8) return false;
+        slots.add(Math.floorDiv(off, 8) * 8);
         return true;
     }
 
@@ -591,6 +649,8 @@ final class JitCompiler {
         private final int hostCacheBase;
         /** Whether r10 keeps its frame-pointer value throughout the subprogram (nothing writes it). */
         private final boolean fixedFramePointer;
+        /** Frame slots kept in {@code long} locals: 8-byte-aligned frame offset → local (empty when the frame escapes). */
+        private final Map<Integer, Integer> slotLocals = new HashMap<>();
         private final Map<Integer, Label> labels = new HashMap<>();
         private final Map<Integer, Label> exits = new TreeMap<>();
         private final List<Consumer<CodeBuilder>> outOfLine = new ArrayList<>();
@@ -609,6 +669,15 @@ final class JitCompiler {
             this.frameSlot = regBase + 25;
             this.hostCacheBase = regBase + 27;
             this.fixedFramePointer = framePointerIsFixed(body);
+            if (!region) {
+                // A split subprogram keeps its frame in memory: its regions hand registers over
+                // through an array, and would have to hand slots over too.
+                int next = hostCacheBase + 6 * HostRegion.values().length;
+                for (int slot : promotableFrameSlots(body)) {
+                    slotLocals.put(slot, next);
+                    next += 2;
+                }
+            }
         }
 
         private int reg(int r) { return regBase + 2 * r; }
@@ -643,6 +712,8 @@ final class JitCompiler {
             for (int r = 1; r <= 5; r++) code.lload(2 * r).lstore(reg(r));
             for (int r = 6; r <= 9; r++) code.lconst_0().lstore(reg(r));
             code.aload(0).iload(1).invokevirtual(CD_CONTEXT, "framePointer", MTD_I_L).lstore(reg(10));
+            // Promoted frame slots start as zero, like the stack a run maps.
+            for (int local : slotLocals.values()) code.lconst_0().lstore(local);
             emitBody();
             emitOutOfLine();
         }
@@ -765,6 +836,11 @@ final class JitCompiler {
                     narrow(s.size());
                 });
                 case Atomic a when heapPlan.mode(pc) != HeapPlan.Mode.ADDRESS_SPACE -> heapAtomic(pc, a);
+                case Load l when l.src() == 10 && !slotLocals.isEmpty() -> loadSlot(l);
+                case Store s when s.dst() == 10 && !slotLocals.isEmpty() ->
+                        storeSlot(s.size(), s.off(), () -> code.loadConstant((long) s.imm()));
+                case StoreReg s when s.dst() == 10 && !slotLocals.isEmpty() ->
+                        storeSlot(s.size(), s.off(), () -> code.lload(reg(s.src())));
                 case Load l when inFrame(l.src(), l.off(), l.size()) -> {
                     stackAccess(l.size(), l.off());
                     MemoryAccess a = MemoryAccess.of(l.size());
@@ -855,6 +931,51 @@ final class JitCompiler {
          */
         private boolean inFrame(int base, short off, Size size) {
             return base == 10 && fixedFramePointer && off >= -RuntimeLimits.STACK_FRAME_SIZE && off <= -size.bytes();
+        }
+
+        /** The local holding the frame slot that contains offset {@code off}, and the bit position of that byte in it. */
+        private int slotLocal(short off) { return slotLocals.get(Math.floorDiv(off, 8) * 8); }
+
+        private static int slotShift(short off) { return 8 * Math.floorMod(off, 8); }
+
+        private static long sizeMask(Size size) { return size == Size.DW ? -1L : (1L << (8 * size.bytes())) - 1; }
+
+        /** A load from a promoted frame slot: the slot's bytes in little-endian order, zero- or sign-extended. */
+        private void loadSlot(Load l) {
+            code.lload(slotLocal(l.off()));
+            int shift = slotShift(l.off());
+            if (shift > 0) code.loadConstant(shift).lushr();
+            if (l.size() != Size.DW) {
+                if (l.signed()) {
+                    code.l2i();
+                    switch (l.size()) {
+                        case B -> code.i2b();
+                        case H -> code.i2s();
+                        default -> {}
+                    }
+                    code.i2l();
+                } else {
+                    code.loadConstant(sizeMask(l.size())).land();
+                }
+            }
+            code.lstore(reg(l.dst()));
+        }
+
+        /** A store into a promoted frame slot: replaces the bytes it covers, keeps the others. */
+        private void storeSlot(Size size, short off, Runnable pushValue) {
+            int local = slotLocal(off);
+            if (size == Size.DW) {
+                pushValue.run();
+                code.lstore(local);
+                return;
+            }
+            int shift = slotShift(off);
+            long mask = sizeMask(size);
+            code.lload(local).loadConstant(~(mask << shift)).land();
+            pushValue.run();
+            code.loadConstant(mask).land();
+            if (shift > 0) code.loadConstant(shift).lshl();
+            code.lor().lstore(local);
         }
 
         /** Pushes the stack segment, the layout and the offset of frame slot {@code off}. */
