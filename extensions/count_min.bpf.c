@@ -16,8 +16,13 @@
  *                sketch cannot be allocated.
  *   cm_estimate  ctx.count = the minimum of the key's counters (an over-estimate of its
  *                total, never under). retval 0 (-1 as above).
+ *   cm_remove    subtracts ctx.count from the key's counter in every row (deleting occurrences
+ *                that were added: the turnstile model), each counter stopping at 0 so that a
+ *                caller removing more than it added cannot wrap a counter into a huge
+ *                over-estimate. retval 0 (-1 as above).
  *   Example: add(7, 5), add(7, 2), add(9, 1) -> estimate(7) = 7 (exact while no two keys
- *   collide in every row), estimate(9) = 1, estimate(11) = 0.
+ *   collide in every row), estimate(9) = 1, estimate(11) = 0; remove(7, 3) -> estimate(7) = 4;
+ *   remove(9, 5) -> estimate(9) = 0.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -103,5 +108,35 @@ int cm_estimate(struct cm_args *ctx)
 	if (c < min)
 		min = c;
 	ctx->count = min;
+	return 0;
+}
+
+/* Subtracts count from one counter, stopping at 0; retried while another CPU changes it. */
+static __always_inline void cm_sub(__u32 __arena *counter, __u32 count)
+{
+	__u32 old = *counter, new;
+
+	while (can_loop) {
+		new = old > count ? old - count : 0;
+		__u32 seen = __sync_val_compare_and_swap(counter, old, new);
+		if (seen == old)
+			break;
+		old = seen;
+	}
+}
+
+SEC("syscall")
+int cm_remove(struct cm_args *ctx)
+{
+	struct cm_sketch __arena *s = sketch();
+	__u64 key = ctx->key;
+	__u32 count = ctx->count;
+
+	if (!s)
+		return -1;
+	cm_sub(&s->rows[0][cm_column(key, 0)], count);
+	cm_sub(&s->rows[1][cm_column(key, 1)], count);
+	cm_sub(&s->rows[2][cm_column(key, 2)], count);
+	cm_sub(&s->rows[3][cm_column(key, 3)], count);
 	return 0;
 }

@@ -16,8 +16,14 @@
  *              retval 0 = inserted, 1 = replaced, -1 = out of heap memory, -22 = key 0.
  *   sl_lookup  ctx.value = the value of the smallest key >= ctx.key. retval 0 = found
  *              (ctx.key set to that key), 1 = no such key (ctx untouched).
+ *   sl_delete  removes ctx.key and frees its node; ctx.value = its value. retval 0 = removed,
+ *              1 = not present.
  *   Example: insert(30, 3), insert(10, 1), insert(20, 2), insert(20, 22) -> 0, 0, 0, 1;
- *   lookup(15) -> 0 with key 20, value 22; lookup(31) -> 1.
+ *   lookup(15) -> 0 with key 20, value 22; lookup(31) -> 1; delete(20) -> 0 (value 22),
+ *   then lookup(15) -> 0 with key 30, delete(20) -> 1.
+ *
+ * One writer at a time: the programs take no lock (the host serialises inserts and deletes),
+ * and a node is freed as soon as it is unlinked.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -134,5 +140,34 @@ int sl_lookup(struct sl_args *ctx)
 		return 1;
 	ctx->key = n->key;
 	ctx->value = n->value;
+	return 0;
+}
+
+SEC("syscall")
+int sl_delete(struct sl_args *ctx)
+{
+	struct sl_node __arena *update[SL_LEVELS];
+	struct sl_node __arena *x = sl_head, *n;
+	__u64 key = ctx->key;
+	int i;
+
+	if (!x)
+		return 1;
+	for (i = SL_LEVELS - 1; i >= 0; i--) {
+		for (n = x->next[i]; n && n->key < key; n = n->next[i])
+			x = n;
+		update[i] = x;
+	}
+	n = x->next[0];
+	if (!n || n->key != key)
+		return 1;
+	/* Unlink from every level the node is on: those whose predecessor points at it. */
+#define SL_UNLINK(i)                                                                        \
+	x = update[i];                                                                      \
+	if (x->next[i] == n)                                                                \
+		x->next[i] = n->next[i];
+	SL_UNLINK(0) SL_UNLINK(1) SL_UNLINK(2) SL_UNLINK(3) SL_UNLINK(4) SL_UNLINK(5) SL_UNLINK(6) SL_UNLINK(7)
+	ctx->value = n->value;
+	kflex_free(n);
 	return 0;
 }
