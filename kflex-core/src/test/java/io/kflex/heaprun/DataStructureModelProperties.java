@@ -22,8 +22,9 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
 /**
- * The skip list and the count-min sketch against Java models, over random sequences of every
- * operation they offer (insert, lookup, delete; add, estimate, remove), on every engine.
+ * The sorted list, the skip list and the count-min sketch against Java models, over random
+ * sequences of every operation they offer (insert, lookup, delete; add, estimate, remove), on
+ * every engine.
  */
 class DataStructureModelProperties {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -62,7 +63,7 @@ class DataStructureModelProperties {
         return s;
     }
 
-    @Property(tries = 60)
+    @Property(tries = 30)
     void theSkipListBehavesLikeASortedMap(@ForAll("ops") List<Op> ops) throws Exception {
         for (Engine engine : TestEngines.all()) {
             Programs list = new Programs("skip_list.bpf.o", engine, "sl_insert", "sl_lookup", "sl_delete");
@@ -98,7 +99,38 @@ class DataStructureModelProperties {
         }
     }
 
-    @Property(tries = 60)
+    @Property(tries = 30)
+    void theSortedListBehavesLikeASortedMap(@ForAll("ops") List<Op> ops) throws Exception {
+        for (Engine engine : TestEngines.all()) {
+            Programs list = new Programs("sorted_list.bpf.o", engine, "ls_insert", "ls_lookup", "ls_delete", "ls_sum");
+            TreeMap<Long, Long> model = new TreeMap<>();
+            for (Op op : ops) {
+                MemorySegment a = args(op.key(), op.value());
+                switch (op.kind()) {
+                    case 0 -> assertThat(list.call("ls_insert", a)).as("%s insert %s", engine.name(), op)
+                            .isEqualTo(model.put(op.key(), op.value()) == null ? 0 : 1);
+                    case 1 -> {
+                        Long value = model.get(op.key());
+                        assertThat(list.call("ls_lookup", a)).as("%s lookup %s", engine.name(), op).isEqualTo(value == null ? 1 : 0);
+                        assertThat(a.get(I64, 8)).isEqualTo(value == null ? op.value() : value);
+                    }
+                    default -> {
+                        Long removed = model.remove(op.key());
+                        assertThat(list.call("ls_delete", a)).as("%s delete %s", engine.name(), op).isEqualTo(removed == null ? 1 : 0);
+                        if (removed != null) assertThat(a.get(I64, 8)).isEqualTo(removed);
+                    }
+                }
+            }
+            MemorySegment sum = args(0, 0);
+            assertThat(list.call("ls_sum", sum)).isZero();
+            long expected = 0, position = 0;
+            for (long key : model.keySet()) expected += key * ++position;
+            assertThat(sum.get(I64, 0)).as("nodes").isEqualTo(model.size());
+            assertThat(sum.get(I64, 8)).as("keys in ascending order").isEqualTo(expected);
+        }
+    }
+
+    @Property(tries = 30)
     void theCountMinSketchNeverUnderestimatesAndRemovesWhatWasAdded(@ForAll("ops") List<Op> ops) throws Exception {
         for (Engine engine : TestEngines.all()) {
             Programs sketch = new Programs("count_min.bpf.o", engine, "cm_add", "cm_estimate", "cm_remove");
