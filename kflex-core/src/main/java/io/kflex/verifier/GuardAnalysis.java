@@ -44,8 +44,9 @@ import java.util.Map;
  * pointer at constant offsets; any other store that may reach the stack, and every call given a
  * pointer into the frame, forgets the slots) and meet at joins (both sides must know a fact;
  * displacement ranges are joined).
- * It is a forward dataflow over each subprogram, which starts knowing nothing; a join point whose
- * state keeps changing is widened to "nothing known" for what changed, so it terminates.
+ * It is a forward dataflow over each subprogram, which starts knowing nothing; a loop head (the
+ * target of a back edge) whose state keeps changing is widened to "nothing known" for what
+ * changed, so it terminates.
  */
 final class GuardAnalysis {
     /** The displacement reach of an elided access, on each side of the heap. */
@@ -90,6 +91,7 @@ final class GuardAnalysis {
     private void solve() {
         int n = code.length();
         boolean[] stored = joinPoints(n);
+        boolean[] loopHeads = loopHeads(n);
         // States are kept only where paths meet or blocks start: inside a straight run of code
         // the state is recomputed, so memory stays proportional to the number of blocks.
         Val[][] in = new Val[n][];
@@ -111,7 +113,10 @@ final class GuardAnalysis {
                 }
                 Val[] old = in[succ];
                 Val[] next = new Val[old.length];
-                boolean widen = ++changes[succ] > WIDEN_AFTER;
+                // Widening only where a back edge lands: every cycle passes through such a
+                // slot, so that is enough to terminate, and a slot after a loop head — the body
+                // behind the loop's exit test — keeps the bound the test put on a widened index.
+                boolean widen = loopHeads[succ] && ++changes[succ] > WIDEN_AFTER;
                 for (int i = 0; i < VALS; i++) {
                     Val j = Val.join(old[i], out[i]);
                     next[i] = widen && !java.util.Objects.equals(j, old[i]) ? null : j;
@@ -151,36 +156,48 @@ final class GuardAnalysis {
 
     /**
      * The state on one edge of a conditional jump: an unsigned comparison of a register with a
-     * non-negative constant bounds the register on that edge ({@code i < K} puts it in
-     * {@code [0, K - 1]} whatever it held). Only 64-bit comparisons, and 32-bit ones of a
-     * register known to fit in 32 bits, are used; an edge the facts say is infeasible keeps the
-     * unrefined state.
+     * non-negative bound — a constant, or a register whose value is a known non-negative range —
+     * bounds the register on that edge ({@code i < K} puts it in {@code [0, max K - 1]} whatever
+     * it held; {@code i >= K} puts a non-negative {@code i} at {@code min K} or above). Bounds in
+     * registers matter for loops: the index of {@code for (i = 0; i < len; i++)} is widened at
+     * the loop head, and the comparison with a checked {@code len} bounds it again. Only 64-bit
+     * comparisons, and 32-bit ones of registers known to fit in 32 bits, are used; an edge the
+     * facts say is infeasible keeps the unrefined state.
      */
     static Val[] refine(Instruction.Jump j, Val[] st, boolean taken) {
         Val k = switch (j.src()) {
             case Operand.Imm imm -> j.wide() ? Val.num(imm.value(), imm.value()) : Val.num(imm.value() & U32, imm.value() & U32);
             case Operand.Reg r -> st[r.reg()];
         };
-        if (k == null || k.ptr() || k.lo() != k.hi() || k.lo() < 0 || k.lo() == Long.MAX_VALUE) return st;
-        long c = k.lo();
+        if (k == null || k.ptr() || k.lo() < 0 || k.hi() == Long.MAX_VALUE) return st;
         Val v = st[j.dst()];
         if (v != null && (v.ptr() || v.lo() < 0)) return st; // compare numbers known non-negative only
-        if (!j.wide() && (v == null || v.hi() > U32 || c > U32)) return st;
+        if (!j.wide() && (v == null || v.hi() > U32 || k.hi() > U32)) return st;
         long lo = v == null ? 0 : v.lo(), hi = v == null ? Long.MAX_VALUE : v.hi();
-        // The unsigned order of a non-negative value is its signed order; an unknown value that is
-        // unsigned-below a non-negative constant is non-negative.
+        // The unsigned order of non-negative values is their signed order; an unknown value that
+        // is unsigned-below a non-negative bound is non-negative.
         switch (j.op()) {
-            case JLT -> { if (taken) hi = Math.min(hi, c - 1); else if (v != null) lo = Math.max(lo, c); else return st; }
-            case JLE -> { if (taken) hi = Math.min(hi, c); else if (v != null) lo = Math.max(lo, c + 1); else return st; }
-            case JGT -> { if (!taken) hi = Math.min(hi, c); else if (v != null) lo = Math.max(lo, c + 1); else return st; }
-            case JGE -> { if (!taken) hi = Math.min(hi, c - 1); else if (v != null) lo = Math.max(lo, c); else return st; }
-            case JEQ -> { if (taken) { lo = c; hi = c; } else return st; }
+            case JLT -> { if (taken) hi = Math.min(hi, k.hi() - 1); else if (v != null) lo = Math.max(lo, k.lo()); else return st; }
+            case JLE -> { if (taken) hi = Math.min(hi, k.hi()); else if (v != null) lo = Math.max(lo, k.lo() + 1); else return st; }
+            case JGT -> { if (!taken) hi = Math.min(hi, k.hi()); else if (v != null) lo = Math.max(lo, k.lo() + 1); else return st; }
+            case JGE -> { if (!taken) hi = Math.min(hi, k.hi() - 1); else if (v != null) lo = Math.max(lo, k.lo()); else return st; }
+            case JEQ -> { if (taken) { lo = Math.max(lo, k.lo()); hi = Math.min(hi, k.hi()); } else return st; }
             default -> { return st; }
         }
         if (lo > hi) return st;
         Val[] out = st.clone();
         out[j.dst()] = Val.num(lo, hi);
         return out;
+    }
+
+    /** Targets of back edges (an edge to the same or an earlier slot): every cycle of the graph has one. */
+    private boolean[] loopHeads(int n) {
+        boolean[] heads = new boolean[n];
+        for (int pc = 0; pc < n; pc++) {
+            if (code.at(pc) == null) continue;
+            for (int succ : cfg.successors(pc)) if (succ <= pc) heads[succ] = true;
+        }
+        return heads;
     }
 
     /**

@@ -165,4 +165,22 @@ class GuardAnalysisTest {
                 .jmp(JGE, 3, 8192, "out").lsh(3, 3).movr(4, 1).addr(4, 3).ldxdw(2, 4, 0).label("out").ret(0));
         assertThat(elided(tooFar, 7)).as("8191 * 8 is beyond the guard distance").isFalse();
     }
+
+    @Test
+    void aLoopIndexComparedWithACheckedLengthIsBoundedInTheBody() throws Exception {
+        // len = r0 & 1023; for (i = 0; i < len; i++) *(u8 *)(base + i): i is widened at the loop
+        // head, and the comparison with len (a register known to be at most 1023) bounds it again.
+        VerifiedProgram p = verify(new Asm().call(5).castKern(1, 0).movr(7, 0).and(7, 1023).mov(6, 0)
+                .label("head").jmpr(JGE, 6, 7, "out")
+                .movr(4, 1).addr(4, 6).ldx(Size.B, 2, 4, 0)     // 8
+                .add(6, 1).ja("head")
+                .label("out").ret(0));
+        assertThat(elided(p, 8)).isTrue();
+        VerifiedProgram unchecked = verify(new Asm().call(5).castKern(1, 0).movr(7, 0).mov(6, 0)
+                .label("head").jmpr(JGE, 6, 7, "out")
+                .movr(4, 1).addr(4, 6).ldx(Size.B, 2, 4, 0)     // 7
+                .add(6, 1).ja("head")
+                .label("out").ret(0));
+        assertThat(elided(unchecked, 7)).as("len unknown: so is i").isFalse();
+    }
 }

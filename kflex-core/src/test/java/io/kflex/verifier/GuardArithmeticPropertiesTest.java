@@ -72,15 +72,20 @@ class GuardArithmeticPropertiesTest {
     @Provide
     Arbitrary<io.kflex.isa.JumpOp> jumpOps() { return Arbitraries.of(io.kflex.isa.JumpOp.class); }
 
-    /** On the edge a comparison takes for a concrete value, the refined range of the register contains that value. */
-    @Property(tries = 3000)
+    /**
+     * On the edge a comparison takes for concrete values, the refined range of the register
+     * contains its value — whether the bound is a constant, a register holding one value, or a
+     * register known only to lie in a range.
+     */
+    @Property(tries = 5000)
     void comparisonsRefineOnlyToRangesHoldingTheValue(@ForAll("jumpOps") io.kflex.isa.JumpOp op, @ForAll boolean wide, @ForAll("values") long v,
                                                       @ForAll("values") long k, @ForAll long spread, @ForAll boolean known, @ForAll boolean immediate,
-                                                      @ForAll boolean nearBound, @ForAll @net.jqwik.api.constraints.IntRange(min = -2, max = 2) int near) {
+                                                      @ForAll boolean nearBound, @ForAll @net.jqwik.api.constraints.IntRange(min = -2, max = 2) int near,
+                                                      @ForAll boolean rangedBound, @ForAll long boundSpread) {
         if (nearBound) v = (immediate ? (wide ? (long) (int) k : (int) k & 0xffff_ffffL) : k) + near; // the edges of the comparison
         Val[] st = new Val[2 * (11 + 64)];
         st[3] = known ? around(v, spread, spread >>> 7) : null;
-        st[4] = Val.num(k, k);
+        st[4] = rangedBound ? around(k, boundSpread, boundSpread >>> 9) : Val.num(k, k);
         int imm = (int) k;
         var jump = new io.kflex.isa.Instruction.Jump(wide, op, 3, immediate ? io.kflex.isa.Operand.imm(imm) : io.kflex.isa.Operand.reg(4), (short) 1);
         long operand = immediate ? (wide ? imm : imm & 0xffff_ffffL) : k;
