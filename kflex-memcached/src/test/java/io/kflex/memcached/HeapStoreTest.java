@@ -61,7 +61,8 @@ class HeapStoreTest {
         assertThat(heap.getU32(item + 20)).isEqualTo(0x8000_0001L);
         assertThat(heap.getU32(item + 24)).isEqualTo(5);
         assertThat(heap.getU32(item + 28)).as("never expires").isZero();
-        assertThat(new String(heap.read(item + 40, 8), StandardCharsets.ISO_8859_1)).isEqualTo("keyvalue");
+        assertThat(heap.getU32(item + 40)).as("referenced: a new item gets one pass of the CLOCK hand").isEqualTo(1);
+        assertThat(new String(heap.read(item + 48, 8), StandardCharsets.ISO_8859_1)).isEqualTo("keyvalue");
         assertThat(heap.isLocked(bucket)).isFalse();
         assertThat(HeapStore.hash(b(""))).as("FNV-1a 64 offset basis").isEqualTo(0xcbf29ce484222325L);
         assertThat(HeapStore.hash(b("a"))).isEqualTo(0xaf63dc4c8601ec8cL);
@@ -96,9 +97,10 @@ class HeapStoreTest {
         assertThat(store.cas(b("c"), 0, 0, b("2"), first)).isEqualTo(HeapStore.Result.STORED);
         long second = store.get(b("c")).cas();
         assertThat(second).isNotEqualTo(first);
-        assertThat(store.delta(b("c"), 5, true)).isEqualTo(new HeapStore.Delta.Value(7));
+        HeapStore.Delta incremented = store.delta(b("c"), 5, true);
+        assertThat(incremented).isEqualTo(new HeapStore.Delta.Value(7, store.get(b("c")).cas()));
         assertThat(store.get(b("c")).cas()).isNotEqualTo(second);
-        assertThat(store.delta(b("c"), 10, false)).isEqualTo(new HeapStore.Delta.Value(0));
+        assertThat(store.delta(b("c"), 10, false)).isInstanceOfSatisfying(HeapStore.Delta.Value.class, v -> assertThat(v.value()).isZero());
         assertThat(store.append(b("c"), b("9"))).isEqualTo(HeapStore.Result.STORED);
         assertThat(store.prepend(b("c"), b("1"))).isEqualTo(HeapStore.Result.STORED);
         assertThat(store.get(b("c")).value()).isEqualTo(b("109"));
