@@ -23,7 +23,7 @@
  *       u32 value_len;         24
  *       u32 exptime;           28   absolute Unix time in seconds, 0 = never expires
  *       u64 cas;               32   the item's CAS unique
- *       u32 referenced;        40   CLOCK's reference bit: set by every read, cleared by the hand
+ *       u32 used;              40   CLOCK's use count: 1 when stored, 2 when read, lowered by the hand
  *       u32 pad;               44
  *       u8  data[];            48   key bytes, then value bytes
  *   }
@@ -45,9 +45,9 @@
  * Memory limit and eviction: a writer charges an item's size to `memory` (an atomic add)
  * before allocating it and takes the charge back if that would pass `limit`. The extension
  * then leaves the SET to the host, which evicts: its CLOCK hand visits the buckets in turn,
- * under each bucket's lock clearing the `referenced` bit of items that have it and unlinking
- * those that do not. A GET that finds an item sets its `referenced` bit (under the lock), as
- * the host's reads do, so recently read items survive the hand's next pass.
+ * under each bucket's lock lowering the `used` count of items above 0 and unlinking those at
+ * 0. A GET that finds an item sets its `used` count to 2 (under the lock), as the host's reads
+ * do, so an item read since the hand last passed it survives two more passes; a new item, one.
  *
  * Program `memcached_udp` (SEC("xdp")), for an Ethernet/IPv4/UDP frame whose payload is a
  * memcached UDP frame header (sequence 0, datagram count 1) followed by exactly one of:
@@ -101,7 +101,7 @@ struct mc_item {
 	__u32 value_len;
 	__u32 exptime;
 	__u64 cas;
-	__u32 referenced;
+	__u32 used;
 	__u32 pad;
 	__u8 data[];
 };
@@ -280,7 +280,7 @@ static __always_inline int handle_set(struct xdp_md *ctx, __u8 *key, __u32 len, 
 	item->flags = flags;
 	item->value_len = value_len;
 	item->exptime = 0;
-	item->referenced = 1; /* a new item gets one pass of the hand before it can go */
+	item->used = 1; /* a new item survives one pass of the hand */
 	item->cas = __sync_fetch_and_add(&counters->cas, 1) + 1;
 	for (__u32 i = zero; i < MC_KEY_BUF && can_loop; i++) {
 		if (i >= len)
@@ -477,7 +477,7 @@ int memcached_udp(struct xdp_md *ctx)
 			break;
 	}
 	if (it)
-		it->referenced = 1; /* read now: the CLOCK hand passes it over once more */
+		it->used = 2; /* read now: the CLOCK hand passes it over twice more */
 	if (it && it->exptime == 0 && it->value_len <= MC_OFFLOAD_VALUE_MAX) {
 		__u32 key_len = len;
 

@@ -25,9 +25,11 @@ import java.util.function.LongSupplier;
  * <p>Memory limit: every item's size (header, key, value) is charged to a counter in the heap
  * before it is allocated — by either side — and given back after it is freed. When a charge
  * would pass the limit, this class evicts with a CLOCK hand over the buckets: under a bucket's
- * lock, items whose {@code referenced} bit is set (by any read, the extension's included) have
- * it cleared, the others are unlinked. The hand takes one bucket lock at a time and never runs
- * while this thread holds another, so it cannot deadlock with readers or writers.
+ * lock, items whose {@code used} count is above 0 have it lowered, the others are unlinked. A new
+ * item starts at 1 and every read (the extension's included) sets 2, so an item read since the
+ * hand last passed survives two more passes, and a run of new items never pushes out the ones
+ * being read. The hand takes one bucket lock at a time and never runs while this thread holds
+ * another, so it cannot deadlock with readers or writers.
  */
 public final class HeapStore {
     public static final int BUCKET_BITS = 16;
@@ -41,7 +43,7 @@ public final class HeapStore {
     /** The counters after the bucket array (struct mc_counters), updated atomically by both sides. */
     static final long COUNTER_CAS = 0, COUNTER_ITEMS = 8, COUNTER_BYTES = 16, COUNTER_TOTAL_ITEMS = 24,
             COUNTER_MEMORY = 32, COUNTER_LIMIT = 40, COUNTER_EVICTIONS = 48;
-    static final long NEXT = 0, HASH = 8, KEY_LEN = 16, FLAGS = 20, VALUE_LEN = 24, EXPTIME = 28, CAS = 32, REFERENCED = 40,
+    static final long NEXT = 0, HASH = 8, KEY_LEN = 16, FLAGS = 20, VALUE_LEN = 24, EXPTIME = 28, CAS = 32, USED = 40,
             DATA = 48;
     /** memcached's default memory limit ({@code -m 64}). */
     public static final long DEFAULT_MEMORY_LIMIT = 64L << 20;
@@ -50,8 +52,10 @@ public final class HeapStore {
      * items up to a power of two (or to whole pages), so up to twice the limit may be in use.
      */
     public static final long MEMORY_LIMIT_MAX = 512L << 20;
-    /** How many buckets the hand may visit for one charge before giving up: two full turns. */
-    private static final long HAND_PATIENCE = 2L * BUCKETS + 1;
+    /** The {@code used} count of a new item, and of an item just read. */
+    private static final int USED_NEW = 1, USED_READ = 2;
+    /** How many buckets the hand may visit for one charge before giving up: three full turns bring any count to 0. */
+    private static final long HAND_PATIENCE = 3L * BUCKETS + 1;
     private static final long FNV_OFFSET = 0xcbf29ce484222325L, FNV_PRIME = 0x100000001b3L;
     /** Stored as the expiry of an item that is already expired (a negative or past exptime). */
     private static final long EXPIRED = 1;
@@ -454,7 +458,7 @@ public final class HeapStore {
 
     /** Marks a linked item as recently used (under its bucket lock). */
     private void reference(long item) {
-        if (heap.getU32(item + REFERENCED) == 0) heap.setU32(item + REFERENCED, 1);
+        if (heap.getU32(item + USED) != USED_READ) heap.setU32(item + USED, USED_READ);
     }
 
     private Item read(long item, boolean withValue) {
@@ -486,7 +490,7 @@ public final class HeapStore {
         heap.setU32(item + FLAGS, flags & 0xffff_ffffL);
         heap.setU32(item + VALUE_LEN, value.length);
         heap.setU32(item + EXPTIME, expiry);
-        heap.setU32(item + REFERENCED, 1); // a new item gets one pass of the hand before it can go
+        heap.setU32(item + USED, USED_NEW); // a new item survives one pass of the hand
         heap.setU64(item + CAS, heap.getAndAddU64(counters + COUNTER_CAS, 1) + 1);
         heap.write(item + DATA, key);
         heap.write(item + DATA + key.length, value);
@@ -495,7 +499,7 @@ public final class HeapStore {
 
     /**
      * Charges {@code size} bytes to the memory limit, moving the CLOCK hand until they fit;
-     * false when two full turns of the hand did not make room. The extension charges with an
+     * false when three full turns of the hand did not make room. The extension charges with an
      * atomic add that it takes back when it overshoots, so the counter may briefly read high:
      * at worst the hand visits one bucket more than it had to.
      */
@@ -513,8 +517,8 @@ public final class HeapStore {
     }
 
     /**
-     * One step of the CLOCK hand: under the bucket's lock, clears the referenced bit of the
-     * items that have it and unlinks the others (and expired ones); frees them after unlocking.
+     * One step of the CLOCK hand: under the bucket's lock, lowers the used count of the items
+     * above 0 and unlinks the others (and expired ones); frees them after unlocking.
      */
     private void evictAt(long index) {
         long b = table + index * BUCKET_SIZE;
@@ -526,8 +530,9 @@ public final class HeapStore {
             for (long item = heap.getPointer(link); item != 0; item = heap.getPointer(link)) {
                 if (expired(heap.getU32(item + EXPTIME))) {
                     unlink(link, item, freed);
-                } else if (heap.getU32(item + REFERENCED) != 0) {
-                    heap.setU32(item + REFERENCED, 0);
+                } else if (heap.getU32(item + USED) > 0) {
+                    // clamped: a count the extension scribbled over still reaches 0 within three turns
+                    heap.setU32(item + USED, Math.min(heap.getU32(item + USED), USED_READ) - 1);
                     link = item + NEXT;
                 } else {
                     unlink(link, item, freed);
