@@ -107,4 +107,62 @@ class EvictionTest {
             assertThat(hook.fallbacks()).isZero();
         }
     }
+
+    @Test
+    void javaAndTheExtensionStoreAndEvictConcurrentlyWithinTheLimit() throws Exception {
+        try (MemcachedServer server = MemcachedServer.start(MemcachedServer.Config.loopback().withThreads(2)
+                .withBudget(Duration.ofSeconds(2)).withOffload(OffloadTest.offloadObject()).withMemoryLimit(LIMIT))) {
+            var udp = server.udpAddress().orElseThrow();
+            long until = System.nanoTime() + 1_000_000_000L;
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<Integer>> tasks = new java.util.ArrayList<>();
+                tasks.add(pool.submit(() -> { // text over TCP: sets and gets
+                    int n = 0;
+                    try (McClient c = new McClient(server.tcpAddress())) {
+                        for (; System.nanoTime() < until; n++) {
+                            String v = "t".repeat(100 + n % 1500);
+                            assertThat(c.call("set text" + n + " 0 0 " + v.length() + "\r\n" + v + "\r\n")).isEqualTo("STORED");
+                            assertThat(c.untilEnd("get text" + (n / 2) + "\r\n")).matches("(VALUE text\\d+ 0 \\d+\nt+\n)?END\n");
+                        }
+                    }
+                    return n;
+                }));
+                tasks.add(pool.submit(() -> { // binary over TCP
+                    int n = 0;
+                    try (BinClient b = new BinClient(server.tcpAddress())) {
+                        for (; System.nanoTime() < until; n++) {
+                            assertThat(b.call(BinClient.storage(BinaryProtocol.SET, "bin" + n, 0, 0, "b".repeat(50 + n % 3000), 0)).status())
+                                    .isEqualTo(BinaryProtocol.SUCCESS);
+                        }
+                    }
+                    return n;
+                }));
+                for (int t = 0; t < 2; t++) { // UDP: sets (at the hook, or in Java past the limit) and gets at the hook
+                    int thread = t;
+                    tasks.add(pool.submit(() -> {
+                        int n = 0;
+                        for (; System.nanoTime() < until; n++) {
+                            String key = "udp" + thread + "-" + n;
+                            String v = "u".repeat(1 + n % 1024);
+                            assertThat(body(McClient.udp(udp, n & 0xffff, "set " + key + " 0 0 " + v.length() + "\r\n" + v + "\r\n", 1)[0]))
+                                    .isEqualTo("STORED\r\n");
+                            assertThat(body(McClient.udp(udp, n & 0xffff, "get udp" + thread + "-" + (n / 2) + "\r\n", 1)[0]))
+                                    .matches("(VALUE udp\\d-\\d+ 0 \\d+\r\nu+\r\n)?END\r\n");
+                        }
+                        return n;
+                    }));
+                }
+                for (var t : tasks) assertThat(t.get()).isPositive();
+            } finally {
+                pool.shutdownNow();
+            }
+            HeapStore store = server.store();
+            assertThat(store.evictions()).isPositive();
+            assertThat(store.evictions()).as("every key is new: what is not linked was evicted").isEqualTo(store.totalItems() - store.currentItems());
+            assertThat(store.memoryUsed()).as("no charge lost or left behind").isEqualTo(HeapStore.DATA * store.currentItems() + store.bytes())
+                    .isLessThanOrEqualTo(LIMIT);
+            assertThat(server.hook().orElseThrow().fallbacks()).isZero();
+        }
+    }
 }
