@@ -4,6 +4,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -169,9 +170,13 @@ final class BinaryProtocol {
                     skip(in, h.bodyLength(), out, flush);
                 }
             }
+        } catch (UncheckedIOException e) {
+            throw e; // the client went away while its answers were flushed
         } catch (RuntimeException e) {
-            // A fault of the server (e.g. the heap refused an access): the client gets an answer, not a hang.
+            // A fault of the server (e.g. the heap refused an access): the client gets an answer, not a hang. Part of
+            // the request's body may be unread, so the stream cannot be trusted further: the connection ends.
             respond(out, h, EINTERNAL, 0, null, null, String.valueOf(e.getMessage()).getBytes(StandardCharsets.ISO_8859_1));
+            throw new Close("internal error");
         }
     }
 
