@@ -202,7 +202,6 @@ final class BinaryProtocol {
             stats.cmdGet.increment();
             item = store.get(key);
         }
-        if (h.opcode() != TOUCH) (item != null ? stats.getHits : stats.getMisses).increment();
         if (item == null) {
             if (quiet) return;
             if (withKey) respond(out, h, KEY_ENOENT, 0, null, key, null);

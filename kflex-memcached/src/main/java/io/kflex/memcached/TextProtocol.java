@@ -115,6 +115,8 @@ final class TextProtocol {
             switch (name) {
                 case "get" -> get(t, out, false);
                 case "gets" -> get(t, out, true);
+                case "gat" -> getAndTouch(t, out, false);
+                case "gats" -> getAndTouch(t, out, true);
                 case "set", "add", "replace", "append", "prepend" -> storage(name, t, in, out, false);
                 case "cas" -> storage(name, t, in, out, true);
                 case "delete" -> delete(t, out);
@@ -158,17 +160,44 @@ final class TextProtocol {
         for (int i = 1; i < t.size(); i++) {
             stats.cmdGet.increment();
             HeapStore.Item item = store.get(t.get(i));
-            if (item == null) {
-                stats.getMisses.increment();
-                continue;
+            (item == null ? stats.getMisses : stats.getHits).increment();
+            if (item != null) value(out, item, withCas);
+        }
+        reply(out, "END");
+    }
+
+    private static void value(OutputStream out, HeapStore.Item item, boolean withCas) throws IOException {
+        out.write("VALUE ".getBytes(StandardCharsets.US_ASCII));
+        out.write(item.key());
+        reply(out, " " + Integer.toUnsignedString(item.flags()) + " " + item.value().length + (withCas ? " " + item.cas() : ""));
+        out.write(item.value());
+        out.write(CRLF);
+    }
+
+    /** gat/gats exptime key...: get and touch; counted as touches, as memcached counts them. */
+    private void getAndTouch(List<byte[]> t, OutputStream out, boolean withCas) throws IOException {
+        if (t.size() < 2) {
+            reply(out, "ERROR");
+            return;
+        }
+        long exptime;
+        try {
+            exptime = Long.parseLong(text(t.get(1)));
+        } catch (NumberFormatException e) {
+            reply(out, "CLIENT_ERROR invalid exptime argument");
+            return;
+        }
+        for (int i = 2; i < t.size(); i++) {
+            if (!validKey(t.get(i))) {
+                reply(out, BAD_FORMAT);
+                return;
             }
-            stats.getHits.increment();
-            out.write("VALUE ".getBytes(StandardCharsets.US_ASCII));
-            out.write(item.key());
-            String tail = " " + Integer.toUnsignedString(item.flags()) + " " + item.value().length + (withCas ? " " + item.cas() : "");
-            reply(out, tail);
-            out.write(item.value());
-            out.write(CRLF);
+        }
+        for (int i = 2; i < t.size(); i++) {
+            stats.cmdTouch.increment();
+            HeapStore.Item item = store.touchAndGet(t.get(i), exptime);
+            (item == null ? stats.touchMisses : stats.touchHits).increment();
+            if (item != null) value(out, item, withCas);
         }
         reply(out, "END");
     }
