@@ -300,6 +300,39 @@ class BinaryProtocolTest {
     }
 
     @Test
+    void randomFramesNeverStopTheServer() throws Exception {
+        java.util.Random random = new java.util.Random(42);
+        for (int connection = 0; connection < 20; connection++) {
+            try (BinClient c = client()) {
+                for (int i = 0; i < 5; i++) {
+                    // any opcode, any lengths (bodies up to 64 KiB announced, fewer bytes or more sent), random CAS
+                    byte[] extras = new byte[random.nextInt(3) == 0 ? random.nextInt(24) : new int[] {0, 4, 8, 20}[random.nextInt(4)]];
+                    byte[] key = new byte[random.nextInt(4) == 0 ? 0 : 1 + random.nextInt(random.nextInt(8) == 0 ? 300 : 20)];
+                    byte[] value = new byte[random.nextInt(100)];
+                    random.nextBytes(extras);
+                    random.nextBytes(key);
+                    random.nextBytes(value);
+                    long body = random.nextInt(4) == 0 ? random.nextInt(65536) : -1;
+                    try {
+                        c.send(BinClient.frame(0x80, random.nextInt(0x30), extras, key, value, random.nextInt(3) == 0 ? random.nextLong() : 0,
+                                random.nextInt(), body));
+                    } catch (java.net.SocketException closed) {
+                        break; // the server ended the connection after a malformed frame, as memcached does
+                    }
+                }
+            }
+        }
+        try (BinClient c = client(); McClient text = new McClient(server.tcpAddress())) {
+            assertThat(c.call(simple(NOOP)).status()).isEqualTo(SUCCESS);
+            assertThat(text.call("version\r\n")).startsWith("VERSION ");
+        }
+        HeapStore store = server.store();
+        long deadline = System.nanoTime() + 5_000_000_000L; // the random connections may still be finishing
+        while (store.memoryUsed() != HeapStore.DATA * store.currentItems() + store.bytes() && System.nanoTime() < deadline) Thread.sleep(10);
+        assertThat(store.memoryUsed()).as("every charge matches a linked item").isEqualTo(HeapStore.DATA * store.currentItems() + store.bytes());
+    }
+
+    @Test
     void theFirstByteChoosesTheProtocolOfAConnection() throws Exception {
         try (BinClient c = client()) {
             c.send(simple(NOOP), b("version\r\n"));
