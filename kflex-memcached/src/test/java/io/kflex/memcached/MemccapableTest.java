@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -29,6 +31,19 @@ class MemccapableTest {
         return null;
     }
 
+    /** One server for both runs (memccapable flushes it first): its offload is verified once. */
+    private static MemcachedServer server;
+
+    @BeforeAll
+    static void start() throws Exception {
+        if (onPath("memccapable") != null) server = MemcachedServer.start(MemcachedServer.Config.loopback().withOffload(OffloadTest.offloadObject()));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) server.close();
+    }
+
     @Test
     void everyAsciiTestOfMemccapablePasses() throws Exception {
         memccapable("-a", "ascii", 27);
@@ -39,31 +54,29 @@ class MemccapableTest {
         memccapable("-b", "binary", 27);
     }
 
-    /** Runs memccapable with {@code mode} (-a or -b) against a fresh server; every test must pass. */
+    /** Runs memccapable with {@code mode} (-a or -b) against the server; every test must pass. */
     private static void memccapable(String mode, String prefix, int expected) throws Exception {
         Path memccapable = onPath("memccapable");
         if (memccapable == null) System.err.println("MemccapableTest skipped: memccapable is not on PATH (install libmemcached-tools)");
         assumeTrue(memccapable != null, "memccapable is not on PATH (install libmemcached-tools)");
         Pattern result = Pattern.compile("^(" + prefix + " .+?)\\s+\\[(pass|FAIL|skip)\\]", Pattern.MULTILINE);
-        try (MemcachedServer server = MemcachedServer.start(MemcachedServer.Config.loopback().withOffload(OffloadTest.offloadObject()))) {
-            Process p = new ProcessBuilder(memccapable.toString(), "-h", "127.0.0.1", "-p",
-                    Integer.toString(server.tcpAddress().getPort()), mode, "-t", "5").redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            // memccapable prints "[pass]" on the line after the name when a test is slow: join them
-            String joined = output.replaceAll("\\s*\\n\\[", " [");
-            Matcher m = result.matcher(joined);
-            List<String> failed = new java.util.ArrayList<>();
-            int passed = 0;
-            while (m.find()) {
-                if (m.group(2).equals("pass")) passed++;
-                else failed.add(m.group(1).trim());
-            }
-            System.out.println("memccapable " + mode + ": " + passed + " passed" + (failed.isEmpty() ? "" : ", failed: " + failed));
-            assertThat(failed).as(output).isEmpty();
-            assertThat(passed).as(output).isGreaterThanOrEqualTo(expected);
-            assertThat(p.exitValue()).as(output).isZero();
+        Process p = new ProcessBuilder(memccapable.toString(), "-h", "127.0.0.1", "-p",
+                Integer.toString(server.tcpAddress().getPort()), mode, "-t", "5").redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        // memccapable prints "[pass]" on the line after the name when a test is slow: join them
+        String joined = output.replaceAll("\\s*\\n\\[", " [");
+        Matcher m = result.matcher(joined);
+        List<String> failed = new java.util.ArrayList<>();
+        int passed = 0;
+        while (m.find()) {
+            if (m.group(2).equals("pass")) passed++;
+            else failed.add(m.group(1).trim());
         }
+        System.out.println("memccapable " + mode + ": " + passed + " passed" + (failed.isEmpty() ? "" : ", failed: " + failed));
+        assertThat(failed).as(output).isEmpty();
+        assertThat(passed).as(output).isGreaterThanOrEqualTo(expected);
+        assertThat(p.exitValue()).as(output).isZero();
     }
 }
