@@ -15,7 +15,7 @@
  *   mc_table (a user-view heap pointer in .bss) -> MC_BUCKETS x struct mc_bucket,
  *                                                  then struct mc_counters
  *   struct mc_bucket { u32 lock; u32 pad; struct mc_item *head; }                16 bytes
- *   struct mc_item {                                                    40-byte header
+ *   struct mc_item {                                                    48-byte header
  *       struct mc_item *next;   0   chain, newest first
  *       u64 hash;               8   FNV-1a 64 of the key bytes
  *       u32 key_len;           16
@@ -23,13 +23,31 @@
  *       u32 value_len;         24
  *       u32 exptime;           28   absolute Unix time in seconds, 0 = never expires
  *       u64 cas;               32   the item's CAS unique
- *       u8  data[];            40   key bytes, then value bytes
+ *       u32 used;              40   CLOCK's use count: 1 when stored, 2 when read, lowered by the hand
+ *       u32 pad;               44
+ *       u8  data[];            48   key bytes, then value bytes
  *   }
- *   struct mc_counters { u64 cas; u64 items; u64 bytes; u64 total_items; }  atomic adds only
+ *   struct mc_counters {
+ *       u64 cas;          0   the last CAS unique handed out                  atomic adds only
+ *       u64 items;        8   items linked now                                atomic adds only
+ *       u64 bytes;       16   key + value bytes of those items                atomic adds only
+ *       u64 total_items; 24   items ever stored                               atomic adds only
+ *       u64 memory;      32   header + key + value bytes of the items allocated, charged
+ *                             before kflex_malloc and given back after kflex_free
+ *       u64 limit;       40   the memory limit (set by the host before it publishes mc_table)
+ *       u64 evictions;   48   items the host's CLOCK hand evicted
+ *   }
  *   bucket of a key = hash & (MC_BUCKETS - 1); items are allocated with kflex_malloc. Chains
  *   and the items on them are read and written only under the bucket lock: a writer builds a
  *   new item outside it, links it and unlinks the old one under it (touch rewrites exptime in
  *   place under it), and frees the old item after unlocking, when no reader can still hold it.
+ *
+ * Memory limit and eviction: a writer charges an item's size to `memory` (an atomic add)
+ * before allocating it and takes the charge back if that would pass `limit`. The extension
+ * then leaves the SET to the host, which evicts: its CLOCK hand visits the buckets in turn,
+ * under each bucket's lock lowering the `used` count of items above 0 and unlinking those at
+ * 0. A GET that finds an item sets its `used` count to 2 (under the lock), as the host's reads
+ * do, so an item read since the hand last passed it survives two more passes; a new item, one.
  *
  * Program `memcached_udp` (SEC("xdp")), for an Ethernet/IPv4/UDP frame whose payload is a
  * memcached UDP frame header (sequence 0, datagram count 1) followed by exactly one of:
@@ -42,7 +60,8 @@
  *   no noreply, at most MC_OFFLOAD_VALUE_MAX data bytes, nothing after them):
  *   - the item is stored (replacing the key's), the frame becomes "STORED\r\n"  -> XDP_TX (3)
  *   Anything else (a miss, an item that may expire, a large value, another command, several
- *   keys, no table yet, no heap memory) -> XDP_PASS (2), frame unchanged, for the Java server.
+ *   keys, no table yet, a SET past the memory limit or without heap memory) -> XDP_PASS (2),
+ *   frame unchanged, for the Java server.
  *   Example: with "k" -> "hello" (flags 7) stored, the payload
  *   "\0\1\0\0\0\1\0\0get k\r\n" becomes "\0\1\0\0\0\1\0\0VALUE k 7 5\r\nhello\r\nEND\r\n";
  *   "\0\2\0\0\0\1\0\0set k 1 0 2\r\nhi\r\n" becomes "\0\2\0\0\0\1\0\0STORED\r\n".
@@ -82,6 +101,8 @@ struct mc_item {
 	__u32 value_len;
 	__u32 exptime;
 	__u64 cas;
+	__u32 used;
+	__u32 pad;
 	__u8 data[];
 };
 
@@ -97,6 +118,9 @@ struct mc_counters {
 	__u64 items;       /* items linked now */
 	__u64 bytes;       /* key + value bytes of those items */
 	__u64 total_items; /* items ever stored */
+	__u64 memory;      /* item bytes allocated (header, key, value), charged before kflex_malloc */
+	__u64 limit;       /* the most `memory` may reach; set by the host */
+	__u64 evictions;   /* counted by the host, which evicts */
 };
 
 struct mc_bucket __arena *mc_table; /* .bss: published by the host */
@@ -196,7 +220,8 @@ static __always_inline int handle_set(struct xdp_md *ctx, __u8 *key, __u32 len, 
 	struct mc_bucket __arena *table = mc_table, *b;
 	struct mc_counters __arena *counters;
 	struct mc_item __arena *item, *it, *prev = NULL;
-	__u64 flags = 0, value_len = 0, old_bytes = 0;
+	__u64 old_size = 0;
+	__u64 flags = 0, value_len = 0, old_bytes = 0, size;
 	__u32 digits = 0, start;
 	int c;
 
@@ -235,15 +260,27 @@ static __always_inline int handle_set(struct xdp_md *ctx, __u8 *key, __u32 len, 
 	    body_at(data, data_end, start + value_len + 2) != -1)
 		return XDP_PASS;
 
-	item = kflex_malloc(sizeof(*item) + len + value_len);
-	if (!item)
-		return XDP_PASS; /* the Java server answers (out of memory) */
+	/*
+	 * Charge the item to the memory limit first. Past the limit the host, which evicts,
+	 * stores it; so does it when the heap has no room.
+	 */
 	counters = (struct mc_counters __arena *)&table[MC_BUCKETS];
+	size = sizeof(*item) + len + value_len;
+	if (__sync_fetch_and_add(&counters->memory, size) + size > counters->limit) {
+		__sync_fetch_and_add(&counters->memory, -size);
+		return XDP_PASS;
+	}
+	item = kflex_malloc(size);
+	if (!item) {
+		__sync_fetch_and_add(&counters->memory, -size);
+		return XDP_PASS;
+	}
 	item->hash = hash;
 	item->key_len = len;
 	item->flags = flags;
 	item->value_len = value_len;
 	item->exptime = 0;
+	item->used = 1; /* a new item survives one pass of the hand */
 	item->cas = __sync_fetch_and_add(&counters->cas, 1) + 1;
 	for (__u32 i = zero; i < MC_KEY_BUF && can_loop; i++) {
 		if (i >= len)
@@ -273,6 +310,7 @@ static __always_inline int handle_set(struct xdp_md *ctx, __u8 *key, __u32 len, 
 	if (it) {
 		item->next = it->next;
 		old_bytes = it->key_len + it->value_len;
+		old_size = sizeof(*it) + old_bytes;
 	} else {
 		item->next = b->head;
 		prev = NULL;
@@ -283,10 +321,12 @@ static __always_inline int handle_set(struct xdp_md *ctx, __u8 *key, __u32 len, 
 		b->head = item;
 	kflex_spin_unlock(&b->lock);
 
-	if (it)
+	if (it) {
 		kflex_free(it); /* unlinked: nobody else can reach it */
-	else
+		__sync_fetch_and_add(&counters->memory, -old_size);
+	} else {
 		__sync_fetch_and_add(&counters->items, 1);
+	}
 	__sync_fetch_and_add(&counters->bytes, len + value_len - old_bytes);
 	__sync_fetch_and_add(&counters->total_items, 1);
 
@@ -436,6 +476,8 @@ int memcached_udp(struct xdp_md *ctx)
 		if (same)
 			break;
 	}
+	if (it)
+		it->used = 2; /* read now: the CLOCK hand passes it over twice more */
 	if (it && it->exptime == 0 && it->value_len <= MC_OFFLOAD_VALUE_MAX) {
 		__u32 key_len = len;
 

@@ -3,6 +3,7 @@ package io.kflex.cli;
 import io.kflex.engine.EngineException;
 import io.kflex.loader.LoadException;
 import io.kflex.maps.MapException;
+import io.kflex.memcached.HeapStore;
 import io.kflex.memcached.MemcachedServer;
 import io.kflex.verifier.VerificationException;
 import java.io.IOException;
@@ -22,12 +23,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code kflex memcached [--port P] [--udp-port U] [--threads N] [--offload OBJ] [--engine E]}:
- * the memcached host. Prints where it listens (or one JSON object with {@code --json}) and
+ * {@code kflex memcached [--port P] [--udp-port U] [--threads N] [--offload OBJ] [--engine E]
+ * [--memory-limit MB]}: the memcached host (text and binary protocols, LRU eviction). Prints where it listens (or one JSON object with {@code --json}) and
  * serves until interrupted. A server that cannot start (port taken, object refused) exits 2.
  */
 @Command(name = "memcached", mixinStandardHelpOptions = true,
-        description = "Runs a memcached server whose store lives in an extension heap; --offload serves UDP GETs and SETs at the packet hook.")
+        description = {"Runs a memcached server (text and binary protocols on the same port) whose store lives in an extension heap; "
+                + "--offload serves UDP GETs and SETs at the packet hook.",
+                "Past --memory-limit the least recently used items are evicted (CLOCK: reads by the server and by the offload mark items used)."})
 final class MemcachedCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -57,6 +60,10 @@ final class MemcachedCommand implements Callable<Integer> {
     @Option(names = "--lenient-keys", description = "Accept control characters in keys, as memcached does (memcaslap's keys start with 0x10 bytes).")
     boolean lenientKeys;
 
+    @Option(names = "--memory-limit", paramLabel = "MB",
+            description = "Memory for items in MiB, as memcached's -m (default 64, at most 512); past it the least recently used items are evicted.")
+    long memoryLimitMb = 64;
+
     @Option(names = "--json", description = "Print one JSON object with the addresses and the offload status.")
     boolean json;
 
@@ -75,6 +82,10 @@ final class MemcachedCommand implements Callable<Integer> {
             err.println("kflex: ports must be between 0 and 65535 (--udp-port -1 disables UDP)");
             return Main.USAGE;
         }
+        if (memoryLimitMb < 1 || memoryLimitMb > (HeapStore.MEMORY_LIMIT_MAX >> 20)) {
+            err.println("kflex: --memory-limit must be between 1 and " + (HeapStore.MEMORY_LIMIT_MAX >> 20) + " (MiB)");
+            return Main.USAGE;
+        }
         if (!engine.equals("jit") && !engine.equals("interpreter")) {
             err.println("kflex: --engine must be interpreter or jit");
             return Main.USAGE;
@@ -82,7 +93,7 @@ final class MemcachedCommand implements Callable<Integer> {
         MemcachedServer.Config config;
         try {
             config = new MemcachedServer.Config(InetAddress.getByName(listen), port, udpPort, threads,
-                    Optional.ofNullable(offload), engine, budget, !lenientKeys);
+                    Optional.ofNullable(offload), engine, budget, !lenientKeys, memoryLimitMb << 20);
         } catch (UnknownHostException e) {
             err.println("kflex: unknown address " + listen);
             return Main.USAGE;
@@ -107,11 +118,12 @@ final class MemcachedCommand implements Callable<Integer> {
                 o.put("offload", server.offloaded());
                 o.put("offload_object", offload == null ? null : offload.toString());
                 o.put("offload_program", server.offload().map(p -> p.name()).orElse(null));
+                o.put("memory_limit", server.store().memoryLimit());
                 out.println(Json.object(o));
             } else {
                 out.println("memcached: tcp " + server.tcpAddress()
                         + server.udpAddress().map(a -> ", udp " + a).orElse(", no udp")
-                        + ", engine " + engine
+                        + ", engine " + engine + ", memory limit " + memoryLimitMb + " MiB"
                         + (server.offloaded() ? ", offload " + server.offload().orElseThrow().name() + " from " + offload + " at the udp hook" : ", no offload"));
             }
             out.flush();

@@ -33,21 +33,24 @@ class MemcachedCommandTest {
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
             Future<Integer> status = pool.submit(() -> Main.run(new String[] {"memcached", "--port", "0", "--udp-port", "0",
-                    "--threads", "2", "--offload", offloadObject().toString(), "--json"}, new PrintWriter(out, true), new PrintWriter(err, true)));
+                    "--threads", "2", "--memory-limit", "3", "--offload", offloadObject().toString(), "--json"}, new PrintWriter(out, true), new PrintWriter(err, true)));
             long deadline = System.nanoTime() + 60_000_000_000L;
             while (!out.toString().contains("\n") && !status.isDone() && System.nanoTime() < deadline) Thread.sleep(20);
             String json = out.toString().trim();
             assertThat(json).as(err.toString()).startsWith("{").contains("\"offload\":true", "\"offload_program\":\"memcached_udp\"");
             Matcher port = Pattern.compile("\"tcp_port\":(\\d+)").matcher(json);
             assertThat(port.find()).isTrue();
-            assertThat(json).containsPattern("\"udp_port\":\\d+");
+            assertThat(json).containsPattern("\"udp_port\":\\d+").contains("\"memory_limit\":" + (3 << 20));
             try (Socket s = new Socket(InetAddress.getLoopbackAddress(), Integer.parseInt(port.group(1)))) {
                 s.setSoTimeout(5000);
                 OutputStream o = s.getOutputStream();
-                o.write("set k 0 0 2\r\nhi\r\nget k\r\n".getBytes(StandardCharsets.US_ASCII));
+                o.write("set k 0 0 2\r\nhi\r\nget k\r\nstats\r\n".getBytes(StandardCharsets.US_ASCII));
                 InputStream in = s.getInputStream();
                 String expected = "STORED\r\nVALUE k 0 2\r\nhi\r\nEND\r\n";
                 assertThat(new String(in.readNBytes(expected.length()), StandardCharsets.US_ASCII)).isEqualTo(expected);
+                StringBuilder stats = new StringBuilder();
+                while (!stats.toString().endsWith("END\r\n")) stats.append((char) in.read());
+                assertThat(stats.toString()).contains("STAT limit_maxbytes " + (3 << 20) + "\r\n", "STAT evictions 0\r\n");
             }
             stop.countDown();
             assertThat(status.get()).isZero();
@@ -63,6 +66,11 @@ class MemcachedCommandTest {
         CliRun threads = CliRun.of("memcached", "--threads", "0");
         assertThat(threads.status()).isEqualTo(Main.USAGE);
         assertThat(threads.err()).contains("--threads");
+        for (String limit : new String[] {"0", "513", "-1"}) {
+            CliRun memory = CliRun.of("memcached", "--port", "0", "--udp-port", "0", "--memory-limit", limit);
+            assertThat(memory.status()).isEqualTo(Main.USAGE);
+            assertThat(memory.err()).contains("--memory-limit must be between 1 and 512");
+        }
         CliRun missing = CliRun.of("memcached", "--port", "0", "--udp-port", "0", "--offload", "/nonexistent/x.o");
         assertThat(missing.status()).isEqualTo(Main.USAGE);
         assertThat(missing.err()).contains("cannot start the server", "no such object");

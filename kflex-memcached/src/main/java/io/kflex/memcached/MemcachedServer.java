@@ -38,8 +38,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A memcached server: the text protocol over TCP (a virtual thread per connection) and over UDP
- * (memcached's 8-byte frame header), with its items in an extension heap ({@link HeapStore}).
+ * A memcached server: the text and binary protocols over TCP (a virtual thread per connection)
+ * and over UDP (memcached's 8-byte frame header), with its items in an extension heap ({@link
+ * HeapStore}) under a memory limit, the least recently used evicted past it.
  * The heap belongs to the offload object ({@code memcached_offload.bpf.o}, bundled; or the one
  * given in {@link Config#offload}), and with an offload the object's XDP program runs at the
  * UDP socket's packet hook: it answers GET hits and simple SETs itself (XDP_TX) and passes
@@ -63,30 +64,45 @@ public final class MemcachedServer implements AutoCloseable {
      * @param engine the runtime's engine ({@code jit} or {@code interpreter})
      * @param budget the time budget of one invocation at the hook
      * @param strictKeys refuse keys with control characters (the protocol's rule; memcached does not check it)
+     * @param memoryLimit the most bytes items (headers, keys, values) may take; past it the least
+     *     recently used are evicted (memcached's {@code -m}, default 64 MiB)
      */
     public record Config(InetAddress bind, int tcpPort, int udpPort, int threads, Optional<Path> offload, String engine, Duration budget,
-            boolean strictKeys) {
+            boolean strictKeys, long memoryLimit) {
         public Config {
             if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
             if (tcpPort < 0 || tcpPort > 65535 || udpPort > 65535) throw new IllegalArgumentException("port out of range");
+            if (memoryLimit <= 0 || memoryLimit > HeapStore.MEMORY_LIMIT_MAX) {
+                throw new IllegalArgumentException("the memory limit must be between 1 byte and " + (HeapStore.MEMORY_LIMIT_MAX >> 20) + " MiB");
+            }
         }
 
-        /** Loopback, ports picked by the system, one UDP thread, no offload, the JIT, 10 ms. */
+        /** A configuration with memcached's default memory limit (64 MiB). */
+        public Config(InetAddress bind, int tcpPort, int udpPort, int threads, Optional<Path> offload, String engine, Duration budget,
+                boolean strictKeys) {
+            this(bind, tcpPort, udpPort, threads, offload, engine, budget, strictKeys, HeapStore.DEFAULT_MEMORY_LIMIT);
+        }
+
+        /** Loopback, ports picked by the system, one UDP thread, no offload, the JIT, 10 ms, 64 MiB. */
         public static Config loopback() {
             return new Config(InetAddress.getLoopbackAddress(), 0, 0, 1, Optional.empty(), "jit", KFlexRuntime.DEFAULT_BUDGET, true);
         }
 
-        public Config withOffload(Path object) { return new Config(bind, tcpPort, udpPort, threads, Optional.of(object), engine, budget, strictKeys); }
+        public Config withOffload(Path object) {
+            return new Config(bind, tcpPort, udpPort, threads, Optional.of(object), engine, budget, strictKeys, memoryLimit);
+        }
 
-        public Config withEngine(String name) { return new Config(bind, tcpPort, udpPort, threads, offload, name, budget, strictKeys); }
+        public Config withEngine(String name) { return new Config(bind, tcpPort, udpPort, threads, offload, name, budget, strictKeys, memoryLimit); }
 
-        public Config withPorts(int tcp, int udp) { return new Config(bind, tcp, udp, threads, offload, engine, budget, strictKeys); }
+        public Config withPorts(int tcp, int udp) { return new Config(bind, tcp, udp, threads, offload, engine, budget, strictKeys, memoryLimit); }
 
-        public Config withThreads(int n) { return new Config(bind, tcpPort, udpPort, n, offload, engine, budget, strictKeys); }
+        public Config withThreads(int n) { return new Config(bind, tcpPort, udpPort, n, offload, engine, budget, strictKeys, memoryLimit); }
 
-        public Config withStrictKeys(boolean strict) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, budget, strict); }
+        public Config withStrictKeys(boolean strict) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, budget, strict, memoryLimit); }
 
-        public Config withBudget(Duration d) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, d, strictKeys); }
+        public Config withBudget(Duration d) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, d, strictKeys, memoryLimit); }
+
+        public Config withMemoryLimit(long bytes) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, budget, strictKeys, bytes); }
     }
 
     private final KFlexRuntime runtime;
@@ -94,6 +110,7 @@ public final class MemcachedServer implements AutoCloseable {
     private final HeapStore store;
     private final ServerStats stats = new ServerStats();
     private final TextProtocol protocol;
+    private final BinaryProtocol binary;
     private final ServerSocket tcp;
     private final UdpPacketHook udp;
     private final LoadedProgram offload;
@@ -123,8 +140,10 @@ public final class MemcachedServer implements AutoCloseable {
             if (extension.maps().heap() == null) throw new LoadException(name + " declares no heap (kflex_heap)");
             BpfMap bss = extension.maps().all().stream().filter(m -> m.name().endsWith(".bss")).findFirst()
                     .orElseThrow(() -> new LoadException(name + " has no .bss"));
-            store = HeapStore.publish(extension.maps().heap().view(), bss, tableOffset, () -> System.currentTimeMillis() / 1000);
+            store = HeapStore.publish(extension.maps().heap().view(), bss, tableOffset, () -> System.currentTimeMillis() / 1000,
+                    config.memoryLimit());
             protocol = new TextProtocol(store, stats, VERSION, this::offloadStats, config.strictKeys());
+            binary = new BinaryProtocol(store, stats, VERSION, protocol::statistics);
             offload = config.offload().isPresent() ? extension.load(offloadProgram(extension, name)) : null;
 
             tcp = bind(new InetSocketAddress(config.bind(), config.tcpPort()));
@@ -241,13 +260,20 @@ public final class MemcachedServer implements AutoCloseable {
             socket.setTcpNoDelay(true);
             InputStream in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
             BufferedOutputStream out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
-            protocol.serve(in, out, () -> {
+            Runnable flush = () -> {
                 try {
                     out.flush();
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
-            });
+            };
+            // As memcached: the first byte of a connection chooses its protocol for good (0x80: binary).
+            in.mark(1);
+            int first = in.read();
+            if (first < 0) return;
+            in.reset();
+            if (first == BinaryProtocol.REQUEST) binary.serve(in, out, flush);
+            else protocol.serve(in, out, flush);
             out.flush();
         } catch (IOException | UncheckedIOException e) {
             // the client went away or sent something unrecoverable: the connection ends, the server goes on
@@ -257,7 +283,7 @@ public final class MemcachedServer implements AutoCloseable {
         }
     }
 
-    /** One UDP request: the frame header, then a request in the text protocol. */
+    /** One UDP request: the frame header, then a request in the text protocol (or the binary one: first byte 0x80). */
     private void udpRequest(InetSocketAddress from, ByteBuffer payload, UdpPacketHook socket) throws IOException {
         if (payload.remaining() < FRAME_HEADER) return; // not a memcached frame: ignored, as memcached does
         stats.udpRequests.increment();
@@ -270,7 +296,11 @@ public final class MemcachedServer implements AutoCloseable {
         } else {
             byte[] body = new byte[payload.remaining() - FRAME_HEADER];
             payload.get(payload.position() + FRAME_HEADER, body);
-            protocol.serve(new ByteArrayInputStream(body), response, () -> { });
+            if (body.length > 0 && (body[0] & 0xff) == BinaryProtocol.REQUEST) {
+                binary.serve(new ByteArrayInputStream(body), response, () -> { });
+            } else {
+                protocol.serve(new ByteArrayInputStream(body), response, () -> { });
+            }
         }
         for (ByteBuffer datagram : frames(requestId, response.toByteArray())) socket.send(datagram, from);
     }

@@ -115,6 +115,8 @@ final class TextProtocol {
             switch (name) {
                 case "get" -> get(t, out, false);
                 case "gets" -> get(t, out, true);
+                case "gat" -> getAndTouch(t, out, false);
+                case "gats" -> getAndTouch(t, out, true);
                 case "set", "add", "replace", "append", "prepend" -> storage(name, t, in, out, false);
                 case "cas" -> storage(name, t, in, out, true);
                 case "delete" -> delete(t, out);
@@ -158,17 +160,44 @@ final class TextProtocol {
         for (int i = 1; i < t.size(); i++) {
             stats.cmdGet.increment();
             HeapStore.Item item = store.get(t.get(i));
-            if (item == null) {
-                stats.getMisses.increment();
-                continue;
+            (item == null ? stats.getMisses : stats.getHits).increment();
+            if (item != null) value(out, item, withCas);
+        }
+        reply(out, "END");
+    }
+
+    private static void value(OutputStream out, HeapStore.Item item, boolean withCas) throws IOException {
+        out.write("VALUE ".getBytes(StandardCharsets.US_ASCII));
+        out.write(item.key());
+        reply(out, " " + Integer.toUnsignedString(item.flags()) + " " + item.value().length + (withCas ? " " + item.cas() : ""));
+        out.write(item.value());
+        out.write(CRLF);
+    }
+
+    /** gat/gats exptime key...: get and touch; counted as touches, as memcached counts them. */
+    private void getAndTouch(List<byte[]> t, OutputStream out, boolean withCas) throws IOException {
+        if (t.size() < 2) {
+            reply(out, "ERROR");
+            return;
+        }
+        long exptime;
+        try {
+            exptime = Long.parseLong(text(t.get(1)));
+        } catch (NumberFormatException e) {
+            reply(out, "CLIENT_ERROR invalid exptime argument");
+            return;
+        }
+        for (int i = 2; i < t.size(); i++) {
+            if (!validKey(t.get(i))) {
+                reply(out, BAD_FORMAT);
+                return;
             }
-            stats.getHits.increment();
-            out.write("VALUE ".getBytes(StandardCharsets.US_ASCII));
-            out.write(item.key());
-            String tail = " " + Integer.toUnsignedString(item.flags()) + " " + item.value().length + (withCas ? " " + item.cas() : "");
-            reply(out, tail);
-            out.write(item.value());
-            out.write(CRLF);
+        }
+        for (int i = 2; i < t.size(); i++) {
+            stats.cmdTouch.increment();
+            HeapStore.Item item = store.touchAndGet(t.get(i), exptime);
+            (item == null ? stats.touchMisses : stats.touchHits).increment();
+            if (item != null) value(out, item, withCas);
         }
         reply(out, "END");
     }
@@ -199,6 +228,7 @@ final class TextProtocol {
         if (length > HeapStore.VALUE_MAX) {
             reply(out, "SERVER_ERROR object too large for cache");
             skip(in, length + 2);
+            if (name.equals("set")) store.delete(key); // as memcached: a failed set leaves no stale value behind
             return;
         }
         byte[] data = in.readNBytes((int) length + 2);
@@ -227,7 +257,11 @@ final class TextProtocol {
             }
         }
         if (result == HeapStore.Result.NO_MEMORY) {
+            if (name.equals("set")) store.delete(key);
             reply(out, "SERVER_ERROR out of memory storing object");
+        } else if (result == HeapStore.Result.TOO_LARGE) {
+            if (name.equals("set")) store.delete(key);
+            reply(out, "SERVER_ERROR object too large for cache");
         } else if (!quiet) {
             reply(out, result.name());
         }
@@ -292,6 +326,7 @@ final class TextProtocol {
                 if (!quiet) reply(out, "NOT_FOUND");
             }
             case HeapStore.Delta.NonNumeric n -> reply(out, "CLIENT_ERROR cannot increment or decrement non-numeric value");
+            case HeapStore.Delta.Exists n -> throw new IllegalStateException("no CAS was given"); // only with a CAS unique
             case HeapStore.Delta.NoMemory n -> reply(out, "SERVER_ERROR out of memory");
         }
     }
@@ -337,20 +372,25 @@ final class TextProtocol {
             }
         }
         stats.cmdFlush.increment();
-        if (delay == 0) {
-            store.flushAll();
-        } else {
-            long millis = Math.min(delay, HeapStore.RELATIVE_EXPTIME_MAX) * 1000;
-            Thread.ofVirtual().name("memcached-flush").start(() -> {
-                try {
-                    Thread.sleep(millis);
-                    store.flushAll();
-                } catch (InterruptedException | RuntimeException e) {
-                    // the server closed (and its heap with it) first
-                }
-            });
-        }
+        flushAll(store, delay);
         if (!quiet) reply(out, "OK");
+    }
+
+    /** Flushes the store now ({@code delaySeconds} 0) or after the delay (at most 30 days), in the background. */
+    static void flushAll(HeapStore store, long delaySeconds) {
+        if (delaySeconds == 0) {
+            store.flushAll();
+            return;
+        }
+        long millis = Math.min(delaySeconds, HeapStore.RELATIVE_EXPTIME_MAX) * 1000;
+        Thread.ofVirtual().name("memcached-flush").start(() -> {
+            try {
+                Thread.sleep(millis);
+                store.flushAll();
+            } catch (InterruptedException | RuntimeException e) {
+                // the server closed (and its heap with it) first
+            }
+        });
     }
 
     private void verbosity(List<byte[]> t, OutputStream out) throws IOException {
@@ -371,6 +411,12 @@ final class TextProtocol {
             reply(out, "ERROR");
             return;
         }
+        for (var e : statistics().entrySet()) reply(out, "STAT " + e.getKey() + " " + e.getValue());
+        reply(out, "END");
+    }
+
+    /** What {@code stats} reports, name → value, in memcached's order (both protocols report this). */
+    Map<String, Object> statistics() {
         long now = System.currentTimeMillis();
         Map<String, Object> lines = new java.util.LinkedHashMap<>();
         lines.put("pid", ProcessHandle.current().pid());
@@ -400,9 +446,11 @@ final class TextProtocol {
         lines.put("udp_requests", stats.udpRequests.sum());
         lines.put("curr_items", store.currentItems());
         lines.put("total_items", store.totalItems());
+        lines.put("limit_maxbytes", store.memoryLimit());
         lines.put("bytes", store.bytes());
+        lines.put("evictions", store.evictions());
+        lines.put("kflex_item_memory", store.memoryUsed());
         lines.putAll(extraStats.get());
-        for (var e : lines.entrySet()) reply(out, "STAT " + e.getKey() + " " + e.getValue());
-        reply(out, "END");
+        return lines;
     }
 }

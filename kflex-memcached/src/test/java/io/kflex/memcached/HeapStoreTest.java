@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -61,7 +62,8 @@ class HeapStoreTest {
         assertThat(heap.getU32(item + 20)).isEqualTo(0x8000_0001L);
         assertThat(heap.getU32(item + 24)).isEqualTo(5);
         assertThat(heap.getU32(item + 28)).as("never expires").isZero();
-        assertThat(new String(heap.read(item + 40, 8), StandardCharsets.ISO_8859_1)).isEqualTo("keyvalue");
+        assertThat(heap.getU32(item + 40)).as("used: a new item survives one pass of the CLOCK hand").isEqualTo(1);
+        assertThat(new String(heap.read(item + 48, 8), StandardCharsets.ISO_8859_1)).isEqualTo("keyvalue");
         assertThat(heap.isLocked(bucket)).isFalse();
         assertThat(HeapStore.hash(b(""))).as("FNV-1a 64 offset basis").isEqualTo(0xcbf29ce484222325L);
         assertThat(HeapStore.hash(b("a"))).isEqualTo(0xaf63dc4c8601ec8cL);
@@ -96,9 +98,10 @@ class HeapStoreTest {
         assertThat(store.cas(b("c"), 0, 0, b("2"), first)).isEqualTo(HeapStore.Result.STORED);
         long second = store.get(b("c")).cas();
         assertThat(second).isNotEqualTo(first);
-        assertThat(store.delta(b("c"), 5, true)).isEqualTo(new HeapStore.Delta.Value(7));
+        HeapStore.Delta incremented = store.delta(b("c"), 5, true);
+        assertThat(incremented).isEqualTo(new HeapStore.Delta.Value(7, store.get(b("c")).cas()));
         assertThat(store.get(b("c")).cas()).isNotEqualTo(second);
-        assertThat(store.delta(b("c"), 10, false)).isEqualTo(new HeapStore.Delta.Value(0));
+        assertThat(store.delta(b("c"), 10, false)).isInstanceOfSatisfying(HeapStore.Delta.Value.class, v -> assertThat(v.value()).isZero());
         assertThat(store.append(b("c"), b("9"))).isEqualTo(HeapStore.Result.STORED);
         assertThat(store.prepend(b("c"), b("1"))).isEqualTo(HeapStore.Result.STORED);
         assertThat(store.get(b("c")).value()).isEqualTo(b("109"));
@@ -112,5 +115,38 @@ class HeapStoreTest {
         assertThat(store.bytes()).isZero();
         assertThat(heap.heap().allocatedBytes()).as("items freed").isLessThan(allocated);
         assertThat(store.get(b("k5"))).isNull();
+    }
+
+    @Test
+    void pastTheMemoryLimitTheLeastRecentlyUsedItemsAreEvicted() throws Exception {
+        long itemSize = HeapStore.itemSize(4, 1000);
+        HeapStore small = HeapStore.publish(heap, bss, 8, now::get, 40 * itemSize); // a second table, 40 items
+        byte[] value = new byte[1000];
+        List<String> hot = List.of("hot0", "hot1", "hot2", "hot3", "hot4");
+        for (String k : hot) assertThat(small.set(b(k), 0, 0, value)).isEqualTo(HeapStore.Result.STORED);
+        for (int i = 0; i < 35; i++) small.set(b(String.format("c%03d", i)), 0, 0, value);
+        assertThat(small.evictions()).as("40 items fit").isZero();
+        assertThat(small.memoryUsed()).isEqualTo(40 * itemSize);
+        for (int i = 35; i < 400; i++) {
+            assertThat(small.set(b(String.format("c%03d", i)), 0, 0, value)).isEqualTo(HeapStore.Result.STORED);
+            if (i % 5 == 0) for (String k : hot) assertThat(small.get(b(k))).as(k).isNotNull();
+            assertThat(small.memoryUsed()).isLessThanOrEqualTo(small.memoryLimit());
+        }
+        for (String k : hot) assertThat(small.get(b(k))).as("read often: %s survives", k).isNotNull();
+        assertThat(small.get(b("c000"))).as("written once, never read: evicted").isNull();
+        assertThat(small.evictions()).as("every item stored and not linked was evicted")
+                .isEqualTo(small.totalItems() - small.currentItems()).isGreaterThanOrEqualTo(360);
+        assertThat(small.memoryUsed()).as("the charge is what is linked").isEqualTo(HeapStore.DATA * small.currentItems() + small.bytes());
+
+        // an item larger than the whole limit is refused; a failed set leaves nothing behind
+        assertThat(small.store(HeapStore.Mode.SET, b("huge"), 0, 0, new byte[(int) (40 * itemSize)], 0).result())
+                .isEqualTo(HeapStore.Result.TOO_LARGE);
+        assertThat(small.set(b("hot0"), 0, 0, new byte[(int) (40 * itemSize)])).isEqualTo(HeapStore.Result.TOO_LARGE);
+        // a value that needs every other item gone still fits: the hand evicts the hot ones too, in the end
+        assertThat(small.set(b("big"), 0, 0, new byte[(int) (39 * itemSize)])).isEqualTo(HeapStore.Result.STORED);
+        assertThat(small.memoryUsed()).isLessThanOrEqualTo(small.memoryLimit());
+        assertThat(small.get(b("hot1"))).isNull();
+        small.flushAll();
+        assertThat(small.memoryUsed()).as("flush gives everything back").isZero();
     }
 }

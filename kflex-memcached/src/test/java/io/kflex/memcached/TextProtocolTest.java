@@ -88,6 +88,22 @@ class TextProtocolTest {
     }
 
     @Test
+    void getAndTouch() throws Exception {
+        try (McClient c = client()) {
+            assertThat(c.call("set gt 3 0 5\r\nhello\r\n")).isEqualTo("STORED");
+            assertThat(c.untilEnd("gat 100 gt\r\n")).isEqualTo("VALUE gt 3 5\nhello\nEND\n");
+            String gats = c.untilEnd("gats 100 gt gt-none gt\r\n");
+            assertThat(gats).matches("VALUE gt 3 5 \\d+\nhello\nVALUE gt 3 5 \\d+\nhello\nEND\n");
+            assertThat(c.call("gat\r\n")).isEqualTo("ERROR");
+            assertThat(c.call("gat 100\r\n")).as("no key: nothing found").isEqualTo("END");
+            assertThat(c.call("gat abc gt\r\n")).isEqualTo("CLIENT_ERROR invalid exptime argument");
+            assertThat(c.call("gat 0 " + "k".repeat(251) + "\r\n")).isEqualTo("CLIENT_ERROR bad command line format");
+            assertThat(c.untilEnd("gat -1 gt\r\n")).as("returned, then expired").isEqualTo("VALUE gt 3 5\nhello\nEND\n");
+            assertThat(c.untilEnd("get gt\r\n")).isEqualTo("END\n");
+        }
+    }
+
+    @Test
     void expirationTimes() throws Exception {
         try (McClient c = client()) {
             assertThat(c.call("set neg 0 -1 1\r\nx\r\n")).isEqualTo("STORED");
