@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * count_sketch.bpf.c — a Count Sketch in the heap (signed counters, median estimate).  KFlex only.
+ * count_sketch.bpf.c — a Count Sketch in the heap (signed counters, median estimate).
  *
- * Demonstrates: like count_min.bpf.c, a fixed-size array structure allocated once with
- * kflex_malloc and published in a global (.bss), but the rows are visited by a bpf_for loop
+ * Demonstrates: like count_min.bpf.c, a fixed-size array structure allocated once and
+ * published in a global (.bss), but with Linux's arena API only (bpf_arena_alloc_pages), so the
+ * same object loads and runs in Linux >= 6.9 too; and the rows are visited by a bpf_for loop
  * (numeric iterator) instead of being spelt out, so each counter's address combines a row
  * index bounded by the iterator's range with a column bounded by its mask: the verifier
  * proves every counter access inside the heap and the engines emit no guard for it.
  *
  *   sketch (cs_sketch, a user-view heap pointer in .bss) -> struct cs_sketch
- *   struct cs_sketch { s32 rows[CS_DEPTH][CS_WIDTH]; }     5 x 1024 x 4 bytes = 20 KiB
+ *   struct cs_sketch { s32 rows[CS_DEPTH][CS_WIDTH]; }     5 x 1024 x 4 bytes = 20 KiB (5 pages)
  *   column of a key in row r = (key * column_seed[r]) >> 54               (10 bits)
  *   sign of a key in row r   = +1 if bit 63 of (key * sign_seed[r]) is 0, else -1
  *   counters are 32-bit two's complement and wrap.
@@ -34,6 +35,7 @@ kflex_heap(1 << 20); /* 1 MiB */
 #define CS_DEPTH 5
 #define CS_WIDTH_BITS 10
 #define CS_WIDTH (1 << CS_WIDTH_BITS)
+#define CS_PAGES ((CS_DEPTH * CS_WIDTH * 4 + PAGE_SIZE - 1) / PAGE_SIZE)
 
 struct cs_sketch {
 	__s32 rows[CS_DEPTH][CS_WIDTH];
@@ -71,11 +73,12 @@ static __always_inline struct cs_sketch __arena *sketch(void)
 	struct cs_sketch __arena *s = cs_sketch;
 
 	if (!s) {
-		s = kflex_malloc(sizeof(*s));
+		s = bpf_arena_alloc_pages(KFLEX_HEAP, NULL, CS_PAGES, NUMA_NO_NODE, 0);
 		if (!s)
 			return NULL;
+		/* Two first callers may race: keep one sketch (the other's pages are freed). */
 		if (__sync_val_compare_and_swap(&cs_sketch, NULL, s) != NULL) {
-			kflex_free(s);
+			bpf_arena_free_pages(KFLEX_HEAP, s, CS_PAGES);
 			s = cs_sketch;
 		}
 	}
