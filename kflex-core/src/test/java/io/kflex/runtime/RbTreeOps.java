@@ -11,7 +11,9 @@ import java.time.Duration;
 final class RbTreeOps implements AutoCloseable {
     final KFlexRuntime runtime;
     final Extension ext;
-    final LoadedProgram insert, lookup, delete, validate;
+    final LoadedProgram insert, delete, validate;
+    /** Not final: a cancelled lookup is unloaded (KFlex's policy) and loaded again by {@link #reloadLookup}. */
+    LoadedProgram lookup;
 
     RbTreeOps(String engine) throws Exception {
         runtime = KFlexRuntime.builder().engine(engine).budget(Duration.ofSeconds(5)).build();
@@ -57,6 +59,8 @@ final class RbTreeOps implements AutoCloseable {
     }
 
     RbTreeHeap heap() { return RbTreeHeap.of(ext); }
+
+    void reloadLookup() throws Exception { lookup = ext.load("rb_lookup"); }
 
     @Override
     public void close() {

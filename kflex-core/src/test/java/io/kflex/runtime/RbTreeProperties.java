@@ -90,7 +90,7 @@ class RbTreeProperties {
     }
 
     /** Deletes what the previous try left, through rb_delete (more deletes, in key order). */
-    private static void emptyTheTree(RbTreeOps tree) {
+    static void emptyTheTree(RbTreeOps tree) {
         tree.validate(); // creates the tree on the first try
         for (long[] e : tree.heap().entries()) assertThat(tree.delete(e[0])).isEqualTo(new RbTreeOps.Result(0, e[1]));
         assertThat(tree.validate()).isEqualTo(new RbTreeOps.Validation(0, 0, 0, 0));
