@@ -29,7 +29,7 @@ BPFFS = os.environ.get("KFLEX_BPFFS", "/sys/fs/bpf/kflex-check")
 # Arena pages per object with a kflex_heap() (its size / 4096).
 ARENA_PAGES = {"heap_list.bpf.o": 256, "unbounded_walk.bpf.o": 256,
                "bench_list_walk.bpf.o": 1024, "kflex_alloc.bpf.o": 4096,
-               "kflex_locks.bpf.o": 16}
+               "kflex_locks.bpf.o": 16, "count_sketch.bpf.o": 256, "rb_tree.bpf.o": 1024}
 
 
 def pack(fmt, *values):
@@ -154,6 +154,14 @@ CASES = {
     "heap_list.bpf.o": [
         ("build_and_walk", "sys", pack("<IIQ", n, 0, 0), c, pack("<IIQ", n, c, s), f"n = {n}")
         for n, c, s in ((10, 10, 55), (64, 64, 2080), (0, 0, 0))
+    ],
+    "count_sketch.bpf.o": [
+        ("cs_add", "sys", pack("<Qq", k, c), 0, pack("<Qq", k, c), f"add({k}, {c})")
+        for k, c in ((7, 5), (7, 2), (9, 1), (11, -3), (42, 2**31 - 1), (42, 2**31 - 1), (2**40, 2**32 + 6))
+    ] + [
+        # 42: two adds of 2^31 - 1 wrap the 32-bit counters to -2; 2^40: the count is cut to 32 bits
+        ("cs_estimate", "sys", pack("<Qq", k, 0), 0, pack("<Qq", k, e), f"estimate({k})")
+        for k, e in ((7, 7), (9, 1), (11, -3), (13, 0), (42, -2), (2**40, 6))
     ],
     "spin_lock_map.bpf.o": [
         ("locked_add", "tc", bytes(64), 0, None, "64-byte frame"),

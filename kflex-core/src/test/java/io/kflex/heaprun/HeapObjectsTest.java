@@ -204,4 +204,57 @@ class HeapObjectsTest {
             }
         }
     }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void countSketchEstimatesSignedCountsWithTheMedian(Engine e) throws Exception {
+        for (boolean checked : new boolean[] {false, true}) {
+            ObjectRun run = new ObjectRun("count_sketch.bpf.o", e, checked);
+            for (long[] add : new long[][] {{7, 5}, {7, 2}, {9, 1}, {11, -3}}) {
+                MemorySegment args = ctx(16);
+                args.set(I64, 0, add[0]);
+                args.set(I64, 8, add[1]);
+                assertThat(returned(run.run("cs_add", args))).isZero();
+            }
+            for (long[] c : new long[][] {{7, 7}, {9, 1}, {11, -3}, {13, 0}}) {
+                MemorySegment args = ctx(16);
+                args.set(I64, 0, c[0]);
+                assertThat(returned(run.run("cs_estimate", args))).isZero();
+                assertThat(args.get(I64, 8)).as("estimate of %d", c[0]).isEqualTo(c[1]);
+            }
+        }
+        for (String program : new String[] {"cs_add", "cs_estimate"}) {
+            VerifiedProgram facts = new ObjectRun("count_sketch.bpf.o", e, false).verify(program);
+            assertThat(facts.guardsNeeded()).as("%s: row bounded by bpf_for, column by its mask", program).isZero();
+            assertThat(facts.guardsElided()).isEqualTo(1);
+            assertThat(facts.cancellationPoints()).as("bpf_for is proven to end").isEmpty();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void redBlackTreeInACheckedHeap(Engine e) throws Exception {
+        ObjectRun run = new ObjectRun("rb_tree.bpf.o", e, true);
+        // Loaded once each: verifying the tree's programs is the costly part (rb_validate's loop).
+        Executable insert = run.load("rb_insert"), lookup = run.load("rb_lookup"), delete = run.load("rb_delete"),
+                validate = run.load("rb_validate");
+        long[][] steps = {{20, 2, 0}, {10, 1, 0}, {30, 3, 0}, {20, 22, 1}};
+        for (long[] c : steps) {
+            MemorySegment args = ctx(16);
+            args.set(I64, 0, c[0]);
+            args.set(I64, 8, c[1]);
+            assertThat(returned(insert.run(run.invocation(args)))).as("insert %d", c[0]).isEqualTo(c[2]);
+        }
+        MemorySegment args = ctx(16);
+        args.set(I64, 0, 20);
+        assertThat(returned(lookup.run(run.invocation(args)))).isZero();
+        assertThat(args.get(I64, 8)).isEqualTo(22);
+        args.set(I64, 0, 10);
+        assertThat(returned(delete.run(run.invocation(args)))).isZero();
+        assertThat(args.get(I64, 8)).isEqualTo(1);
+        assertThat(returned(lookup.run(run.invocation(args)))).isEqualTo(1);
+        MemorySegment check = ctx(24);
+        assertThat(returned(validate.run(run.invocation(check)))).isZero();
+        assertThat(new long[] {check.get(I64, 0), check.get(I64, 8), check.get(I64, 16)}).containsExactly(2, 1, 2);
+    }
 }

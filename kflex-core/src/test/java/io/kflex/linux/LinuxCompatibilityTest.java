@@ -61,7 +61,8 @@ class LinuxCompatibilityTest {
      * Objects whose maps hold heap addresses: the arena's user address differs between Linux and
      * kflex (and between runs), so their map contents are not compared (their results are).
      */
-    private static final java.util.Set<String> HEAP_ADDRESSES_IN_MAPS = java.util.Set.of("bench_list_walk.bpf.o", "heap_list.bpf.o");
+    private static final java.util.Set<String> HEAP_ADDRESSES_IN_MAPS = java.util.Set.of("bench_list_walk.bpf.o", "heap_list.bpf.o",
+            "count_sketch.bpf.o");
 
     /** Objects of program types Linux cannot test-run (no {@code BPF_PROG_TEST_RUN} for sk_skb): verdicts only. */
     private static final Map<String, String> NO_TEST_RUN_IN_LINUX = Map.of(
@@ -209,6 +210,13 @@ class LinuxCompatibilityTest {
             return pkt("dispatch", "first byte " + b, f);
         }).toList());
         c.put("heap_list.bpf.o", Stream.of(10, 64, 0, 1).map(n -> sys("build_and_walk", "n = " + n, n, 0, 0L)).toList());
+        // The source's example, then counters that wrap (two adds of 2^31 - 1) and a count beyond 32 bits.
+        List<Case> sketch = new ArrayList<>();
+        for (long[] add : new long[][] {{7, 5}, {7, 2}, {9, 1}, {11, -3}, {42, Integer.MAX_VALUE}, {42, Integer.MAX_VALUE}, {1L << 40, (1L << 32) + 6}}) {
+            sketch.add(sys("cs_add", "add(" + add[0] + ", " + add[1] + ")", add[0], add[1]));
+        }
+        for (long key : new long[] {7, 9, 11, 13, 42, 1L << 40}) sketch.add(sys("cs_estimate", "estimate(" + key + ")", key, 0L));
+        c.put("count_sketch.bpf.o", sketch);
         c.put("spin_lock_map.bpf.o", List.of(pkt("locked_add", "64-byte frame", new byte[64]), pkt("locked_add", "again", new byte[64]),
                 pkt("locked_add", "100-byte frame", new byte[100]), pkt("locked_read", "count", new byte[64])));
         c.put("sk_lookup.bpf.o", List.of(

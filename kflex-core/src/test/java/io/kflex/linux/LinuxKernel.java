@@ -24,7 +24,8 @@ import java.util.stream.Stream;
 final class LinuxKernel implements AutoCloseable {
     /** Arena pages of the objects with a {@code kflex_heap()} (its size / 4096), as linux-check.py. */
     static final Map<String, Integer> ARENA_PAGES = Map.of("heap_list.bpf.o", 256, "unbounded_walk.bpf.o", 256,
-            "bench_list_walk.bpf.o", 1024, "kflex_alloc.bpf.o", 4096, "kflex_locks.bpf.o", 16);
+            "bench_list_walk.bpf.o", 1024, "kflex_alloc.bpf.o", 4096, "kflex_locks.bpf.o", 16, "count_sketch.bpf.o", 256,
+            "rb_tree.bpf.o", 1024);
 
     private final Path bpftool;
     private final Path root;
