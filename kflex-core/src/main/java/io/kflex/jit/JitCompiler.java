@@ -164,6 +164,13 @@ final class JitCompiler {
     private final Map<Integer, Integer> helperSlots = new LinkedHashMap<>();
     /** Class-data slot of each bound kfunc, by kfunc id. */
     private final Map<Integer, Integer> kfuncSlots = new LinkedHashMap<>();
+    /**
+     * Helper calls bound to their map at load time (the verifier proved the map argument is one
+     * program map on every path): call pc → index in the class data of the bound helper.
+     */
+    private final Map<Integer, Integer> boundSlots = new LinkedHashMap<>();
+    /** Bound calls after which the invocation's regions are known unchanged ({@link Helper#keepsRegions}). */
+    private final java.util.Set<Integer> keepsRegions = new java.util.HashSet<>();
     /** Backward branches the verifier proved to close terminating loops: emitted without a poll. */
     private final BitSet noPoll;
     /** The resolved value of each {@code lddw} pseudo form, by pc (map handles, value addresses). */
@@ -276,6 +283,7 @@ final class JitCompiler {
                     helperSlots.put(c.imm(), classData.size());
                     classData.add(h.implementation());
                 }
+                if (h != null) bindToMap(pc, h.implementation(), bindings);
             }
             if (code.at(pc) instanceof Call c && c.kind() == CallKind.KFUNC) {
                 HelperTable.NamedHelper k = helpers.kfunc(c.imm());
@@ -290,6 +298,26 @@ final class JitCompiler {
             }
         }
     }
+
+    /**
+     * Binds the helper call at {@code pc} to its map when the verifier proved the map argument is
+     * the same program map on every path and the helper has a form bound to one map.
+     */
+    private void bindToMap(int pc, Helper helper, Bindings bindings) throws EngineException {
+        if (bindings.verified().isEmpty()) return;
+        int map = bindings.verified().get().constantMapAt(pc);
+        if (map < 0) return;
+        OptionalLong handle = bindings.pseudo().resolve(new LoadImm64(1, LoadImm64.MAP_IDX, map, 0));
+        if (handle.isEmpty()) return;
+        Helper bound = helper.bindFirstArgument(handle.getAsLong());
+        if (bound == null) return;
+        boundSlots.put(pc, classData.size());
+        classData.add(bound);
+        if (bound.keepsRegions()) keepsRegions.add(pc);
+    }
+
+    /** How many helper calls are bound to their map. */
+    int boundCalls() { return boundSlots.size(); }
 
     /** Bytes at the top of the stack region a run must zero (see {@link io.kflex.engine.Stack#mapInto(AddressSpace, int)}). */
     private final int stackBytesToZero;
@@ -495,6 +523,7 @@ final class JitCompiler {
         int flags = ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC | ClassFile.ACC_FINAL;
         for (var e : helperSlots.entrySet()) cb.withField(helperField(e.getKey()), CD_HELPER, flags);
         for (var e : kfuncSlots.entrySet()) cb.withField(kfuncField(e.getKey()), CD_HELPER, flags);
+        for (var e : boundSlots.entrySet()) cb.withField(boundField(e.getKey()), CD_HELPER, flags);
         if (helperTableSlot >= 0) cb.withField(HELPER_TABLE_FIELD, CD_HELPER_TABLE, flags);
         if (heapSegmentSlot >= 0) {
             cb.withField(HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT, flags);
@@ -508,6 +537,10 @@ final class JitCompiler {
             for (var e : kfuncSlots.entrySet()) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER, e.getValue()));
                 code.putstatic(CD_PROGRAM, kfuncField(e.getKey()), CD_HELPER);
+            }
+            for (var e : boundSlots.entrySet()) {
+                code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER, e.getValue()));
+                code.putstatic(CD_PROGRAM, boundField(e.getKey()), CD_HELPER);
             }
             if (helperTableSlot >= 0) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER_TABLE, helperTableSlot));
@@ -527,6 +560,9 @@ final class JitCompiler {
     private static final String HEAP_SEGMENT_FIELD = "heap", HEAP_FIELD = "heapMemory";
 
     private static String helperField(int id) { return "helper" + id; }
+
+    /** The static final holding the helper bound to its map for the call at {@code pc}. */
+    private static String boundField(int pc) { return "bound" + pc; }
 
     private static String kfuncField(int id) { return "kfunc" + id; }
 
@@ -1290,7 +1326,13 @@ final class JitCompiler {
                         return;
                     }
                     recordCallDepth();
-                    callHostFunction(pc, helperField(c.imm()));
+                    if (boundSlots.containsKey(pc) && keepsRegions.contains(pc)) {
+                        // Bound to its map and known to leave the regions alone: no need to
+                        // resolve them again or to look for a tail call.
+                        callHostFunctionKeepingRegions(pc, boundField(pc));
+                        return;
+                    }
+                    callHostFunction(pc, boundSlots.containsKey(pc) ? boundField(pc) : helperField(c.imm()));
                     tailCallCheck();
                 }
                 case LOCAL -> localCall(pc, pc + 1 + c.imm());
@@ -1318,6 +1360,15 @@ final class JitCompiler {
                 code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
             });
             afterHostCall();
+        }
+
+        /** As {@link #callHostFunction}, for a helper that keeps the invocation's regions where they are. */
+        private void callHostFunctionKeepingRegions(int pc, String field) {
+            guarded(pc, CD_Throwable, () -> {
+                code.getstatic(CD_PROGRAM, field, CD_HELPER).aload(invSlot);
+                for (int r = 1; r <= 5; r++) code.lload(reg(r));
+                code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
+            });
         }
 
         /** A helper may move the invocation's regions (bpf_xdp_adjust_*, a remap): look them up again. */

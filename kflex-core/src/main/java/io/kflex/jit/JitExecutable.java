@@ -24,8 +24,12 @@ final class JitExecutable implements TailCallable {
     /** Bytes at the top of the stack each run zeroes (the verified depth, or all of it). */
     private final int stackBytesToZero;
 
+    /** Helper calls bound to their map at load time. */
+    private final int boundCalls;
+
     JitExecutable(MethodHandle entry, byte[] classBytes, int splitSubprograms, Map<Integer, MethodHandle> functions, int hostAccesses,
-                  int stackBytesToZero) {
+                  int stackBytesToZero, int boundCalls) {
+        this.boundCalls = boundCalls;
         this.hostAccesses = hostAccesses;
         this.stackBytesToZero = stackBytesToZero;
         this.entry = entry;
@@ -42,6 +46,9 @@ final class JitExecutable implements TailCallable {
 
     /** Loads and stores compiled as direct packet, context or map-value segment accesses (from verifier facts). */
     int hostAccesses() { return hostAccesses; }
+
+    /** Helper calls bound to their map at load time (constant map argument). */
+    int boundCalls() { return boundCalls; }
 
     /** Bytes of stack each run zeroes. */
     int stackBytesToZero() { return stackBytesToZero; }
