@@ -462,6 +462,7 @@ final class JitCompiler {
         try {
             return classFile().build(CD_PROGRAM, cb -> {
                 cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
+                emitEntry(cb);
                 emitConstants(cb);
                 for (int entry : subprograms.keySet()) emitSubprogram(cb, entry);
             });
@@ -515,6 +516,20 @@ final class JitCompiler {
             if (count++ % perRegion == 0) starts.add(pc);
         }
         return starts;
+    }
+
+    static final ClassDesc CD_ENTRY = ClassDesc.of(JitEntry.class.getName());
+    static final MethodTypeDesc ENTRY_METHOD_TYPE = MethodTypeDesc.of(CD_long, CD_CONTEXT, CD_long, CD_long, CD_long, CD_long, CD_long);
+
+    /** {@link JitEntry}: a no-argument constructor and {@code enter}, which calls the entry subprogram at depth 0. */
+    private void emitEntry(ClassBuilder cb) {
+        cb.withInterfaceSymbols(CD_ENTRY);
+        cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC, code -> code.aload(0).invokespecial(CD_Object, INIT_NAME, MTD_void).return_());
+        cb.withMethodBody("enter", ENTRY_METHOD_TYPE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL, code -> {
+            code.aload(1).iconst_0();
+            for (int r = 0; r < 5; r++) code.lload(2 + 2 * r);
+            code.invokestatic(CD_PROGRAM, methodName(0), SUBPROGRAM_TYPE).lreturn();
+        });
     }
 
     /** Static finals for the class data: one per helper called by number, and the helper table for {@code callx}. */

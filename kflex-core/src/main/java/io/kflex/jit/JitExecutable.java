@@ -15,7 +15,7 @@ import java.util.Map;
  * frames and {@link #enter} returns null.
  */
 final class JitExecutable implements TailCallable {
-    private final MethodHandle entry;
+    private final JitEntry entry;
     private final byte[] classBytes;
     private final int splitSubprograms;
     private final Map<Integer, MethodHandle> functions;
@@ -27,7 +27,7 @@ final class JitExecutable implements TailCallable {
     /** Helper calls bound to their map at load time. */
     private final int boundCalls;
 
-    JitExecutable(MethodHandle entry, byte[] classBytes, int splitSubprograms, Map<Integer, MethodHandle> functions, int hostAccesses,
+    JitExecutable(JitEntry entry, byte[] classBytes, int splitSubprograms, Map<Integer, MethodHandle> functions, int hostAccesses,
                   int stackBytesToZero, int boundCalls) {
         this.boundCalls = boundCalls;
         this.hostAccesses = hostAccesses;
@@ -69,7 +69,7 @@ final class JitExecutable implements TailCallable {
         JitContext context = new JitContext(invocation, stack.base(), stack.region().segment(), functions);
         Invocation.FunctionCaller previous = invocation.bindFunctionCaller(context);
         try (stack) {
-            long r0 = (long) entry.invokeExact(context, 0, argument(arguments, 0), argument(arguments, 1),
+            long r0 = entry.enter(context, argument(arguments, 0), argument(arguments, 1),
                     argument(arguments, 2), argument(arguments, 3), argument(arguments, 4));
             return new Outcome.Returned(r0);
         } catch (JitFault f) {
