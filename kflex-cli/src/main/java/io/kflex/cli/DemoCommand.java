@@ -153,7 +153,7 @@ final class DemoCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("kflex: no " + pong);
             return Main.USAGE;
         }
-        try (KFlexRuntime runtime = KFlexRuntime.builder().engine("jit").budget(Duration.ofMillis(50)).build();
+        try (KFlexRuntime runtime = KFlexRuntime.builder().engine("jit").budget(Duration.ofMillis(50)).runTimeStats(true).build();
              Extension ext = runtime.open(pong);
              UdpPacketHook server = UdpPacketHook.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), new PacketHook(), 2,
                      (from, payload, socket) -> socket.send(ByteBuffer.wrap(("app: " + US_ASCII.decode(payload)).getBytes(US_ASCII)), from));

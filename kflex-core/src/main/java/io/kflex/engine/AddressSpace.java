@@ -124,17 +124,21 @@ public final class AddressSpace {
     public MemorySegment resolve(long address, long size, boolean write) {
         Region r = regionOf(address);
         long off = address & 0xffffffffL;
+        // Small enough to be inlined into every caller on the hot path; the messages are built out of line.
+        if (r == null || off + size > r.size() || write && !r.writable()) throw accessFault(r, address, size, write);
+        return r.segment();
+    }
+
+    private static ExtensionFault accessFault(Region r, long address, long size, boolean write) {
+        long off = address & 0xffffffffL;
         if (r == null) {
-            throw new ExtensionFault(String.format("%s of %d bytes at unmapped address 0x%x", write ? "store" : "load", size, address));
+            return new ExtensionFault(String.format("%s of %d bytes at unmapped address 0x%x", write ? "store" : "load", size, address));
         }
         if (off + size > r.size()) {
-            throw new ExtensionFault(String.format("%s of %d bytes at %s+%d is out of bounds (size %d)",
+            return new ExtensionFault(String.format("%s of %d bytes at %s+%d is out of bounds (size %d)",
                     write ? "store" : "load", size, r.name(), off, r.size()));
         }
-        if (write && !r.writable()) {
-            throw new ExtensionFault(String.format("store to read-only %s at offset %d", r.name(), off));
-        }
-        return r.segment();
+        return new ExtensionFault(String.format("store to read-only %s at offset %d", r.name(), off));
     }
 
     /**

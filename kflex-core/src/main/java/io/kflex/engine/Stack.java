@@ -1,6 +1,7 @@
 package io.kflex.engine;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * The stack of one program run, shared layout for every engine. A run maps one region of
@@ -21,10 +22,18 @@ public final class Stack {
     private Stack() {}
 
     /**
-     * The thread's idle stack region in element 0, null while a run of this thread uses it (a
-     * holder, so that taking and returning it never changes the thread-local map itself).
+     * The stack region a thread reuses run after run, with the {@code long[]} behind it: zeroing
+     * the top of the array directly ({@link Arrays#fill}) is a few stores, where filling a small
+     * slice of the segment went through a bulk-memory call that cost more than a short run.
      */
-    private static final ThreadLocal<Region[]> SPARE = ThreadLocal.withInitial(() -> new Region[1]);
+    private static final class Spare {
+        final long[] words = new long[RuntimeLimits.STACK_SIZE / 8];
+        final Region region = new Region(Region.Kind.STACK, MemorySegment.ofArray(words), true, "stack");
+        /** Whether a run of this thread has it mapped now (a nested run then gets a fresh region). */
+        boolean inUse;
+    }
+
+    private static final ThreadLocal<Spare> SPARE = ThreadLocal.withInitial(Spare::new);
 
     /** A new zeroed stack region. */
     public static Region allocate() {
@@ -38,13 +47,14 @@ public final class Stack {
     public record Mapped(AddressSpace memory, Region region, long base) implements AutoCloseable {
         @Override
         public void close() {
-            if (memory.regionOf(base) == region) {
-                memory.unmap(base);
-                // Only a region this run unmapped itself is reused: a helper that unmapped it
-                // (a host bug) may still hold it.
-                Region[] spare = SPARE.get();
-                if (spare[0] == null) spare[0] = region;
-            }
+            boolean ours = memory.regionOf(base) == region;
+            if (ours) memory.unmap(base);
+            Spare spare = SPARE.get();
+            if (spare.region != region) return;
+            // Only a region this run unmapped itself is reused: a helper that unmapped it (a host
+            // bug) may still hold it, so the thread starts over with a new one.
+            if (ours) spare.inUse = false;
+            else SPARE.set(new Spare());
         }
     }
 
@@ -61,16 +71,22 @@ public final class Stack {
      */
     public static Mapped mapInto(AddressSpace memory, int usedBytes) {
         if (usedBytes < 0 || usedBytes > RuntimeLimits.STACK_SIZE) throw new IllegalArgumentException("stack bytes " + usedBytes);
-        Region[] spare = SPARE.get();
-        Region region = spare[0];
-        if (region != null) {
-            spare[0] = null;
-            if (usedBytes == RuntimeLimits.STACK_SIZE) region.segment().fill((byte) 0);
-            else region.segment().asSlice(RuntimeLimits.STACK_SIZE - usedBytes).fill((byte) 0);
+        Spare spare = SPARE.get();
+        Region region;
+        if (!spare.inUse) {
+            spare.inUse = true;
+            long[] words = spare.words;
+            Arrays.fill(words, words.length - (usedBytes + 7) / 8, words.length, 0L);
+            region = spare.region;
         } else {
             region = allocate();
         }
-        return new Mapped(memory, region, memory.map(region));
+        try {
+            return new Mapped(memory, region, memory.map(region));
+        } catch (RuntimeException e) {
+            if (region == spare.region) spare.inUse = false;
+            throw e;
+        }
     }
 
     /** The frame pointer ({@code r10}) of frame {@code depth} (0 = main program) for a stack mapped at {@code base}. */

@@ -27,18 +27,9 @@ public final class MapHelpers {
 
     /** Adds every map helper, bound to {@code table}, to {@code builder}; returns the builder. */
     public static HelperTable.Builder register(HelperTable.Builder builder, MapTable table) {
-        builder.add(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", (inv, map, key, r3, r4, r5) -> {
-            BpfMap m = map(table, map);
-            return m.lookupElem(key(inv, m, key), inv.cpu());
-        });
-        builder.add(MAP_UPDATE_ELEM, "bpf_map_update_elem", (inv, map, key, value, flags, r5) -> {
-            BpfMap m = map(table, map);
-            return m.updateElem(key(inv, m, key), inv.memory().slice(value, m.spec().valueSize(), false), flags, inv.cpu());
-        });
-        builder.add(MAP_DELETE_ELEM, "bpf_map_delete_elem", (inv, map, key, r3, r4, r5) -> {
-            BpfMap m = map(table, map);
-            return m.deleteElem(key(inv, m, key));
-        });
+        builder.add(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", new Lookup(table));
+        builder.add(MAP_UPDATE_ELEM, "bpf_map_update_elem", new Update(table));
+        builder.add(MAP_DELETE_ELEM, "bpf_map_delete_elem", new Delete(table));
         builder.add(MAP_PUSH_ELEM, "bpf_map_push_elem", (inv, map, value, flags, r4, r5) -> {
             BpfMap m = map(table, map);
             return m.pushElem(inv.memory().slice(value, m.spec().valueSize(), false), flags);
@@ -90,6 +81,103 @@ public final class MapHelpers {
         return builder;
     }
 
+    /** {@code bpf_map_lookup_elem(map, key)}: for any map handle, or bound to one map. */
+    private record Lookup(MapTable table) implements Helper {
+        @Override
+        public long call(Invocation inv, long map, long key, long r3, long r4, long r5) {
+            return lookup(inv, map(table, map), key);
+        }
+
+        @Override
+        public Helper bindFirstArgument(long handle) {
+            BpfMap m = table.byHandle(handle);
+            return m == null ? null : new BoundLookup(m);
+        }
+    }
+
+    /** {@code bpf_map_lookup_elem} on one map: no handle to resolve, and the invocation's regions stay as they are. */
+    private record BoundLookup(BpfMap map) implements Helper {
+        @Override
+        public long call(Invocation inv, long handle, long key, long r3, long r4, long r5) {
+            return lookup(inv, map, key);
+        }
+
+        @Override
+        public boolean keepsRegions() { return true; }
+    }
+
+    /** {@code bpf_map_update_elem(map, key, value, flags)}. */
+    private record Update(MapTable table) implements Helper {
+        @Override
+        public long call(Invocation inv, long map, long key, long value, long flags, long r5) {
+            return update(inv, map(table, map), key, value, flags);
+        }
+
+        @Override
+        public Helper bindFirstArgument(long handle) {
+            BpfMap m = table.byHandle(handle);
+            return m == null ? null : new BoundUpdate(m);
+        }
+    }
+
+    private record BoundUpdate(BpfMap map) implements Helper {
+        @Override
+        public long call(Invocation inv, long handle, long key, long value, long flags, long r5) {
+            return update(inv, map, key, value, flags);
+        }
+
+        @Override
+        public boolean keepsRegions() { return true; }
+    }
+
+    /** {@code bpf_map_delete_elem(map, key)}. */
+    private record Delete(MapTable table) implements Helper {
+        @Override
+        public long call(Invocation inv, long map, long key, long r3, long r4, long r5) {
+            return delete(inv, map(table, map), key);
+        }
+
+        @Override
+        public Helper bindFirstArgument(long handle) {
+            BpfMap m = table.byHandle(handle);
+            return m == null ? null : new BoundDelete(m);
+        }
+    }
+
+    private record BoundDelete(BpfMap map) implements Helper {
+        @Override
+        public long call(Invocation inv, long handle, long key, long r3, long r4, long r5) {
+            return delete(inv, map, key);
+        }
+
+        @Override
+        public boolean keepsRegions() { return true; }
+    }
+
+    /*
+     * The key is used where it lies: the region's segment and the key's offset in it, checked
+     * like a load of key_size bytes. (A map without keys gets the empty key it always got.)
+     */
+
+    private static long lookup(Invocation inv, BpfMap m, long key) {
+        int size = m.spec().keySize();
+        if (size == 0) return m.lookupElem(MemorySegment.NULL, inv.cpu());
+        return m.lookupElem(inv.memory().resolve(key, size, false), key & 0xffff_ffffL, inv.cpu());
+    }
+
+    private static long update(Invocation inv, BpfMap m, long key, long value, long flags) {
+        int size = m.spec().keySize();
+        if (size == 0) return m.updateElem(MemorySegment.NULL, inv.memory().slice(value, m.spec().valueSize(), false), flags, inv.cpu());
+        MemorySegment memory = inv.memory().resolve(key, size, false);
+        return m.updateElem(memory, key & 0xffff_ffffL, inv.memory().slice(value, m.spec().valueSize(), false), flags, inv.cpu());
+    }
+
+    private static long delete(Invocation inv, BpfMap m, long key) {
+        int size = m.spec().keySize();
+        if (size == 0) return m.deleteElem(MemorySegment.NULL);
+        return m.deleteElem(inv.memory().resolve(key, size, false), key & 0xffff_ffffL);
+    }
+
     /** The key of a reserved ring-buffer record among an invocation's held resources. */
     private record RingRecord(long address) {}
 
@@ -98,10 +186,6 @@ public final class MapHelpers {
         BpfMap m = table.byHandle(handle);
         if (m == null) throw new ExtensionFault(String.format("0x%x is not a map", handle));
         return m;
-    }
-
-    private static MemorySegment key(Invocation inv, BpfMap m, long address) {
-        return inv.memory().slice(address, m.spec().keySize(), false);
     }
 
     private static BpfRingBuf record(MapTable table, long data) {

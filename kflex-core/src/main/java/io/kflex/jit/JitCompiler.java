@@ -164,6 +164,13 @@ final class JitCompiler {
     private final Map<Integer, Integer> helperSlots = new LinkedHashMap<>();
     /** Class-data slot of each bound kfunc, by kfunc id. */
     private final Map<Integer, Integer> kfuncSlots = new LinkedHashMap<>();
+    /**
+     * Helper calls bound to their map at load time (the verifier proved the map argument is one
+     * program map on every path): call pc → index in the class data of the bound helper.
+     */
+    private final Map<Integer, Integer> boundSlots = new LinkedHashMap<>();
+    /** Bound calls after which the invocation's regions are known unchanged ({@link Helper#keepsRegions}). */
+    private final java.util.Set<Integer> keepsRegions = new java.util.HashSet<>();
     /** Backward branches the verifier proved to close terminating loops: emitted without a poll. */
     private final BitSet noPoll;
     /** The resolved value of each {@code lddw} pseudo form, by pc (map handles, value addresses). */
@@ -279,6 +286,7 @@ final class JitCompiler {
                     helperSlots.put(c.imm(), classData.size());
                     classData.add(h.implementation());
                 }
+                if (h != null) bindToMap(pc, h.implementation(), bindings);
             }
             if (code.at(pc) instanceof Call c && c.kind() == CallKind.KFUNC) {
                 HelperTable.NamedHelper k = helpers.kfunc(c.imm());
@@ -293,6 +301,26 @@ final class JitCompiler {
             }
         }
     }
+
+    /**
+     * Binds the helper call at {@code pc} to its map when the verifier proved the map argument is
+     * the same program map on every path and the helper has a form bound to one map.
+     */
+    private void bindToMap(int pc, Helper helper, Bindings bindings) throws EngineException {
+        if (bindings.verified().isEmpty()) return;
+        int map = bindings.verified().get().constantMapAt(pc);
+        if (map < 0) return;
+        OptionalLong handle = bindings.pseudo().resolve(new LoadImm64(1, LoadImm64.MAP_IDX, map, 0));
+        if (handle.isEmpty()) return;
+        Helper bound = helper.bindFirstArgument(handle.getAsLong());
+        if (bound == null) return;
+        boundSlots.put(pc, classData.size());
+        classData.add(bound);
+        if (bound.keepsRegions()) keepsRegions.add(pc);
+    }
+
+    /** How many helper calls are bound to their map. */
+    int boundCalls() { return boundSlots.size(); }
 
     /** Bytes at the top of the stack region a run must zero (see {@link io.kflex.engine.Stack#mapInto(AddressSpace, int)}). */
     private final int stackBytesToZero;
@@ -492,6 +520,7 @@ final class JitCompiler {
         try {
             return classFile().build(CD_PROGRAM, cb -> {
                 cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
+                emitEntry(cb);
                 emitConstants(cb);
                 for (int entry : subprograms.keySet()) emitSubprogram(cb, entry);
             });
@@ -547,12 +576,27 @@ final class JitCompiler {
         return starts;
     }
 
+    static final ClassDesc CD_ENTRY = ClassDesc.of(JitEntry.class.getName());
+    static final MethodTypeDesc ENTRY_METHOD_TYPE = MethodTypeDesc.of(CD_long, CD_CONTEXT, CD_long, CD_long, CD_long, CD_long, CD_long);
+
+    /** {@link JitEntry}: a no-argument constructor and {@code enter}, which calls the entry subprogram at depth 0. */
+    private void emitEntry(ClassBuilder cb) {
+        cb.withInterfaceSymbols(CD_ENTRY);
+        cb.withMethodBody(INIT_NAME, MTD_void, ClassFile.ACC_PUBLIC, code -> code.aload(0).invokespecial(CD_Object, INIT_NAME, MTD_void).return_());
+        cb.withMethodBody("enter", ENTRY_METHOD_TYPE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL, code -> {
+            code.aload(1).iconst_0();
+            for (int r = 0; r < 5; r++) code.lload(2 + 2 * r);
+            code.invokestatic(CD_PROGRAM, methodName(0), SUBPROGRAM_TYPE).lreturn();
+        });
+    }
+
     /** Static finals for the class data: one per helper called by number, and the helper table for {@code callx}. */
     private void emitConstants(ClassBuilder cb) {
         if (classData.isEmpty()) return;
         int flags = ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC | ClassFile.ACC_FINAL;
         for (var e : helperSlots.entrySet()) cb.withField(helperField(e.getKey()), CD_HELPER, flags);
         for (var e : kfuncSlots.entrySet()) cb.withField(kfuncField(e.getKey()), CD_HELPER, flags);
+        for (var e : boundSlots.entrySet()) cb.withField(boundField(e.getKey()), CD_HELPER, flags);
         if (helperTableSlot >= 0) cb.withField(HELPER_TABLE_FIELD, CD_HELPER_TABLE, flags);
         if (heapSegmentSlot >= 0) {
             cb.withField(HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT, flags);
@@ -566,6 +610,10 @@ final class JitCompiler {
             for (var e : kfuncSlots.entrySet()) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER, e.getValue()));
                 code.putstatic(CD_PROGRAM, kfuncField(e.getKey()), CD_HELPER);
+            }
+            for (var e : boundSlots.entrySet()) {
+                code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER, e.getValue()));
+                code.putstatic(CD_PROGRAM, boundField(e.getKey()), CD_HELPER);
             }
             if (helperTableSlot >= 0) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER_TABLE, helperTableSlot));
@@ -585,6 +633,9 @@ final class JitCompiler {
     private static final String HEAP_SEGMENT_FIELD = "heap", HEAP_FIELD = "heapMemory";
 
     private static String helperField(int id) { return "helper" + id; }
+
+    /** The static final holding the helper bound to its map for the call at {@code pc}. */
+    private static String boundField(int pc) { return "bound" + pc; }
 
     private static String kfuncField(int id) { return "kfunc" + id; }
 
@@ -1411,7 +1462,13 @@ final class JitCompiler {
                         return;
                     }
                     recordCallDepth();
-                    callHostFunction(pc, helperField(c.imm()));
+                    if (boundSlots.containsKey(pc) && keepsRegions.contains(pc)) {
+                        // Bound to its map and known to leave the regions alone: no need to
+                        // resolve them again or to look for a tail call.
+                        callHostFunctionKeepingRegions(pc, boundField(pc));
+                        return;
+                    }
+                    callHostFunction(pc, boundSlots.containsKey(pc) ? boundField(pc) : helperField(c.imm()));
                     tailCallCheck();
                 }
                 case LOCAL -> localCall(pc, pc + 1 + c.imm());
@@ -1439,6 +1496,15 @@ final class JitCompiler {
                 code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
             });
             afterHostCall();
+        }
+
+        /** As {@link #callHostFunction}, for a helper that keeps the invocation's regions where they are. */
+        private void callHostFunctionKeepingRegions(int pc, String field) {
+            guarded(pc, CD_Throwable, () -> {
+                code.getstatic(CD_PROGRAM, field, CD_HELPER).aload(invSlot);
+                for (int r = 1; r <= 5; r++) code.lload(reg(r));
+                code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
+            });
         }
 
         /** A helper may move the invocation's regions (bpf_xdp_adjust_*, a remap): look them up again. */

@@ -99,16 +99,19 @@ public final class JitEngine implements Engine {
         try {
             MethodHandles.Lookup program = MethodHandles.lookup()
                     .defineHiddenClassWithClassData(bytes, compiler.classData(), true);
-            MethodHandle entry = program.findStatic(program.lookupClass(), JitCompiler.methodName(0), ENTRY_TYPE);
+            JitEntry entry = (JitEntry) program.findConstructor(program.lookupClass(), MethodType.methodType(void.class)).invoke();
             java.util.Map<Integer, MethodHandle> functions = new java.util.HashMap<>();
             for (int f : compiler.functionEntries()) {
                 functions.put(f, program.findStatic(program.lookupClass(), JitCompiler.methodName(f), ENTRY_TYPE));
             }
-            return new JitExecutable(entry, bytes, compiler.splitSubprograms(), functions, compiler.hostAccesses(), compiler.stackBytesToZero());
+            return new JitExecutable(entry, bytes, compiler.splitSubprograms(), functions, compiler.hostAccesses(), compiler.stackBytesToZero(),
+                    compiler.boundCalls());
         } catch (ClassFormatError | VerifyError e) {
             throw e;
         } catch (ReflectiveOperationException | LinkageError e) {
             throw new EngineException("generated class was rejected by the JVM: " + e, e);
+        } catch (Throwable e) {
+            throw new EngineException("generated class could not be instantiated: " + e, e);
         }
     }
 

@@ -15,7 +15,7 @@ import java.util.Map;
  * frames and {@link #enter} returns null.
  */
 final class JitExecutable implements TailCallable {
-    private final MethodHandle entry;
+    private final JitEntry entry;
     private final byte[] classBytes;
     private final int splitSubprograms;
     private final Map<Integer, MethodHandle> functions;
@@ -24,8 +24,12 @@ final class JitExecutable implements TailCallable {
     /** Bytes at the top of the stack each run zeroes (the verified depth, or all of it). */
     private final int stackBytesToZero;
 
-    JitExecutable(MethodHandle entry, byte[] classBytes, int splitSubprograms, Map<Integer, MethodHandle> functions, int hostAccesses,
-                  int stackBytesToZero) {
+    /** Helper calls bound to their map at load time. */
+    private final int boundCalls;
+
+    JitExecutable(JitEntry entry, byte[] classBytes, int splitSubprograms, Map<Integer, MethodHandle> functions, int hostAccesses,
+                  int stackBytesToZero, int boundCalls) {
+        this.boundCalls = boundCalls;
         this.hostAccesses = hostAccesses;
         this.stackBytesToZero = stackBytesToZero;
         this.entry = entry;
@@ -42,6 +46,9 @@ final class JitExecutable implements TailCallable {
 
     /** Loads and stores compiled as direct packet, context or map-value segment accesses (from verifier facts). */
     int hostAccesses() { return hostAccesses; }
+
+    /** Helper calls bound to their map at load time (constant map argument). */
+    int boundCalls() { return boundCalls; }
 
     /** Bytes of stack each run zeroes. */
     int stackBytesToZero() { return stackBytesToZero; }
@@ -62,7 +69,7 @@ final class JitExecutable implements TailCallable {
         JitContext context = new JitContext(invocation, stack.base(), stack.region().segment(), functions);
         Invocation.FunctionCaller previous = invocation.bindFunctionCaller(context);
         try (stack) {
-            long r0 = (long) entry.invokeExact(context, 0, argument(arguments, 0), argument(arguments, 1),
+            long r0 = entry.enter(context, argument(arguments, 0), argument(arguments, 1),
                     argument(arguments, 2), argument(arguments, 3), argument(arguments, 4));
             return new Outcome.Returned(r0);
         } catch (JitFault f) {

@@ -66,7 +66,12 @@ public final class BpfArray extends BpfMap {
 
     @Override
     public long lookupElem(MemorySegment key, int cpu) {
-        long index = u32(key) & 0xffffffffL;
+        return lookupElem(key, 0, cpu);
+    }
+
+    @Override
+    public long lookupElem(MemorySegment memory, long keyOffset, int cpu) {
+        long index = u32(memory, keyOffset) & 0xffffffffL;
         if (index >= spec.maxEntries()) return 0;
         return valueAddress((int) index, cpuOf(cpu));
     }

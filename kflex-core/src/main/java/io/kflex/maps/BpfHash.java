@@ -10,15 +10,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * {@code BPF_MAP_TYPE_HASH}, {@code PERCPU_HASH}, {@code LRU_HASH} and {@code LRU_PERCPU_HASH}.
  *
  * <p>An index from key to a slot of a {@link ValueSlab}. Plain hashes index with a
- * {@link ConcurrentHashMap} (lock-free lookups); LRU hashes with an access-ordered map under one
- * lock, which makes "least recently used" exact (Linux approximates it per CPU).
+ * {@link HashIndex}: lock-free lookups that hash and compare the key where the program keeps it
+ * (no copy, no allocation), changes under the index's lock. LRU hashes use an access-ordered map
+ * under one lock, which makes "least recently used" exact (Linux approximates it per CPU).
  *
  * <p>Semantics as in Linux: inserting into a full map fails with {@code -E2BIG}, except that an
  * LRU map evicts its least recently used element (lookups and updates count as uses). Replacing
@@ -35,18 +35,19 @@ public final class BpfHash extends BpfMap {
     private final boolean lru;
     private final int cpus;
     private final long elementSize;
+    private final int keySize;
     private final ValueSlab slab;
     private final AtomicInteger count = new AtomicInteger();
-    private final ConcurrentHashMap<Key, Integer> index;
+    private final HashIndex index;
     private final LinkedHashMap<Key, Integer> lruIndex;
+    /** LRU only, guarded by {@code lruIndex}: a key lookups copy the program's key into, instead of allocating one. */
+    private final Key lruProbe;
 
-    /** A key compared by content. */
+    /** A key of an LRU map, compared by content. */
     private record Key(byte[] bytes) {
-        static Key of(MemorySegment segment) {
-            // A plain copy: MemorySegment.toArray goes through a reflective type check that showed
-            // up at ~5% of a short program's run (one lookup per packet).
-            byte[] bytes = new byte[Math.toIntExact(segment.byteSize())];
-            MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, 0, bytes, 0, bytes.length);
+        static Key copyOf(MemorySegment segment, long offset, int size) {
+            byte[] bytes = new byte[size];
+            MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, offset, bytes, 0, size);
             return new Key(bytes);
         }
 
@@ -63,9 +64,11 @@ public final class BpfHash extends BpfMap {
         this.lru = lru;
         this.cpus = perCpu ? table.cpus() : 1;
         this.elementSize = roundUp8(spec.valueSize());
+        this.keySize = spec.keySize();
         this.slab = new ValueSlab(table, this, elementSize * cpus, spec.maxEntries(), !spec.readOnlyForProgram());
-        this.index = lru ? null : new ConcurrentHashMap<>();
+        this.index = lru ? null : new HashIndex(keySize);
         this.lruIndex = lru ? new LinkedHashMap<>(16, 0.75f, true) : null;
+        this.lruProbe = lru ? new Key(new byte[keySize]) : null;
     }
 
     public boolean perCpu() { return perCpu; }
@@ -84,17 +87,25 @@ public final class BpfHash extends BpfMap {
         return cpu;
     }
 
-    private Integer find(Key key) {
-        if (!lru) return index.get(key);
+    /** The slot of the key at {@code offset} of {@code key}, or -1. */
+    private int find(MemorySegment key, long offset) {
+        if (!lru) return index.find(key, offset);
         synchronized (lruIndex) {
-            return lruIndex.get(key); // access order: this counts as a use
+            MemorySegment.copy(key, ValueLayout.JAVA_BYTE, offset, lruProbe.bytes(), 0, keySize);
+            Integer slot = lruIndex.get(lruProbe); // access order: this counts as a use
+            return slot == null ? -1 : slot;
         }
     }
 
     @Override
     public long lookupElem(MemorySegment key, int cpu) {
-        Integer slot = find(Key.of(key));
-        return slot == null ? 0 : slab.address(slot) + cpuOf(cpu) * elementSize;
+        return lookupElem(key, 0, cpu);
+    }
+
+    @Override
+    public long lookupElem(MemorySegment memory, long keyOffset, int cpu) {
+        int slot = find(memory, keyOffset);
+        return slot < 0 ? 0 : slab.address(slot) + cpuOf(cpu) * elementSize;
     }
 
     /** What an update writes into a slot. */
@@ -137,31 +148,32 @@ public final class BpfHash extends BpfMap {
         };
     }
 
-    /** The insert/replace logic shared by the program and host faces; 0 or a negated errno. */
-    private long put(Key key, ValueWriter writer, long flags) throws MapException {
+    /**
+     * The insert/replace logic shared by the program and host faces, for the key at
+     * {@code offset} of {@code key}; 0 or a negated errno.
+     */
+    private long put(MemorySegment key, long offset, ValueWriter writer, long flags) throws MapException {
         long bad = checkUpdateFlags(flags);
         if (bad != 0) return bad;
         long[] result = {0};
         int[] retired = {-1};
-        MapException[] failure = {null};
         if (!lru) {
-            index.compute(key, (k, old) -> {
-                try {
-                    return replace(old, writer, flags, result, retired, false);
-                } catch (MapException e) {
-                    failure[0] = e;
-                    return old;
-                }
-            });
+            synchronized (index) {
+                HashIndex.Node node = index.node(key, offset);
+                Integer old = node == null ? null : node.slot;
+                Integer now = replace(old, writer, flags, result, retired, false);
+                if (now != null && node == null) index.insert(key, offset, now);
+                else if (now != null && !now.equals(old)) index.setSlot(node, now);
+            }
         } else {
             synchronized (lruIndex) {
-                Integer old = lruIndex.get(key);
+                Key k = Key.copyOf(key, offset, keySize);
+                Integer old = lruIndex.get(k);
                 Integer now = replace(old, writer, flags, result, retired, true);
-                if (now != null && !now.equals(old)) lruIndex.put(key, now);
+                if (now != null && !now.equals(old)) lruIndex.put(k, now);
             }
         }
         if (retired[0] >= 0) slab.retire(retired[0]);
-        if (failure[0] != null) throw failure[0];
         return result[0];
     }
 
@@ -227,16 +239,19 @@ public final class BpfHash extends BpfMap {
         return true;
     }
 
-    private long remove(Key key) {
-        Integer slot;
+    private long remove(MemorySegment key, long offset) {
+        int slot;
         if (!lru) {
-            slot = index.remove(key);
+            synchronized (index) {
+                slot = index.remove(key, offset);
+            }
         } else {
             synchronized (lruIndex) {
-                slot = lruIndex.remove(key);
+                Integer s = lruIndex.remove(Key.copyOf(key, offset, keySize));
+                slot = s == null ? -1 : s;
             }
         }
-        if (slot == null) return -Errno.ENOENT;
+        if (slot < 0) return -Errno.ENOENT;
         count.decrementAndGet();
         slab.retire(slot);
         return 0;
@@ -244,8 +259,13 @@ public final class BpfHash extends BpfMap {
 
     @Override
     public long updateElem(MemorySegment key, MemorySegment value, long flags, int cpu) {
+        return updateElem(key, 0, value, flags, cpu);
+    }
+
+    @Override
+    public long updateElem(MemorySegment memory, long keyOffset, MemorySegment value, long flags, int cpu) {
         try {
-            return put(Key.of(key), programValue(value, cpu), flags);
+            return put(memory, keyOffset, programValue(value, cpu), flags);
         } catch (MapException e) {
             return -e.errno(); // not reached: program values always have the right size
         }
@@ -253,25 +273,31 @@ public final class BpfHash extends BpfMap {
 
     @Override
     public long deleteElem(MemorySegment key) {
-        return remove(Key.of(key));
+        return remove(key, 0);
+    }
+
+    @Override
+    public long deleteElem(MemorySegment memory, long keyOffset) {
+        return remove(memory, keyOffset);
     }
 
     @Override
     public long forEachElem(int cpu, ElementVisitor visitor) {
         int c = cpuOf(cpu);
         long n = 0;
-        for (Map.Entry<Key, Integer> e : snapshot()) {
+        for (HashIndex.Entry e : snapshot()) {
             n++;
             // The slot may have been deleted since the snapshot; the caller's epoch keeps it valid.
-            if (visitor.visit(e.getKey().bytes().clone(), slab.address(e.getValue()) + c * elementSize)) break;
+            if (visitor.visit(e.key(), slab.address(e.slot()) + c * elementSize)) break;
         }
         return n;
     }
 
-    private List<Map.Entry<Key, Integer>> snapshot() {
-        if (!lru) return new ArrayList<>(index.entrySet()).stream().map(e -> Map.entry(e.getKey(), e.getValue())).toList();
+    /** The keys (fresh arrays) and their slots. */
+    private List<HashIndex.Entry> snapshot() {
+        if (!lru) return index.entries();
         synchronized (lruIndex) {
-            return lruIndex.entrySet().stream().map(e -> Map.entry(e.getKey(), e.getValue())).toList();
+            return lruIndex.entrySet().stream().map(e -> new HashIndex.Entry(e.getKey().bytes().clone(), e.getValue())).toList();
         }
     }
 
@@ -279,8 +305,8 @@ public final class BpfHash extends BpfMap {
     public Optional<byte[]> lookup(byte[] key) {
         checkKey(key);
         try (var epoch = table.epochs().enter()) {
-            Integer slot = find(new Key(key.clone()));
-            if (slot == null) return Optional.empty();
+            int slot = find(MemorySegment.ofArray(key), 0);
+            if (slot < 0) return Optional.empty();
             MemorySegment s = slab.slice(slot);
             long length = perCpu ? elementSize * cpus : spec.valueSize();
             return Optional.of(s.asSlice(0, length).toArray(ValueLayout.JAVA_BYTE));
@@ -291,8 +317,8 @@ public final class BpfHash extends BpfMap {
     public Optional<List<byte[]>> lookupAllCpus(byte[] key) {
         checkKey(key);
         try (var epoch = table.epochs().enter()) {
-            Integer slot = find(new Key(key.clone()));
-            if (slot == null) return Optional.empty();
+            int slot = find(MemorySegment.ofArray(key), 0);
+            if (slot < 0) return Optional.empty();
             List<byte[]> out = new ArrayList<>(cpus);
             MemorySegment s = slab.slice(slot);
             for (int c = 0; c < cpus; c++) out.add(s.asSlice(c * elementSize, spec.valueSize()).toArray(ValueLayout.JAVA_BYTE));
@@ -303,12 +329,12 @@ public final class BpfHash extends BpfMap {
     @Override
     public void update(byte[] key, byte[] value, long flags) throws MapException {
         if (key == null || key.length != spec.keySize()) throw badKey(key);
-        Key k = new Key(key.clone());
+        MemorySegment k = MemorySegment.ofArray(key.clone());
         long r;
         long deadline = 0;
         while (true) {
             try (var epoch = table.epochs().enter()) {
-                r = put(k, hostValue(value), flags);
+                r = put(k, 0, hostValue(value), flags);
             }
             // Out of slots only because running invocations still hold retired ones: the host may
             // wait for them to finish (a program may not: it gets -ENOMEM at once). Not when the
@@ -324,12 +350,12 @@ public final class BpfHash extends BpfMap {
     @Override
     public boolean delete(byte[] key) throws MapException {
         if (key == null || key.length != spec.keySize()) throw badKey(key);
-        return remove(new Key(key.clone())) == 0;
+        return remove(MemorySegment.ofArray(key.clone()), 0) == 0;
     }
 
     @Override
     public List<byte[]> keys() {
-        return snapshot().stream().map(e -> e.getKey().bytes().clone()).toList();
+        return snapshot().stream().map(HashIndex.Entry::key).toList();
     }
 
     @Override

@@ -57,6 +57,25 @@ public abstract sealed class BpfMap permits BpfArray, BpfHash, BpfProgArray, Bpf
     /** {@code bpf_map_delete_elem}: 0 or a negated errno. */
     public long deleteElem(MemorySegment key) { return -Errno.EINVAL; }
 
+    /**
+     * {@link #lookupElem(MemorySegment, int)} with the key where the program keeps it: the
+     * {@code key_size} bytes at {@code keyOffset} of {@code memory} (a region's whole segment).
+     * Hash maps hash and compare the key in place, without copying it; the default slices.
+     */
+    public long lookupElem(MemorySegment memory, long keyOffset, int cpu) {
+        return lookupElem(memory.asSlice(keyOffset, spec.keySize()), cpu);
+    }
+
+    /** {@link #updateElem(MemorySegment, MemorySegment, long, int)} with the key in place (see {@link #lookupElem(MemorySegment, long, int)}). */
+    public long updateElem(MemorySegment memory, long keyOffset, MemorySegment value, long flags, int cpu) {
+        return updateElem(memory.asSlice(keyOffset, spec.keySize()), value, flags, cpu);
+    }
+
+    /** {@link #deleteElem(MemorySegment)} with the key in place (see {@link #lookupElem(MemorySegment, long, int)}). */
+    public long deleteElem(MemorySegment memory, long keyOffset) {
+        return deleteElem(memory.asSlice(keyOffset, spec.keySize()));
+    }
+
     /** {@code bpf_map_push_elem}: 0 or a negated errno. */
     public long pushElem(MemorySegment value, long flags) { return -Errno.EINVAL; }
 
@@ -123,8 +142,14 @@ public abstract sealed class BpfMap permits BpfArray, BpfHash, BpfProgArray, Bpf
 
     static long roundUp8(long n) { return (n + 7) & ~7L; }
 
+    private static final ValueLayout.OfInt LE32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+
     static int u32(MemorySegment key) {
-        return key.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0);
+        return key.get(LE32, 0);
+    }
+
+    static int u32(MemorySegment memory, long offset) {
+        return memory.get(LE32, offset);
     }
 
     static int u32(byte[] key) {

@@ -30,6 +30,16 @@ public final class Epochs {
 
     /** One thread's published epoch; also the guard its {@link #enter} returns. */
     public static final class Slot implements AutoCloseable {
+        private static final java.lang.invoke.VarHandle EPOCH;
+
+        static {
+            try {
+                EPOCH = java.lang.invoke.MethodHandles.lookup().findVarHandle(Slot.class, "epoch", long.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         private volatile long epoch = IDLE;
         private int depth;
         private final WeakReference<Thread> owner = new WeakReference<>(Thread.currentThread());
@@ -41,7 +51,10 @@ public final class Epochs {
         @Override
         public void close() {
             if (depth <= 0) throw new IllegalStateException("epoch exited more often than entered");
-            if (--depth == 0) epoch = IDLE;
+            // A release store is enough to leave: everything the invocation read stays before it.
+            // (Entering needs the full volatile store: the published epoch must be visible
+            // before the invocation reads any map.)
+            if (--depth == 0) EPOCH.setRelease(this, IDLE);
         }
 
         private boolean abandoned() {

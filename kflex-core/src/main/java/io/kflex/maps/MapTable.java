@@ -30,6 +30,13 @@ public final class MapTable {
     private volatile java.util.function.UnaryOperator<io.kflex.heap.HeapConfig> heapPolicy = java.util.function.UnaryOperator.identity();
     private final AtomicInteger nextId = new AtomicInteger(1);
     private final ConcurrentHashMap<Integer, BpfMap> byId = new ConcurrentHashMap<>();
+    /**
+     * The open maps with the first {@link #DENSE_IDS} ids, indexed by id: what a helper resolves
+     * a handle through, on every call that is not bound to its map, without boxing the id or
+     * hashing. Copied on write (maps are created and closed rarely); later ids use {@link #byId}.
+     */
+    private volatile BpfMap[] dense = new BpfMap[16];
+    private static final int DENSE_IDS = 1 << 16;
     private final ConcurrentHashMap<Long, BpfMap> byWindow = new ConcurrentHashMap<>();
 
     /** A table whose per-CPU maps have one slot per available processor. */
@@ -93,6 +100,7 @@ public final class MapTable {
             default -> throw new IllegalStateException("validated type " + spec.type());
         };
         byId.put(id, map);
+        setDense(id, map);
         return map;
     }
 
@@ -153,7 +161,19 @@ public final class MapTable {
 
     /** The open map that {@code value} is the handle of, or null when it is no live map handle. */
     public BpfMap byHandle(long value) {
-        return MapHandles.isHandle(value) ? byId.get(MapHandles.idOf(value)) : null;
+        if (!MapHandles.isHandle(value)) return null;
+        int id = MapHandles.idOf(value);
+        BpfMap[] d = dense;
+        if (id >= 0 && id < d.length) return d[id];
+        return id >= DENSE_IDS ? byId.get(id) : null;
+    }
+
+    private synchronized void setDense(int id, BpfMap map) {
+        if (id < 0 || id >= DENSE_IDS) return;
+        BpfMap[] d = dense;
+        BpfMap[] copy = java.util.Arrays.copyOf(d, id < d.length ? d.length : Math.min(DENSE_IDS, Math.max(id + 1, d.length * 2)));
+        copy[id] = map;
+        dense = copy;
     }
 
     /** The map whose value memory contains {@code address}, or null. */
@@ -173,6 +193,7 @@ public final class MapTable {
      */
     public void close(BpfMap map) {
         if (map == null || !byId.remove(map.id(), map)) return;
+        setDense(map.id(), null);
         map.release();
     }
 

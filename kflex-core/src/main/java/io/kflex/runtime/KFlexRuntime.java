@@ -46,6 +46,8 @@ public final class KFlexRuntime implements AutoCloseable {
     private final KfuncResolver kfuncs;
     private final List<Extension> extensions = new ArrayList<>();
     private final HostSockets sockets = new HostSockets();
+    /** Linux's {@code kernel.bpf_stats_enabled}: whether invocations measure their run time. */
+    private volatile boolean runTimeStats;
 
     private KFlexRuntime(Builder b) {
         this.engine = b.engine;
@@ -56,7 +58,23 @@ public final class KFlexRuntime implements AutoCloseable {
         this.maps.heapPolicy(b.heapPolicy);
         this.kfuncs = Kfuncs.resolver();
         this.helpers = RuntimeHelpers.shared(maps, sockets);
+        this.runTimeStats = b.runTimeStats;
     }
+
+    /** The system property that turns {@link #runTimeStatsEnabled run-time statistics} on for new runtimes ({@code true}). */
+    public static final String RUN_TIME_STATS_PROPERTY = "kflex.bpf_stats_enabled";
+
+    /**
+     * Whether invocations measure their run time into {@link ProgramStats#runTimeNs()}, like
+     * Linux's {@code kernel.bpf_stats_enabled}. Off by default (as in Linux): reading the clock
+     * twice per invocation costs more than a short program's run. Run counts, cancellations and
+     * faults are counted either way, and test runs ({@link LoadedProgram#testRun}) always measure
+     * their duration.
+     */
+    public boolean runTimeStatsEnabled() { return runTimeStats; }
+
+    /** Turns run-time statistics on or off for every program of this runtime, from the next invocation on. */
+    public void enableRunTimeStats(boolean enabled) { this.runTimeStats = enabled; }
 
     public static Builder builder() { return new Builder(); }
 
@@ -130,8 +148,18 @@ public final class KFlexRuntime implements AutoCloseable {
         private CancellationPolicy policy = CancellationPolicy.UNLOAD;
         private int cpus = Runtime.getRuntime().availableProcessors();
         private java.util.function.UnaryOperator<io.kflex.heap.HeapConfig> heapPolicy = java.util.function.UnaryOperator.identity();
+        private boolean runTimeStats = Boolean.getBoolean(RUN_TIME_STATS_PROPERTY);
 
         private Builder() {}
+
+        /**
+         * Whether invocations measure their run time from the start ({@link KFlexRuntime#runTimeStatsEnabled});
+         * defaults to the system property {@value KFlexRuntime#RUN_TIME_STATS_PROPERTY}, else off.
+         */
+        public Builder runTimeStats(boolean enabled) {
+            this.runTimeStats = enabled;
+            return this;
+        }
 
         /** The engine by name ({@code interpreter} or {@code jit}, the default). */
         public Builder engine(String name) {

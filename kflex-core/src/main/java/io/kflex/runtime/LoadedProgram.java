@@ -84,21 +84,31 @@ public final class LoadedProgram {
         return invoke(invocation, budget, null);
     }
 
-    /** {@link #invoke(Invocation, Duration)}, storing the run's own duration (without the reporting) in {@code elapsedOut[0]}. */
+    /**
+     * {@link #invoke(Invocation, Duration)}; with {@code elapsedOut}, the run's own duration
+     * (without the reporting) is measured and stored in {@code elapsedOut[0]} whatever the
+     * statistics switch says.
+     */
     private Outcome invoke(Invocation invocation, Duration budget, long[] elapsedOut) {
         if (unloaded) return new Outcome.Faulted(-1, "program " + name() + " is unloaded");
         KFlexRuntime runtime = extension.runtime();
         Duration limit = budget != null ? budget : extension.budget();
+        boolean timeStats = runtime.runTimeStatsEnabled();
+        boolean timed = timeStats || elapsedOut != null;
         Outcome outcome;
-        long start = System.nanoTime();
+        Watchdog.Watch watched;
+        long start = timed ? System.nanoTime() : 0;
         try (var epoch = runtime.maps().epochs().enter(); var watch = runtime.watchdog().watch(invocation, limit)) {
+            watched = watch;
             outcome = executable.run(invocation);
         }
-        long elapsed = System.nanoTime() - start;
+        long elapsed = timed ? System.nanoTime() - start : -1;
         if (elapsedOut != null) elapsedOut[0] = elapsed;
-        stats.record(elapsed);
+        if (timeStats) stats.record(elapsed);
+        else stats.recordUntimed();
         switch (outcome) {
-            case Outcome.Cancelled c -> outcome = cancelled(invocation, c, elapsed);
+            // Untimed, a cancelled run's report takes its time from the watchdog tick it started in.
+            case Outcome.Cancelled c -> outcome = cancelled(invocation, c, elapsed >= 0 ? elapsed : watched.elapsedNanos());
             case Outcome.Faulted f -> stats.faulted();
             case Outcome.Returned r -> { }
         }

@@ -49,6 +49,8 @@ public final class Watchdog implements AutoCloseable {
     }
 
     private final long tickNanos;
+    /** When tick 0 began; tick {@code n} is published no earlier than {@code origin + n * tickNanos}. */
+    private final long origin = System.nanoTime();
     private final Duration tick;
     private final Thread ticker;
     private final ThreadLocal<Watch> slots = new ThreadLocal<>();
@@ -102,8 +104,20 @@ public final class Watchdog implements AutoCloseable {
         /** A slot for a watch opened while this one is open (an invocation inside an invocation). */
         private Watch nested;
 
-        private Watch(Thread thread) {
+        private final Watchdog watchdog;
+
+        private Watch(Thread thread, Watchdog watchdog) {
             this.thread = thread;
+            this.watchdog = watchdog;
+        }
+
+        /**
+         * Nanoseconds since the current (or, after close, the last) registration began, measured
+         * from the start of the tick it began in: never less than the true time, at most one tick
+         * (plus any delay of the ticker) more. For reports of runs that were not timed otherwise.
+         */
+        public long elapsedNanos() {
+            return System.nanoTime() - (watchdog.origin + startTick * watchdog.tickNanos);
         }
 
         /** Whether the budget of the current (or, after close, the last) registration elapsed and cancellation was requested. */
@@ -143,7 +157,7 @@ public final class Watchdog implements AutoCloseable {
         while (slot.active()) {
             // Rare: an invocation started while another one on this thread is still watched.
             if (slot.nested == null) {
-                slot.nested = new Watch(slot.thread);
+                slot.nested = new Watch(slot.thread, this);
                 registered.add(slot.nested);
             }
             slot = slot.nested;
@@ -153,7 +167,7 @@ public final class Watchdog implements AutoCloseable {
     }
 
     private Watch newSlot() {
-        Watch slot = new Watch(Thread.currentThread());
+        Watch slot = new Watch(Thread.currentThread(), this);
         registered.add(slot);
         slots.set(slot);
         return slot;
@@ -184,7 +198,6 @@ public final class Watchdog implements AutoCloseable {
     }
 
     private void tickLoop() {
-        long origin = System.nanoTime();
         long tickNo = 0;
         while (!closed) {
             long next = origin + (tickNo + 1) * tickNanos;

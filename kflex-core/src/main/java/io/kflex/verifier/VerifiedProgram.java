@@ -23,12 +23,32 @@ import java.util.SortedSet;
  *   <li>{@code heldAtCancellation}: per cancellation point, the object table — the references
  *       and lock the program may hold there, which the runtime releases when it cancels.</li>
  *   <li>{@code stackDepths}: bytes of stack each subprogram (by entry slot) uses.</li>
+ *   <li>{@code callMaps}: per helper call that takes a map argument, the index of the program's
+ *       map it names on every path ({@code lddw} map pseudo index), or -1 when it is not one
+ *       fixed map of the program (paths disagree, or an inner map of a map of maps). Engines may
+ *       bind such a call to its map at load time.</li>
  * </ul>
  */
 public record VerifiedProgram(Code code, ProgramType type, long processedInstructions, Map<Integer, AccessFact> accesses,
                               List<BackEdgeFact> backEdges, SortedSet<Integer> cancellationPoints,
                               Map<Integer, List<HeldResource>> heldAtCancellation,
-                              Map<Integer, Integer> stackDepths, String log) {
+                              Map<Integer, Integer> stackDepths, String log, Map<Integer, Integer> callMaps) {
+
+    public VerifiedProgram {
+        callMaps = Map.copyOf(callMaps);
+    }
+
+    /** Facts without call-site map facts (no call is bound to its map). */
+    public VerifiedProgram(Code code, ProgramType type, long processedInstructions, Map<Integer, AccessFact> accesses,
+                           List<BackEdgeFact> backEdges, SortedSet<Integer> cancellationPoints,
+                           Map<Integer, List<HeldResource>> heldAtCancellation, Map<Integer, Integer> stackDepths, String log) {
+        this(code, type, processedInstructions, accesses, backEdges, cancellationPoints, heldAtCancellation, stackDepths, log, Map.of());
+    }
+
+    /** The index of the program map the helper call at {@code pc} names on every path, or -1. */
+    public int constantMapAt(int pc) {
+        return callMaps.getOrDefault(pc, -1);
+    }
 
     public long heapAccesses() { return accesses.values().stream().filter(a -> a.region() == MemoryRegion.HEAP).count(); }
 

@@ -91,6 +91,8 @@ public final class Verifier {
     /** Per loop head: termination witnesses holding on every back-edge arrival so far (null = none yet). */
     private final Map<Integer, Set<Witness>> witnesses = new HashMap<>();
     private final Map<Integer, AccessFact> accesses = new TreeMap<>();
+    /** Per helper call with a map argument: the program map index on every path so far, or -1 when paths disagree. */
+    private final Map<Integer, Integer> callMaps = new TreeMap<>();
     /** Per back-edge source: the resources held on some path taking it (covered paths hold the same). */
     private final Map<Integer, Set<HeldResource>> heldAtBackEdge = new HashMap<>();
     /** Stack locations ({@link #stackLocation}) that held a numeric iterator: their witnesses are iterator steps. */
@@ -180,7 +182,7 @@ public final class Verifier {
         for (int pc : cancellations) held.put(pc, List.copyOf(heldAtBackEdge.getOrDefault(pc, Set.of())));
         return new VerifiedProgram(code, type, processed, java.util.Collections.unmodifiableMap(accesses), List.copyOf(backEdges),
                 java.util.Collections.unmodifiableSortedSet(cancellations), java.util.Collections.unmodifiableMap(held),
-                java.util.Collections.unmodifiableMap(depths), log.toString());
+                java.util.Collections.unmodifiableMap(depths), log.toString(), java.util.Collections.unmodifiableMap(callMaps));
     }
 
     // =============================================================================================
@@ -1248,6 +1250,10 @@ public final class Verifier {
                     mapIndex = p.map();
                     map = maps.get(mapIndex);
                     checkMapFits(pc, st, proto, map);
+                    // A map of the program itself (from lddw) is the same map on every run; an
+                    // inner-map template stands for whichever map an outer lookup returned.
+                    int constant = mapIndex < programMaps ? mapIndex : -1;
+                    callMaps.merge(pc, constant, (a, b) -> a.equals(b) ? a : -1);
                 }
                 case PTR_TO_MAP_KEY, PTR_TO_MAP_VALUE -> {
                     if (map == null) throw badArg(pc, st, where, "a preceding map argument", read(pc, st, reg));
