@@ -111,27 +111,30 @@ final class TextProtocol {
             return;
         }
         String name = text(t.getFirst());
+        // A command that ends in "noreply" is answered with nothing at all, errors included, as memcached 1.6 does:
+        // its client reads no answer, so any line would be taken for the answer to its next command.
+        OutputStream answer = noreply(name, t) ? OutputStream.nullOutputStream() : out;
         try {
             switch (name) {
                 case "get" -> get(t, out, false);
                 case "gets" -> get(t, out, true);
                 case "gat" -> getAndTouch(t, out, false);
                 case "gats" -> getAndTouch(t, out, true);
-                case "set", "add", "replace", "append", "prepend" -> storage(name, t, in, out, false);
-                case "cas" -> storage(name, t, in, out, true);
-                case "delete" -> delete(t, out);
-                case "incr", "decr" -> delta(name.equals("incr"), t, out);
-                case "touch" -> touch(t, out);
-                case "flush_all" -> flushAll(t, out);
+                case "set", "add", "replace", "append", "prepend" -> storage(name, t, in, answer, false);
+                case "cas" -> storage(name, t, in, answer, true);
+                case "delete" -> delete(t, answer);
+                case "incr", "decr" -> delta(name.equals("incr"), t, answer);
+                case "touch" -> touch(t, answer);
+                case "flush_all" -> flushAll(t, answer);
                 case "version" -> reply(out, "VERSION " + version); // memcached ignores arguments, noreply too
-                case "verbosity" -> verbosity(t, out);
+                case "verbosity" -> verbosity(t, answer);
                 case "stats" -> stats(t, out);
                 case "quit" -> throw new Close("quit");
                 default -> reply(out, "ERROR");
             }
         } catch (RuntimeException e) {
             // A fault of the server (e.g. the heap refused an access): the client gets a line, not a hang.
-            reply(out, "SERVER_ERROR " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().replaceAll("[\r\n]", " ")));
+            reply(answer, "SERVER_ERROR " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().replaceAll("[\r\n]", " ")));
         }
     }
 
@@ -140,8 +143,24 @@ final class TextProtocol {
         out.write(CRLF);
     }
 
-    private static boolean noreply(List<byte[]> t, int index) {
-        return t.size() > index && text(t.get(index)).equals("noreply");
+    /**
+     * Whether {@code noreply} applies: as in memcached, only to the commands that take it, with a
+     * token count they accept (any other count is answered {@code ERROR}), when it is the last
+     * token. In that position any other word is ignored, as memcached ignores it.
+     */
+    private static boolean noreply(String name, List<byte[]> t) {
+        int least = switch (name) {
+            case "set", "add", "replace", "append", "prepend" -> 5;
+            case "cas" -> 6;
+            case "incr", "decr", "touch", "delete" -> 3; // "delete noreply" deletes the key "noreply" and says so
+            case "flush_all", "verbosity" -> 2;
+            default -> -1;
+        };
+        return least > 0 && t.size() >= least && t.size() <= least + 1 && endsInNoreply(t);
+    }
+
+    private static boolean endsInNoreply(List<byte[]> t) {
+        return text(t.getLast()).equals("noreply");
     }
 
     private static final String BAD_FORMAT = "CLIENT_ERROR bad command line format";
@@ -205,11 +224,10 @@ final class TextProtocol {
     /** set/add/replace/append/prepend key flags exptime bytes [noreply]; cas key flags exptime bytes unique [noreply]. */
     private void storage(String name, List<byte[]> t, InputStream in, OutputStream out, boolean cas) throws IOException {
         int fixed = cas ? 6 : 5;
-        if (t.size() < fixed || t.size() > fixed + 1 || (t.size() == fixed + 1 && !noreply(t, fixed))) {
+        if (t.size() < fixed || t.size() > fixed + 1) {
             reply(out, "ERROR");
             return;
         }
-        boolean quiet = noreply(t, fixed);
         byte[] key = t.get(1);
         long flags, exptime, length, unique = 0;
         try {
@@ -262,7 +280,7 @@ final class TextProtocol {
         } else if (result == HeapStore.Result.TOO_LARGE) {
             if (name.equals("set")) store.delete(key);
             reply(out, "SERVER_ERROR object too large for cache");
-        } else if (!quiet) {
+        } else {
             reply(out, result.name());
         }
     }
@@ -281,10 +299,15 @@ final class TextProtocol {
 
     /** delete key [0] [noreply] (memcached still accepts a zero time). */
     private void delete(List<byte[]> t, OutputStream out) throws IOException {
-        boolean quiet = noreply(t, t.size() - 1) && t.size() > 2;
-        int args = t.size() - (quiet ? 1 : 0);
-        if (args < 2 || args > 3 || (args == 3 && !text(t.get(2)).equals("0"))) {
-            reply(out, args == 3 ? "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]" : "ERROR");
+        if (t.size() < 2 || t.size() > 4) {
+            reply(out, "ERROR");
+            return;
+        }
+        boolean zeroTime = t.size() > 2 && text(t.get(2)).equals("0");
+        boolean wellFormed = t.size() == 2 || (t.size() == 3 && (zeroTime || endsInNoreply(t)))
+                || (t.size() == 4 && zeroTime && endsInNoreply(t));
+        if (!wellFormed) {
+            reply(out, "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]");
             return;
         }
         if (!validKey(t.get(1))) {
@@ -293,15 +316,14 @@ final class TextProtocol {
         }
         boolean deleted = store.delete(t.get(1));
         (deleted ? stats.deleteHits : stats.deleteMisses).increment();
-        if (!quiet) reply(out, deleted ? "DELETED" : "NOT_FOUND");
+        reply(out, deleted ? "DELETED" : "NOT_FOUND");
     }
 
     private void delta(boolean increment, List<byte[]> t, OutputStream out) throws IOException {
-        if (t.size() < 3 || t.size() > 4 || (t.size() == 4 && !noreply(t, 3))) {
+        if (t.size() < 3 || t.size() > 4) {
             reply(out, "ERROR");
             return;
         }
-        boolean quiet = noreply(t, 3);
         if (!validKey(t.get(1))) {
             reply(out, BAD_FORMAT);
             return;
@@ -319,11 +341,11 @@ final class TextProtocol {
         switch (result) {
             case HeapStore.Delta.Value v -> {
                 (increment ? stats.incrHits : stats.decrHits).increment();
-                if (!quiet) reply(out, Long.toUnsignedString(v.value()));
+                reply(out, Long.toUnsignedString(v.value()));
             }
             case HeapStore.Delta.NotFound n -> {
                 (increment ? stats.incrMisses : stats.decrMisses).increment();
-                if (!quiet) reply(out, "NOT_FOUND");
+                reply(out, "NOT_FOUND");
             }
             case HeapStore.Delta.NonNumeric n -> reply(out, "CLIENT_ERROR cannot increment or decrement non-numeric value");
             case HeapStore.Delta.Exists n -> throw new IllegalStateException("no CAS was given"); // only with a CAS unique
@@ -332,11 +354,10 @@ final class TextProtocol {
     }
 
     private void touch(List<byte[]> t, OutputStream out) throws IOException {
-        if (t.size() < 3 || t.size() > 4 || (t.size() == 4 && !noreply(t, 3))) {
+        if (t.size() < 3 || t.size() > 4) {
             reply(out, "ERROR");
             return;
         }
-        boolean quiet = noreply(t, 3);
         long exptime;
         try {
             exptime = Long.parseLong(text(t.get(2)));
@@ -351,19 +372,17 @@ final class TextProtocol {
         stats.cmdTouch.increment();
         boolean touched = store.touch(t.get(1), exptime);
         (touched ? stats.touchHits : stats.touchMisses).increment();
-        if (!quiet) reply(out, touched ? "TOUCHED" : "NOT_FOUND");
+        reply(out, touched ? "TOUCHED" : "NOT_FOUND");
     }
 
     /** flush_all [delay] [noreply]: a delay schedules the flush. */
     private void flushAll(List<byte[]> t, OutputStream out) throws IOException {
-        boolean quiet = t.size() > 1 && noreply(t, t.size() - 1);
-        int args = t.size() - (quiet ? 1 : 0);
-        if (args > 2) {
+        if (t.size() > 3) {
             reply(out, "ERROR");
             return;
         }
         long delay = 0;
-        if (args == 2) {
+        if (t.size() > (endsInNoreply(t) ? 2 : 1)) { // a delay, and after it "noreply" or a word memcached ignores
             try {
                 delay = Math.max(0, Long.parseLong(text(t.get(1)))); // memcached flushes at once for a negative delay
             } catch (NumberFormatException e) {
@@ -373,7 +392,7 @@ final class TextProtocol {
         }
         stats.cmdFlush.increment();
         flushAll(store, delay);
-        if (!quiet) reply(out, "OK");
+        reply(out, "OK");
     }
 
     /** Flushes the store now ({@code delaySeconds} 0) or after the delay (at most 30 days), in the background. */
@@ -394,11 +413,17 @@ final class TextProtocol {
     }
 
     private void verbosity(List<byte[]> t, OutputStream out) throws IOException {
-        if (t.size() < 2 || t.size() > 3 || (t.size() == 3 && !noreply(t, 2))) {
+        if (t.size() < 2 || t.size() > 3) {
             reply(out, "ERROR");
             return;
         }
-        if (!noreply(t, t.size() - 1)) reply(out, "OK"); // "verbosity noreply" is accepted silently, as memcached does
+        try {
+            Integer.parseUnsignedInt(text(t.get(1))); // a level, which changes nothing here
+        } catch (NumberFormatException e) {
+            reply(out, BAD_FORMAT); // "verbosity noreply" too, unheard, as in memcached
+            return;
+        }
+        reply(out, "OK");
     }
 
     private void stats(List<byte[]> t, OutputStream out) throws IOException {

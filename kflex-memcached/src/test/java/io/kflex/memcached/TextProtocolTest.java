@@ -153,6 +153,48 @@ class TextProtocolTest {
         }
     }
 
+    /**
+     * memcached 1.6.18 answers nothing at all to a command ending in noreply, errors included
+     * (checked against it request by request): a client that asked for no answer reads none, so
+     * an error line would be taken for the answer to its next request.
+     */
+    @Test
+    void noreplySilencesErrorsTooAsInMemcached() throws Exception {
+        try (McClient c = client()) {
+            c.call("set word 0 0 3\r\nabc\r\n");
+            byte[] tooLarge = new byte[(1 << 20) + 1];
+            c.send("set nr 0 0 " + tooLarge.length + " noreply\r\n").send(tooLarge).send("\r\n");
+            c.send("incr word 1 noreply\r\n"); // non-numeric
+            c.send("incr word x noreply\r\n"); // invalid delta
+            c.send("incr word noreply\r\n"); // the delta is "noreply"
+            c.send("touch word x noreply\r\n");
+            c.send("touch " + "k".repeat(251) + " 1 noreply\r\n");
+            c.send("delete word 5 noreply\r\n");
+            c.send("flush_all x noreply\r\n");
+            c.send("verbosity x noreply\r\n");
+            c.send("set k 0 0 noreply\r\n");
+            assertThat(c.call("version\r\n")).as("not one error line").startsWith("VERSION ");
+            assertThat(c.untilEnd("get word nr\r\n")).isEqualTo("VALUE word 0 3\nabc\nEND\n");
+
+            // The data block of a refused request is not swallowed: it reads as a command (ERROR), as in memcached.
+            assertThat(c.call("set k x 0 1 noreply\r\nx\r\n")).isEqualTo("ERROR");
+            assertThat(c.call("set k 0 0 1 noreply\r\nxyz\r\n")).as("a bad chunk: silent, then the line end is an empty command").isEqualTo("ERROR");
+            // noreply applies only where the command takes it, in the last place, with a count of tokens the command accepts
+            assertThat(c.call("set k 0 0 1 noreply extra\r\nx\r\n")).isEqualTo("ERROR");
+            assertThat(c.line()).isEqualTo("ERROR");
+            assertThat(c.call("delete k noreply extra\r\n")).startsWith("CLIENT_ERROR bad command line format");
+            assertThat(c.call("delete noreply\r\n")).as("the key \"noreply\"").isEqualTo("NOT_FOUND");
+            assertThat(c.call("incr k 1 2 noreply\r\n")).isEqualTo("ERROR");
+            assertThat(c.untilEnd("get word noreply\r\n")).as("get takes no noreply").isEqualTo("VALUE word 0 3\nabc\nEND\n");
+            // In noreply's place memcached ignores any other word.
+            assertThat(c.call("set k 0 0 1 NOREPLY\r\nx\r\n")).isEqualTo("STORED");
+            assertThat(c.call("touch k 100 please\r\n")).isEqualTo("TOUCHED");
+            assertThat(c.call("delete k 0 please\r\n")).startsWith("CLIENT_ERROR bad command line format");
+            assertThat(c.call("verbosity 1 please\r\n")).isEqualTo("OK");
+            assertThat(c.call("verbosity x\r\n")).isEqualTo("CLIENT_ERROR bad command line format");
+        }
+    }
+
     @Test
     void errorsAndMalformedInputNeverStopTheServer() throws Exception {
         try (McClient c = client()) {
