@@ -1,14 +1,10 @@
 package io.kflex.hooks;
 
-import io.kflex.engine.AddressSpace;
-import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
-import io.kflex.engine.Region;
 import io.kflex.loader.ProgramType;
-import io.kflex.runtime.ContextLayout;
 import io.kflex.runtime.LoadedProgram;
+import io.kflex.runtime.HookContext;
 import io.kflex.runtime.PacketBuffer;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.time.Duration;
 import java.util.EnumMap;
@@ -77,16 +73,12 @@ public final class PacketHook {
     public Result process(byte[] frame, int cpu) {
         LoadedProgram program = attached.get();
         if (program == null) return count(new Result(XdpAction.PASS, frame, -1, null));
-        ContextLayout layout = program.contextLayout();
-        AddressSpace memory = program.newAddressSpace();
-        MemorySegment ctx = MemorySegment.ofArray(new long[layout.size() / 8]);
-        ctx.set(ValueLayout.JAVA_INT_UNALIGNED, 12, ifindex);  // ingress_ifindex
-        ctx.set(ValueLayout.JAVA_INT_UNALIGNED, 16, cpu);      // rx_queue_index
-        long ctxAddress = memory.map(new Region(Region.Kind.CONTEXT, ctx, false, "xdp_md"));
         PacketBuffer packet = new PacketBuffer(frame);
-        packet.attach(memory, ctx, layout);
-        Invocation invocation = new Invocation(memory, ctxAddress).withCpu(cpu).withHostContext(packet);
-        Outcome outcome = program.invoke(invocation, budget);
+        HookContext hook = HookContext.of(program, program.contextLayout().size(), false, "xdp_md", ctx -> {
+            ctx.set(ValueLayout.JAVA_INT_UNALIGNED, 12, ifindex);  // ingress_ifindex
+            ctx.set(ValueLayout.JAVA_INT_UNALIGNED, 16, cpu);      // rx_queue_index
+        }, packet, cpu);
+        Outcome outcome = program.invoke(hook.invocation(), budget);
         if (program.unloaded()) attached.compareAndSet(program, null);
         if (!(outcome instanceof Outcome.Returned r)) {
             fallbacks.increment();

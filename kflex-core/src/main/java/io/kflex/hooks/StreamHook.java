@@ -1,14 +1,10 @@
 package io.kflex.hooks;
 
-import io.kflex.engine.AddressSpace;
-import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
-import io.kflex.engine.Region;
 import io.kflex.loader.ProgramType;
-import io.kflex.runtime.ContextLayout;
 import io.kflex.runtime.LoadedProgram;
+import io.kflex.runtime.HookContext;
 import io.kflex.runtime.PacketBuffer;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.nio.ByteOrder;
@@ -65,20 +61,17 @@ public final class StreamHook {
             passed.increment();
             return new Result(true, message, null);
         }
-        ContextLayout layout = program.contextLayout();
-        AddressSpace memory = program.newAddressSpace();
-        MemorySegment ctx = MemorySegment.ofArray(new long[layout.size() / 8]);
-        ctx.set(U32, 0, message.length);                                   // len
-        ctx.set(U32, 16, 0x0008);                                          // protocol: ETH_P_IP, network order
-        ctx.set(U32, 88, AF_INET);                                         // family
-        if (remote.getAddress().getAddress().length == 4) ctx.set(BE32, 92, java.nio.ByteBuffer.wrap(remote.getAddress().getAddress()).getInt());
-        if (local.getAddress().getAddress().length == 4) ctx.set(BE32, 96, java.nio.ByteBuffer.wrap(local.getAddress().getAddress()).getInt());
-        ctx.set(BE32, 132, remote.getPort() << 16);                        // remote_port: network order in the upper half
-        ctx.set(U32, 136, local.getPort());                                // local_port: host order
-        long ctxAddress = memory.map(new Region(Region.Kind.CONTEXT, ctx, true, "__sk_buff"));
         PacketBuffer data = PacketBuffer.forMessage(message);
-        data.attach(memory, ctx, layout);
-        Outcome outcome = program.invoke(new Invocation(memory, ctxAddress).withCpu(cpu).withHostContext(data), budget);
+        HookContext hook = HookContext.of(program, program.contextLayout().size(), true, "__sk_buff", ctx -> {
+            ctx.set(U32, 0, message.length);                                   // len
+            ctx.set(U32, 16, 0x0008);                                          // protocol: ETH_P_IP, network order
+            ctx.set(U32, 88, AF_INET);                                         // family
+            if (remote.getAddress().getAddress().length == 4) ctx.set(BE32, 92, java.nio.ByteBuffer.wrap(remote.getAddress().getAddress()).getInt());
+            if (local.getAddress().getAddress().length == 4) ctx.set(BE32, 96, java.nio.ByteBuffer.wrap(local.getAddress().getAddress()).getInt());
+            ctx.set(BE32, 132, remote.getPort() << 16);                        // remote_port: network order in the upper half
+            ctx.set(U32, 136, local.getPort());                                // local_port: host order
+        }, data, cpu);
+        Outcome outcome = program.invoke(hook.invocation(), budget);
         if (program.unloaded()) attached.compareAndSet(program, null);
         if (!(outcome instanceof Outcome.Returned r)) {
             fallbacks.increment();

@@ -5,7 +5,6 @@ import io.kflex.engine.Executable;
 import io.kflex.engine.HeldResources;
 import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
-import io.kflex.engine.Region;
 import io.kflex.loader.Program;
 import io.kflex.loader.ProgramType;
 import io.kflex.runtime.events.CancellationEvent;
@@ -183,19 +182,15 @@ public final class LoadedProgram {
         Outcome outcome = null;
         byte[] dataOut = null, ctxOut = null;
         for (int i = 0; i < request.repeat(); i++) {
-            AddressSpace memory = newAddressSpace();
-            MemorySegment ctx = MemorySegment.ofArray(new long[(contextSize(request) + 7) / 8]);
-            if (program.type() == ProgramType.SYSCALL) {
-                MemorySegment.copy(request.ctxIn(), 0, ctx, ValueLayout.JAVA_BYTE, 0, request.ctxIn().length);
-            }
-            long ctxAddress = memory.map(new Region(Region.Kind.CONTEXT, ctx, true, "ctx"));
-            PacketBuffer packet = null;
-            if (layout.shadow("data") != null) {
-                packet = new PacketBuffer(request.dataIn());
-                packet.attach(memory, ctx, layout);
-            }
-            describePacket(ctx, request.dataIn());
-            Invocation invocation = new Invocation(memory, ctxAddress).withHostContext(packet);
+            HookContext hook = HookContext.of(this, contextSize(request), true, "ctx", ctx -> {
+                if (program.type() == ProgramType.SYSCALL) {
+                    MemorySegment.copy(request.ctxIn(), 0, ctx, ValueLayout.JAVA_BYTE, 0, request.ctxIn().length);
+                }
+                describePacket(ctx, request.dataIn());
+            }, layout.shadow("data") != null ? new PacketBuffer(request.dataIn()) : null, 0);
+            MemorySegment ctx = hook.context();
+            PacketBuffer packet = hook.packet();
+            Invocation invocation = hook.invocation();
             long[] elapsed = {0};
             outcome = invoke(invocation, request.budget(), elapsed);
             // The run itself: a cancellation's report (log line, event) is not part of it.
