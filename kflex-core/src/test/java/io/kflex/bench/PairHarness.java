@@ -38,6 +38,10 @@ public final class PairHarness {
             return;
         }
         System.out.println("THP: " + Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled")).strip());
+        if (args.length > 2 && args[2].equals("pages")) {
+            pages(w, objects, jit, bare);
+            return;
+        }
         java.lang.foreign.MemorySegment javaNodes = java.lang.foreign.Arena.ofAuto().allocate(16L * 65_536, 16);
         javaNodes.fill((byte) 1);
         System.out.println("plain Java's list memory: " + mapping(javaNodes.address()));
@@ -81,6 +85,20 @@ public final class PairHarness {
                 print("shared / fresh loop", Measure.measurePaired(t::run, t::run, s, shared, RunLoop.fresh()));
             }
         }
+    }
+
+    /** Page size policy only: each column's list memory in /proc/self/smaps, after a run. */
+    private static void pages(Workload w, Path objects, Engine jit, Engine bare) throws IOException {
+        System.out.println("THP: " + Files.readString(Path.of("/sys/kernel/mm/transparent_hugepage/enabled")).strip());
+        try (KflexTarget.Pair p = KflexTarget.openPair(w, objects, jit, bare)) {
+            System.out.println("jit and jit-uninstrumented (one heap): " + heapMapping(p.a()));
+        }
+        try (KflexTarget t = KflexTarget.open(w, objects, Engines.named("interpreter").orElseThrow())) {
+            System.out.println("interpreter: " + heapMapping(t));
+        }
+        java.lang.foreign.MemorySegment javaNodes = java.lang.foreign.Arena.ofAuto().allocate(16L * 65_536, 16);
+        javaNodes.fill((byte) 1);
+        System.out.println("plain Java (Arena.ofAuto().allocate, as PlainJavaWorkloads.listWalk): " + mapping(javaNodes.address()));
     }
 
     /** A/A: the JIT against itself, on one heap and on two heaps; rounds of {@code roundMs}. */
