@@ -21,21 +21,25 @@ W, H, LEFT, RIGHT, TOP, BOTTOM = 860, 420, 70, 20, 40, 90
 
 
 def load(paths):
-    rows = [json.loads(line) for path in paths for line in open(path) if line.strip().startswith("{")]
+    rows = [dict(json.loads(line), _file=k) for k, path in enumerate(paths) for line in open(path) if line.strip().startswith("{")]
     return [r for r in rows if r.get("status") == "ok"]
 
 
 def paired_svg(rows):
-    """One bar per (suite, A/B) pair: the median ratio, with its 95% interval as a whisker."""
-    items = [(f'{r["suite"]}', f'{r["a"]}/{r["b"]}', r["ratio"], r["ratio_ci95_low"], r["ratio_ci95_high"]) for r in rows]
-    lo = min(0.9, min(i[3] for i in items) - 0.02)
-    hi = max(1.1, max(i[4] for i in items) + 0.02)
+    """One group per suite, one bar per (A/B pair, file): the median ratio, its 95% interval as a whisker."""
+    files = sorted({r["_file"] for r in rows})
+    pairs = list(dict.fromkeys(f'{r["a"]}/{r["b"]}' for r in rows))
+    suites = list(dict.fromkeys(r["suite"] for r in rows))
+    by = {(r["suite"], f'{r["a"]}/{r["b"]}', r["_file"]): r for r in rows}
+    bars = [(p, f) for p in pairs for f in files]
+    lo = min(0.9, min(r["ratio_ci95_low"] for r in rows) - 0.02)
+    hi = max(1.1, max(r["ratio_ci95_high"] for r in rows) + 0.02)
     plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
     y = lambda v: TOP + plot_h * (1 - (v - lo) / (hi - lo))
+    title = "Paired A/B ratio (median of round-pair ratios, 95% interval; dashed: 1.00 and 1.03)"
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
            f'<rect width="{W}" height="{H}" fill="white"/>',
-           f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="15">Paired A/B ratio per suite (median, 95% interval; '
-           f'dashed: 1.00 and 1.03)</text>']
+           f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="15">{escape(title)}</text>']
     step = 0.05 if hi - lo > 0.3 else 0.02
     t = math.ceil(lo / step) * step
     while t <= hi + 1e-9:
@@ -44,20 +48,34 @@ def paired_svg(rows):
         t += step
     for ref, color in ((1.0, "#555"), (1.03, "#d62728")):
         out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(ref):.1f}" y2="{y(ref):.1f}" stroke="{color}" stroke-dasharray="5,4"/>')
-    slot = plot_w / len(items)
-    for k, (suite, pair, ratio, low, high) in enumerate(items):
-        cx = LEFT + (k + 0.5) * slot
-        base, top = y(1.0), y(ratio)
-        out.append(f'<rect x="{cx - slot * 0.3:.1f}" y="{min(base, top):.1f}" width="{slot * 0.6:.1f}" height="{abs(base - top):.1f}" '
-                   f'fill="{COLORS["jit"]}"><title>{escape(suite)} {escape(pair)}: {ratio:.4f} ({low:.4f}-{high:.4f})</title></rect>')
-        out.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(low):.1f}" y2="{y(high):.1f}" stroke="black"/>')
-        for v in (low, high):
-            out.append(f'<line x1="{cx - 5:.1f}" x2="{cx + 5:.1f}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="black"/>')
-        out.append(f'<text x="{cx:.1f}" y="{y(high) - 4:.1f}" text-anchor="middle" font-size="10">{ratio:.3f}</text>')
-        out.append(f'<text x="{cx:.1f}" y="{TOP + plot_h + 16}" text-anchor="middle" font-size="10">{escape(suite)}</text>')
-        out.append(f'<text x="{cx:.1f}" y="{TOP + plot_h + 30}" text-anchor="middle" font-size="9">{escape(pair)}</text>')
+    group_w = plot_w / len(suites)
+    bar_w = group_w * 0.8 / len(bars)
+    shades = ["#1f77b4", "#6baed6", "#ff7f0e", "#fdae6b", "#2ca02c", "#98df8a"]
+    for gi, suite in enumerate(suites):
+        for bi, (pair, f) in enumerate(bars):
+            r = by.get((suite, pair, f))
+            if r is None:
+                continue
+            cx = LEFT + gi * group_w + group_w * 0.1 + (bi + 0.5) * bar_w
+            ratio, low, high = r["ratio"], r["ratio_ci95_low"], r["ratio_ci95_high"]
+            base, top = y(1.0), y(ratio)
+            out.append(f'<rect x="{cx - bar_w * 0.4:.1f}" y="{min(base, top):.1f}" width="{bar_w * 0.8:.1f}" '
+                       f'height="{max(abs(base - top), 1):.1f}" fill="{shades[bi % len(shades)]}">'
+                       f'<title>{escape(suite)} {escape(pair)}: {ratio:.4f} ({low:.4f}-{high:.4f})</title></rect>')
+            out.append(f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(low):.1f}" y2="{y(high):.1f}" stroke="black"/>')
+            for v in (low, high):
+                out.append(f'<line x1="{cx - 4:.1f}" x2="{cx + 4:.1f}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="black"/>')
+            out.append(f'<text x="{cx:.1f}" y="{y(high) - 4:.1f}" text-anchor="middle" font-size="9">{ratio:.3f}</text>')
+        out.append(f'<text x="{LEFT + (gi + 0.5) * group_w:.1f}" y="{TOP + plot_h + 18}" text-anchor="middle" font-size="11">'
+                   f'{escape(suite)}</text>')
     out.append(f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}" stroke="black"/>')
     out.append(f'<text x="16" y="{TOP + plot_h / 2}" transform="rotate(-90 16 {TOP + plot_h / 2})" text-anchor="middle">A / B</text>')
+    lx = LEFT
+    for bi, (pair, f) in enumerate(bars):
+        name = pair + (f" (file {files.index(f) + 1})" if len(files) > 1 else "")
+        out.append(f'<rect x="{lx}" y="{H - 30}" width="12" height="12" fill="{shades[bi % len(shades)]}"/>')
+        out.append(f'<text x="{lx + 16}" y="{H - 20}">{escape(name)}</text>')
+        lx += 28 + 7 * len(name)
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
