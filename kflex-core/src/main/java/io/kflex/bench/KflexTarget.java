@@ -68,7 +68,7 @@ public final class KflexTarget implements AutoCloseable {
         return new Pair(both.get(0), both.get(1));
     }
 
-    /** Two targets sharing a runtime (see {@link #openPair}). */
+    /** Two targets sharing a runtime (see {@link #openPair}); closing either closes the runtime. */
     public record Pair(KflexTarget a, KflexTarget b) implements AutoCloseable {
         @Override
         public void close() {

@@ -1,6 +1,7 @@
 package io.kflex.runtime;
 
 import io.kflex.engine.Bindings;
+import io.kflex.engine.Engine;
 import io.kflex.engine.EngineException;
 import io.kflex.engine.Executable;
 import io.kflex.engine.TailCallable;
@@ -123,7 +124,7 @@ public final class Extension implements AutoCloseable {
      * @throws VerificationException when the verifier rejects it
      * @throws EngineException when {@code engine} cannot prepare it
      */
-    public synchronized LoadedProgram loadWith(String name, io.kflex.engine.Engine engine)
+    public synchronized LoadedProgram loadWith(String name, Engine engine)
             throws LoadException, VerificationException, EngineException {
         if (closed) throw new IllegalStateException("extension " + object.name() + " is closed");
         LoadedProgram p = prepare(object.program(name), engine);
@@ -149,7 +150,7 @@ public final class Extension implements AutoCloseable {
         return prepare(program, runtime.engine());
     }
 
-    private LoadedProgram prepare(Program program, io.kflex.engine.Engine engine) throws VerificationException, EngineException {
+    private LoadedProgram prepare(Program program, Engine engine) throws VerificationException, EngineException {
         var sourceLines = program.sourceLines();
         VerifierOptions options = VerifierOptions.defaults().withSourceLines(sourceLines);
         VerifiedProgram verified;

@@ -112,6 +112,25 @@ class WorkloadsTest {
     }
 
     @Test
+    void aPairRunsTwoEnginesOverOneHeap() {
+        Workload w = Workloads.listWalk();
+        Engine jit = Engines.named("jit").orElseThrow(), interpreter = Engines.named("interpreter").orElseThrow();
+        KflexTarget.Pair pair = KflexTarget.openPair(w, TestObjects.objectsDir(), jit, interpreter);
+        try (pair) {
+            assertThat(pair.a().run()).isEqualTo(w.expectedRetval());
+            assertThat(pair.b().run()).isEqualTo(w.expectedRetval());
+            // One extension, so one heap: the list the setup built once is what both walk.
+            assertThat(pair.b().program().extension()).isSameAs(pair.a().program().extension());
+            assertThat(pair.a().program().executable().getClass()).isNotEqualTo(pair.b().program().executable().getClass());
+            // The second program is not the extension's own (prog arrays and programs() never see it).
+            assertThat(pair.a().program().extension().programs()).containsValue(pair.a().program())
+                    .doesNotContainValue(pair.b().program());
+        }
+        assertThat(pair.a().program().unloaded()).isTrue();
+        assertThat(pair.b().program().unloaded()).as("unloaded with its extension").isTrue();
+    }
+
+    @Test
     void aWrongResultIsReportedNotTimed() {
         Workload h = Workloads.hashMix(10);
         Workload wrong = new Workload(h.name(), h.description(), h.unit(), h.unitsPerRun(), h.object(), h.program(), h.ctxIn(),
