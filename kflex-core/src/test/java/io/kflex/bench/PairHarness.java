@@ -29,6 +29,18 @@ public final class PairHarness {
         Measure.Settings settings = Measure.Settings.standard();
         Engine jit = Engines.named("jit").orElseThrow(), bare = JitEngine.uninstrumentedForMeasurementOnly();
 
+        if (args.length > 2 && args[2].equals("trips")) {
+            // The instrumentation's paired cost on the hash-mix loop at several trip counts: a per-run
+            // difference shrinks with the count, a per-iteration one does not.
+            for (int iters : new int[] {100, 1000, 10_000, 100_000}) {
+                PairedComparison.Result r = PairedComparison.run(Workloads.hashMix(iters), objects, jit, bare, Measure.Settings.paired(), heaps);
+                PairedStats st = r.pooled();
+                System.out.printf(Locale.ROOT, "hashmix-%-7d jit %10.1f  bare %10.1f ns/run  ratio %.4f  95%% %.4f-%.4f  loads %s%n", iters,
+                        st.medianA(), st.medianB(), st.median(), st.ciLow(), st.ciHigh(),
+                        r.perLoad().stream().map(l -> String.format(Locale.ROOT, "%.3f", l.median())).toList());
+            }
+            return;
+        }
         if (args.length > 2 && args[2].equals("pollution")) {
             pollution(w, objects, jit);
             return;
