@@ -20,6 +20,9 @@
  *                that were added: the turnstile model), each counter stopping at 0 so that a
  *                caller removing more than it added cannot wrap a counter into a huge
  *                over-estimate. retval 0 (-1 as above).
+ *   cm_add_batch adds 1 to the counters of n keys first, first + stride, ... (ctx = struct
+ *                cm_batch_args { u64 first; u64 stride; u64 n; }), each as cm_add does.
+ *                retval n (-1 as above). A benchmark's run: many updates per invocation.
  *   Example: add(7, 5), add(7, 2), add(9, 1) -> estimate(7) = 7 (exact while no two keys
  *   collide in every row), estimate(9) = 1, estimate(11) = 0; remove(7, 3) -> estimate(7) = 4;
  *   remove(9, 5) -> estimate(9) = 0.
@@ -72,20 +75,42 @@ static __always_inline struct cm_sketch __arena *sketch(void)
 	return s;
 }
 
-SEC("syscall")
-int cm_add(struct cm_args *ctx)
+static __always_inline void add(struct cm_sketch __arena *s, __u64 key, __u32 count)
 {
-	struct cm_sketch __arena *s = sketch();
-	__u64 key = ctx->key;
-	__u32 count = ctx->count;
-
-	if (!s)
-		return -1;
 	__sync_fetch_and_add(&s->rows[0][cm_column(key, 0)], count);
 	__sync_fetch_and_add(&s->rows[1][cm_column(key, 1)], count);
 	__sync_fetch_and_add(&s->rows[2][cm_column(key, 2)], count);
 	__sync_fetch_and_add(&s->rows[3][cm_column(key, 3)], count);
+}
+
+SEC("syscall")
+int cm_add(struct cm_args *ctx)
+{
+	struct cm_sketch __arena *s = sketch();
+
+	if (!s)
+		return -1;
+	add(s, ctx->key, ctx->count);
 	return 0;
+}
+
+struct cm_batch_args {
+	__u64 first;
+	__u64 stride;
+	__u64 n;
+};
+
+SEC("syscall")
+int cm_add_batch(struct cm_batch_args *ctx)
+{
+	struct cm_sketch __arena *s = sketch();
+	__u64 key = ctx->first, stride = ctx->stride, n = ctx->n, i;
+
+	if (!s)
+		return -1;
+	for (i = 0; i < n; i++, key += stride)
+		add(s, key, 1);
+	return n;
 }
 
 SEC("syscall")

@@ -17,6 +17,11 @@
  *             -1 = out of heap memory.
  *   kv_get    ctx.value = the key's value. retval 0 = found, 1 = absent (ctx untouched).
  *   kv_delete removes the key and frees its entry. retval 0 = removed, 1 = absent.
+ *   kv_get_batch  (ctx = struct kv_batch_args { u64 first; u64 stride; u64 n; u64 sum; })
+ *             looks up n keys first, first + stride, first + 2 * stride, ... exactly as kv_get
+ *             does (bucket lock held while walking the chain). ctx.sum = the sum of the values
+ *             found; retval = how many were found. A benchmark's run: many lookups per
+ *             invocation, so that the lookups, not the invocation, are what is timed.
  *   Any program creates the table on first use (retval -1 if that allocation fails).
  *   Example: put(7, 700) -> 0; put(7, 701) -> 1; get(7) -> 0, value 701; delete(7) -> 0;
  *   get(7) -> 1.
@@ -105,26 +110,64 @@ int kv_put(struct kv_args *ctx)
 	return ret;
 }
 
-SEC("syscall")
-int kv_get(struct kv_args *ctx)
+/* Looks key up in bucket b under its lock: 0 and *value set when found, else 1. */
+static __always_inline int bucket_get(struct kv_bucket __arena *b, __u64 key, __u64 *value)
 {
-	__u64 key = ctx->key;
-	struct kv_bucket __arena *b = bucket_of(key);
 	struct kv_entry __arena *e;
 	int ret = 1;
 
-	if (!b)
-		return -1;
 	kflex_spin_lock(&b->lock);
 	for (e = b->head; e; e = e->next) {
 		if (e->key == key) {
-			ctx->value = e->value;
+			*value = e->value;
 			ret = 0;
 			break;
 		}
 	}
 	kflex_spin_unlock(&b->lock);
 	return ret;
+}
+
+SEC("syscall")
+int kv_get(struct kv_args *ctx)
+{
+	__u64 key = ctx->key, value = 0;
+	struct kv_bucket __arena *b = bucket_of(key);
+	int ret;
+
+	if (!b)
+		return -1;
+	ret = bucket_get(b, key, &value);
+	if (ret == 0)
+		ctx->value = value;
+	return ret;
+}
+
+struct kv_batch_args {
+	__u64 first;
+	__u64 stride;
+	__u64 n;
+	__u64 sum;
+};
+
+SEC("syscall")
+int kv_get_batch(struct kv_batch_args *ctx)
+{
+	__u64 key = ctx->first, stride = ctx->stride, n = ctx->n, sum = 0, value, i;
+	int found = 0;
+
+	for (i = 0; i < n; i++, key += stride) {
+		struct kv_bucket __arena *b = bucket_of(key);
+
+		if (!b)
+			return -1;
+		if (bucket_get(b, key, &value) == 0) {
+			sum += value;
+			found++;
+		}
+	}
+	ctx->sum = sum;
+	return found;
 }
 
 SEC("syscall")

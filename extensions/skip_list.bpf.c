@@ -18,6 +18,10 @@
  *              (ctx.key set to that key), 1 = no such key (ctx untouched).
  *   sl_delete  removes ctx.key and frees its node; ctx.value = its value. retval 0 = removed,
  *              1 = not present.
+ *   sl_lookup_batch  (ctx = struct sl_batch_args { u64 first; u64 stride; u64 n; u64 sum; })
+ *              n lookups as sl_lookup's, of first, first + stride, ...; ctx.sum = the sum of
+ *              the values found; retval = how many found. A benchmark's run: many lookups per
+ *              invocation, so that the lookups, not the invocation, are what is timed.
  *   Example: insert(30, 3), insert(10, 1), insert(20, 2), insert(20, 22) -> 0, 0, 0, 1;
  *   lookup(15) -> 0 with key 20, value 22; lookup(31) -> 1; delete(20) -> 0 (value 22),
  *   then lookup(15) -> 0 with key 30, delete(20) -> 1.
@@ -122,20 +126,27 @@ int sl_insert(struct sl_args *ctx)
 	return 0;
 }
 
-SEC("syscall")
-int sl_lookup(struct sl_args *ctx)
+/* The node of the smallest key >= key in the list headed by x, or NULL. */
+static __always_inline struct sl_node __arena *ceiling(struct sl_node __arena *x, __u64 key)
 {
-	struct sl_node __arena *x = sl_head, *n;
-	__u64 key = ctx->key;
+	struct sl_node __arena *n;
 	int i;
 
-	if (!x)
-		return 1;
 	for (i = SL_LEVELS - 1; i >= 0; i--) {
 		for (n = x->next[i]; n && n->key < key; n = n->next[i])
 			x = n;
 	}
-	n = x->next[0];
+	return x->next[0];
+}
+
+SEC("syscall")
+int sl_lookup(struct sl_args *ctx)
+{
+	struct sl_node __arena *x = sl_head, *n;
+
+	if (!x)
+		return 1;
+	n = ceiling(x, ctx->key);
 	if (!n)
 		return 1;
 	ctx->key = n->key;
@@ -170,4 +181,31 @@ int sl_delete(struct sl_args *ctx)
 	ctx->value = n->value;
 	kflex_free(n);
 	return 0;
+}
+
+struct sl_batch_args {
+	__u64 first;
+	__u64 stride;
+	__u64 n;
+	__u64 sum;
+};
+
+SEC("syscall")
+int sl_lookup_batch(struct sl_batch_args *ctx)
+{
+	struct sl_node __arena *h = sl_head, *n;
+	__u64 key = ctx->first, stride = ctx->stride, count = ctx->n, sum = 0, i;
+	int found = 0;
+
+	if (!h)
+		return 0;
+	for (i = 0; i < count; i++, key += stride) {
+		n = ceiling(h, key);
+		if (n) {
+			sum += n->value;
+			found++;
+		}
+	}
+	ctx->sum = sum;
+	return found;
 }

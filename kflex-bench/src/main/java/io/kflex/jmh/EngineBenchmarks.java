@@ -37,7 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
 // Not --sun-misc-unsafe-memory-access=deny as in the tests: JMH itself uses sun.misc.Unsafe in the forks.
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
 public class EngineBenchmarks {
-    @Param({"hashmix-1000", "hashmix-100000", "listwalk-65536", "memcached-get"})
+    @Param({"hashmix-1000", "hashmix-100000", "listwalk-65536", "memcached-get", "kvstore-get", "skiplist-lookup", "countmin-update"})
     public String suite;
 
     @Param({"jit", "jit-uninstrumented", "interpreter"})

@@ -3,6 +3,8 @@ package io.kflex.cli;
 import io.kflex.bench.BenchException;
 import io.kflex.bench.KflexTarget;
 import io.kflex.bench.Measure;
+import io.kflex.bench.PairedComparison;
+import io.kflex.bench.PairedStats;
 import io.kflex.bench.Workload;
 import io.kflex.bench.Workloads;
 import io.kflex.engine.Engine;
@@ -62,11 +64,29 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object per row on stdout.")
     boolean json;
 
+    @Option(names = "--pair", paramLabel = "A,B",
+            description = "Also compare kflex engines A and B (interpreter, jit, jit-uninstrumented) in interleaved rounds over one heap; "
+                    + "the ratio A/B is the median of per-round-pair ratios with its spread (repeatable). "
+                    + "With --pair and no --engine, only the pairs run.")
+    List<String> pairs = new ArrayList<>();
+
+    @Option(names = "--loads", paramLabel = "N", defaultValue = "4",
+            description = "Independent loads (fresh heap, fresh compilation) per --pair, pooled (default 4; 2 with --quick).")
+    int loads;
+
+    /** The kflex engines a --pair may name. */
+    static final List<String> PAIRABLE = List.of("interpreter", "jit", JitEngine.UNINSTRUMENTED_NAME);
+
     static final class SuiteNames implements Iterable<String> {
         @Override
         public java.util.Iterator<String> iterator() {
             return Workloads.names().iterator();
         }
+    }
+
+    /** One --pair comparison of a suite: the ratio A / B, or why it was not measured. */
+    record PairRow(String suite, String a, String b, String status, PairedComparison.Result result, String note) {
+        boolean ok() { return status.equals("ok"); }
     }
 
     /** One cell of the table. */
@@ -93,6 +113,19 @@ final class BenchCommand implements Callable<Integer> {
                 return Main.USAGE;
             }
         }
+        List<String[]> pairList = new ArrayList<>();
+        for (String p : pairs) {
+            String[] ab = p.split(",", -1);
+            if (ab.length != 2 || !PAIRABLE.contains(ab[0].strip()) || !PAIRABLE.contains(ab[1].strip())) {
+                err.println("kflex bench: --pair takes two kflex engines A,B (of " + String.join(", ", PAIRABLE) + "), not '" + p + "'");
+                return Main.USAGE;
+            }
+            pairList.add(new String[] {ab[0].strip(), ab[1].strip()});
+        }
+        if (loads < 1) {
+            err.println("kflex bench: --loads must be at least 1, not " + loads);
+            return Main.USAGE;
+        }
         if (!linux.equals("auto") && !linux.equals("off")) {
             err.println("kflex bench: --linux must be auto or off, not '" + linux + "'");
             return Main.USAGE;
@@ -105,7 +138,8 @@ final class BenchCommand implements Callable<Integer> {
                 return Main.USAGE;
             }
         }
-        List<String> columns = ENGINES.stream().filter(e -> engines.isEmpty() || engines.contains(e)).toList();
+        List<String> columns = !pairList.isEmpty() && engines.isEmpty() ? List.of()
+                : ENGINES.stream().filter(e -> engines.isEmpty() || engines.contains(e)).toList();
         LinuxBench.Probe probe = !columns.contains("linux") ? null
                 : linux.equals("off") ? new LinuxBench.Probe.Unavailable("--linux off")
                 : LinuxBench.probe(home);
@@ -116,10 +150,17 @@ final class BenchCommand implements Callable<Integer> {
         Measure.Settings settings = (quick ? Measure.Settings.quick() : Measure.Settings.standard())
                 .withClock(clock.equals("cpu") ? Measure.Clock.CPU : Measure.Clock.WALL);
 
-        err.printf("kflex bench: %d suite(s) x %s%s%n", selected.size(), String.join(", ", columns),
+        Measure.Settings pairSettings = (quick ? Measure.Settings.pairedQuick() : Measure.Settings.paired())
+                .withClock(settings.clock());
+        int pairLoads = quick ? Math.min(loads, 2) : loads;
+
+        List<String> header = new ArrayList<>(columns);
+        for (String[] ab : pairList) header.add(ab[0] + "/" + ab[1] + " (paired)");
+        err.printf("kflex bench: %d suite(s) x %s%s%n", selected.size(), String.join(", ", header),
                 quick ? " (quick: numbers are not meaningful)" : "");
         List<Row> rows = new ArrayList<>();
-        int total = selected.size() * columns.size(), done = 0;
+        List<PairRow> pairRows = new ArrayList<>();
+        int total = selected.size() * header.size(), done = 0;
         for (Workload w : selected) {
             double jitNs = Double.NaN;
             for (String column : columns) {
@@ -136,16 +177,86 @@ final class BenchCommand implements Callable<Integer> {
                         : row.status() + ": " + row.note());
                 rows.add(row);
             }
+            for (String[] ab : pairList) {
+                done++;
+                err.printf("[%d/%d] %-16s %-20s ", done, total, w.name(), ab[0] + "/" + ab[1]);
+                err.flush();
+                PairRow row = timePair(w, dir, ab[0], ab[1], pairSettings, pairLoads);
+                err.println(row.ok() ? formatPair(row.result().pooled()) : row.status() + ": " + row.note());
+                pairRows.add(row);
+            }
             // A suite's rows once all its columns are in, so that every row has its ratios.
-            if (json) rows.stream().filter(r -> r.suite().equals(w.name())).forEach(r -> out.println(Json.object(jsonOf(r, rows))));
+            if (json) {
+                rows.stream().filter(r -> r.suite().equals(w.name())).forEach(r -> out.println(Json.object(jsonOf(r, rows))));
+                pairRows.stream().filter(r -> r.suite().equals(w.name())).forEach(r -> out.println(Json.object(jsonOf(r))));
+            }
             out.flush();
         }
-        if (!json) printTable(out, rows);
-        if (probe instanceof LinuxBench.Probe.Unavailable u && !json) {
+        if (!json && !rows.isEmpty()) printTable(out, rows);
+        if (!json && !pairRows.isEmpty()) printPairs(out, pairRows, pairLoads, pairSettings);
+        if (probe instanceof LinuxBench.Probe.Unavailable u && !json && !rows.isEmpty()) {
             out.println("note: Linux's JIT not measured: " + u.why());
         }
         out.flush();
-        return rows.stream().anyMatch(r -> r.status().equals("failed")) ? Main.FAILED : Main.OK;
+        boolean failed = rows.stream().anyMatch(r -> r.status().equals("failed")) || pairRows.stream().anyMatch(r -> !r.ok());
+        return failed ? Main.FAILED : Main.OK;
+    }
+
+    private static PairRow timePair(Workload w, Path dir, String a, String b, Measure.Settings settings, int loads) {
+        try {
+            return new PairRow(w.name(), a, b, "ok", PairedComparison.run(w, dir, engine(a), engine(b), settings, loads), "");
+        } catch (BenchException e) {
+            return new PairRow(w.name(), a, b, "failed", null, e.getMessage());
+        }
+    }
+
+    private static String formatPair(PairedStats s) {
+        return String.format(Locale.ROOT, "ratio %.4f (IQR %.4f-%.4f, 95%% %.4f-%.4f, %d round pairs)", s.median(), s.q1(), s.q3(),
+                s.ciLow(), s.ciHigh(), s.pairs());
+    }
+
+    private static Map<String, Object> jsonOf(PairRow row) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("kind", "pair");
+        m.put("suite", row.suite());
+        m.put("a", row.a());
+        m.put("b", row.b());
+        m.put("status", row.status());
+        PairedStats s = row.ok() ? row.result().pooled() : null;
+        m.put("ratio", s == null ? null : round4(s.median()));
+        m.put("ratio_q1", s == null ? null : round4(s.q1()));
+        m.put("ratio_q3", s == null ? null : round4(s.q3()));
+        m.put("ratio_ci95_low", s == null ? null : round4(s.ciLow()));
+        m.put("ratio_ci95_high", s == null ? null : round4(s.ciHigh()));
+        m.put("a_median_ns", s == null ? null : round(s.medianA()));
+        m.put("b_median_ns", s == null ? null : round(s.medianB()));
+        m.put("loads", row.ok() ? row.result().perLoad().size() : 0);
+        m.put("round_pairs", s == null ? 0 : s.pairs());
+        m.put("load_ratios", row.ok() ? row.result().perLoad().stream().map(l -> (Object) round4(l.median())).toList() : List.of());
+        m.put("note", row.note());
+        return m;
+    }
+
+    private static double round4(double v) {
+        return Math.round(v * 10_000) / 10_000.0;
+    }
+
+    private static void printPairs(PrintWriter out, List<PairRow> rows, int loads, Measure.Settings settings) {
+        out.println();
+        out.printf(Locale.ROOT, "paired A/B: median of per-round-pair ratios A/B; %d loads x %d round pairs of %d ms, interleaved over one heap%n",
+                loads, settings.rounds(), settings.round().toMillis());
+        out.printf("%-16s %-31s %8s %17s %17s  %s%n", "suite", "A / B", "ratio", "IQR", "95% interval", "per load");
+        for (PairRow row : rows) {
+            String ab = row.a() + " / " + row.b();
+            if (!row.ok()) {
+                out.printf("%-16s %-31s %s%n", row.suite(), ab, row.status() + ": " + row.note());
+                continue;
+            }
+            PairedStats s = row.result().pooled();
+            out.printf(Locale.ROOT, "%-16s %-31s %8.4f %17s %17s  %s%n", row.suite(), ab, s.median(),
+                    String.format(Locale.ROOT, "%.4f-%.4f", s.q1(), s.q3()), String.format(Locale.ROOT, "%.4f-%.4f", s.ciLow(), s.ciHigh()),
+                    String.join(" ", row.result().perLoad().stream().map(l -> String.format(Locale.ROOT, "%.3f", l.median())).toList()));
+        }
     }
 
     private static Engine engine(String name) {
@@ -173,6 +284,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private static Row timeLinux(Workload w, Path dir, LinuxBench.Probe probe, double jitNs, Measure.Settings settings) {
+        if (w.linuxNote() != null) return new Row(w.name(), "linux", "skipped", Double.NaN, Double.NaN, w.unit(), 0, w.linuxNote());
         if (!(probe instanceof LinuxBench.Probe.Available(LinuxBench bench))) {
             return new Row(w.name(), "linux", "skipped", Double.NaN, Double.NaN, w.unit(), 0,
                     ((LinuxBench.Probe.Unavailable) probe).why());

@@ -52,7 +52,55 @@ class BenchCommandTest {
     }
 
     @Test
+    void pairedJsonRowsCarryTheRatioItsSpreadAndEveryLoad() {
+        CliRun run = CliRun.of("bench", "--quick", "--json", "--objects", OBJECTS.toString(), "--pair", "jit,jit-uninstrumented",
+                "--loads", "2", "--suite", "hashmix-1000", "--suite", "listwalk-65536");
+        assertThat(run.status()).as(run.err()).isEqualTo(Main.OK);
+        List<String> rows = run.out().lines().toList();
+        // --pair without --engine: only the pairs run.
+        assertThat(rows).hasSize(2).allSatisfy(r -> assertThat(r)
+                .startsWith("{\"kind\":\"pair\"")
+                .contains("\"a\":\"jit\"", "\"b\":\"jit-uninstrumented\"", "\"status\":\"ok\"", "\"loads\":2", "\"note\":\"\"")
+                .containsPattern("\"ratio\":[0-9.]+,\"ratio_q1\":[0-9.]+,\"ratio_q3\":[0-9.]+,\"ratio_ci95_low\":[0-9.]+,\"ratio_ci95_high\":[0-9.]+")
+                .containsPattern("\"a_median_ns\":[0-9.]+,\"b_median_ns\":[0-9.]+")
+                // 2 loads x the quick setting's 6 round pairs, and one median per load.
+                .contains("\"round_pairs\":12")
+                .containsPattern("\"load_ratios\":\\[[0-9.]+,[0-9.]+\\]"));
+        assertThat(rows.get(0)).contains("\"suite\":\"hashmix-1000\"");
+        assertThat(rows.get(1)).contains("\"suite\":\"listwalk-65536\"");
+        assertThat(run.err()).contains("[1/2] hashmix-1000", "jit/jit-uninstrumented", "ratio ");
+    }
+
+    @Test
+    void pairsAreTabulatedAfterTheColumnsWhenEnginesAreGiven() {
+        CliRun run = CliRun.of("bench", "--quick", "--objects", OBJECTS.toString(), "--suite", "countmin-update", "--engine", "jit",
+                "--pair", "jit,jit", "--pair", "interpreter,jit", "--loads", "1");
+        assertThat(run.status()).as(run.err()).isEqualTo(Main.OK);
+        assertThat(run.out()).contains("median/run", "paired A/B", "1 loads x 6 round pairs", "95% interval");
+        assertThat(run.out().lines().filter(l -> l.startsWith("countmin-update ")).toList()).hasSize(3)
+                .anySatisfy(l -> assertThat(l).contains("jit / jit "))
+                .anySatisfy(l -> assertThat(l).contains("interpreter / jit "));
+    }
+
+    @Test
+    void dataStructureSuitesSayWhyLinuxHasNoColumn() {
+        CliRun run = CliRun.of("bench", "--quick", "--json", "--objects", OBJECTS.toString(), "--suite", "kvstore-get",
+                "--suite", "skiplist-lookup", "--engine", "java", "--engine", "linux");
+        assertThat(run.status()).as(run.err()).isEqualTo(Main.OK);
+        assertThat(run.out().lines().filter(l -> l.contains("\"engine\":\"linux\"")).toList()).hasSize(2)
+                .allSatisfy(l -> assertThat(l).contains("\"status\":\"skipped\"", "KFlex only", "kflex_malloc"));
+        assertThat(run.out().lines().filter(l -> l.contains("\"engine\":\"java\"")).toList()).hasSize(2)
+                .allSatisfy(l -> assertThat(l).contains("\"status\":\"ok\""));
+    }
+
+    @Test
     void badArgumentsAreUsageErrors() {
+        for (String pair : List.of("jit", "jit,linux", "java,jit", "jit,jit-uninstrumented,interpreter", "")) {
+            CliRun run = CliRun.of("bench", "--pair", pair);
+            assertThat(run.status()).as(pair).isEqualTo(Main.USAGE);
+            assertThat(run.err()).as(pair).contains("--pair takes two kflex engines");
+        }
+        assertThat(CliRun.of("bench", "--pair", "jit,jit", "--loads", "0").status()).isEqualTo(Main.USAGE);
         assertThat(CliRun.of("bench", "--suite", "nope").status()).isEqualTo(Main.USAGE);
         assertThat(CliRun.of("bench", "--suite", "nope").err()).contains("unknown suite 'nope'", "hashmix-1000");
         assertThat(CliRun.of("bench", "--engine", "gpu").status()).isEqualTo(Main.USAGE);

@@ -17,6 +17,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A workload's program loaded into its own runtime on one engine, ready to be run again and again
@@ -49,6 +51,32 @@ public final class KflexTarget implements AutoCloseable {
      * @throws BenchException when the object cannot be loaded or a setup run goes wrong
      */
     public static KflexTarget open(Workload w, Path objects, Engine engine) {
+        return openAll(w, objects, engine, List.of()).getFirst();
+    }
+
+    /**
+     * Two targets over one set of maps and one heap: the workload's object opened once on
+     * {@code a} (which runs the setup programs), its timed program loaded with {@code a} and
+     * again with {@code b}. Both runs then read the same data at the same addresses — the same
+     * list nodes in the same pages — so that only the engines differ. Closing the pair closes
+     * both.
+     *
+     * @throws BenchException when the object cannot be loaded or a setup run goes wrong
+     */
+    public static Pair openPair(Workload w, Path objects, Engine a, Engine b) {
+        List<KflexTarget> both = openAll(w, objects, a, List.of(b));
+        return new Pair(both.get(0), both.get(1));
+    }
+
+    /** Two targets sharing a runtime (see {@link #openPair}); closing either closes the runtime. */
+    public record Pair(KflexTarget a, KflexTarget b) implements AutoCloseable {
+        @Override
+        public void close() {
+            a.close();
+        }
+    }
+
+    private static List<KflexTarget> openAll(Workload w, Path objects, Engine engine, List<Engine> others) {
         KFlexRuntime runtime = KFlexRuntime.builder().engine(engine).cpus(1).budget(BUDGET).build();
         try {
             Extension ext = runtime.open(objects.resolve(w.object()));
@@ -63,11 +91,10 @@ public final class KflexTarget implements AutoCloseable {
                     throw new BenchException(w.name() + ": setup " + setup.program() + " gave " + r.outcome());
                 }
             }
-            LoadedProgram program = ext.load(w.program());
-            KflexTarget target = new KflexTarget(runtime, program, invocation(program, w), w.expectedRetval() & 0xffff_ffffL,
-                    w.name() + " on " + engine.name());
-            target.runChecked();
-            return target;
+            List<KflexTarget> targets = new ArrayList<>();
+            targets.add(target(runtime, ext.load(w.program()), w, engine));
+            for (Engine other : others) targets.add(target(runtime, ext.loadWith(w.program(), other), w, other));
+            return targets;
         } catch (BenchException e) {
             runtime.close();
             throw e;
@@ -75,6 +102,13 @@ public final class KflexTarget implements AutoCloseable {
             runtime.close();
             throw new BenchException(w.name() + " on " + engine.name() + ": " + e.getMessage(), e);
         }
+    }
+
+    private static KflexTarget target(KFlexRuntime runtime, LoadedProgram program, Workload w, Engine engine) {
+        KflexTarget target = new KflexTarget(runtime, program, invocation(program, w), w.expectedRetval() & 0xffff_ffffL,
+                w.name() + " on " + engine.name());
+        target.runChecked();
+        return target;
     }
 
     private static Invocation invocation(LoadedProgram program, Workload w) {

@@ -128,4 +128,128 @@ public final class PlainJavaWorkloads {
         return e.k0() == k.get(LE64, 0) && e.k1() == k.get(LE64, 8) && e.k2() == k.get(LE64, 16) && e.k3() == k.get(LE64, 24)
                 ? TX : PASS;
     }
+
+    /** {@code kv_store.bpf.c}'s bucket of a key among 1,024: Fibonacci hashing, the top 10 bits. */
+    static int kvBucket(long key) {
+        return (int) ((key * 0x9e3779b97f4a7c15L) >>> (64 - 10));
+    }
+
+    /** An entry of a bucket's chain. */
+    private record KvEntry(long key, long value, KvEntry next) {}
+
+    /**
+     * {@code kv_get_batch}: a chained hash table of 1,024 buckets, each with a spin lock taken
+     * around its walk (a compare-and-set, as {@code kflex_spin_lock}), holding k -> 3k for keys
+     * 1..{@code keys} (each put at the head of its chain, as {@code kv_put} does); one run looks
+     * up keys 1..{@code keys}, sums the values into {@code out[0]} and returns the number found.
+     */
+    public static Workload.PlainJava kvGet(int keys, long[] out) {
+        KvEntry[] heads = new KvEntry[1024];
+        java.util.concurrent.atomic.AtomicIntegerArray locks = new java.util.concurrent.atomic.AtomicIntegerArray(1024);
+        for (long k = 1; k <= keys; k++) heads[kvBucket(k)] = new KvEntry(k, 3 * k, heads[kvBucket(k)]);
+        return () -> {
+            long sum = 0, found = 0;
+            for (long key = 1; key <= keys; key++) {
+                int b = kvBucket(key);
+                while (!locks.compareAndSet(b, 0, 1)) Thread.onSpinWait();
+                for (KvEntry e = heads[b]; e != null; e = e.next()) {
+                    if (e.key() == key) {
+                        sum += e.value();
+                        found++;
+                        break;
+                    }
+                }
+                locks.set(b, 0);
+            }
+            out[0] = sum;
+            return found;
+        };
+    }
+
+    /** A skip-list node: its key, value and tower of forward pointers. */
+    private static final class SlNode {
+        final long key, value;
+        final SlNode[] next;
+
+        SlNode(long key, long value, int level) {
+            this.key = key;
+            this.value = value;
+            this.next = new SlNode[level];
+        }
+    }
+
+    private static final int SL_LEVELS = 8;
+
+    /**
+     * {@code sl_lookup_batch}: the skip list of {@code skip_list.bpf.c} (8 levels, a node's level
+     * from the same xorshift64 draws from the same seed) holding 2j -> j for j = 1..{@code keys},
+     * inserted in that order, so its towers are the extension's; one run does a ceiling lookup of
+     * 1, 3, ..., sums the values into {@code out[0]} and returns the number found.
+     */
+    public static Workload.PlainJava skipListLookup(int keys, long[] out) {
+        SlNode head = new SlNode(0, 0, SL_LEVELS);
+        long seed = 0x2545f4914f6cdd1dL;
+        SlNode[] update = new SlNode[SL_LEVELS];
+        for (long j = 1; j <= keys; j++) {
+            long key = 2 * j;
+            SlNode x = head;
+            for (int i = SL_LEVELS - 1; i >= 0; i--) {
+                for (SlNode n = x.next[i]; n != null && n.key < key; n = n.next[i]) x = n;
+                update[i] = x;
+            }
+            seed ^= seed << 13;
+            seed ^= seed >>> 7;
+            seed ^= seed << 17;
+            int level = 1 + Math.min(Long.numberOfTrailingZeros(~seed), SL_LEVELS - 1);
+            SlNode n = new SlNode(key, j, level);
+            for (int i = 0; i < level; i++) {
+                n.next[i] = update[i].next[i];
+                update[i].next[i] = n;
+            }
+        }
+        return () -> {
+            long sum = 0, found = 0;
+            for (long q = 1, i = 0; i < keys; i++, q += 2) {
+                SlNode x = head;
+                for (int l = SL_LEVELS - 1; l >= 0; l--) {
+                    for (SlNode n = x.next[l]; n != null && n.key < q; n = n.next[l]) x = n;
+                }
+                SlNode n = x.next[0];
+                if (n != null) {
+                    sum += n.value;
+                    found++;
+                }
+            }
+            out[0] = sum;
+            return found;
+        };
+    }
+
+    private static final long[] CM_SEEDS = {0x9e3779b97f4a7c15L, 0xc2b2ae3d27d4eb4fL, 0x165667b19e3779f9L, 0xd6e8feb86659fd93L};
+
+    /**
+     * {@code cm_add_batch}: a 4 x 1024 count-min sketch of {@code int} counters, each update four
+     * atomic adds at the columns {@code count_min.bpf.c} computes; one run adds 1 for keys
+     * 1..{@code keys} and returns {@code keys}.
+     */
+    public static Workload.PlainJava countMinAdd(int keys) {
+        java.util.concurrent.atomic.AtomicIntegerArray rows = new java.util.concurrent.atomic.AtomicIntegerArray(4 * 1024);
+        return () -> {
+            for (long key = 1; key <= keys; key++) {
+                for (int r = 0; r < 4; r++) rows.getAndAdd(r * 1024 + (int) ((key * CM_SEEDS[r]) >>> 54), 1);
+            }
+            return keys;
+        };
+    }
+
+    /** The count-min sketch's estimate of {@code key} after {@code runs} runs of {@link #countMinAdd}: for tests. */
+    static long countMinEstimate(int keys, int runs, long key) {
+        int[] rows = new int[4 * 1024];
+        for (int run = 0; run < runs; run++) {
+            for (long k = 1; k <= keys; k++) for (int r = 0; r < 4; r++) rows[r * 1024 + (int) ((k * CM_SEEDS[r]) >>> 54)]++;
+        }
+        long min = Long.MAX_VALUE;
+        for (int r = 0; r < 4; r++) min = Math.min(min, rows[r * 1024 + (int) ((key * CM_SEEDS[r]) >>> 54)]);
+        return min;
+    }
 }

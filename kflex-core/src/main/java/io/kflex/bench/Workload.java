@@ -21,11 +21,13 @@ import java.util.function.Supplier;
  * @param mapFills      map entries the host stores before timing
  * @param arenaPages    pages of the object's heap (Linux needs a pre-mapped arena of that size), 0 if none
  * @param plainJava     a fresh plain-Java implementation of the same algorithm on the same input
+ * @param linuxNote     why Linux cannot run the object (it uses KFlex-only kfuncs, say), or null
+ *                      when {@code linux.py bench} can time it
  */
 public record Workload(String name, String description, String unit, long unitsPerRun,
                        String object, String program, byte[] ctxIn, byte[] dataIn, long expectedRetval,
                        List<SetupRun> setupRuns, List<MapFill> mapFills, int arenaPages,
-                       Supplier<PlainJava> plainJava) {
+                       Supplier<PlainJava> plainJava, String linuxNote) {
 
     /** A program of the workload's object run once before timing, with its context. */
     public record SetupRun(String program, byte[] ctxIn, long expectedRetval) {}
@@ -39,6 +41,15 @@ public record Workload(String name, String description, String unit, long unitsP
     @FunctionalInterface
     public interface PlainJava {
         long run();
+    }
+
+    /** A workload that Linux runs too. */
+    public Workload(String name, String description, String unit, long unitsPerRun,
+                    String object, String program, byte[] ctxIn, byte[] dataIn, long expectedRetval,
+                    List<SetupRun> setupRuns, List<MapFill> mapFills, int arenaPages,
+                    Supplier<PlainJava> plainJava) {
+        this(name, description, unit, unitsPerRun, object, program, ctxIn, dataIn, expectedRetval, setupRuns, mapFills,
+                arenaPages, plainJava, null);
     }
 
     public Workload {

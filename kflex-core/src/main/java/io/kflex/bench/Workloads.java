@@ -9,7 +9,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** The benchmark suites (issue: JIT as fast as Linux's JIT): hash-mix, list walk, memcached GET. */
+/**
+ * The benchmark suites (issue: JIT as fast as Linux's JIT): hash-mix, list walk, memcached GET,
+ * and the heap data structures (hash table, skip list, count-min sketch).
+ */
 public final class Workloads {
     private Workloads() {}
 
@@ -19,9 +22,16 @@ public final class Workloads {
     public static final int MEMCACHED_KEYS = 1024;
     public static final String MEMCACHED_KEY = "key-0042";
 
+    /** Keys in the data-structure suites, and the operations one of their runs does. */
+    public static final int STRUCTURE_KEYS = 4096;
+
+    /** Why Linux has no column for the data-structure suites. */
+    static final String KFLEX_ONLY = "KFlex only: the object calls kflex_malloc, a kfunc Linux does not have";
+
     /** Every suite, in table order. */
     public static List<Workload> all() {
-        return List.of(hashMix(1000), hashMix(100_000), listWalk(), memcachedGet());
+        return List.of(hashMix(1000), hashMix(100_000), listWalk(), memcachedGet(), kvStoreGet(), skipListLookup(),
+                countMinUpdate());
     }
 
     /** The suite called {@code name}, if any. */
@@ -75,6 +85,47 @@ public final class Workloads {
                 "bench_memcached_get.bpf.o", "memcached_get", new byte[0], frame, 3, List.of(),
                 List.of(new Workload.MapFill("mc_cache", entries)), 0,
                 () -> PlainJavaWorkloads.memcachedGet(frame, keys));
+    }
+
+    /**
+     * {@code kv_get_batch} of {@code kv_store.bpf.o}: {@value #STRUCTURE_KEYS} lookups (keys 1, 2, ...)
+     * in the heap hash table (1,024 chained buckets, a spin lock each) after {@code kv_put} stored
+     * key k -> 3k for every one of them. Returns the number found; the values sum to 3 n (n + 1) / 2.
+     */
+    public static Workload kvStoreGet() {
+        List<Workload.SetupRun> puts = new ArrayList<>();
+        for (long k = 1; k <= STRUCTURE_KEYS; k++) puts.add(new Workload.SetupRun("kv_put", longs(k, 3 * k), 0));
+        return new Workload("kvstore-get", "heap hash table (kv_store): " + STRUCTURE_KEYS + " lookups, all hits", "lookup",
+                STRUCTURE_KEYS, "kv_store.bpf.o", "kv_get_batch", longs(1, 1, STRUCTURE_KEYS, 0), new byte[0], STRUCTURE_KEYS,
+                puts, List.of(), 0, () -> PlainJavaWorkloads.kvGet(STRUCTURE_KEYS, new long[1]), KFLEX_ONLY);
+    }
+
+    /**
+     * {@code sl_lookup_batch} of {@code skip_list.bpf.o}: {@value #STRUCTURE_KEYS} ceiling lookups of
+     * the odd keys 1, 3, ... in a skip list of the even keys 2, 4, ..., 2n (key 2j -> j, inserted in
+     * that order, so the towers are always the same). Every lookup finds the next even key.
+     */
+    public static Workload skipListLookup() {
+        List<Workload.SetupRun> inserts = new ArrayList<>();
+        for (long j = 1; j <= STRUCTURE_KEYS; j++) inserts.add(new Workload.SetupRun("sl_insert", longs(2 * j, j), 0));
+        return new Workload("skiplist-lookup", "heap skip list: " + STRUCTURE_KEYS + " ceiling lookups in " + STRUCTURE_KEYS + " keys",
+                "lookup", STRUCTURE_KEYS, "skip_list.bpf.o", "sl_lookup_batch", longs(1, 2, STRUCTURE_KEYS, 0), new byte[0],
+                STRUCTURE_KEYS, inserts, List.of(), 0, () -> PlainJavaWorkloads.skipListLookup(STRUCTURE_KEYS, new long[1]),
+                KFLEX_ONLY);
+    }
+
+    /** {@code cm_add_batch} of {@code count_min.bpf.o}: {@value #STRUCTURE_KEYS} updates (keys 1, 2, ...) of a 4 x 1024 count-min sketch. */
+    public static Workload countMinUpdate() {
+        return new Workload("countmin-update", "heap count-min sketch: " + STRUCTURE_KEYS + " updates (4 atomic adds each)", "update",
+                STRUCTURE_KEYS, "count_min.bpf.o", "cm_add_batch", longs(1, 1, STRUCTURE_KEYS), new byte[0], STRUCTURE_KEYS,
+                List.of(), List.of(), 0, () -> PlainJavaWorkloads.countMinAdd(STRUCTURE_KEYS), KFLEX_ONLY);
+    }
+
+    /** A context of little-endian 64-bit fields. */
+    static byte[] longs(long... fields) {
+        ByteBuffer b = ByteBuffer.allocate(8 * fields.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (long f : fields) b.putLong(f);
+        return b.array();
     }
 
     /** A memcached UDP datagram: the 8-byte frame header (request 1, sequence 0 of 1 datagrams) and the text. */

@@ -1,6 +1,7 @@
 package io.kflex.runtime;
 
 import io.kflex.engine.Bindings;
+import io.kflex.engine.Engine;
 import io.kflex.engine.EngineException;
 import io.kflex.engine.Executable;
 import io.kflex.engine.TailCallable;
@@ -37,6 +38,8 @@ public final class Extension implements AutoCloseable {
     private final MapSet maps;
     private final HelperTable helpers;
     private final Map<String, LoadedProgram> loaded = new LinkedHashMap<>();
+    /** Programs loaded with another engine ({@link #loadWith}): unloaded with the extension. */
+    private final List<LoadedProgram> alsoLoaded = new ArrayList<>();
     private boolean closed;
     private volatile Duration budget;
     private volatile CancellationPolicy policy;
@@ -110,6 +113,25 @@ public final class Extension implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Verifies {@code name} again and prepares it with {@code engine} instead of the runtime's,
+     * over this extension's maps and heap: two engines then run the very same data (the same heap
+     * objects at the same addresses), which is what comparing engines fairly needs. The program is
+     * not one of {@link #programs()} (and prog arrays never reach it); closing the extension
+     * unloads it too.
+     *
+     * @throws LoadException when the object has no such program
+     * @throws VerificationException when the verifier rejects it
+     * @throws EngineException when {@code engine} cannot prepare it
+     */
+    public synchronized LoadedProgram loadWith(String name, Engine engine)
+            throws LoadException, VerificationException, EngineException {
+        if (closed) throw new IllegalStateException("extension " + object.name() + " is closed");
+        LoadedProgram p = prepare(object.program(name), engine);
+        alsoLoaded.add(p);
+        return p;
+    }
+
     /** Loads every program of the object, in order. */
     public List<LoadedProgram> loadAll() throws LoadException, VerificationException, EngineException {
         List<LoadedProgram> all = new ArrayList<>();
@@ -125,6 +147,10 @@ public final class Extension implements AutoCloseable {
     }
 
     private LoadedProgram prepare(Program program) throws VerificationException, EngineException {
+        return prepare(program, runtime.engine());
+    }
+
+    private LoadedProgram prepare(Program program, Engine engine) throws VerificationException, EngineException {
         var sourceLines = program.sourceLines();
         VerifierOptions options = VerifierOptions.defaults().withSourceLines(sourceLines);
         VerifiedProgram verified;
@@ -151,12 +177,12 @@ public final class Extension implements AutoCloseable {
         Bindings bindings = new Bindings(helpers, maps).withVerified(verified);
         Heap heap = maps.heap();
         if (heap != null) bindings = bindings.withHeap(heap);
-        Executable executable = runtime.engine().load(code, bindings);
+        Executable executable = engine.load(code, bindings);
         ProgramLoadedEvent event = new ProgramLoadedEvent();
         if (event.shouldCommit()) {
             event.object = object.name();
             event.program = program.name();
-            event.engine = runtime.engine().name();
+            event.engine = engine.name();
             event.processedInstructions = verified.processedInstructions();
             event.cancellationPoints = verified.cancellationPoints().size();
             event.guardsNeeded = verified.guardsNeeded();
@@ -200,6 +226,7 @@ public final class Extension implements AutoCloseable {
         if (closed) return;
         closed = true;
         for (LoadedProgram p : loaded.values()) p.unload();
+        for (LoadedProgram p : alsoLoaded) p.unload();
         maps.close();
         runtime.forget(this);
     }

@@ -55,6 +55,37 @@ class WorkloadsTest {
     }
 
     @Test
+    void dataStructureSuitesComputeTheSameSumsInPlainJavaAndInTheExtensions() throws Exception {
+        long n = Workloads.STRUCTURE_KEYS;
+        long[] out = new long[1];
+        assertThat(PlainJavaWorkloads.kvGet((int) n, out).run()).isEqualTo(n);
+        assertThat(out[0]).isEqualTo(3 * n * (n + 1) / 2);
+        assertThat(PlainJavaWorkloads.skipListLookup((int) n, out).run()).isEqualTo(n);
+        assertThat(out[0]).isEqualTo(n * (n + 1) / 2);
+        // The extensions write the same sums into their context.
+        for (Workload w : List.of(Workloads.kvStoreGet(), Workloads.skipListLookup())) {
+            try (KflexTarget target = KflexTarget.open(w, TestObjects.objectsDir(), Engines.named("jit").orElseThrow())) {
+                long sum = target.invocation().memory().load(target.invocation().argument(0) + 24, 8);
+                assertThat(sum).as(w.name()).isEqualTo(w.name().equals("kvstore-get") ? 3 * n * (n + 1) / 2 : n * (n + 1) / 2);
+            }
+        }
+        // Each count-min run adds 1 per key: after the check run of open() and two more, the
+        // extension's estimates are plain Java's after three runs.
+        Workload cm = Workloads.countMinUpdate();
+        try (KflexTarget target = KflexTarget.open(cm, TestObjects.objectsDir(), Engines.named("jit").orElseThrow())) {
+            target.run();
+            target.run();
+            var estimate = target.program().extension().load("cm_estimate");
+            for (long key : new long[] {1, 42, n, n + 1, 99_999}) {
+                var r = estimate.testRun(io.kflex.runtime.TestRun.once().withContext(Workloads.longs(key, 0)));
+                long count = ByteBuffer.wrap(r.ctxOut()).order(ByteOrder.LITTLE_ENDIAN).getLong(8);
+                assertThat(count).as("estimate of %d", key).isEqualTo(PlainJavaWorkloads.countMinEstimate((int) n, 3, key));
+            }
+            assertThat(PlainJavaWorkloads.countMinEstimate((int) n, 3, 42)).isGreaterThanOrEqualTo(3);
+        }
+    }
+
+    @Test
     void memcachedGetHitsMissesAndPasses() throws Exception {
         byte[] key = "key-0042".getBytes(StandardCharsets.US_ASCII);
         Map<Long, byte[]> cache = Map.of(PlainJavaWorkloads.fnv1a64(key, 0, key.length), key);
@@ -78,6 +109,25 @@ class WorkloadsTest {
                 assertThat(target.run()).isEqualTo(frame.getValue());
             }
         }
+    }
+
+    @Test
+    void aPairRunsTwoEnginesOverOneHeap() {
+        Workload w = Workloads.listWalk();
+        Engine jit = Engines.named("jit").orElseThrow(), interpreter = Engines.named("interpreter").orElseThrow();
+        KflexTarget.Pair pair = KflexTarget.openPair(w, TestObjects.objectsDir(), jit, interpreter);
+        try (pair) {
+            assertThat(pair.a().run()).isEqualTo(w.expectedRetval());
+            assertThat(pair.b().run()).isEqualTo(w.expectedRetval());
+            // One extension, so one heap: the list the setup built once is what both walk.
+            assertThat(pair.b().program().extension()).isSameAs(pair.a().program().extension());
+            assertThat(pair.a().program().executable().getClass()).isNotEqualTo(pair.b().program().executable().getClass());
+            // The second program is not the extension's own (prog arrays and programs() never see it).
+            assertThat(pair.a().program().extension().programs()).containsValue(pair.a().program())
+                    .doesNotContainValue(pair.b().program());
+        }
+        assertThat(pair.a().program().unloaded()).isTrue();
+        assertThat(pair.b().program().unloaded()).as("unloaded with its extension").isTrue();
     }
 
     @Test
