@@ -3,6 +3,7 @@ package io.kflex.engine;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 /**
  * The resources an invocation holds right now (locks, and whatever else a helper acquires on its
@@ -15,15 +16,20 @@ public final class HeldResources {
 
     /**
      * One held resource: {@code key} identifies it (equal keys are the same resource),
-     * {@code description} names it in reports: its kind, a space, then which one
+     * {@link #description()} names it in reports: its kind, a space, then which one
      * ("kflex_spin_lock heap+0x40", "socket udp /127.0.0.1:53", "ringbuf_record events+0x1008").
+     * The name is made only when a report asks for it: locks are taken and released on every
+     * run of a hot program, and formatting a name costs more than the lock itself.
      */
-    public record Resource(Object key, String description, Runnable release) {
+    public record Resource(Object key, Supplier<String> describer, Runnable release) {
         public Resource {
             Objects.requireNonNull(key);
-            Objects.requireNonNull(description);
+            Objects.requireNonNull(describer);
             Objects.requireNonNull(release);
         }
+
+        /** The resource's name in reports. */
+        public String description() { return describer.get(); }
     }
 
     /** Kinds of resources the host's helpers record (the first word of a description). */
@@ -40,7 +46,13 @@ public final class HeldResources {
 
     /** Records that {@code key} was acquired; {@code release} gives it back. */
     public void acquired(Object key, String description, Runnable release) {
-        if (holds(key)) throw new IllegalStateException(description + " is already held");
+        Objects.requireNonNull(description);
+        acquired(key, () -> description, release);
+    }
+
+    /** Records that {@code key} was acquired, named by {@code description} when a report needs it; {@code release} gives it back. */
+    public void acquired(Object key, Supplier<String> description, Runnable release) {
+        if (holds(key)) throw new IllegalStateException(description.get() + " is already held");
         held.add(new Resource(key, description, release));
     }
 

@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Supplier;
 import java.util.function.LongFunction;
 
 /**
@@ -109,8 +110,8 @@ public final class HeapKfuncs {
         return (inv, r1, _, _, _, _) -> {
             AddressSpace memory = inv.memory();
             MapLock key = new MapLock(r1);
-            String what = String.format("bpf_spin_lock 0x%x", r1);
-            if (inv.resources().holds(key)) throw new ExtensionFault(what + " is already held by this invocation");
+            Supplier<String> what = () -> String.format("bpf_spin_lock 0x%x", r1);
+            if (inv.resources().holds(key)) throw new ExtensionFault(what.get() + " is already held by this invocation");
             memory.resolve(r1, 4, true); // faults on a bad address before any waiting
             waitFor(() -> memory.compareAndExchange(r1, 4, SpinLocks.UNLOCKED, SpinLocks.LOCKED) == SpinLocks.UNLOCKED, timeout, inv, what);
             inv.resources().acquired(key, what, () -> memory.getAndApply(r1, 4, AtomicOp.XCHG, SpinLocks.UNLOCKED));
@@ -163,8 +164,9 @@ public final class HeapKfuncs {
         Heap h = programHeap(SPIN_LOCK);
         long offset = lockOffset(h, ptr, SPIN_LOCK);
         HeapLock key = new HeapLock(h, offset);
-        String what = String.format("%s %s+0x%x", SPIN_LOCK, h.name(), offset);
-        if (inv.resources().holds(key)) throw new ExtensionFault(what + " is already held by this invocation");
+        // Named only for a report: formatting on every lock would cost more than the lock.
+        Supplier<String> what = () -> String.format("%s %s+0x%x", SPIN_LOCK, h.name(), offset);
+        if (inv.resources().holds(key)) throw new ExtensionFault(what.get() + " is already held by this invocation");
         MemorySegment s = open(h, h::segment);
         long at = Heap.GUARD + offset;
         waitFor(() -> SpinLocks.tryLock(s, at), h.config().lockTimeout(), inv, what);
@@ -195,14 +197,14 @@ public final class HeapKfuncs {
         return offset;
     }
 
-    private static void waitFor(java.util.function.BooleanSupplier tryAcquire, Duration timeout, Invocation inv, String what) {
+    private static void waitFor(java.util.function.BooleanSupplier tryAcquire, Duration timeout, Invocation inv, Supplier<String> what) {
         switch (SpinLocks.acquire(tryAcquire, timeout, inv)) {
             case ACQUIRED -> { }
             // A wait that ends because the invocation is stopped is a cancellation at the call
             // instruction (the engine fills in the pc), not a fault of the extension.
             case CANCELLED -> throw new CallbackOutcome(new Outcome.Cancelled(-1, inv.cancelRequested(), List.of()));
             case INTERRUPTED -> throw new CallbackOutcome(new Outcome.Cancelled(-1, "interrupted", List.of()));
-            case TIMED_OUT -> throw new ExtensionFault(what + ": not acquired within " + timeout);
+            case TIMED_OUT -> throw new ExtensionFault(what.get() + ": not acquired within " + timeout);
         }
     }
 

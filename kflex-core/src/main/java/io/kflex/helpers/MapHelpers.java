@@ -58,7 +58,7 @@ public final class MapHelpers {
             // A held resource until submitted or discarded: a cancelled program's record is
             // discarded, so the consumer never sees it and its space becomes reusable.
             if (record != 0) {
-                inv.resources().acquired(new RingRecord(record), String.format("ringbuf_record %s+0x%x", ring.name(), record & 0xffff_ffffL),
+                inv.resources().acquired(new RingRecord(record), () -> String.format("ringbuf_record %s+0x%x", ring.name(), record & 0xffff_ffffL),
                         () -> ring.commit(record, true, BpfRingBuf.RB_NO_WAKEUP));
             }
             return record;

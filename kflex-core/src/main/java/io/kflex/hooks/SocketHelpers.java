@@ -59,7 +59,7 @@ public final class SocketHelpers {
         describe(sock, socket);
         long address = invocation.memory().map(new Region(Region.Kind.MEMORY, sock, false, "bpf_sock " + socket));
         socket.acquire();
-        invocation.resources().acquired(address, "socket " + socket, () -> {
+        invocation.resources().acquired(address, () -> "socket " + socket, () -> {
             socket.release();
             invocation.memory().unmap(address);
         });

@@ -31,4 +31,18 @@ class HeldResourcesTest {
         assertThat(held.isEmpty()).isTrue();
         assertThat(held.releaseAll()).isEmpty();
     }
+
+    @Test
+    void aResourceIsNamedOnlyWhenAReportAsksForIt() {
+        HeldResources held = new Invocation(new AddressSpace()).resources();
+        int[] named = {0};
+        held.acquired("k", () -> {
+            named[0]++;
+            return "kflex_spin_lock heap+0x40";
+        }, () -> {});
+        assertThat(held.release("k")).isTrue();
+        assertThat(named[0]).as("acquired and released: never named").isZero();
+        held.acquired("k", () -> "kflex_spin_lock heap+0x40", () -> {});
+        assertThat(held.releaseAll()).containsExactly("kflex_spin_lock heap+0x40");
+    }
 }

@@ -65,7 +65,12 @@ class ConcurrentMapTest {
             readers.add(pool.submit(() -> {
                 ThreadLocalRandom r = ThreadLocalRandom.current();
                 AddressSpace memory = new AddressSpace(h.regions);
-                for (int n = 0; n < 20_000; n++) {
+                // At least 20,000 lookups, and on until 100 of them found a value: writers that
+                // churn an LRU map faster than retired slots are reclaimed can leave it nearly
+                // empty for a while on a loaded machine, and the check needs values to look at.
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                int found = 0;
+                for (int n = 0; n < 20_000 || (found < 100 && System.nanoTime() < deadline); n++) {
                     int k = r.nextInt(keys);
                     try (var epoch = h.table.epochs().enter()) {
                         long p = m.lookupElem(MemorySegment.ofArray(u32(k)), 0);
@@ -83,6 +88,7 @@ class ConcurrentMapTest {
                         if (first >>> 32 != k) problems.add("key " + k + " shows a value of key " + (first >>> 32));
                         if (memory.load(p, 8) != first) problems.add("value of key " + k + " changed while held");
                         reads.incrementAndGet();
+                        found++;
                     }
                 }
                 return null;
@@ -96,7 +102,7 @@ class ConcurrentMapTest {
             pool.shutdown();
         }
         assertThat(problems).isEmpty();
-        assertThat(reads.get() + misses.get()).isEqualTo(40_000);
+        assertThat(reads.get() + misses.get()).isGreaterThanOrEqualTo(40_000);
         assertThat(reads.get()).as("values found").isPositive();
         assertThat(m.size()).isBetween(0, keys / 2);
         assertThat(m.keys()).hasSize(m.size());
