@@ -27,6 +27,8 @@ final class TextProtocol {
     /** Extra {@code STAT} lines (the offload's counters), name → value. */
     private final Supplier<Map<String, String>> extraStats;
     private final boolean strictKeys;
+    /** Told of reads and writes (the BMC-style cache); set before the server serves. */
+    private LookasideCache lookaside = LookasideCache.NONE;
 
     TextProtocol(HeapStore store, ServerStats stats, String version, Supplier<Map<String, String>> extraStats, boolean strictKeys) {
         this.store = store;
@@ -35,6 +37,12 @@ final class TextProtocol {
         this.version = version;
         this.extraStats = extraStats;
     }
+
+    void lookaside(LookasideCache cache) { this.lookaside = java.util.Objects.requireNonNull(cache); }
+
+    /** The commands that may change their key (the second token). */
+    private static final java.util.Set<String> WRITES = java.util.Set.of("set", "add", "replace", "append", "prepend", "cas",
+            "delete", "incr", "decr", "touch");
 
     /** Thrown when the client asked to close the connection ({@code quit}) or must be dropped. */
     static final class Close extends IOException {
@@ -130,6 +138,9 @@ final class TextProtocol {
         } catch (RuntimeException e) {
             // A fault of the server (e.g. the heap refused an access): the client gets a line, not a hang.
             reply(out, "SERVER_ERROR " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().replaceAll("[\r\n]", " ")));
+        } finally {
+            // after the write, before the reply leaves: whoever got the reply can no longer meet an older cached value
+            if (t.size() > 1 && WRITES.contains(name)) lookaside.written(t.get(1));
         }
     }
 
@@ -157,6 +168,7 @@ final class TextProtocol {
         }
         for (int i = 1; i < t.size(); i++) {
             stats.cmdGet.increment();
+            long ticket = lookaside.ticket(t.get(i));
             HeapStore.Item item = store.get(t.get(i));
             if (item == null) {
                 stats.getMisses.increment();
@@ -169,6 +181,7 @@ final class TextProtocol {
             reply(out, tail);
             out.write(item.value());
             out.write(CRLF);
+            lookaside.filled(t.get(i), ticket, item);
         }
         reply(out, "END");
     }
@@ -339,12 +352,14 @@ final class TextProtocol {
         stats.cmdFlush.increment();
         if (delay == 0) {
             store.flushAll();
+            lookaside.flushed();
         } else {
             long millis = Math.min(delay, HeapStore.RELATIVE_EXPTIME_MAX) * 1000;
             Thread.ofVirtual().name("memcached-flush").start(() -> {
                 try {
                     Thread.sleep(millis);
                     store.flushAll();
+                    lookaside.flushed();
                 } catch (InterruptedException | RuntimeException e) {
                     // the server closed (and its heap with it) first
                 }
