@@ -272,7 +272,13 @@ public final class MemcachedServer implements AutoCloseable {
             s.put("kflex_offload_passed", Long.toString(h.count(XdpAction.PASS)));
             s.put("kflex_offload_fallbacks", Long.toString(h.fallbacks()));
         });
-        offload().ifPresent(p -> s.put("kflex_offload_cancellations", Long.toString(p.stats().cancellations())));
+        offload().ifPresent(p -> {
+            var run = p.stats().snapshot();
+            s.put("kflex_offload_cancellations", Long.toString(run.cancellations()));
+            // Linux's bpf_stats: invocations and the time spent in the program, so the hook's own cost can be told apart
+            s.put("kflex_offload_run_cnt", Long.toString(run.runCount()));
+            s.put("kflex_offload_run_time_ns", Long.toString(run.runTimeNs()));
+        });
         bmc().ifPresent(c -> {
             s.put("kflex_bmc_fills", Long.toString(c.fills()));
             s.put("kflex_bmc_raced_fills", Long.toString(c.racedFills()));
