@@ -251,6 +251,35 @@ class BmcCacheTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void aFillThatAWriteOvertookIsGivenUp() throws Exception {
+        try (MemcachedServer server = start("jit")) {
+            BmcCache cache = server.bmc().orElseThrow();
+            byte[] key = bytes("race");
+            int slot = cache.slotOf(key);
+            HeapStore.Item old = new HeapStore.Item(key, 0, 0, 1, bytes("old"));
+
+            long ticket = cache.ticket(key);   // the server is about to read the store...
+            cache.written(key);                // ...a write of the key completes meanwhile...
+            cache.filled(key, ticket, old);    // ...and the fill with what it read comes late
+            assertThat(cache.valid(slot)).as("the older value must not be cached").isFalse();
+            assertThat(cache.racedFills()).isEqualTo(1);
+
+            // a fill that nothing overtook is cached; a write of another key of the same entry drops it too
+            cache.filled(key, cache.ticket(key), old);
+            assertThat(cache.valid(slot)).isTrue();
+            byte[] neighbour = bytes(BmcCacheProperties.colliderOf("race"));
+            assertThat(cache.slotOf(neighbour)).isEqualTo(slot);
+            ticket = cache.ticket(key);
+            cache.written(neighbour);
+            assertThat(cache.valid(slot)).as("a write drops the entry").isFalse();
+            cache.filled(key, ticket, old);
+            assertThat(cache.valid(slot)).isFalse();
+            assertThat(cache.racedFills()).isEqualTo(2);
+            assertThat(cache.fills()).isEqualTo(1);
+        }
+    }
+
     private static String udpGet(DatagramSocket s, InetSocketAddress server, String key) throws Exception {
         byte[] request = request("get " + key + "\r\n").array();
         s.send(new DatagramPacket(request, request.length, server));
