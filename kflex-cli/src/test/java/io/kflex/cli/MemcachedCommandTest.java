@@ -78,6 +78,39 @@ class MemcachedCommandTest {
                 offloadObject().resolveSibling("xdp_pong.bpf.o").toString());
         assertThat(noTable.status()).isEqualTo(Main.USAGE);
         assertThat(noTable.err()).contains("mc_table");
+        CliRun badMode = CliRun.of("memcached", "--port", "0", "--udp-port", "0", "--offload-mode", "fast");
+        assertThat(badMode.status()).isEqualTo(Main.USAGE);
+        assertThat(badMode.err()).contains("offload mode must be none, kflex or bmc");
+        CliRun objectWithoutMode = CliRun.of("memcached", "--port", "0", "--udp-port", "0", "--offload-mode", "none",
+                "--offload", offloadObject().toString());
+        assertThat(objectWithoutMode.status()).isEqualTo(Main.USAGE);
+        assertThat(objectWithoutMode.err()).contains("--offload needs --offload-mode kflex or bmc");
+        CliRun noCache = CliRun.of("memcached", "--port", "0", "--udp-port", "0", "--offload-mode", "bmc", "--offload",
+                offloadObject().resolveSibling("xdp_pong.bpf.o").toString());
+        assertThat(noCache.status()).isEqualTo(Main.USAGE);
+        assertThat(noCache.err()).contains("no map bmc_cache");
+    }
+
+    @Test
+    void bmcModeAttachesTheBundledCache() throws Exception {
+        CountDownLatch stop = new CountDownLatch(1);
+        MemcachedCommand.stopForTests = stop;
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<Integer> status = pool.submit(() -> Main.run(new String[] {"memcached", "--port", "0", "--udp-port", "0",
+                    "--offload-mode", "bmc", "--json"}, new PrintWriter(out, true), new PrintWriter(err, true)));
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!out.toString().contains("\n") && !status.isDone() && System.nanoTime() < deadline) Thread.sleep(20);
+            assertThat(out.toString().trim()).as(err.toString()).startsWith("{")
+                    .contains("\"offload\":true", "\"offload_mode\":\"bmc\"", "\"offload_program\":\"bmc_udp\"");
+            stop.countDown();
+            assertThat(status.get()).isZero();
+        } finally {
+            stop.countDown();
+            MemcachedCommand.stopForTests = null;
+            pool.shutdownNow();
+        }
     }
 
     @Test

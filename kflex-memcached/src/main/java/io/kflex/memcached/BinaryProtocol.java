@@ -50,6 +50,8 @@ final class BinaryProtocol {
     private final String version;
     /** The {@code stats} lines, name → value, as the text protocol reports them. */
     private final Supplier<Map<String, Object>> statistics;
+    /** Told of flushes (the BMC-style cache), as the text protocol is; set before the server serves. */
+    private LookasideCache lookaside = LookasideCache.NONE;
 
     BinaryProtocol(HeapStore store, ServerStats stats, String version, Supplier<Map<String, Object>> statistics) {
         this.store = store;
@@ -57,6 +59,8 @@ final class BinaryProtocol {
         this.version = version;
         this.statistics = statistics;
     }
+
+    void lookaside(LookasideCache cache) { this.lookaside = java.util.Objects.requireNonNull(cache); }
 
     /** A request header. {@code bodyLength} is unsigned 32-bit, hence a long. */
     private record Header(int opcode, int keyLength, int extrasLength, long bodyLength, int opaque, long cas) {
@@ -135,7 +139,7 @@ final class BinaryProtocol {
                             && (h.extrasLength() == 0 || h.extrasLength() == 4));
                     long delay = h.extrasLength() == 4 ? ByteBuffer.wrap(read(in, 4, flush)).getInt() & 0xffff_ffffL : 0;
                     stats.cmdFlush.increment();
-                    TextProtocol.flushAll(store, delay);
+                    TextProtocol.flushAll(store, lookaside, delay);
                     if (!quiet) respond(out, h, SUCCESS, 0, null, null, null);
                 }
                 case NOOP -> {
