@@ -228,7 +228,13 @@ final class TextProtocol {
         }
         for (int i = 2; i < t.size(); i++) {
             stats.cmdTouch.increment();
-            HeapStore.Item item = store.touchAndGet(t.get(i), exptime);
+            HeapStore.Item item;
+            try {
+                item = store.touchAndGet(t.get(i), exptime);
+            } finally {
+                // a new expiry is a write: the cached copy (which never expires) must go before the answer does
+                lookaside.written(t.get(i));
+            }
             (item == null ? stats.touchMisses : stats.touchHits).increment();
             if (item != null) value(out, item, withCas);
         }

@@ -18,7 +18,8 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.lifecycle.AfterContainer;
 
 /**
- * Any interleaving of writes over TCP and UDP with GETs over both, against a BMC-mode server:
+ * Any interleaving of writes over TCP (text or binary protocol) and UDP with GETs over all three,
+ * against a BMC-mode server:
  * every GET answers what a plain map holding the acknowledged writes answers, whether Java or
  * the cache at the hook served it. Two of the keys share a cache entry.
  */
@@ -35,28 +36,32 @@ class BmcCacheProperties {
         }
     }
 
+    /** How a request reaches the server. */
+    enum Via { TEXT, UDP, BINARY }
+
     sealed interface Op {}
 
-    record Get(String key, boolean udp) implements Op {}
+    record Get(String key, Via via) implements Op {}
 
-    record Set(String key, String value, boolean udp) implements Op {}
+    record Set(String key, String value, Via via) implements Op {}
 
-    record Delete(String key, boolean udp) implements Op {}
+    record Delete(String key, Via via) implements Op {}
 
-    record Append(String key, String suffix, boolean udp) implements Op {}
+    record Append(String key, String suffix, Via via) implements Op {}
 
     @Provide
     Arbitrary<List<Op>> ops() {
         Arbitrary<String> key = Arbitraries.of(KEYS);
-        Arbitrary<Boolean> udp = Arbitraries.of(true, false);
-        Arbitrary<Boolean> mostlyUdp = Arbitraries.frequency(net.jqwik.api.Tuple.of(3, true), net.jqwik.api.Tuple.of(1, false));
+        Arbitrary<Via> via = Arbitraries.of(Via.class);
+        Arbitrary<Via> mostlyUdp = Arbitraries.frequency(net.jqwik.api.Tuple.of(4, Via.UDP), net.jqwik.api.Tuple.of(1, Via.TEXT),
+                net.jqwik.api.Tuple.of(1, Via.BINARY));
         Arbitrary<String> value = Arbitraries.oneOf(Arbitraries.strings().alpha().numeric().ofMinLength(1).ofMaxLength(12),
                 Arbitraries.of(BmcCache.VALUE_MAX - 1, BmcCache.VALUE_MAX, BmcCache.VALUE_MAX + 1).map("z"::repeat));
         Arbitrary<Op> op = Arbitraries.frequencyOf(
                 net.jqwik.api.Tuple.of(6, Combinators.combine(key, mostlyUdp).as((k, u) -> (Op) new Get(k, u))),
-                net.jqwik.api.Tuple.of(3, Combinators.combine(key, value, udp).as((k, v, u) -> (Op) new Set(k, v, u))),
-                net.jqwik.api.Tuple.of(1, Combinators.combine(key, udp).as((k, u) -> (Op) new Delete(k, u))),
-                net.jqwik.api.Tuple.of(1, Combinators.combine(key, udp).as((k, u) -> (Op) new Append(k, "+", u))));
+                net.jqwik.api.Tuple.of(3, Combinators.combine(key, value, via).as((k, v, u) -> (Op) new Set(k, v, u))),
+                net.jqwik.api.Tuple.of(1, Combinators.combine(key, via).as((k, u) -> (Op) new Delete(k, u))),
+                net.jqwik.api.Tuple.of(1, Combinators.combine(key, via).as((k, u) -> (Op) new Append(k, "+", u))));
         return op.list().ofMinSize(1).ofMaxSize(40);
     }
 
@@ -68,10 +73,12 @@ class BmcCacheProperties {
     /** The property is only worth something if the hook serves many of the GETs. */
     @Example
     void udpGetsAfterAFillAreHits() throws Exception {
-        List<Op> ops = List.of(new Set("a", "1", false), new Get("a", true), new Get("a", true), new Set("a", "2", true), new Get("a", true));
+        List<Op> ops = List.of(new Set("a", "1", Via.TEXT), new Get("a", Via.UDP), new Get("a", Via.UDP), new Set("a", "2", Via.UDP),
+                new Get("a", Via.UDP), new Set("a", "3", Via.BINARY), new Get("a", Via.BINARY), new Get("a", Via.UDP));
         long before = hits("jit");
         check("jit", ops);
-        assertThat(hits("jit") - before).as("miss+hit, hit+hit, (invalidated) miss+hit").isEqualTo(4);
+        assertThat(hits("jit") - before).as("miss+hit, hit+hit, (invalidated) miss+hit, (invalidated by the binary set, filled by the binary get) hit+hit")
+                .isEqualTo(6);
     }
 
     private static long hits(String engine) throws Exception {
@@ -97,32 +104,45 @@ class BmcCacheProperties {
         MemcachedServer server = server(engine);
         var udp = server.udpAddress().orElseThrow();
         Map<String, String> model = new HashMap<>();
-        try (McClient c = new McClient(server.tcpAddress())) {
+        try (McClient c = new McClient(server.tcpAddress()); BinClient b = new BinClient(server.tcpAddress())) {
             assertThat(c.call("flush_all\r\n")).isEqualTo("OK");
             int id = 0;
             for (Op op : ops) {
                 id++;
                 switch (op) {
-                    case Get(String k, boolean viaUdp) -> {
+                    case Get(String k, Via via) -> {
                         String expected = model.containsKey(k)
                                 ? "VALUE " + k + " 0 " + model.get(k).length() + "\r\n" + model.get(k) + "\r\nEND\r\n" : "END\r\n";
                         // over UDP twice: a first GET the server answers fills the entry, the second is then a hit
-                        for (int round = 0; round < (viaUdp ? 2 : 1); round++) {
-                            String got = viaUdp ? body(McClient.udp(udp, id, "get " + k + "\r\n", 1)[0])
-                                    : c.untilEnd("get " + k + "\r\n").replace("\n", "\r\n");
+                        for (int round = 0; round < (via == Via.UDP ? 2 : 1); round++) {
+                            String got = switch (via) {
+                                case UDP -> body(McClient.udp(udp, id, "get " + k + "\r\n", 1)[0]);
+                                case TEXT -> c.untilEnd("get " + k + "\r\n").replace("\n", "\r\n");
+                                case BINARY -> {
+                                    BinClient.Response r = b.call(BinClient.request(BinaryProtocol.GET, k));
+                                    yield r.status() == BinaryProtocol.SUCCESS
+                                            ? "VALUE " + k + " " + r.flags() + " " + r.value().length + "\r\n" + r.valueText() + "\r\nEND\r\n"
+                                            : "END\r\n";
+                                }
+                            };
                             assertThat(got).as("%s after %s", op, ops).isEqualTo(expected);
                         }
                     }
-                    case Set(String k, String v, boolean viaUdp) -> {
-                        assertThat(write(c, udp, id, viaUdp, "set " + k + " 0 0 " + v.length() + "\r\n" + v + "\r\n")).isEqualTo("STORED");
+                    case Set(String k, String v, Via via) -> {
+                        String reply = via == Via.BINARY ? binary(b, BinClient.storage(BinaryProtocol.SET, k, 0, 0, v, 0))
+                                : write(c, udp, id, via, "set " + k + " 0 0 " + v.length() + "\r\n" + v + "\r\n");
+                        assertThat(reply).isEqualTo("STORED");
                         model.put(k, v);
                     }
-                    case Delete(String k, boolean viaUdp) -> {
-                        String reply = write(c, udp, id, viaUdp, "delete " + k + "\r\n");
+                    case Delete(String k, Via via) -> {
+                        String reply = via == Via.BINARY ? binary(b, BinClient.request(BinaryProtocol.DELETE, k))
+                                : write(c, udp, id, via, "delete " + k + "\r\n");
                         assertThat(reply).isEqualTo(model.remove(k) != null ? "DELETED" : "NOT_FOUND");
                     }
-                    case Append(String k, String suffix, boolean viaUdp) -> {
-                        String reply = write(c, udp, id, viaUdp, "append " + k + " 0 0 " + suffix.length() + "\r\n" + suffix + "\r\n");
+                    case Append(String k, String suffix, Via via) -> {
+                        String reply = via == Via.BINARY
+                                ? binary(b, BinClient.request(BinaryProtocol.APPEND, new byte[0], BinClient.b(k), BinClient.b(suffix), 0, 0))
+                                : write(c, udp, id, via, "append " + k + " 0 0 " + suffix.length() + "\r\n" + suffix + "\r\n");
                         assertThat(reply).isEqualTo(model.containsKey(k) ? "STORED" : "NOT_STORED");
                         model.computeIfPresent(k, (key, v) -> v + suffix);
                     }
@@ -133,8 +153,19 @@ class BmcCacheProperties {
         assertThat(server.hook().orElseThrow().count(XdpAction.DROP)).isZero();
     }
 
-    private static String write(McClient c, java.net.InetSocketAddress udp, int id, boolean viaUdp, String command) throws Exception {
-        return viaUdp ? body(McClient.udp(udp, id, command, 1)[0]).strip() : c.call(command);
+    private static String write(McClient c, java.net.InetSocketAddress udp, int id, Via via, String command) throws Exception {
+        return via == Via.UDP ? body(McClient.udp(udp, id, command, 1)[0]).strip() : c.call(command);
+    }
+
+    /** A binary write's answer in the text protocol's words (set, delete and append only). */
+    private static String binary(BinClient b, byte[] request) throws Exception {
+        BinClient.Response r = b.call(request);
+        return switch (r.status()) {
+            case BinaryProtocol.SUCCESS -> (request[1] & 0xff) == BinaryProtocol.DELETE ? "DELETED" : "STORED";
+            case BinaryProtocol.KEY_ENOENT -> "NOT_FOUND";
+            case BinaryProtocol.NOT_STORED -> "NOT_STORED";
+            default -> "status " + r.status();
+        };
     }
 
     @AfterContainer

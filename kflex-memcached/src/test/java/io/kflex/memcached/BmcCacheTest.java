@@ -147,6 +147,14 @@ class BmcCacheTest {
             assertThat(body(McClient.udp(udp, 6, "get k\r\n", 1)[0])).isEqualTo("VALUE k 6 1\r\n9\r\nEND\r\n");
             assertThat(body(McClient.udp(udp, 7, "get k\r\n", 1)[0])).isEqualTo("VALUE k 6 1\r\n9\r\nEND\r\n");
             assertThat(server.hook().orElseThrow().count(XdpAction.TX)).isEqualTo(tx);
+            // so do gat and gats, for every key they name
+            for (String gat : List.of("gat 3600 k\r\n", "gats 3600 other k\r\n")) {
+                assertThat(c.call("set k 0 0 1\r\ng\r\n")).isEqualTo("STORED");
+                cached(server, "k", "VALUE k 0 1\r\ng\r\nEND\r\n");
+                assertThat(c.untilEnd(gat)).startsWith("VALUE k 0 1");
+                notCached(server, "k", "VALUE k 0 1\r\ng\r\nEND\r\n");
+                notCached(server, "k", "VALUE k 0 1\r\ng\r\nEND\r\n");
+            }
             assertThat(c.call("set k 0 0 2\r\nv5\r\n")).isEqualTo("STORED");
             cached(server, "k", "VALUE k 0 2\r\nv5\r\nEND\r\n");
             assertThat(c.call("delete k\r\n")).isEqualTo("DELETED");
@@ -159,6 +167,176 @@ class BmcCacheTest {
             cached(server, "k", "VALUE k 0 2\r\nv7\r\nEND\r\n");
             assertThat(c.call("flush_all\r\n")).isEqualTo("OK");
             assertThat(body(McClient.udp(udp, 11, "get k\r\n", 1)[0])).isEqualTo("END\r\n");
+        }
+    }
+
+    /** A binary request whose status must be {@code status}; quiet ones are followed by a NOOP, which must be all that comes back. */
+    private static void binary(BinClient c, byte[] request, int status) throws Exception {
+        int opcode = request[1] & 0xff;
+        boolean quiet = switch (opcode) {
+            case BinaryProtocol.SETQ, BinaryProtocol.ADDQ, BinaryProtocol.REPLACEQ, BinaryProtocol.APPENDQ, BinaryProtocol.PREPENDQ,
+                 BinaryProtocol.DELETEQ, BinaryProtocol.INCREMENTQ, BinaryProtocol.DECREMENTQ, BinaryProtocol.FLUSHQ, BinaryProtocol.GATQ,
+                 BinaryProtocol.GATKQ -> true;
+            default -> false;
+        };
+        if (quiet && status == BinaryProtocol.SUCCESS && opcode != BinaryProtocol.GATQ && opcode != BinaryProtocol.GATKQ) {
+            c.send(request, BinClient.simple(BinaryProtocol.NOOP));
+            assertThat(c.read().opcode()).as("a quiet success says nothing").isEqualTo(BinaryProtocol.NOOP);
+            return;
+        }
+        BinClient.Response r = c.call(request);
+        assertThat(r.opcode()).isEqualTo(opcode);
+        assertThat(r.status()).as("status of opcode 0x%02x", opcode).isEqualTo(status);
+    }
+
+    /** After a write the next UDP GET is answered from the store (the hook's TX count does not move), then cached again. */
+    private static void notCached(MemcachedServer server, String key, String expectedBody) throws Exception {
+        var udp = server.udpAddress().orElseThrow();
+        long tx = server.hook().orElseThrow().count(XdpAction.TX);
+        assertThat(body(McClient.udp(udp, 1, "get " + key + "\r\n", 1)[0])).isEqualTo(expectedBody);
+        assertThat(server.hook().orElseThrow().count(XdpAction.TX)).as("the write dropped the entry").isEqualTo(tx);
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void everyBinaryWriteDropsTheEntryBeforeItIsAcknowledged(String engine) throws Exception {
+        try (MemcachedServer server = start(engine); McClient c = new McClient(server.tcpAddress()); BinClient b = new BinClient(server.tcpAddress())) {
+            var udp = server.udpAddress().orElseThrow();
+            assertThat(c.call("set k 0 0 2\r\nv1\r\n")).isEqualTo("STORED");
+            cached(server, "k", "VALUE k 0 2\r\nv1\r\nEND\r\n");
+            // each write, loud and quiet: the next UDP GET is answered by the server with the new value, and caches it again
+            record Write(byte[] request, int status, String after) {}
+            List<Write> writes = List.of(
+                    new Write(BinClient.storage(BinaryProtocol.SET, "k", 1, 0, "v2", 0), 0, "VALUE k 1 2\r\nv2\r\nEND\r\n"),
+                    new Write(BinClient.storage(BinaryProtocol.SETQ, "k", 2, 0, "v3", 0), 0, "VALUE k 2 2\r\nv3\r\nEND\r\n"),
+                    new Write(BinClient.storage(BinaryProtocol.REPLACE, "k", 3, 0, "v4", 0), 0, "VALUE k 3 2\r\nv4\r\nEND\r\n"),
+                    new Write(BinClient.storage(BinaryProtocol.REPLACEQ, "k", 4, 0, "v5", 0), 0, "VALUE k 4 2\r\nv5\r\nEND\r\n"),
+                    new Write(BinClient.request(BinaryProtocol.APPEND, new byte[0], bytes("k"), bytes("a"), 0, 0), 0,
+                            "VALUE k 4 3\r\nv5a\r\nEND\r\n"),
+                    new Write(BinClient.request(BinaryProtocol.APPENDQ, new byte[0], bytes("k"), bytes("b"), 0, 0), 0,
+                            "VALUE k 4 4\r\nv5ab\r\nEND\r\n"),
+                    new Write(BinClient.request(BinaryProtocol.PREPEND, new byte[0], bytes("k"), bytes("c"), 0, 0), 0,
+                            "VALUE k 4 5\r\ncv5ab\r\nEND\r\n"),
+                    new Write(BinClient.request(BinaryProtocol.PREPENDQ, new byte[0], bytes("k"), bytes("d"), 0, 0), 0,
+                            "VALUE k 4 6\r\ndcv5ab\r\nEND\r\n"),
+                    new Write(BinClient.storage(BinaryProtocol.SET, "k", 5, 0, "10", 0), 0, "VALUE k 5 2\r\n10\r\nEND\r\n"),
+                    new Write(BinClient.counter(BinaryProtocol.INCREMENT, "k", 5, 0, 0, 0), 0, "VALUE k 5 2\r\n15\r\nEND\r\n"),
+                    new Write(BinClient.counter(BinaryProtocol.INCREMENTQ, "k", 5, 0, 0, 0), 0, "VALUE k 5 2\r\n20\r\nEND\r\n"),
+                    new Write(BinClient.counter(BinaryProtocol.DECREMENT, "k", 11, 0, 0, 0), 0, "VALUE k 5 1\r\n9\r\nEND\r\n"),
+                    new Write(BinClient.counter(BinaryProtocol.DECREMENTQ, "k", 2, 0, 0, 0), 0, "VALUE k 5 1\r\n7\r\nEND\r\n"),
+                    new Write(BinClient.request(BinaryProtocol.DELETE, "k"), 0, "END\r\n"),
+                    new Write(BinClient.storage(BinaryProtocol.ADD, "k", 6, 0, "v6", 0), 0, "VALUE k 6 2\r\nv6\r\nEND\r\n"),
+                    new Write(BinClient.request(BinaryProtocol.DELETEQ, "k"), 0, "END\r\n"),
+                    new Write(BinClient.storage(BinaryProtocol.ADDQ, "k", 7, 0, "v7", 0), 0, "VALUE k 7 2\r\nv7\r\nEND\r\n"),
+                    // a counter created by incr with an initial value
+                    new Write(BinClient.request(BinaryProtocol.DELETE, "k"), 0, "END\r\n"),
+                    new Write(BinClient.counter(BinaryProtocol.INCREMENT, "k", 1, 42, 0, 0), 0, "VALUE k 0 2\r\n42\r\nEND\r\n"),
+                    // a set that fails because its value is too large still removes the old value, as in memcached
+                    new Write(BinClient.storage(BinaryProtocol.SET, "k", 0, 0, "x".repeat(HeapStore.VALUE_MAX + 1), 0), BinaryProtocol.E2BIG,
+                            "END\r\n"),
+                    new Write(BinClient.storage(BinaryProtocol.SET, "k", 8, 0, "v8", 0), 0, "VALUE k 8 2\r\nv8\r\nEND\r\n"));
+            for (Write w : writes) {
+                binary(b, w.request(), w.status());
+                // the first GET after the write: Java (the entry was dropped); cached() then fills and hits
+                notCached(server, "k", w.after());
+                if (!w.after().equals("END\r\n")) cached(server, "k", w.after());
+            }
+            // a compare-and-swap (a set with the item's CAS unique)
+            long cas = b.call(BinClient.request(BinaryProtocol.GET, "k")).cas();
+            binary(b, BinClient.storage(BinaryProtocol.SET, "k", 9, 0, "v9", cas), 0);
+            notCached(server, "k", "VALUE k 9 2\r\nv9\r\nEND\r\n");
+            cached(server, "k", "VALUE k 9 2\r\nv9\r\nEND\r\n");
+            // touch and the gat family give the item an expiry: it must not be served from the cache any more
+            for (byte[] touch : List.of(BinClient.touch(BinaryProtocol.TOUCH, "k", 3600), BinClient.touch(BinaryProtocol.GAT, "k", 3600),
+                    BinClient.touch(BinaryProtocol.GATK, "k", 3600), BinClient.touch(BinaryProtocol.GATQ, "k", 3600),
+                    BinClient.touch(BinaryProtocol.GATKQ, "k", 3600))) {
+                binary(b, BinClient.storage(BinaryProtocol.SET, "k", 0, 0, "t", 0), 0);
+                cached(server, "k", "VALUE k 0 1\r\nt\r\nEND\r\n");
+                binary(b, touch, 0);
+                notCached(server, "k", "VALUE k 0 1\r\nt\r\nEND\r\n");
+                notCached(server, "k", "VALUE k 0 1\r\nt\r\nEND\r\n");
+            }
+            // flush and flushq empty the cache
+            for (byte[] flush : List.of(BinClient.simple(BinaryProtocol.FLUSH), BinClient.simple(BinaryProtocol.FLUSHQ))) {
+                binary(b, BinClient.storage(BinaryProtocol.SET, "k", 0, 0, "f", 0), 0);
+                cached(server, "k", "VALUE k 0 1\r\nf\r\nEND\r\n");
+                binary(b, flush, 0);
+                assertThat(body(McClient.udp(udp, 3, "get k\r\n", 1)[0])).isEqualTo("END\r\n");
+            }
+            // a binary set sent over UDP: the extension does not read binary requests, the server drops the entry
+            binary(b, BinClient.storage(BinaryProtocol.SET, "k", 0, 0, "u1", 0), 0);
+            cached(server, "k", "VALUE k 0 2\r\nu1\r\nEND\r\n");
+            byte[] reply = McClient.udp(udp, 4, new String(BinClient.storage(BinaryProtocol.SET, "k", 0, 0, "u2", 0), StandardCharsets.ISO_8859_1), 1)[0];
+            assertThat(reply[8] & 0xff).isEqualTo(BinaryProtocol.RESPONSE);
+            assertThat(ByteBuffer.wrap(reply).getShort(8 + 6)).as("status").isZero();
+            notCached(server, "k", "VALUE k 0 2\r\nu2\r\nEND\r\n");
+            assertThat(server.hook().orElseThrow().fallbacks()).isZero();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void binaryGetsFillTheEntryAsTextGetsDo(String engine) throws Exception {
+        try (MemcachedServer server = start(engine); BinClient b = new BinClient(server.tcpAddress())) {
+            var udp = server.udpAddress().orElseThrow();
+            PacketHook hook = server.hook().orElseThrow();
+            BmcCache cache = server.bmc().orElseThrow();
+            int n = 0;
+            for (int opcode : new int[] {BinaryProtocol.GET, BinaryProtocol.GETK, BinaryProtocol.GETQ, BinaryProtocol.GETKQ}) {
+                String key = "g" + opcode;
+                binary(b, BinClient.storage(BinaryProtocol.SET, key, 3, 0, "val", 0), 0);
+                assertThat(cache.valid(cache.slotOf(bytes(key)))).isFalse();
+                BinClient.Response r = b.call(BinClient.request(opcode, key));
+                assertThat(r.valueText()).isEqualTo("val");
+                assertThat(cache.fills()).as("filled by opcode 0x%02x", opcode).isEqualTo(++n);
+                long tx = hook.count(XdpAction.TX);
+                assertThat(body(McClient.udp(udp, 1, "get " + key + "\r\n", 1)[0])).isEqualTo("VALUE " + key + " 3 3\r\nval\r\nEND\r\n");
+                assertThat(hook.count(XdpAction.TX)).as("a hit at once").isEqualTo(tx + 1);
+            }
+            // a miss fills nothing; nor does a gat, which is a write
+            binary(b, BinClient.request(BinaryProtocol.GET, "absent"), BinaryProtocol.KEY_ENOENT);
+            binary(b, BinClient.storage(BinaryProtocol.SET, "gt", 0, 0, "v", 0), 0);
+            binary(b, BinClient.touch(BinaryProtocol.GAT, "gt", 0), 0);
+            assertThat(cache.fills()).isEqualTo(n);
+        }
+    }
+
+    /**
+     * The decision documented in docs/memcached.md: the cache is not told of evictions, as BMC is
+     * not told of memcached's. An item the store evicted is answered at the hook with its latest
+     * written value until the key is written again (or flushed, or its entry taken); a write
+     * through either protocol then drops it as usual.
+     */
+    @ParameterizedTest
+    @MethodSource("engines")
+    void anEvictedItemIsStillServedWithItsLatestValueUntilItsKeyIsWritten(String engine) throws Exception {
+        try (MemcachedServer server = MemcachedServer.start(MemcachedServer.Config.loopback().withEngine(engine).withBudget(Duration.ofSeconds(2))
+                .withMode(OffloadMode.BMC).withMemoryLimit(128 * 1024));
+             McClient c = new McClient(server.tcpAddress()); BinClient b = new BinClient(server.tcpAddress())) {
+            var udp = server.udpAddress().orElseThrow();
+            BmcCache cache = server.bmc().orElseThrow();
+            assertThat(c.call("set victim 0 0 2\r\nv1\r\n")).isEqualTo("STORED");
+            cached(server, "victim", "VALUE victim 0 2\r\nv1\r\nEND\r\n");
+            // 2 KB items through the binary protocol, none sharing the victim's entry, until the victim is evicted
+            int slot = cache.slotOf(bytes("victim"));
+            String value = "f".repeat(2000);
+            for (int i = 0, stored = 0; stored < 600; i++) {
+                String key = "filler" + i;
+                if (cache.slotOf(bytes(key)) == slot) continue;
+                b.send(BinClient.storage(BinaryProtocol.SETQ, key, 0, 0, value, 0));
+                stored++;
+            }
+            binary(b, BinClient.simple(BinaryProtocol.NOOP), 0);
+            assertThat(server.store().evictions()).isPositive();
+            assertThat(cache.valid(slot)).as("no write of the victim's entry").isTrue();
+            long tx = server.hook().orElseThrow().count(XdpAction.TX);
+            assertThat(body(McClient.udp(udp, 1, "get victim\r\n", 1)[0])).as("the latest written value, from the cache")
+                    .isEqualTo("VALUE victim 0 2\r\nv1\r\nEND\r\n");
+            assertThat(server.hook().orElseThrow().count(XdpAction.TX)).isEqualTo(tx + 1);
+            assertThat(c.untilEnd("get victim\r\n")).as("evicted from the store").isEqualTo("END\n");
+            // a write of the key (here an add, which succeeds since the store no longer has it) drops the entry
+            binary(b, BinClient.storage(BinaryProtocol.ADD, "victim", 0, 0, "v2", 0), 0);
+            notCached(server, "victim", "VALUE victim 0 2\r\nv2\r\nEND\r\n");
         }
     }
 
