@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code kflex memcached [--port P] [--udp-port U] [--threads N] [--offload OBJ] [--offload-mode M]
- * [--engine E] [--memory-limit MB]}: the memcached host (text and binary protocols,
+ * [--engine E] [--memory-limit MB] [--bpf-stats]}: the memcached host (text and binary protocols,
  * LRU eviction; the KFlex offload or a BMC-style cache at the UDP hook). Prints where it listens
  * (or one JSON object with {@code --json}) and serves until interrupted. A server that cannot start (port taken, object refused) exits 2.
  */
@@ -70,6 +70,10 @@ final class MemcachedCommand implements Callable<Integer> {
     @Option(names = "--memory-limit", paramLabel = "MB",
             description = "Memory for items in MiB, as memcached's -m (default 64, at most 512); past it the least recently used items are evicted.")
     long memoryLimitMb = 64;
+
+    @Option(names = "--bpf-stats", description = "Time every run of the program at the hook (kflex_offload_run_time_ns in stats), "
+            + "as Linux's kernel.bpf_stats_enabled; off by default, since two clock reads cost more than a short run.")
+    boolean bpfStats;
 
     @Option(names = "--json", description = "Print one JSON object with the addresses and the offload status.")
     boolean json;
@@ -127,6 +131,7 @@ final class MemcachedCommand implements Callable<Integer> {
             return Main.USAGE;
         }
         try (server) {
+            if (bpfStats) server.runtime().enableRunTimeStats(true);
             if (json) {
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("tcp_port", server.tcpAddress().getPort());

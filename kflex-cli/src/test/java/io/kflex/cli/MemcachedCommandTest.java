@@ -99,11 +99,31 @@ class MemcachedCommandTest {
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
             Future<Integer> status = pool.submit(() -> Main.run(new String[] {"memcached", "--port", "0", "--udp-port", "0",
-                    "--offload-mode", "bmc", "--json"}, new PrintWriter(out, true), new PrintWriter(err, true)));
+                    "--offload-mode", "bmc", "--bpf-stats", "--json"}, new PrintWriter(out, true), new PrintWriter(err, true)));
             long deadline = System.nanoTime() + 60_000_000_000L;
             while (!out.toString().contains("\n") && !status.isDone() && System.nanoTime() < deadline) Thread.sleep(20);
-            assertThat(out.toString().trim()).as(err.toString()).startsWith("{")
+            String json = out.toString().trim();
+            assertThat(json).as(err.toString()).startsWith("{")
                     .contains("\"offload\":true", "\"offload_mode\":\"bmc\"", "\"offload_program\":\"bmc_udp\"");
+            // --bpf-stats: the program's runs are timed (a GET the cache misses runs it once, then Java answers)
+            Matcher tcp = Pattern.compile("\"tcp_port\":(\\d+)").matcher(json), udp = Pattern.compile("\"udp_port\":(\\d+)").matcher(json);
+            assertThat(tcp.find() && udp.find()).isTrue();
+            try (java.net.DatagramSocket d = new java.net.DatagramSocket()) {
+                d.setSoTimeout(5000);
+                byte[] get = "\0\1\0\0\0\1\0\0get nothing\r\n".getBytes(StandardCharsets.US_ASCII);
+                d.send(new java.net.DatagramPacket(get, get.length, InetAddress.getLoopbackAddress(), Integer.parseInt(udp.group(1))));
+                java.net.DatagramPacket reply = new java.net.DatagramPacket(new byte[64], 64);
+                d.receive(reply);
+                assertThat(new String(reply.getData(), 8, reply.getLength() - 8, StandardCharsets.US_ASCII)).isEqualTo("END\r\n");
+            }
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), Integer.parseInt(tcp.group(1)))) {
+                s.setSoTimeout(5000);
+                s.getOutputStream().write("stats\r\n".getBytes(StandardCharsets.US_ASCII));
+                InputStream in = s.getInputStream();
+                StringBuilder stats = new StringBuilder();
+                while (!stats.toString().endsWith("END\r\n")) stats.append((char) in.read());
+                assertThat(stats.toString()).contains("STAT kflex_offload_run_cnt 1\r\n").containsPattern("STAT kflex_offload_run_time_ns [1-9]\\d*\r\n");
+            }
             stop.countDown();
             assertThat(status.get()).isZero();
         } finally {
