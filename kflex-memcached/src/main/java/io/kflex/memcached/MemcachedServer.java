@@ -44,7 +44,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The heap belongs to the offload object ({@code memcached_offload.bpf.o}, bundled; or the one
  * given in {@link Config#offload}), and with an offload the object's XDP program runs at the
  * UDP socket's packet hook: it answers GET hits and simple SETs itself (XDP_TX) and passes
- * everything else here.
+ * everything else here. In {@link OffloadMode#BMC} the hook runs {@code bmc_cache.bpf.o}
+ * instead, a look-aside cache that both protocols keep coherent ({@link BmcCache}).
  */
 public final class MemcachedServer implements AutoCloseable {
     public static final String VERSION = "1.6.0-kflex";
