@@ -383,13 +383,18 @@ class BmcCacheTest {
                 for (String k : keys) assertThat(setup.call("set " + k + " 0 0 1\r\n0\r\n")).isEqualTo("STORED");
             }
             List<Thread> threads = new ArrayList<>();
-            // writer: versions 1, 2, ... of each key, alternately over TCP and UDP; a version counts once acknowledged
+            // writer: versions 1, 2, ... of each key, in turn over UDP, TCP and TCP's binary protocol; a version counts once acknowledged
             threads.add(Thread.ofPlatform().start(() -> {
-                try (McClient c = new McClient(server.tcpAddress())) {
+                try (McClient c = new McClient(server.tcpAddress()); BinClient b = new BinClient(server.tcpAddress())) {
                     for (long v = 1; !stop.get(); v++) {
                         int k = (int) (v % 2);
                         String cmd = "set " + keys[k] + " 0 0 " + Long.toString(v).length() + "\r\n" + v + "\r\n";
-                        String reply = v % 3 == 0 ? body(McClient.udp(udp, (int) v & 0xffff, cmd, 1)[0]).strip() : c.call(cmd);
+                        String reply = switch ((int) (v % 3)) {
+                            case 0 -> body(McClient.udp(udp, (int) v & 0xffff, cmd, 1)[0]).strip();
+                            case 1 -> b.call(BinClient.storage(BinaryProtocol.SET, keys[k], 0, 0, Long.toString(v), 0)).status() == 0 ? "STORED"
+                                    : "a binary error";
+                            default -> c.call(cmd);
+                        };
                         if (!reply.equals("STORED")) problems.add("set answered " + reply);
                         acked[k].set(v);
                     }
