@@ -235,6 +235,15 @@ CASES = {
          "not a GET -> PASS"),
         ("memcached_get", "xdp", frame(dport=53), 2, None, "UDP to port 53 -> PASS"),
     ],
+    "bmc_cache.bpf.o": [
+        # The cache is empty here (the memcached server fills it after answering a GET): every GET misses.
+        ("bmc_udp", "xdp", frame(dport=11211, payload=b"\0\1\0\0\0\1\0\0get k\r\n"), 2, None,
+         "GET k, empty cache -> PASS (miss)"),
+        ("bmc_udp", "xdp", frame(dport=11211, payload=b"\0\1\0\0\0\1\0\0set k 0 0 1\r\nx\r\n"), 2, None,
+         "SET k: entry invalidated -> PASS"),
+        ("bmc_udp", "xdp", frame(dport=11211, payload=b"\0\1\0\0\0\1\0\0version\r\n"), 2, None,
+         "another command -> PASS"),
+    ],
     "xdp_count.gcc.o": [
         ("xdp_count", "xdp", bytes(64), 1, None, "64 zero bytes -> DROP"),
         ("xdp_count", "xdp", bytes(3) + b"\x01" + bytes(60), 2, None, "byte 3 set -> PASS"),

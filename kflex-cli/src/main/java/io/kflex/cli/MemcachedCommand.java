@@ -5,6 +5,7 @@ import io.kflex.loader.LoadException;
 import io.kflex.maps.MapException;
 import io.kflex.memcached.HeapStore;
 import io.kflex.memcached.MemcachedServer;
+import io.kflex.memcached.OffloadMode;
 import io.kflex.verifier.VerificationException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -23,13 +24,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code kflex memcached [--port P] [--udp-port U] [--threads N] [--offload OBJ] [--engine E]
- * [--memory-limit MB]}: the memcached host (text and binary protocols, LRU eviction). Prints where it listens (or one JSON object with {@code --json}) and
- * serves until interrupted. A server that cannot start (port taken, object refused) exits 2.
+ * {@code kflex memcached [--port P] [--udp-port U] [--threads N] [--offload OBJ] [--offload-mode M]
+ * [--engine E] [--memory-limit MB] [--bpf-stats]}: the memcached host (text and binary protocols,
+ * LRU eviction; the KFlex offload or a BMC-style cache at the UDP hook). Prints where it listens
+ * (or one JSON object with {@code --json}) and serves until interrupted. A server that cannot start (port taken, object refused) exits 2.
  */
 @Command(name = "memcached", mixinStandardHelpOptions = true,
         description = {"Runs a memcached server (text and binary protocols on the same port) whose store lives in an extension heap; "
-                + "--offload serves UDP GETs and SETs at the packet hook.",
+                + "--offload serves UDP GETs and SETs at the packet hook, --offload-mode bmc a BMC-style look-aside cache instead.",
                 "Past --memory-limit the least recently used items are evicted (CLOCK: reads by the server and by the offload mark items used)."})
 final class MemcachedCommand implements Callable<Integer> {
     @Spec
@@ -50,6 +52,11 @@ final class MemcachedCommand implements Callable<Integer> {
     @Option(names = "--offload", paramLabel = "OBJ", description = "Object whose XDP program serves GETs and SETs at the UDP socket's hook (e.g. extensions/objects/memcached_offload.bpf.o).")
     Path offload;
 
+    @Option(names = "--offload-mode", paramLabel = "MODE",
+            description = "What runs at the UDP hook: kflex (the offload reading the server's store; the default with --offload), "
+                    + "bmc (a BMC-style look-aside cache in a BPF map, bmc_cache.bpf.o unless --offload names another) or none (the default without --offload).")
+    String offloadMode;
+
     @Option(names = "--engine", paramLabel = "E", description = "interpreter or jit (default jit).")
     String engine = "jit";
 
@@ -63,6 +70,10 @@ final class MemcachedCommand implements Callable<Integer> {
     @Option(names = "--memory-limit", paramLabel = "MB",
             description = "Memory for items in MiB, as memcached's -m (default 64, at most 512); past it the least recently used items are evicted.")
     long memoryLimitMb = 64;
+
+    @Option(names = "--bpf-stats", description = "Time every run of the program at the hook (kflex_offload_run_time_ns in stats), "
+            + "as Linux's kernel.bpf_stats_enabled; off by default, since two clock reads cost more than a short run.")
+    boolean bpfStats;
 
     @Option(names = "--json", description = "Print one JSON object with the addresses and the offload status.")
     boolean json;
@@ -90,10 +101,21 @@ final class MemcachedCommand implements Callable<Integer> {
             err.println("kflex: --engine must be interpreter or jit");
             return Main.USAGE;
         }
+        OffloadMode mode;
+        try {
+            mode = offloadMode == null ? (offload == null ? OffloadMode.NONE : OffloadMode.KFLEX) : OffloadMode.of(offloadMode);
+        } catch (IllegalArgumentException e) {
+            err.println("kflex: --" + e.getMessage());
+            return Main.USAGE;
+        }
+        if (mode == OffloadMode.NONE && offload != null) {
+            err.println("kflex: --offload needs --offload-mode kflex or bmc");
+            return Main.USAGE;
+        }
         MemcachedServer.Config config;
         try {
             config = new MemcachedServer.Config(InetAddress.getByName(listen), port, udpPort, threads,
-                    Optional.ofNullable(offload), engine, budget, !lenientKeys, memoryLimitMb << 20);
+                    Optional.ofNullable(offload), engine, budget, !lenientKeys, memoryLimitMb << 20, mode);
         } catch (UnknownHostException e) {
             err.println("kflex: unknown address " + listen);
             return Main.USAGE;
@@ -109,6 +131,7 @@ final class MemcachedCommand implements Callable<Integer> {
             return Main.USAGE;
         }
         try (server) {
+            if (bpfStats) server.runtime().enableRunTimeStats(true);
             if (json) {
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("tcp_port", server.tcpAddress().getPort());
@@ -116,6 +139,7 @@ final class MemcachedCommand implements Callable<Integer> {
                 o.put("address", server.tcpAddress().getAddress().getHostAddress());
                 o.put("engine", engine);
                 o.put("offload", server.offloaded());
+                o.put("offload_mode", mode.label());
                 o.put("offload_object", offload == null ? null : offload.toString());
                 o.put("offload_program", server.offload().map(p -> p.name()).orElse(null));
                 o.put("memory_limit", server.store().memoryLimit());
@@ -124,7 +148,8 @@ final class MemcachedCommand implements Callable<Integer> {
                 out.println("memcached: tcp " + server.tcpAddress()
                         + server.udpAddress().map(a -> ", udp " + a).orElse(", no udp")
                         + ", engine " + engine + ", memory limit " + memoryLimitMb + " MiB"
-                        + (server.offloaded() ? ", offload " + server.offload().orElseThrow().name() + " from " + offload + " at the udp hook" : ", no offload"));
+                        + (server.offloaded() ? ", offload " + mode.label() + ": " + server.offload().orElseThrow().name() + " from "
+                                + (offload == null ? "the bundled object" : offload) + " at the udp hook" : ", no offload"));
             }
             out.flush();
             CountDownLatch stop = stopForTests;

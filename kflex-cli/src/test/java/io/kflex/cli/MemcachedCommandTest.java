@@ -78,6 +78,59 @@ class MemcachedCommandTest {
                 offloadObject().resolveSibling("xdp_pong.bpf.o").toString());
         assertThat(noTable.status()).isEqualTo(Main.USAGE);
         assertThat(noTable.err()).contains("mc_table");
+        CliRun badMode = CliRun.of("memcached", "--port", "0", "--udp-port", "0", "--offload-mode", "fast");
+        assertThat(badMode.status()).isEqualTo(Main.USAGE);
+        assertThat(badMode.err()).contains("offload mode must be none, kflex or bmc");
+        CliRun objectWithoutMode = CliRun.of("memcached", "--port", "0", "--udp-port", "0", "--offload-mode", "none",
+                "--offload", offloadObject().toString());
+        assertThat(objectWithoutMode.status()).isEqualTo(Main.USAGE);
+        assertThat(objectWithoutMode.err()).contains("--offload needs --offload-mode kflex or bmc");
+        CliRun noCache = CliRun.of("memcached", "--port", "0", "--udp-port", "0", "--offload-mode", "bmc", "--offload",
+                offloadObject().resolveSibling("xdp_pong.bpf.o").toString());
+        assertThat(noCache.status()).isEqualTo(Main.USAGE);
+        assertThat(noCache.err()).contains("no map bmc_cache");
+    }
+
+    @Test
+    void bmcModeAttachesTheBundledCache() throws Exception {
+        CountDownLatch stop = new CountDownLatch(1);
+        MemcachedCommand.stopForTests = stop;
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<Integer> status = pool.submit(() -> Main.run(new String[] {"memcached", "--port", "0", "--udp-port", "0",
+                    "--offload-mode", "bmc", "--bpf-stats", "--json"}, new PrintWriter(out, true), new PrintWriter(err, true)));
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (!out.toString().contains("\n") && !status.isDone() && System.nanoTime() < deadline) Thread.sleep(20);
+            String json = out.toString().trim();
+            assertThat(json).as(err.toString()).startsWith("{")
+                    .contains("\"offload\":true", "\"offload_mode\":\"bmc\"", "\"offload_program\":\"bmc_udp\"");
+            // --bpf-stats: the program's runs are timed (a GET the cache misses runs it once, then Java answers)
+            Matcher tcp = Pattern.compile("\"tcp_port\":(\\d+)").matcher(json), udp = Pattern.compile("\"udp_port\":(\\d+)").matcher(json);
+            assertThat(tcp.find() && udp.find()).isTrue();
+            try (java.net.DatagramSocket d = new java.net.DatagramSocket()) {
+                d.setSoTimeout(5000);
+                byte[] get = "\0\1\0\0\0\1\0\0get nothing\r\n".getBytes(StandardCharsets.US_ASCII);
+                d.send(new java.net.DatagramPacket(get, get.length, InetAddress.getLoopbackAddress(), Integer.parseInt(udp.group(1))));
+                java.net.DatagramPacket reply = new java.net.DatagramPacket(new byte[64], 64);
+                d.receive(reply);
+                assertThat(new String(reply.getData(), 8, reply.getLength() - 8, StandardCharsets.US_ASCII)).isEqualTo("END\r\n");
+            }
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), Integer.parseInt(tcp.group(1)))) {
+                s.setSoTimeout(5000);
+                s.getOutputStream().write("stats\r\n".getBytes(StandardCharsets.US_ASCII));
+                InputStream in = s.getInputStream();
+                StringBuilder stats = new StringBuilder();
+                while (!stats.toString().endsWith("END\r\n")) stats.append((char) in.read());
+                assertThat(stats.toString()).contains("STAT kflex_offload_run_cnt 1\r\n").containsPattern("STAT kflex_offload_run_time_ns [1-9]\\d*\r\n");
+            }
+            stop.countDown();
+            assertThat(status.get()).isZero();
+        } finally {
+            stop.countDown();
+            MemcachedCommand.stopForTests = null;
+            pool.shutdownNow();
+        }
     }
 
     @Test

@@ -50,6 +50,12 @@ final class BinaryProtocol {
     private final String version;
     /** The {@code stats} lines, name → value, as the text protocol reports them. */
     private final Supplier<Map<String, Object>> statistics;
+    /**
+     * Told of reads and writes (the BMC-style cache), as by the text protocol: every write of a
+     * key invalidates its entry after the store changed and before the answer is written, and a
+     * GET may fill it. Set before the server serves.
+     */
+    private LookasideCache lookaside = LookasideCache.NONE;
 
     BinaryProtocol(HeapStore store, ServerStats stats, String version, Supplier<Map<String, Object>> statistics) {
         this.store = store;
@@ -57,6 +63,8 @@ final class BinaryProtocol {
         this.version = version;
         this.statistics = statistics;
     }
+
+    void lookaside(LookasideCache cache) { this.lookaside = java.util.Objects.requireNonNull(cache); }
 
     /** A request header. {@code bodyLength} is unsigned 32-bit, hence a long. */
     private record Header(int opcode, int keyLength, int extrasLength, long bodyLength, int opaque, long cas) {
@@ -135,7 +143,7 @@ final class BinaryProtocol {
                             && (h.extrasLength() == 0 || h.extrasLength() == 4));
                     long delay = h.extrasLength() == 4 ? ByteBuffer.wrap(read(in, 4, flush)).getInt() & 0xffff_ffffL : 0;
                     stats.cmdFlush.increment();
-                    TextProtocol.flushAll(store, delay);
+                    TextProtocol.flushAll(store, lookaside, delay);
                     if (!quiet) respond(out, h, SUCCESS, 0, null, null, null);
                 }
                 case NOOP -> {
@@ -194,12 +202,18 @@ final class BinaryProtocol {
         boolean touch = touchExptime != null;
         boolean withKey = h.opcode() == GETK || h.opcode() == GETKQ || h.opcode() == GATK || h.opcode() == GATKQ;
         HeapStore.Item item;
+        long ticket = -1;
         if (touch) {
             stats.cmdTouch.increment();
-            item = store.touchAndGet(key, touchExptime);
+            try {
+                item = store.touchAndGet(key, touchExptime);
+            } finally {
+                lookaside.written(key); // a new expiry is a write: the cached copy (which never expires) goes
+            }
             (item != null ? stats.touchHits : stats.touchMisses).increment();
         } else {
             stats.cmdGet.increment();
+            ticket = lookaside.ticket(key);
             item = store.get(key);
         }
         if (item == null) {
@@ -210,6 +224,7 @@ final class BinaryProtocol {
         }
         byte[] flags = ByteBuffer.allocate(4).putInt(item.flags()).array();
         respond(out, h, SUCCESS, item.cas(), flags, withKey ? key : null, h.opcode() == TOUCH ? null : item.value());
+        if (!touch) lookaside.filled(key, ticket, item); // as a text GET fills: the cache answers text GETs at the hook
     }
 
     /** set/add/replace (extras: flags, expiration) and append/prepend (no extras), each with an optional CAS. */
@@ -226,8 +241,9 @@ final class BinaryProtocol {
             default -> h.opcode();
         };
         if (length > HeapStore.VALUE_MAX) {
-            error(out, h, E2BIG);
             if (base == SET) store.delete(key); // as memcached: a failed set leaves no stale value behind
+            lookaside.written(key);
+            error(out, h, E2BIG);
             skip(in, length, out, flush);
             return;
         }
@@ -244,7 +260,15 @@ final class BinaryProtocol {
         ByteBuffer e = ByteBuffer.wrap(extras);
         int flags = extras.length == 8 ? e.getInt(0) : 0;
         long exptime = extras.length == 8 ? e.getInt(4) & 0xffff_ffffL : 0;
-        HeapStore.Stored stored = store.store(mode, key, flags, exptime, value, h.cas());
+        HeapStore.Stored stored;
+        try {
+            stored = store.store(mode, key, flags, exptime, value, h.cas());
+            if ((stored.result() == HeapStore.Result.TOO_LARGE || stored.result() == HeapStore.Result.NO_MEMORY) && mode == HeapStore.Mode.SET) {
+                store.delete(key); // as memcached: a failed set leaves no stale value behind
+            }
+        } finally {
+            lookaside.written(key);
+        }
         if (mode == HeapStore.Mode.CAS) {
             switch (stored.result()) {
                 case STORED -> stats.casHits.increment();
@@ -259,16 +283,18 @@ final class BinaryProtocol {
             case NOT_FOUND -> error(out, h, KEY_ENOENT);
             // memcached answers a failed add "exists", a failed replace "not found"
             case NOT_STORED -> error(out, h, mode == HeapStore.Mode.ADD ? KEY_EEXISTS : mode == HeapStore.Mode.REPLACE ? KEY_ENOENT : NOT_STORED);
-            case TOO_LARGE, NO_MEMORY -> {
-                if (mode == HeapStore.Mode.SET) store.delete(key);
-                error(out, h, stored.result() == HeapStore.Result.TOO_LARGE ? E2BIG : ENOMEM);
-            }
+            case TOO_LARGE, NO_MEMORY -> error(out, h, stored.result() == HeapStore.Result.TOO_LARGE ? E2BIG : ENOMEM);
             case DELETED -> throw new IllegalStateException("a store does not delete");
         }
     }
 
     private void delete(Header h, byte[] key, boolean quiet, OutputStream out) throws IOException {
-        HeapStore.Result result = store.delete(key, h.cas());
+        HeapStore.Result result;
+        try {
+            result = store.delete(key, h.cas());
+        } finally {
+            lookaside.written(key);
+        }
         (result == HeapStore.Result.DELETED ? stats.deleteHits : stats.deleteMisses).increment();
         switch (result) {
             case DELETED -> { if (!quiet) respond(out, h, SUCCESS, 0, null, null, null); }
@@ -281,8 +307,12 @@ final class BinaryProtocol {
     private void delta(Header h, ByteBuffer extras, byte[] key, boolean quiet, OutputStream out) throws IOException {
         boolean increment = h.opcode() == INCREMENT || h.opcode() == INCREMENTQ;
         long amount = extras.getLong(0), initial = extras.getLong(8), exptime = extras.getInt(16) & 0xffff_ffffL;
-        HeapStore.Delta result = store.delta(key, amount, increment, h.cas(), exptime == NO_INITIAL ? null : initial,
-                exptime == NO_INITIAL ? 0 : exptime);
+        HeapStore.Delta result;
+        try {
+            result = store.delta(key, amount, increment, h.cas(), exptime == NO_INITIAL ? null : initial, exptime == NO_INITIAL ? 0 : exptime);
+        } finally {
+            lookaside.written(key);
+        }
         switch (result) {
             case HeapStore.Delta.Value v -> {
                 (increment ? stats.incrHits : stats.decrHits).increment();

@@ -44,7 +44,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The heap belongs to the offload object ({@code memcached_offload.bpf.o}, bundled; or the one
  * given in {@link Config#offload}), and with an offload the object's XDP program runs at the
  * UDP socket's packet hook: it answers GET hits and simple SETs itself (XDP_TX) and passes
- * everything else here.
+ * everything else here. In {@link OffloadMode#BMC} the hook runs {@code bmc_cache.bpf.o}
+ * instead, a look-aside cache that both protocols keep coherent ({@link BmcCache}).
  */
 public final class MemcachedServer implements AutoCloseable {
     public static final String VERSION = "1.6.0-kflex";
@@ -54,55 +55,86 @@ public final class MemcachedServer implements AutoCloseable {
     static final String BUNDLED_OBJECT = "memcached_offload.bpf.o";
     static final String TABLE_SYMBOL = "mc_table";
     static final String OFFLOAD_PROGRAM = "memcached_udp";
+    static final String BMC_OBJECT = "bmc_cache.bpf.o";
+    static final String BMC_PROGRAM = "bmc_udp";
 
     /**
      * @param bind the address to listen on
      * @param tcpPort TCP port (0 picks one)
      * @param udpPort UDP port (0 picks one, negative: no UDP)
      * @param threads UDP receiver threads (the hook's CPUs)
-     * @param offload the object whose XDP program answers GETs at the hook, empty for none
+     * @param offload the object whose XDP program runs at the hook (empty: the bundled one of the mode)
      * @param engine the runtime's engine ({@code jit} or {@code interpreter})
      * @param budget the time budget of one invocation at the hook
      * @param strictKeys refuse keys with control characters (the protocol's rule; memcached does not check it)
      * @param memoryLimit the most bytes items (headers, keys, values) may take; past it the least
      *     recently used are evicted (memcached's {@code -m}, default 64 MiB)
+     * @param mode what runs at the hook: nothing, the KFlex offload, or the BMC-style cache
      */
     public record Config(InetAddress bind, int tcpPort, int udpPort, int threads, Optional<Path> offload, String engine, Duration budget,
-            boolean strictKeys, long memoryLimit) {
+            boolean strictKeys, long memoryLimit, OffloadMode mode) {
         public Config {
             if (threads < 1) throw new IllegalArgumentException("threads must be at least 1");
             if (tcpPort < 0 || tcpPort > 65535 || udpPort > 65535) throw new IllegalArgumentException("port out of range");
             if (memoryLimit <= 0 || memoryLimit > HeapStore.MEMORY_LIMIT_MAX) {
                 throw new IllegalArgumentException("the memory limit must be between 1 byte and " + (HeapStore.MEMORY_LIMIT_MAX >> 20) + " MiB");
             }
+            java.util.Objects.requireNonNull(mode, "mode");
+            if (mode == OffloadMode.NONE && offload.isPresent()) throw new IllegalArgumentException("an offload object needs an offload mode");
         }
 
-        /** A configuration with memcached's default memory limit (64 MiB). */
+        /** The KFlex offload with {@code offload}, none without. */
+        public Config(InetAddress bind, int tcpPort, int udpPort, int threads, Optional<Path> offload, String engine, Duration budget,
+                boolean strictKeys, long memoryLimit) {
+            this(bind, tcpPort, udpPort, threads, offload, engine, budget, strictKeys, memoryLimit, modeOf(offload));
+        }
+
+        /** memcached's default memory limit (64 MiB). */
+        public Config(InetAddress bind, int tcpPort, int udpPort, int threads, Optional<Path> offload, String engine, Duration budget,
+                boolean strictKeys, OffloadMode mode) {
+            this(bind, tcpPort, udpPort, threads, offload, engine, budget, strictKeys, HeapStore.DEFAULT_MEMORY_LIMIT, mode);
+        }
+
+        /** memcached's default memory limit (64 MiB); the KFlex offload with {@code offload}, none without. */
         public Config(InetAddress bind, int tcpPort, int udpPort, int threads, Optional<Path> offload, String engine, Duration budget,
                 boolean strictKeys) {
-            this(bind, tcpPort, udpPort, threads, offload, engine, budget, strictKeys, HeapStore.DEFAULT_MEMORY_LIMIT);
+            this(bind, tcpPort, udpPort, threads, offload, engine, budget, strictKeys, HeapStore.DEFAULT_MEMORY_LIMIT, modeOf(offload));
         }
+
+        private static OffloadMode modeOf(Optional<Path> offload) { return offload.isPresent() ? OffloadMode.KFLEX : OffloadMode.NONE; }
 
         /** Loopback, ports picked by the system, one UDP thread, no offload, the JIT, 10 ms, 64 MiB. */
         public static Config loopback() {
             return new Config(InetAddress.getLoopbackAddress(), 0, 0, 1, Optional.empty(), "jit", KFlexRuntime.DEFAULT_BUDGET, true);
         }
 
+        /** The program at the hook comes from {@code object}: the KFlex offload, unless the mode is already BMC. */
         public Config withOffload(Path object) {
-            return new Config(bind, tcpPort, udpPort, threads, Optional.of(object), engine, budget, strictKeys, memoryLimit);
+            return new Config(bind, tcpPort, udpPort, threads, Optional.of(object), engine, budget, strictKeys, memoryLimit,
+                    mode == OffloadMode.BMC ? OffloadMode.BMC : OffloadMode.KFLEX);
         }
 
-        public Config withEngine(String name) { return new Config(bind, tcpPort, udpPort, threads, offload, name, budget, strictKeys, memoryLimit); }
+        /** Another mode; the bundled object of the mode unless one was given ({@code NONE} drops it). */
+        public Config withMode(OffloadMode m) {
+            return new Config(bind, tcpPort, udpPort, threads, m == OffloadMode.NONE ? Optional.empty() : offload, engine, budget, strictKeys,
+                    memoryLimit, m);
+        }
 
-        public Config withPorts(int tcp, int udp) { return new Config(bind, tcp, udp, threads, offload, engine, budget, strictKeys, memoryLimit); }
+        public Config withEngine(String name) { return new Config(bind, tcpPort, udpPort, threads, offload, name, budget, strictKeys, memoryLimit, mode); }
 
-        public Config withThreads(int n) { return new Config(bind, tcpPort, udpPort, n, offload, engine, budget, strictKeys, memoryLimit); }
+        public Config withPorts(int tcp, int udp) { return new Config(bind, tcp, udp, threads, offload, engine, budget, strictKeys, memoryLimit, mode); }
 
-        public Config withStrictKeys(boolean strict) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, budget, strict, memoryLimit); }
+        public Config withThreads(int n) { return new Config(bind, tcpPort, udpPort, n, offload, engine, budget, strictKeys, memoryLimit, mode); }
 
-        public Config withBudget(Duration d) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, d, strictKeys, memoryLimit); }
+        public Config withStrictKeys(boolean strict) {
+            return new Config(bind, tcpPort, udpPort, threads, offload, engine, budget, strict, memoryLimit, mode);
+        }
 
-        public Config withMemoryLimit(long bytes) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, budget, strictKeys, bytes); }
+        public Config withBudget(Duration d) { return new Config(bind, tcpPort, udpPort, threads, offload, engine, d, strictKeys, memoryLimit, mode); }
+
+        public Config withMemoryLimit(long bytes) {
+            return new Config(bind, tcpPort, udpPort, threads, offload, engine, budget, strictKeys, bytes, mode);
+        }
     }
 
     private final KFlexRuntime runtime;
@@ -114,27 +146,21 @@ public final class MemcachedServer implements AutoCloseable {
     private final ServerSocket tcp;
     private final UdpPacketHook udp;
     private final LoadedProgram offload;
+    private final OffloadMode mode;
+    /** The BMC-style cache, in BMC mode only. */
+    private final BmcCache bmc;
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean closed;
 
     private MemcachedServer(Config config) throws IOException, LoadException, VerificationException, EngineException, MapException {
         runtime = KFlexRuntime.builder().engine(config.engine()).budget(config.budget()).cpus(config.threads()).build();
+        mode = config.mode();
         try {
-            byte[] object;
-            String name;
-            if (config.offload().isPresent()) {
-                Path path = config.offload().get();
-                if (!Files.isRegularFile(path)) throw new LoadException("no such object: " + path);
-                object = Files.readAllBytes(path);
-                name = path.getFileName().toString();
-            } else {
-                try (InputStream in = MemcachedServer.class.getResourceAsStream(BUNDLED_OBJECT)) {
-                    if (in == null) throw new LoadException("the bundled " + BUNDLED_OBJECT + " is missing from the class path");
-                    object = in.readAllBytes();
-                }
-                name = BUNDLED_OBJECT;
-            }
+            // The store's heap always comes from a KFlex offload object; only the KFlex mode may name another one.
+            Optional<Path> storeObject = mode == OffloadMode.KFLEX ? config.offload() : Optional.empty();
+            byte[] object = storeObject.isPresent() ? read(storeObject.get()) : bundled(BUNDLED_OBJECT);
+            String name = storeObject.map(p -> p.getFileName().toString()).orElse(BUNDLED_OBJECT);
             int tableOffset = bssOffsetOf(object, TABLE_SYMBOL);
             extension = runtime.open(object, name);
             if (extension.maps().heap() == null) throw new LoadException(name + " declares no heap (kflex_heap)");
@@ -144,7 +170,31 @@ public final class MemcachedServer implements AutoCloseable {
                     config.memoryLimit());
             protocol = new TextProtocol(store, stats, VERSION, this::offloadStats, config.strictKeys());
             binary = new BinaryProtocol(store, stats, VERSION, protocol::statistics);
-            offload = config.offload().isPresent() ? extension.load(offloadProgram(extension, name)) : null;
+            switch (mode) {
+                case NONE -> {
+                    offload = null;
+                    bmc = null;
+                }
+                case KFLEX -> {
+                    offload = extension.load(offloadProgram(extension, name, OFFLOAD_PROGRAM));
+                    bmc = null;
+                }
+                case BMC -> {
+                    String bmcName = config.offload().map(p -> p.getFileName().toString()).orElse(BMC_OBJECT);
+                    Extension cache = runtime.open(config.offload().isPresent() ? read(config.offload().get()) : bundled(BMC_OBJECT), bmcName);
+                    BpfMap entries = cache.maps().byName(BmcCache.MAP);
+                    if (entries == null) throw new LoadException(bmcName + " has no map " + BmcCache.MAP + " (see bmc_cache.bpf.c)");
+                    try {
+                        bmc = new BmcCache(entries, () -> hook().ifPresent(PacketHook::detach));
+                    } catch (IllegalArgumentException e) {
+                        throw new LoadException(bmcName + ": " + e.getMessage());
+                    }
+                    protocol.lookaside(bmc);
+                    binary.lookaside(bmc);
+                    offload = cache.load(offloadProgram(cache, bmcName, BMC_PROGRAM));
+                }
+                default -> throw new IllegalStateException(mode.toString());
+            }
 
             tcp = bind(new InetSocketAddress(config.bind(), config.tcpPort()));
             if (config.udpPort() >= 0) {
@@ -188,9 +238,21 @@ public final class MemcachedServer implements AutoCloseable {
         return new MemcachedServer(config);
     }
 
-    private static String offloadProgram(Extension extension, String name) throws LoadException {
+    private static byte[] read(Path path) throws IOException, LoadException {
+        if (!Files.isRegularFile(path)) throw new LoadException("no such object: " + path);
+        return Files.readAllBytes(path);
+    }
+
+    private static byte[] bundled(String resource) throws IOException, LoadException {
+        try (InputStream in = MemcachedServer.class.getResourceAsStream(resource)) {
+            if (in == null) throw new LoadException("the bundled " + resource + " is missing from the class path");
+            return in.readAllBytes();
+        }
+    }
+
+    private static String offloadProgram(Extension extension, String name, String preferred) throws LoadException {
         var programs = extension.object().programs();
-        for (Program p : programs) if (p.name().equals(OFFLOAD_PROGRAM)) return p.name();
+        for (Program p : programs) if (p.name().equals(preferred)) return p.name();
         return programs.stream().filter(p -> p.type() == ProgramType.XDP).map(Program::name).findFirst()
                 .orElseThrow(() -> new LoadException(name + " has no XDP program to attach"));
     }
@@ -217,6 +279,12 @@ public final class MemcachedServer implements AutoCloseable {
     /** The offload program, if one was attached at start (it may since have been unloaded by a cancellation). */
     public Optional<LoadedProgram> offload() { return Optional.ofNullable(offload); }
 
+    /** What was attached at the hook at start. */
+    public OffloadMode mode() { return mode; }
+
+    /** The BMC-style cache, in {@link OffloadMode#BMC} only. */
+    Optional<BmcCache> bmc() { return Optional.ofNullable(bmc); }
+
     public boolean offloaded() { return hook().flatMap(PacketHook::attached).isPresent(); }
 
     public KFlexRuntime runtime() { return runtime; }
@@ -230,12 +298,24 @@ public final class MemcachedServer implements AutoCloseable {
     private Map<String, String> offloadStats() {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("kflex_offload", offloaded() ? "on" : "off");
+        s.put("kflex_offload_mode", mode.label());
         hook().ifPresent(h -> {
             s.put("kflex_offload_hits", Long.toString(h.count(XdpAction.TX)));
             s.put("kflex_offload_passed", Long.toString(h.count(XdpAction.PASS)));
             s.put("kflex_offload_fallbacks", Long.toString(h.fallbacks()));
         });
-        offload().ifPresent(p -> s.put("kflex_offload_cancellations", Long.toString(p.stats().cancellations())));
+        offload().ifPresent(p -> {
+            var run = p.stats().snapshot();
+            s.put("kflex_offload_cancellations", Long.toString(run.cancellations()));
+            // Linux's bpf_stats: invocations and the time spent in the program, so the hook's own cost can be told apart
+            s.put("kflex_offload_run_cnt", Long.toString(run.runCount()));
+            s.put("kflex_offload_run_time_ns", Long.toString(run.runTimeNs()));
+        });
+        bmc().ifPresent(c -> {
+            s.put("kflex_bmc_fills", Long.toString(c.fills()));
+            s.put("kflex_bmc_raced_fills", Long.toString(c.racedFills()));
+            s.put("kflex_bmc_invalidations", Long.toString(c.invalidations()));
+        });
         return s;
     }
 

@@ -27,6 +27,8 @@ final class TextProtocol {
     /** Extra {@code STAT} lines (the offload's counters), name → value. */
     private final Supplier<Map<String, String>> extraStats;
     private final boolean strictKeys;
+    /** Told of reads and writes (the BMC-style cache); set before the server serves. */
+    private LookasideCache lookaside = LookasideCache.NONE;
 
     TextProtocol(HeapStore store, ServerStats stats, String version, Supplier<Map<String, String>> extraStats, boolean strictKeys) {
         this.store = store;
@@ -35,6 +37,12 @@ final class TextProtocol {
         this.version = version;
         this.extraStats = extraStats;
     }
+
+    void lookaside(LookasideCache cache) { this.lookaside = java.util.Objects.requireNonNull(cache); }
+
+    /** The commands that may change their key (the second token). */
+    private static final java.util.Set<String> WRITES = java.util.Set.of("set", "add", "replace", "append", "prepend", "cas",
+            "delete", "incr", "decr", "touch");
 
     /** Thrown when the client asked to close the connection ({@code quit}) or must be dropped. */
     static final class Close extends IOException {
@@ -135,6 +143,9 @@ final class TextProtocol {
         } catch (RuntimeException e) {
             // A fault of the server (e.g. the heap refused an access): the client gets a line, not a hang.
             reply(answer, "SERVER_ERROR " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().replaceAll("[\r\n]", " ")));
+        } finally {
+            // after the write, before the reply leaves: whoever got the reply can no longer meet an older cached value
+            if (t.size() > 1 && WRITES.contains(name)) lookaside.written(t.get(1));
         }
     }
 
@@ -178,9 +189,12 @@ final class TextProtocol {
         }
         for (int i = 1; i < t.size(); i++) {
             stats.cmdGet.increment();
+            long ticket = lookaside.ticket(t.get(i));
             HeapStore.Item item = store.get(t.get(i));
             (item == null ? stats.getMisses : stats.getHits).increment();
-            if (item != null) value(out, item, withCas);
+            if (item == null) continue;
+            value(out, item, withCas);
+            lookaside.filled(t.get(i), ticket, item);
         }
         reply(out, "END");
     }
@@ -214,7 +228,13 @@ final class TextProtocol {
         }
         for (int i = 2; i < t.size(); i++) {
             stats.cmdTouch.increment();
-            HeapStore.Item item = store.touchAndGet(t.get(i), exptime);
+            HeapStore.Item item;
+            try {
+                item = store.touchAndGet(t.get(i), exptime);
+            } finally {
+                // a new expiry is a write: the cached copy (which never expires) must go before the answer does
+                lookaside.written(t.get(i));
+            }
             (item == null ? stats.touchMisses : stats.touchHits).increment();
             if (item != null) value(out, item, withCas);
         }
@@ -391,14 +411,18 @@ final class TextProtocol {
             }
         }
         stats.cmdFlush.increment();
-        flushAll(store, delay);
+        flushAll(store, lookaside, delay);
         reply(out, "OK");
     }
 
-    /** Flushes the store now ({@code delaySeconds} 0) or after the delay (at most 30 days), in the background. */
-    static void flushAll(HeapStore store, long delaySeconds) {
+    /**
+     * Flushes the store now ({@code delaySeconds} 0) or after the delay (at most 30 days), in the
+     * background; the look-aside cache is emptied after the store, as after any other write.
+     */
+    static void flushAll(HeapStore store, LookasideCache lookaside, long delaySeconds) {
         if (delaySeconds == 0) {
             store.flushAll();
+            lookaside.flushed();
             return;
         }
         long millis = Math.min(delaySeconds, HeapStore.RELATIVE_EXPTIME_MAX) * 1000;
@@ -406,6 +430,7 @@ final class TextProtocol {
             try {
                 Thread.sleep(millis);
                 store.flushAll();
+                lookaside.flushed();
             } catch (InterruptedException | RuntimeException e) {
                 // the server closed (and its heap with it) first
             }
