@@ -168,9 +168,18 @@ public final class BpfHash extends BpfMap {
         } else {
             synchronized (lruIndex) {
                 Key k = Key.copyOf(key, offset, keySize);
-                Integer old = lruIndex.get(k);
-                Integer now = replace(old, writer, flags, result, retired, true);
-                if (now != null && !now.equals(old)) lruIndex.put(k, now);
+                // An update its flags refuse is not a use (Linux checks the flags before it
+                // touches the element's LRU state): look without reordering first.
+                boolean present = lruIndex.containsKey(k);
+                if (present && flags == BPF_NOEXIST) {
+                    result[0] = -Errno.EEXIST;
+                } else if (!present && flags == BPF_EXIST) {
+                    result[0] = -Errno.ENOENT;
+                } else {
+                    Integer old = lruIndex.get(k); // a use: the most recent end
+                    Integer now = replace(old, writer, flags, result, retired, true);
+                    if (now != null && !now.equals(old)) lruIndex.put(k, now);
+                }
             }
         }
         if (retired[0] >= 0) slab.retire(retired[0]);
