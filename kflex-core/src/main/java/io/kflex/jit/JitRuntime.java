@@ -118,16 +118,6 @@ final class JitRuntime {
         return h.implementation().call(invocation, r1, r2, r3, r4, r5);
     }
 
-    /**
-     * The check of cancellation point {@code pc}, out of line: throws the cancellation when the
-     * watchdog asked for one or the thread was interrupted (the flag stays set for the host).
-     * One cold call in the generated loop instead of the check's own code, so that the loop's
-     * compiled body stays as small as without the check.
-     */
-    static void poll(int pc, Invocation invocation) {
-        if (invocation.cancelRequested() != null || Thread.currentThread().isInterrupted()) throw cancelled(pc, invocation);
-    }
-
     /** The cancellation observed at point {@code pc}: the watchdog's reason, or a thread interrupt. */
     static JitCancellation cancelled(int pc, Invocation invocation) {
         String reason = invocation.cancelRequested();
