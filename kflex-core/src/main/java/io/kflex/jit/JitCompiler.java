@@ -431,30 +431,6 @@ final class JitCompiler {
         return true;
     }
 
-    /** Instructions of loop code between two cancellation checks, at most (about: nested loops and calls aside). */
-    static final int POLL_INTERVAL = 4096;
-
-    /**
-     * What a pass through cancellation point {@code pc} counts towards {@link #POLL_INTERVAL}:
-     * the instructions of the smallest loop around it — a back edge's own span, or for a
-     * {@code may_goto} the span of the innermost back edge enclosing it (at least 1, at most the
-     * interval, so a long loop body checks on every pass).
-     */
-    int loopWeight(int pc) {
-        int best = Integer.MAX_VALUE;
-        int target = code.branchTarget(pc);
-        if (target >= 0 && target <= pc && !(code.at(pc) instanceof MayGoto)) best = pc - target + 1;
-        else {
-            for (int b = pc; b < code.length(); b++) {
-                if (code.at(b) == null || code.at(b) instanceof Call) continue;
-                int t = code.branchTarget(b);
-                if (t >= 0 && t <= pc && b >= pc) best = Math.min(best, b - t + 1);
-            }
-            if (best == Integer.MAX_VALUE) best = POLL_INTERVAL; // not in a loop: check every time
-        }
-        return Math.clamp(best, 1, POLL_INTERVAL);
-    }
-
     /**
      * The frame slots of a subprogram that can live in {@code long} locals instead of the stack
      * segment: the 8-byte-aligned frame offsets it accesses, keyed to nothing yet (the emitter
@@ -726,8 +702,6 @@ final class JitCompiler {
         private final boolean fixedFramePointer;
         /** Frame slots kept in {@code long} locals: 8-byte-aligned frame offset → local (empty when the frame escapes). */
         private final Map<Integer, Integer> slotLocals = new HashMap<>();
-        /** The {@code int} local counting down the instructions until the next cancellation check (see {@link #cancellationPoint}). */
-        private int pollCountdownSlot;
         private final Map<Integer, Label> labels = new HashMap<>();
         private final Map<Integer, Label> exits = new TreeMap<>();
         private final List<Consumer<CodeBuilder>> outOfLine = new ArrayList<>();
@@ -755,7 +729,6 @@ final class JitCompiler {
                     next += 2;
                 }
             }
-            this.pollCountdownSlot = hostCacheBase + 6 * HostRegion.values().length + 2 * slotLocals.size();
         }
 
         private int reg(int r) { return regBase + 2 * r; }
@@ -768,9 +741,6 @@ final class JitCompiler {
 
         /** Locals every method starts with: the address space, the invocation, the stack and this frame's offset in it. */
         private void loadContext() {
-            // Zero: the first cancellation point a run reaches checks (a request made before
-            // the run is seen at once, as on the interpreter).
-            if (instrumented) code.iconst_0().istore(pollCountdownSlot);
             if (hostAccesses > 0) {
                 for (HostRegion k : HostRegion.values()) {
                     for (boolean write : new boolean[] {false, true}) {
@@ -890,30 +860,18 @@ final class JitCompiler {
         }
 
         /**
-         * The cancellation point {@code pc}, paced: each pass subtracts the instructions of the
-         * loop it closes ({@link JitCompiler#loopWeight}) from a countdown in a local, and only
-         * when that runs out does the check run — an opaque read of the request and the thread's
-         * interrupt flag (left set, so the host still sees the interrupt) — and the countdown
-         * start again at {@value JitCompiler#POLL_INTERVAL}. A tight loop then pays a subtraction
-         * and a branch per iteration instead of three dependent loads and two branches (measured:
-         * the skip-list search, ~3 ns a step, lost 14–20% to the full check), while a request is
-         * still seen within about {@value JitCompiler#POLL_INTERVAL} instructions of loop code.
+         * The cancellation check of point {@code pc}: an opaque read of the request and the
+         * thread's interrupt flag (left set, so the host still sees the interrupt).
          */
         private void cancellationPoint(int pc) {
             if (!instrumented) return;
-            Label check = code.newLabel(), resume = code.newLabel(), stub = code.newLabel();
-            code.iinc(pollCountdownSlot, -loopWeight(pc)).iload(pollCountdownSlot).ifle(check);
-            code.labelBinding(resume);
+            Label stub = code.newLabel();
             ClassDesc thread = ClassDesc.of("java.lang.Thread");
-            outOfLine.add(c -> {
-                c.labelBinding(check).loadConstant(POLL_INTERVAL).istore(pollCountdownSlot);
-                c.aload(invSlot).invokevirtual(CD_INVOCATION, "cancelRequested", MethodTypeDesc.of(CD_String)).ifnonnull(stub);
-                c.invokestatic(thread, "currentThread", MethodTypeDesc.of(thread))
-                        .invokevirtual(thread, "isInterrupted", MethodTypeDesc.of(CD_boolean)).ifne(stub);
-                c.goto_(resume);
-                c.labelBinding(stub).loadConstant(pc).aload(invSlot)
-                        .invokestatic(CD_RUNTIME, "cancelled", MTD_CANCELLED).athrow();
-            });
+            code.aload(invSlot).invokevirtual(CD_INVOCATION, "cancelRequested", MethodTypeDesc.of(CD_String)).ifnonnull(stub);
+            code.invokestatic(thread, "currentThread", MethodTypeDesc.of(thread))
+                    .invokevirtual(thread, "isInterrupted", MethodTypeDesc.of(CD_boolean)).ifne(stub);
+            outOfLine.add(c -> c.labelBinding(stub).loadConstant(pc).aload(invSlot)
+                    .invokestatic(CD_RUNTIME, "cancelled", MTD_CANCELLED).athrow());
         }
 
         private void emit(int pc, Instruction insn) {
