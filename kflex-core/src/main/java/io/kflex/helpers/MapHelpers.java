@@ -27,9 +27,9 @@ public final class MapHelpers {
 
     /** Adds every map helper, bound to {@code table}, to {@code builder}; returns the builder. */
     public static HelperTable.Builder register(HelperTable.Builder builder, MapTable table) {
-        builder.add(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", new Lookup(table));
-        builder.add(MAP_UPDATE_ELEM, "bpf_map_update_elem", new Update(table));
-        builder.add(MAP_DELETE_ELEM, "bpf_map_delete_elem", new Delete(table));
+        builder.add(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", new AnyMap(table, (inv, m, key, r3, r4, r5) -> lookup(inv, m, key)));
+        builder.add(MAP_UPDATE_ELEM, "bpf_map_update_elem", new AnyMap(table, (inv, m, key, value, flags, r5) -> update(inv, m, key, value, flags)));
+        builder.add(MAP_DELETE_ELEM, "bpf_map_delete_elem", new AnyMap(table, (inv, m, key, r3, r4, r5) -> delete(inv, m, key)));
         builder.add(MAP_PUSH_ELEM, "bpf_map_push_elem", (inv, map, value, flags, r4, r5) -> {
             BpfMap m = map(table, map);
             return m.pushElem(inv.memory().slice(value, m.spec().valueSize(), false), flags);
@@ -81,73 +81,34 @@ public final class MapHelpers {
         return builder;
     }
 
-    /** {@code bpf_map_lookup_elem(map, key)}: for any map handle, or bound to one map. */
-    private record Lookup(MapTable table) implements Helper {
+    /** What a map helper does to the map its first argument names, with the other arguments. */
+    @FunctionalInterface
+    private interface MapOp {
+        long apply(Invocation inv, BpfMap map, long r2, long r3, long r4, long r5);
+    }
+
+    /**
+     * {@code bpf_map_lookup_elem}, {@code _update_elem}, {@code _delete_elem} for any map handle;
+     * the JIT binds a call whose map argument the verifier proved constant to that map.
+     */
+    private record AnyMap(MapTable table, MapOp op) implements Helper {
         @Override
-        public long call(Invocation inv, long map, long key, long r3, long r4, long r5) {
-            return lookup(inv, map(table, map), key);
+        public long call(Invocation inv, long map, long r2, long r3, long r4, long r5) {
+            return op.apply(inv, map(table, map), r2, r3, r4, r5);
         }
 
         @Override
         public Helper bindFirstArgument(long handle) {
             BpfMap m = table.byHandle(handle);
-            return m == null ? null : new BoundLookup(m);
+            return m == null ? null : new OneMap(m, op);
         }
     }
 
-    /** {@code bpf_map_lookup_elem} on one map: no handle to resolve, and the invocation's regions stay as they are. */
-    private record BoundLookup(BpfMap map) implements Helper {
+    /** A map helper bound to one map: no handle to resolve, and the invocation's regions stay as they are. */
+    private record OneMap(BpfMap map, MapOp op) implements Helper {
         @Override
-        public long call(Invocation inv, long handle, long key, long r3, long r4, long r5) {
-            return lookup(inv, map, key);
-        }
-
-        @Override
-        public boolean keepsRegions() { return true; }
-    }
-
-    /** {@code bpf_map_update_elem(map, key, value, flags)}. */
-    private record Update(MapTable table) implements Helper {
-        @Override
-        public long call(Invocation inv, long map, long key, long value, long flags, long r5) {
-            return update(inv, map(table, map), key, value, flags);
-        }
-
-        @Override
-        public Helper bindFirstArgument(long handle) {
-            BpfMap m = table.byHandle(handle);
-            return m == null ? null : new BoundUpdate(m);
-        }
-    }
-
-    private record BoundUpdate(BpfMap map) implements Helper {
-        @Override
-        public long call(Invocation inv, long handle, long key, long value, long flags, long r5) {
-            return update(inv, map, key, value, flags);
-        }
-
-        @Override
-        public boolean keepsRegions() { return true; }
-    }
-
-    /** {@code bpf_map_delete_elem(map, key)}. */
-    private record Delete(MapTable table) implements Helper {
-        @Override
-        public long call(Invocation inv, long map, long key, long r3, long r4, long r5) {
-            return delete(inv, map(table, map), key);
-        }
-
-        @Override
-        public Helper bindFirstArgument(long handle) {
-            BpfMap m = table.byHandle(handle);
-            return m == null ? null : new BoundDelete(m);
-        }
-    }
-
-    private record BoundDelete(BpfMap map) implements Helper {
-        @Override
-        public long call(Invocation inv, long handle, long key, long r3, long r4, long r5) {
-            return delete(inv, map, key);
+        public long call(Invocation inv, long handle, long r2, long r3, long r4, long r5) {
+            return op.apply(inv, map, r2, r3, r4, r5);
         }
 
         @Override
