@@ -389,12 +389,12 @@ final class InterpretedProgram implements TailCallable {
         }
     }
 
-    /** The cancellation point: a pending cancellation request or an interrupt of the running thread. */
+    /**
+     * The cancellation point: a pending cancellation request (thread interrupts arrive as
+     * requests from the watchdog, as on the JIT).
+     */
     private static String cancellation(Invocation invocation) {
-        String reason = invocation.cancelRequested();
-        if (reason != null) return reason;
-        // isInterrupted, not interrupted(): the flag stays set for the host to see.
-        return Thread.currentThread().isInterrupted() ? "interrupted" : null;
+        return invocation.cancelRequested();
     }
 
     /**

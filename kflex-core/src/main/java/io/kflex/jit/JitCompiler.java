@@ -66,8 +66,8 @@ import java.util.function.Consumer;
  *
  * <h2>Cancellation</h2>
  * Every backward branch and every {@code may_goto} reads {@link Invocation#cancelRequested()} (an
- * opaque read, never hoisted out of the loop) and {@link Thread#interrupted()}, branching to an
- * out-of-line stub that unwinds with the point's pc.
+ * opaque read, never hoisted out of the loop), branching to an out-of-line stub that unwinds with
+ * the point's pc.
  *
  * <h2>Huge methods</h2>
  * HotSpot refuses to JIT-compile methods over 8000 bytes of bytecode. A subprogram whose method
@@ -860,16 +860,14 @@ final class JitCompiler {
         }
 
         /**
-         * The cancellation check of point {@code pc}: an opaque read of the request and the
-         * thread's interrupt flag (left set, so the host still sees the interrupt).
+         * The cancellation check of point {@code pc}: an opaque read of the invocation's request
+         * and a branch. (Thread interrupts reach it as requests: the watchdog turns them into
+         * one, see {@code Watchdog}; reading the flag here cost 2–15% on tight loops.)
          */
         private void cancellationPoint(int pc) {
             if (!instrumented) return;
             Label stub = code.newLabel();
-            ClassDesc thread = ClassDesc.of("java.lang.Thread");
             code.aload(invSlot).invokevirtual(CD_INVOCATION, "cancelRequested", MethodTypeDesc.of(CD_String)).ifnonnull(stub);
-            code.invokestatic(thread, "currentThread", MethodTypeDesc.of(thread))
-                    .invokevirtual(thread, "isInterrupted", MethodTypeDesc.of(CD_boolean)).ifne(stub);
             outOfLine.add(c -> c.labelBinding(stub).loadConstant(pc).aload(invSlot)
                     .invokestatic(CD_RUNTIME, "cancelled", MTD_CANCELLED).athrow());
         }

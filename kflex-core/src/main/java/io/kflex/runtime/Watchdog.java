@@ -222,6 +222,16 @@ public final class Watchdog implements AutoCloseable {
             // The fields belong to inv only if the slot still holds it: otherwise the thread moved on.
             VarHandle.acquireFence();
             if (INVOCATION.getAcquire(w) != inv) continue;
+            if (w.thread.isInterrupted()) {
+                // The engines check only the invocation's request at their cancellation points
+                // (the thread's interrupt flag would add two dependent loads to every check), so
+                // the ticker turns an interrupt of a watched thread into a request.
+                if ((long) FIRED.getOpaque(w) != sequence) {
+                    inv.requestCancel("interrupted");
+                    FIRED.setOpaque(w, sequence);
+                }
+                continue;
+            }
             if (w.seenSequence != sequence) {
                 w.seenSequence = sequence;
                 w.seenTick = now - 1;

@@ -80,15 +80,35 @@ class CancellationTest {
     @ParameterizedTest
     @MethodSource("engines")
     @Timeout(10)
-    void anInterruptedThreadIsCancelledAndKeepsItsInterruptFlag(Engine e) {
+    void anInterruptedWatchedThreadIsCancelledAndKeepsItsInterruptFlag(Engine e) {
+        // Engines check the invocation's request; the watchdog turns a watched thread's interrupt into one.
         Executable program = Runs.load(e, SPIN, HelperTable.empty());
-        Thread.currentThread().interrupt();
-        try {
-            assertThat(program.run(new Invocation(new AddressSpace())))
-                    .isEqualTo(new Outcome.Cancelled(2, "interrupted", java.util.List.of()));
+        Invocation invocation = new Invocation(new AddressSpace());
+        try (io.kflex.runtime.Watchdog watchdog = new io.kflex.runtime.Watchdog();
+             var watch = watchdog.watch(invocation, java.time.Duration.ofMinutes(1))) {
+            Thread.currentThread().interrupt();
+            assertThat(program.run(invocation)).isEqualTo(new Outcome.Cancelled(2, "interrupted", java.util.List.of()));
             assertThat(Thread.currentThread().isInterrupted()).isTrue();
         } finally {
             Thread.interrupted();
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    @Timeout(10)
+    void anUnwatchedInvocationStopsOnItsRequestAlone(Engine e) throws Exception {
+        // Without a watchdog nothing turns an interrupt into a request: the request is the contract.
+        Executable program = Runs.load(e, SPIN, HelperTable.empty());
+        Invocation invocation = new Invocation(new AddressSpace());
+        Thread.ofPlatform().start(() -> {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException ignored) {
+                // requested below anyway
+            }
+            invocation.requestCancel("host");
+        });
+        assertThat(program.run(invocation)).isEqualTo(new Outcome.Cancelled(2, "host", java.util.List.of()));
     }
 }

@@ -309,14 +309,24 @@ class JitEngineTest {
     }
 
     @Test
-    void anInterruptCancelsAtTheNextBackwardBranch() throws Exception {
+    void anInterruptOfAWatchedThreadCancelsAtTheNextBackwardBranch() throws Exception {
         Code code = Code.of(mov(0, 0), new Jump(true, JumpOp.JEQ, 0, imm(0), (short) -1), exit());
         var executable = new JitEngine().load(code, Bindings.of(HelperTable.empty()));
         CompletableFuture<Outcome> result = new CompletableFuture<>();
-        Thread runner = Thread.ofPlatform().start(() -> result.complete(executable.run(new Invocation(new AddressSpace()))));
-        Thread.sleep(50);
-        runner.interrupt();
-        assertThat(result.get(1, TimeUnit.SECONDS)).isInstanceOfSatisfying(Outcome.Cancelled.class, c -> assertThat(c.pc()).isEqualTo(1));
+        try (io.kflex.runtime.Watchdog watchdog = new io.kflex.runtime.Watchdog()) {
+            Thread runner = Thread.ofPlatform().start(() -> {
+                Invocation inv = new Invocation(new AddressSpace());
+                try (var watch = watchdog.watch(inv, java.time.Duration.ofMinutes(1))) {
+                    result.complete(executable.run(inv));
+                }
+            });
+            Thread.sleep(50);
+            runner.interrupt();
+            assertThat(result.get(5, TimeUnit.SECONDS)).isInstanceOfSatisfying(Outcome.Cancelled.class, c -> {
+                assertThat(c.pc()).isEqualTo(1);
+                assertThat(c.reason()).isEqualTo("interrupted");
+            });
+        }
     }
 
     @Test
