@@ -389,13 +389,6 @@ final class InterpretedProgram implements TailCallable {
         }
     }
 
-    /**
-     * The cancellation point: a pending cancellation request (thread interrupts arrive as
-     * requests from the watchdog, as on the JIT).
-     */
-    private static String cancellation(Invocation invocation) {
-        return invocation.cancelRequested();
-    }
 
     /**
      * Runs from {@code start} in a frame at call depth {@code baseDepth} until that frame exits:
@@ -544,7 +537,7 @@ final class InterpretedProgram implements TailCallable {
                         } else {
                             int t = target[pc];
                             if (t <= pc && !noPoll.get(pc)) {
-                                String why = cancellation(invocation);
+                                String why = invocation.cancelRequested(); // interrupts arrive as requests (Watchdog)
                                 if (why != null) return new Outcome.Cancelled(pc, why, List.of());
                             }
                             pc = t;
@@ -553,13 +546,13 @@ final class InterpretedProgram implements TailCallable {
                     case GOTO -> {
                         int t = target[pc];
                         if (t <= pc && !noPoll.get(pc)) {
-                            String why = cancellation(invocation);
+                            String why = invocation.cancelRequested();
                             if (why != null) return new Outcome.Cancelled(pc, why, List.of());
                         }
                         pc = t;
                     }
                     case MAY_GOTO -> {
-                        String why = cancellation(invocation);
+                        String why = invocation.cancelRequested();
                         if (why != null) return new Outcome.Cancelled(pc, why, List.of());
                         if (run.loopBudget > 0) {
                             run.loopBudget--;

@@ -356,7 +356,7 @@ final class JitCompiler {
     int promotedFrameSlots() {
         int n = 0;
         for (var sub : subprograms.entrySet()) {
-            if (!splits.containsKey(sub.getKey())) n += promotableFrameSlots(sub.getValue()).size();
+            if (!splits.containsKey(sub.getKey())) n += promotableFrameSlots(sub.getValue(), framePointerIsFixed(sub.getValue())).size();
         }
         return n;
     }
@@ -433,8 +433,9 @@ final class JitCompiler {
 
     /**
      * The frame slots of a subprogram that can live in {@code long} locals instead of the stack
-     * segment: the 8-byte-aligned frame offsets it accesses, keyed to nothing yet (the emitter
-     * numbers the locals), or an empty set when its frame's address may escape.
+     * segment: the 8-byte-aligned frame offsets it accesses (the emitter gives each a local), or
+     * an empty set when its frame's address may escape. {@code fixedFramePointer} is
+     * {@link #framePointerIsFixed} of the body, which the emitter has already computed.
      *
      * <p>A slot's address escapes when anything could reach the frame other than this
      * subprogram's own {@code r10 + constant} loads and stores. That is ruled out when the program
@@ -445,9 +446,9 @@ final class JitCompiler {
      * frame. Any other read of r10 (a move, an argument, a comparison, an atomic, a store of its
      * value) keeps the whole frame in memory.
      */
-    private java.util.SortedSet<Integer> promotableFrameSlots(BitSet body) {
+    private java.util.SortedSet<Integer> promotableFrameSlots(BitSet body, boolean fixedFramePointer) {
         TreeSet<Integer> slots = new TreeSet<>();
-        if (!verified || !framePointerIsFixed(body)) return slots;
+        if (!verified || !fixedFramePointer) return slots;
         for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
             Instruction insn = code.at(pc);
             boolean framed = switch (insn) {
@@ -724,7 +725,7 @@ final class JitCompiler {
                 // A split subprogram keeps its frame in memory: its regions hand registers over
                 // through an array, and would have to hand slots over too.
                 int next = hostCacheBase + 6 * HostRegion.values().length;
-                for (int slot : promotableFrameSlots(body)) {
+                for (int slot : promotableFrameSlots(body, fixedFramePointer)) {
                     slotLocals.put(slot, next);
                     next += 2;
                 }

@@ -118,9 +118,11 @@ final class JitRuntime {
         return h.implementation().call(invocation, r1, r2, r3, r4, r5);
     }
 
-    /** The cancellation observed at point {@code pc}: the watchdog's reason, or a thread interrupt. */
+    /**
+     * The cancellation observed at point {@code pc}, with the request's reason: the generated
+     * check reaches here only after reading a request, and a request is never withdrawn.
+     */
     static JitCancellation cancelled(int pc, Invocation invocation) {
-        String reason = invocation.cancelRequested();
-        return new JitCancellation(pc, reason != null ? reason : "interrupted");
+        return new JitCancellation(pc, invocation.cancelRequested());
     }
 }
