@@ -49,6 +49,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "kflex.h" /* only for can_loop, which libbpf's bpf_experimental.h defines the same way */
+#include "memcached_udp.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -58,12 +59,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define BMC_VALUE_MAX 1000
 /* "VALUE " key " " flags(<=10) " " bytes(<=4) "\r\n" data "\r\nEND\r\n" = 1281 at most */
 #define BMC_REPLY_MAX 1288
-#define FRAME_HEADER 8
-#define BODY (14 + 20 + 8 + FRAME_HEADER) /* Ethernet, IPv4 (no options), UDP, frame header */
-#define RESPONSE_MASK 2047                 /* every response offset is below this */
 #define REPLY_FRAME (BODY + BMC_REPLY_MAX)  /* the frame a reply is copied into */
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
 
 struct bmc_entry {
 	struct bpf_spin_lock lock;
@@ -110,70 +106,6 @@ static __always_inline __u8 reply_at(struct bmc_entry *e, __u32 i)
 	return e->reply[i];
 }
 
-/* Writes one reply byte at body offset pos (the frame was grown and checked to hold it). */
-static __always_inline void put(void *data, void *data_end, __u32 pos, __u8 c)
-{
-	__u32 off = pos;
-	__u8 *q;
-
-	barrier_var(off);
-	off &= RESPONSE_MASK;
-	q = (__u8 *)data + BODY + off;
-	if ((void *)(q + 1) <= data_end)
-		*q = c;
-}
-
-/* The body byte at pos, or -1 past the end of the frame. */
-static __always_inline int body_at(void *data, void *data_end, __u32 pos)
-{
-	__u32 off = pos;
-	__u8 *q;
-
-	barrier_var(off);
-	off &= RESPONSE_MASK;
-	q = (__u8 *)data + BODY + off;
-	if ((void *)(q + 1) > data_end)
-		return -1;
-	return *q;
-}
-
-/* Addresses and ports swapped, lengths for a body of body_len bytes, IPv4 checksum redone. */
-static __always_inline int turn_around(struct xdp_md *ctx, __u32 body_len)
-{
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = (void *)(eth + 1);
-	struct udphdr *udp = (void *)(ip + 1);
-	unsigned char mac[ETH_ALEN];
-	__be32 addr;
-	__be16 port;
-	__u16 *words;
-	__u32 sum = 0;
-
-	if ((void *)(udp + 1) > data_end)
-		return XDP_DROP;
-	addr = ip->saddr;
-	port = udp->source;
-	words = (__u16 *)ip;
-	__builtin_memcpy(mac, eth->h_source, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
-	ip->saddr = ip->daddr;
-	ip->daddr = addr;
-	udp->source = udp->dest;
-	udp->dest = port;
-	udp->len = bpf_htons(8 + FRAME_HEADER + body_len);
-	udp->check = 0; /* optional in IPv4 */
-	ip->tot_len = bpf_htons(20 + 8 + FRAME_HEADER + body_len);
-	ip->check = 0;
-	for (int i = 0; i < 10; i++)
-		sum += words[i];
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	ip->check = ~sum & 0xffff;
-	return XDP_TX;
-}
 
 /* The commands that change a key (their key is the second word): 0 if the word is none of them. */
 static __always_inline int is_write(__u64 word, __u32 len)
