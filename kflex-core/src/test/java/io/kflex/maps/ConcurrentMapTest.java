@@ -42,7 +42,7 @@ class ConcurrentMapTest {
         for (int k = 0; k < keys / 2; k++) {
             m.updateElem(MemorySegment.ofArray(u32(k)), MemorySegment.ofArray(value(k, 0)), BpfMap.BPF_ANY, 0);
         }
-        AtomicLong reads = new AtomicLong(), misses = new AtomicLong();
+        AtomicLong reads = new AtomicLong(), misses = new AtomicLong(), lookups = new AtomicLong();
         List<String> problems = java.util.Collections.synchronizedList(new ArrayList<>());
         java.util.concurrent.atomic.AtomicBoolean readersDone = new java.util.concurrent.atomic.AtomicBoolean();
         ExecutorService pool = Executors.newFixedThreadPool(4);
@@ -71,6 +71,7 @@ class ConcurrentMapTest {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 int found = 0;
                 for (int n = 0; n < 20_000 || (found < 100 && System.nanoTime() < deadline); n++) {
+                    lookups.incrementAndGet();
                     int k = r.nextInt(keys);
                     try (var epoch = h.table.epochs().enter()) {
                         long p = m.lookupElem(MemorySegment.ofArray(u32(k)), 0);
@@ -102,7 +103,8 @@ class ConcurrentMapTest {
             pool.shutdown();
         }
         assertThat(problems).isEmpty();
-        assertThat(reads.get() + misses.get()).isGreaterThanOrEqualTo(40_000);
+        assertThat(lookups.get()).isGreaterThanOrEqualTo(40_000);
+        assertThat(reads.get() + misses.get()).as("every lookup a read or a miss").isEqualTo(lookups.get());
         assertThat(reads.get()).as("values found").isPositive();
         assertThat(m.size()).isBetween(0, keys / 2);
         assertThat(m.keys()).hasSize(m.size());
