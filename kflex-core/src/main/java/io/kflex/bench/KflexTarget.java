@@ -23,8 +23,8 @@ import java.util.List;
 /**
  * A workload's program loaded into its own runtime on one engine, ready to be run again and again
  * the way a hook runs it: {@link LoadedProgram#invoke} (watchdog budget, reclamation epoch,
- * statistics) with one invocation whose context and packet are set up once, as a hook thread
- * reuses its buffers.
+ * statistics), each run a fresh {@link Invocation#nextRun() invocation} over one address space
+ * whose context and packet are set up once, as a hook thread reuses its buffers.
  */
 public final class KflexTarget implements AutoCloseable {
     /** Far above any run of the suites: the watchdog never fires while timing. */
@@ -32,7 +32,7 @@ public final class KflexTarget implements AutoCloseable {
 
     private final KFlexRuntime runtime;
     private final LoadedProgram program;
-    private final Invocation invocation;
+    private Invocation invocation;
     private final long expected;
     private final String label;
 
@@ -130,13 +130,13 @@ public final class KflexTarget implements AutoCloseable {
 
     /** One run; returns r0 as {@code BPF_PROG_TEST_RUN} reports it (u32). */
     public long run() {
-        Outcome outcome = program.invoke(invocation, BUDGET);
+        Outcome outcome = program.invoke(invocation = invocation.nextRun(), BUDGET);
         return outcome instanceof Outcome.Returned r ? r.r0() & 0xffff_ffffL : -1;
     }
 
     /** One run that must return what the workload promises. */
     public long runChecked() {
-        Outcome outcome = program.invoke(invocation, BUDGET);
+        Outcome outcome = program.invoke(invocation = invocation.nextRun(), BUDGET);
         if (!(outcome instanceof Outcome.Returned r) || (r.r0() & 0xffff_ffffL) != expected) {
             throw new BenchException(label + ": expected retval " + expected + ", got " + outcome);
         }
@@ -145,7 +145,7 @@ public final class KflexTarget implements AutoCloseable {
 
     public LoadedProgram program() { return program; }
 
-    /** The invocation every run reuses (its address space, context and packet). */
+    /** The invocation of the last run (or the first one's template): its address space, context and packet are every run's. */
     public Invocation invocation() { return invocation; }
 
     @Override

@@ -9,11 +9,12 @@ import java.lang.invoke.VarHandle;
  * the running thread except for {@link #requestCancel}, which any thread may call.
  */
 public final class Invocation {
-    private static final VarHandle CANCEL;
+    private static final VarHandle CANCEL, RUN_ENDED;
 
     static {
         try {
             CANCEL = MethodHandles.lookup().findVarHandle(Invocation.class, "cancelReason", String.class);
+            RUN_ENDED = MethodHandles.lookup().findVarHandle(Invocation.class, "runEnded", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -23,6 +24,9 @@ public final class Invocation {
     private final long[] arguments;
     @SuppressWarnings("unused") // accessed through CANCEL
     private String cancelReason;
+    private boolean runStarted;
+    @SuppressWarnings("unused") // accessed through RUN_ENDED
+    private boolean runEnded;
     private long loopBudget = RuntimeLimits.DEFAULT_LOOP_BUDGET;
     private int cpu;
     private Object hostContext;
@@ -40,6 +44,20 @@ public final class Invocation {
         this.arguments = arguments.clone();
     }
 
+    /**
+     * A fresh invocation for another run over the same address space, with the same argument
+     * registers, loop budget, CPU and host context (and no request, tail calls or resources): what
+     * a caller that runs a program again and again over the same memory uses, since an invocation
+     * runs once.
+     */
+    public Invocation nextRun() {
+        Invocation next = new Invocation(memory, arguments);
+        next.loopBudget = loopBudget;
+        next.cpu = cpu;
+        next.hostContext = hostContext;
+        return next;
+    }
+
     public AddressSpace memory() { return memory; }
 
     /** Initial values of r1, r2, ... (missing ones start at 0). */
@@ -52,7 +70,32 @@ public final class Invocation {
      * first reason wins.
      */
     public void requestCancel(String reason) {
-        CANCEL.compareAndSet(this, (String) null, reason);
+        if (!CANCEL.compareAndSet(this, (String) null, reason)) return;
+        CancellationBeacon.hold(this);
+        if (runEnded()) CancellationBeacon.release(this); // too late: nothing will poll it
+    }
+
+    /**
+     * Marks the start of this invocation's run (the engines' driver calls it). An invocation runs
+     * once: its cancellation request, once made, is never withdrawn, and {@link CancellationBeacon}
+     * relies on a finished run never polling again.
+     *
+     * @throws IllegalStateException if the invocation has already run
+     */
+    public void beginRun() {
+        if (runStarted) throw new IllegalStateException("an invocation runs once; create a new one for the next run");
+        runStarted = true;
+    }
+
+    /** Marks the end of this invocation's run, and releases its part of the beacon if it was requested. */
+    public void endRun() {
+        RUN_ENDED.setRelease(this, true); // a plain store on x86: no fence on every run
+        if (cancelRequested() != null) CancellationBeacon.release(this);
+    }
+
+    /** Whether this invocation's run has ended. */
+    boolean runEnded() {
+        return (boolean) RUN_ENDED.getAcquire(this);
     }
 
     /**
@@ -179,9 +222,4 @@ public final class Invocation {
         return resources != null && !resources.isEmpty();
     }
 
-    /** Clears the tail-call state at the start of a run (see {@link TailCalls#run}). */
-    void resetTailCalls() {
-        pendingTailCall = null;
-        tailCalls = 0;
-    }
 }

@@ -9,7 +9,15 @@ public final class TailCalls {
 
     /** Runs {@code entry} and then every tail-call target it (transitively) hands over to. */
     public static Outcome run(TailCallable entry, Invocation invocation) {
-        invocation.resetTailCalls();
+        invocation.beginRun();
+        try {
+            return runChain(entry, invocation);
+        } finally {
+            invocation.endRun();
+        }
+    }
+
+    private static Outcome runChain(TailCallable entry, Invocation invocation) {
         TailCallable current = entry;
         long[] arguments = invocation.arguments();
         while (true) {

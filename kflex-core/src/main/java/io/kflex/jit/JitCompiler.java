@@ -11,6 +11,7 @@ import io.kflex.engine.HeapAccess;
 import io.kflex.engine.HeapMemory;
 import io.kflex.engine.HeapPlan;
 import io.kflex.engine.RuntimeLimits;
+import io.kflex.engine.CancellationBeacon;
 import io.kflex.engine.Invocation;
 import io.kflex.helpers.Helper;
 import io.kflex.helpers.HelperTable;
@@ -84,6 +85,7 @@ final class JitCompiler {
     static final ClassDesc CD_RUNTIME = ClassDesc.of(JitRuntime.class.getName());
     static final ClassDesc CD_ADDRESS_SPACE = ClassDesc.of(AddressSpace.class.getName());
     static final ClassDesc CD_INVOCATION = ClassDesc.of(Invocation.class.getName());
+    static final ClassDesc CD_BEACON = ClassDesc.of(CancellationBeacon.class.getName());
     static final ClassDesc CD_HELPER = ClassDesc.of(Helper.class.getName());
     static final ClassDesc CD_HELPER_TABLE = ClassDesc.of(HelperTable.class.getName());
     static final ClassDesc CD_MEMORY_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
@@ -119,7 +121,7 @@ final class JitCompiler {
     private static final MethodTypeDesc MTD_HELPER_BY_NUMBER = MethodTypeDesc.of(CD_long, CD_HELPER_TABLE, CD_INVOCATION,
             CD_long, CD_long, CD_long, CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MTD_BAD_TARGET = MethodTypeDesc.of(CD_JIT_FAULT, CD_long, CD_int);
-    private static final MethodTypeDesc MTD_CANCELLED = MethodTypeDesc.of(CD_CANCELLATION, CD_int, CD_INVOCATION);
+    private static final MethodTypeDesc MTD_POLL = MethodTypeDesc.of(CD_void, CD_CONTEXT, CD_int);
     private static final ClassDesc CD_ATOMIC_OP = ClassDesc.of(AtomicOp.class.getName());
     private static final MethodTypeDesc MTD_GET_AND_APPLY = MethodTypeDesc.of(CD_long, CD_long, CD_int, CD_ATOMIC_OP, CD_long);
     private static final MethodTypeDesc MTD_COMPARE_AND_EXCHANGE = MethodTypeDesc.of(CD_long, CD_long, CD_int, CD_long, CD_long);
@@ -861,16 +863,20 @@ final class JitCompiler {
         }
 
         /**
-         * The cancellation check of point {@code pc}: an opaque read of the invocation's request
-         * and a branch. (Thread interrupts reach it as requests: the watchdog turns them into
-         * one, see {@code Watchdog}; reading the flag here cost 2–15% on tight loops.)
+         * The cancellation check of point {@code pc}: a volatile read of the process-wide
+         * {@link CancellationBeacon} word (a constant address: no register is held across the
+         * loop) and a branch; only when the beacon is lit does the out-of-line path read this
+         * invocation's request, through the context parameter (no extra live local), and carry on
+         * when the request is someone else's. (Thread interrupts reach it as requests: the
+         * watchdog turns them into one, see {@code Watchdog}.)
          */
         private void cancellationPoint(int pc) {
             if (!instrumented) return;
-            Label stub = code.newLabel();
-            code.aload(invSlot).invokevirtual(CD_INVOCATION, "cancelRequested", MethodTypeDesc.of(CD_String)).ifnonnull(stub);
-            outOfLine.add(c -> c.labelBinding(stub).loadConstant(pc).aload(invSlot)
-                    .invokestatic(CD_RUNTIME, "cancelled", MTD_CANCELLED).athrow());
+            Label stub = code.newLabel(), resume = code.newLabel();
+            code.getstatic(CD_BEACON, "pending", CD_int).ifne(stub);
+            code.labelBinding(resume);
+            outOfLine.add(c -> c.labelBinding(stub).aload(0).loadConstant(pc)
+                    .invokestatic(CD_RUNTIME, "pollInvocation", MTD_POLL).goto_(resume));
         }
 
         private void emit(int pc, Instruction insn) {

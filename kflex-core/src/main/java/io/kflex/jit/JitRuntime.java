@@ -1,6 +1,7 @@
 package io.kflex.jit;
 
 import io.kflex.engine.AddressSpace;
+import io.kflex.engine.CancellationBeacon;
 import io.kflex.engine.CallbackOutcome;
 import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.Outcome;
@@ -118,11 +119,18 @@ final class JitRuntime {
         return h.implementation().call(invocation, r1, r2, r3, r4, r5);
     }
 
+    /** Points that found the beacon lit for another invocation, since the last sweep (racy: a pace, not a count). */
+    private static int beaconMisses;
+
     /**
-     * The cancellation observed at point {@code pc}, with the request's reason: the generated
-     * check reaches here only after reading a request, and a request is never withdrawn.
+     * The slow path of cancellation point {@code pc}, taken while the {@link CancellationBeacon}
+     * is lit: throws the cancellation if the request is this invocation's, else returns and the
+     * program carries on. Every 4,096 returns it sweeps the beacon, which repairs a hold that
+     * raced with the end of its run when no watchdog is scanning.
      */
-    static JitCancellation cancelled(int pc, Invocation invocation) {
-        return new JitCancellation(pc, invocation.cancelRequested());
+    static void pollInvocation(JitContext context, int pc) {
+        String reason = context.invocation.cancelRequested();
+        if (reason != null) throw new JitCancellation(pc, reason);
+        if ((++beaconMisses & 4095) == 0) CancellationBeacon.sweep();
     }
 }

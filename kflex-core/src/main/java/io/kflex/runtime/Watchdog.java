@@ -1,5 +1,6 @@
 package io.kflex.runtime;
 
+import io.kflex.engine.CancellationBeacon;
 import io.kflex.engine.Invocation;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -209,6 +210,7 @@ public final class Watchdog implements AutoCloseable {
             tickNo = Math.max(tickNo + 1, (System.nanoTime() - origin) / tickNanos);
             TICK.setOpaque(this, tickNo);
             scan(tickNo);
+            CancellationBeacon.sweep(); // repairs a request that raced with the end of its run
             if (tickNo % PURGE_EVERY == 0) purgeEndedThreads();
         }
     }

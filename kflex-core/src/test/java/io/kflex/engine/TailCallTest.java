@@ -2,6 +2,7 @@ package io.kflex.engine;
 
 import static io.kflex.engine.Asm.*;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.kflex.helpers.HelperTable;
 import io.kflex.isa.Code;
@@ -98,10 +99,13 @@ class TailCallTest {
         assertThat(entries.get()).isEqualTo(1 + RuntimeLimits.MAX_TAIL_CALLS);
         assertThat(invocation.tailCallCount()).isEqualTo(RuntimeLimits.MAX_TAIL_CALLS);
 
-        // The count starts afresh for the next run.
+        // The count starts afresh for the next run, which is a new invocation: an invocation runs once.
+        assertThatThrownBy(() -> programs.get(0).run(invocation)).isInstanceOf(IllegalStateException.class);
         entries.set(0);
-        assertThat(programs.get(0).run(invocation)).isEqualTo(new Outcome.Returned(-1));
+        Invocation next = invocation.nextRun();
+        assertThat(programs.get(0).run(next)).isEqualTo(new Outcome.Returned(-1));
         assertThat(entries.get()).isEqualTo(1 + RuntimeLimits.MAX_TAIL_CALLS);
+        assertThat(next.tailCallCount()).isEqualTo(RuntimeLimits.MAX_TAIL_CALLS);
     }
 
     @ParameterizedTest

@@ -34,7 +34,7 @@ class UninstrumentedJitTest {
         String instrumented = new String(new JitCompiler(loop, bindings).generate(), StandardCharsets.ISO_8859_1);
         String plain = new String(new JitCompiler(loop, bindings, JitCompiler.HUGE_METHOD_LIMIT, false).generate(),
                 StandardCharsets.ISO_8859_1);
-        assertThat(instrumented).contains("cancelRequested");
-        assertThat(plain).doesNotContain("cancelRequested");
+        assertThat(instrumented).contains("CancellationBeacon");
+        assertThat(plain).doesNotContain("CancellationBeacon");
     }
 }
