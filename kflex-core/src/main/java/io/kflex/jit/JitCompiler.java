@@ -66,9 +66,12 @@ import java.util.function.Consumer;
  * Exception tables cost nothing until something is thrown.
  *
  * <h2>Cancellation</h2>
- * Every backward branch and every {@code may_goto} reads {@link Invocation#cancelRequested()} (an
- * opaque read, never hoisted out of the loop), branching to an out-of-line stub that unwinds with
- * the point's pc.
+ * Every backward branch the verifier did not prove terminating and every {@code may_goto} reads
+ * the {@link CancellationBeacon} word (a volatile read at a constant address, never hoisted out of
+ * the loop, holding no register); only while it is lit does an out-of-line stub read the
+ * invocation's own request and unwind with the point's pc. Small innermost loops are emitted
+ * {@value #UNROLL} times in a row with the points in the last copy only, so a tight loop pays for
+ * one check per {@value #UNROLL} iterations (and so does the JVM's own safepoint poll).
  *
  * <h2>Huge methods</h2>
  * HotSpot refuses to JIT-compile methods over 8000 bytes of bytecode. A subprogram whose method
@@ -569,6 +572,45 @@ final class JitCompiler {
         return model.methods().stream().mapToInt(m -> m.code().map(c -> ((CodeAttribute) c).codeLength()).orElse(0)).max().orElse(0);
     }
 
+    /** How many copies of a small innermost polling loop are emitted (see {@code emitUnrolled}). */
+    static final int UNROLL = 2;
+    /** Loops longer than this many slots are emitted once: their check is a small part of an iteration. */
+    static final int UNROLL_MAX_SLOTS = 24;
+
+    /**
+     * The loops of {@code body} in [start, end) worth emitting {@value #UNROLL} times, as head pc →
+     * back-edge pc: innermost (no other backward branch inside), short, contiguous, and with a
+     * cancellation point — a back-edge that polls or a {@code may_goto} — in both the instrumented
+     * and the uninstrumented build, so that the two differ only by their checks.
+     */
+    private Map<Integer, Integer> unrollableLoops(BitSet body, int start, int end) {
+        Map<Integer, Integer> loops = new HashMap<>();
+        if (UNROLL < 2) return loops;
+        for (int pc = body.nextSetBit(start); pc >= 0 && pc < end; pc = body.nextSetBit(pc + 1)) {
+            Instruction insn = code.at(pc);
+            if (!(insn instanceof Jump || insn instanceof Goto)) continue;
+            int head = code.branchTarget(pc);
+            if (head > pc || head < start || pc - head + 1 > UNROLL_MAX_SLOTS || loops.containsKey(head)) continue;
+            if (isInnermostLoop(body, head, pc) && (!noPoll.get(pc) || containsMayGoto(head, pc))) loops.put(head, pc);
+        }
+        return loops;
+    }
+
+    private boolean isInnermostLoop(BitSet body, int head, int backEdge) {
+        for (int pc = head; pc < backEdge; pc++) {
+            Instruction insn = code.at(pc);
+            if (insn == null) continue; // second slot of a wide instruction
+            if (!body.get(pc)) return false;
+            if ((insn instanceof Jump || insn instanceof Goto || insn instanceof MayGoto) && code.branchTarget(pc) <= pc) return false;
+        }
+        return true;
+    }
+
+    private boolean containsMayGoto(int head, int backEdge) {
+        for (int pc = head; pc < backEdge; pc++) if (code.at(pc) instanceof MayGoto) return true;
+        return false;
+    }
+
     /** Region boundaries: every {@code perRegion}-th instruction of the body, in slot order. */
     private static List<Integer> regionStarts(BitSet body, int perRegion) {
         List<Integer> starts = new ArrayList<>();
@@ -708,6 +750,20 @@ final class JitCompiler {
         private final Map<Integer, Label> labels = new HashMap<>();
         private final Map<Integer, Label> exits = new TreeMap<>();
         private final List<Consumer<CodeBuilder>> outOfLine = new ArrayList<>();
+        /** Innermost polling loops emitted {@value #UNROLL} times: head pc → back-edge pc. */
+        private final Map<Integer, Integer> unrolledLoops;
+        /** The copy of an unrolled loop being emitted, or null. */
+        private LoopCopy loopCopy;
+
+        /**
+         * Copy {@code index} of the loop {@code [head, backEdge]}; {@code labels.get(i)} holds the
+         * labels of copy i (copy 0 uses the method's own labels, so branches from outside the loop
+         * enter it there).
+         */
+        private record LoopCopy(int head, int backEdge, int index, List<Map<Integer, Label>> labels) {
+            boolean covers(int pc) { return pc >= head && pc <= backEdge; }
+            boolean last() { return index == UNROLL - 1; }
+        }
 
         MethodEmitter(CodeBuilder code, int subEntry, BitSet body, int start, int end, boolean region) {
             this.code = code;
@@ -723,6 +779,7 @@ final class JitCompiler {
             this.frameSlot = regBase + 25;
             this.hostCacheBase = regBase + 27;
             this.fixedFramePointer = framePointerIsFixed(body);
+            this.unrolledLoops = unrollableLoops(body, start, end);
             if (!region) {
                 // A split subprogram keeps its frame in memory: its regions hand registers over
                 // through an array, and would have to hand slots over too.
@@ -737,6 +794,9 @@ final class JitCompiler {
         private int reg(int r) { return regBase + 2 * r; }
 
         private Label label(int pc) {
+            if (loopCopy != null && loopCopy.index() > 0 && loopCopy.covers(pc)) {
+                return loopCopy.labels().get(loopCopy.index()).computeIfAbsent(pc, k -> code.newLabel());
+            }
             if (pc >= start && pc < end) return labels.computeIfAbsent(pc, k -> code.newLabel());
             // Only a region can branch outside itself: a whole method holds every reachable pc.
             return exits.computeIfAbsent(pc, k -> code.newLabel());
@@ -816,18 +876,65 @@ final class JitCompiler {
 
         private void emitBody() {
             for (int pc = body.nextSetBit(start); pc >= 0 && pc < end; pc = body.nextSetBit(pc + 1)) {
-                Instruction insn = code(pc);
-                code.labelBinding(label(pc));
-                emit(pc, insn);
-                if (!fallsThrough(insn)) continue;
-                int next = pc + insn.slots();
-                if (next >= JitCompiler.this.code.length()) {
-                    faultAt(lastInstruction, "execution fell off the end of the program");
-                } else if (next >= end) {
-                    code.goto_(label(next)); // continues in another region
+                Integer backEdge = unrolledLoops.get(pc);
+                if (backEdge != null) {
+                    emitUnrolled(pc, backEdge);
+                    pc = backEdge;
+                } else {
+                    emitInstruction(pc, false);
                 }
-                // otherwise the next instruction is emitted right after this one
             }
+        }
+
+        /** Emits the instruction at {@code pc} at its label; {@code leaveExplicitly}: its fall-through is a goto. */
+        private void emitInstruction(int pc, boolean leaveExplicitly) {
+            Instruction insn = code(pc);
+            code.labelBinding(label(pc));
+            emit(pc, insn);
+            if (!fallsThrough(insn)) return;
+            int next = pc + insn.slots();
+            if (next >= JitCompiler.this.code.length()) {
+                faultAt(lastInstruction, "execution fell off the end of the program");
+            } else if (next >= end || leaveExplicitly) {
+                code.goto_(label(next)); // continues in another region, or after the loop's copies
+            }
+            // otherwise the next instruction is emitted right after this one
+        }
+
+        /**
+         * Emits the loop {@code [head, backEdge]} {@value #UNROLL} times in a row: each copy's
+         * back-edge continues in the next copy, and only the last copy's back-edge and
+         * {@code may_goto}s are cancellation points (its back-edge is also the JVM's safepoint
+         * poll), so a tight loop pays for one check per {@value #UNROLL} iterations. Every cycle
+         * still passes the last copy: inside the loop the only backward branch is its back-edge.
+         * Copy 0 is the one the rest of the program enters; {@code may_goto} still counts down its
+         * budget in every copy.
+         */
+        private void emitUnrolled(int head, int backEdge) {
+            List<Map<Integer, Label>> copies = new ArrayList<>();
+            for (int i = 0; i < UNROLL; i++) copies.add(i == 0 ? labels : new HashMap<>());
+            for (int i = 0; i < UNROLL; i++) {
+                loopCopy = new LoopCopy(head, backEdge, i, copies);
+                for (int pc = body.nextSetBit(head); pc >= 0 && pc <= backEdge; pc = body.nextSetBit(pc + 1)) {
+                    emitInstruction(pc, pc == backEdge && i < UNROLL - 1);
+                }
+            }
+            loopCopy = null;
+        }
+
+        /** Where a branch at {@code pc} to {@code target} goes: inside an unrolled loop, its back-edge leads to the next copy. */
+        private Label branchLabel(int pc, int target) {
+            if (loopCopy != null && pc == loopCopy.backEdge() && target == loopCopy.head()) {
+                int next = (loopCopy.index() + 1) % UNROLL;
+                return loopCopy.labels().get(next).computeIfAbsent(target, k -> code.newLabel());
+            }
+            return label(target);
+        }
+
+        /** Whether the branch at {@code pc} to {@code target} is a cancellation point when taken. */
+        private boolean polls(int pc, int target) {
+            if (target > pc || noPoll.get(pc)) return false;
+            return loopCopy == null || pc != loopCopy.backEdge() || loopCopy.last();
         }
 
         private void emitOutOfLine() {
@@ -957,12 +1064,12 @@ final class JitCompiler {
                 case Jump j -> jump(pc, j);
                 case Goto g -> {
                     int target = pc + 1 + g.offset();
-                    if (target <= pc && !noPoll.get(pc)) cancellationPoint(pc);
-                    code.goto_(label(target));
+                    if (polls(pc, target)) cancellationPoint(pc);
+                    code.goto_(branchLabel(pc, target));
                 }
                 case MayGoto m -> {
                     int target = pc + 1 + m.off();
-                    cancellationPoint(pc);
+                    if (loopCopy == null || !loopCopy.covers(pc) || loopCopy.last()) cancellationPoint(pc);
                     // if (budget == 0) goto target; budget--;
                     code.aload(0).getfield(CD_CONTEXT, "loopBudget", CD_long).lconst_0().lcmp().ifeq(label(target));
                     code.aload(0).dup().getfield(CD_CONTEXT, "loopBudget", CD_long).lconst_1().lsub()
@@ -1402,8 +1509,8 @@ final class JitCompiler {
 
         private void jump(int pc, Jump j) {
             int target = pc + 1 + j.off();
-            Label taken = label(target);
-            if (target <= pc && !noPoll.get(pc)) {
+            Label taken = branchLabel(pc, target);
+            if (polls(pc, target)) {
                 // A taken back-edge is a cancellation point; the check sits on the taken path only.
                 Label destination = taken, backEdge = code.newLabel();
                 outOfLine.add(c -> {
