@@ -573,7 +573,7 @@ final class JitCompiler {
     }
 
     /** How many copies of a small innermost polling loop are emitted (see {@code emitUnrolled}). */
-    static final int UNROLL = 2;
+    static final int UNROLL = 4;
     /** Loops longer than this many slots are emitted once: their check is a small part of an iteration. */
     static final int UNROLL_MAX_SLOTS = 24;
 
