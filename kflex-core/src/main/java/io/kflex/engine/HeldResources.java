@@ -21,22 +21,41 @@ public final class HeldResources {
      * The name is made only when a report asks for it: locks are taken and released on every
      * run of a hot program, and formatting a name costs more than the lock itself.
      */
-    public record Resource(Object key, Supplier<String> describer, Runnable release) {
+    public record Resource(Object key, Supplier<String> describer, Runnable release) implements Held {
         public Resource {
             Objects.requireNonNull(key);
             Objects.requireNonNull(describer);
             Objects.requireNonNull(release);
         }
 
-        /** The resource's name in reports. */
+        @Override
         public String description() { return describer.get(); }
+
+        @Override
+        public void giveBack() { release.run(); }
+    }
+
+    /**
+     * A held resource that is its own record: what a helper on a hot path (a lock taken on every
+     * run) records, so that an acquisition costs one small object instead of a key, two lambdas
+     * and a {@link Resource}. Equal {@link #key()}s are the same resource.
+     */
+    public interface Held {
+        /** What identifies the resource (equal keys are the same resource). */
+        Object key();
+
+        /** The resource's name in reports (see {@link Resource}); made only when asked for. */
+        String description();
+
+        /** Gives the resource back. */
+        void giveBack();
     }
 
     /** Kinds of resources the host's helpers record (the first word of a description). */
     public static final String SOCKET = "socket", HEAP_LOCK = "kflex_spin_lock", MAP_LOCK = "bpf_spin_lock",
             RINGBUF_RECORD = "ringbuf_record";
 
-    private final ArrayList<Resource> held = new ArrayList<>(4);
+    private final ArrayList<Held> held = new ArrayList<>(4);
 
     /** The kind of a resource from its description (see {@link Resource}): its first word. */
     public static String kindOf(String description) {
@@ -52,8 +71,13 @@ public final class HeldResources {
 
     /** Records that {@code key} was acquired, named by {@code description} when a report needs it; {@code release} gives it back. */
     public void acquired(Object key, Supplier<String> description, Runnable release) {
-        if (holds(key)) throw new IllegalStateException(description.get() + " is already held");
-        held.add(new Resource(key, description, release));
+        acquired(new Resource(key, description, release));
+    }
+
+    /** Records that {@code resource} was acquired. */
+    public void acquired(Held resource) {
+        if (holds(resource.key())) throw new IllegalStateException(resource.description() + " is already held");
+        held.add(resource);
     }
 
     /** Whether {@code key} is held. */
@@ -68,7 +92,7 @@ public final class HeldResources {
      * Forgets {@code key} without running its release action (the caller releases it itself) and
      * returns its record, or null when it is not held.
      */
-    public Resource remove(Object key) {
+    public Held remove(Object key) {
         for (int i = held.size() - 1; i >= 0; i--) {
             if (held.get(i).key().equals(key)) return held.remove(i);
         }
@@ -77,14 +101,14 @@ public final class HeldResources {
 
     /** Releases and forgets {@code key}; false when it is not held. */
     public boolean release(Object key) {
-        Resource r = remove(key);
+        Held r = remove(key);
         if (r == null) return false;
-        r.release().run();
+        r.giveBack();
         return true;
     }
 
     /** The resources held, oldest first. */
-    public List<Resource> list() {
+    public List<Held> list() {
         return List.copyOf(held);
     }
 
@@ -100,9 +124,9 @@ public final class HeldResources {
         if (held.isEmpty()) return List.of();
         List<String> released = new ArrayList<>(held.size());
         while (!held.isEmpty()) {
-            Resource r = held.removeLast();
+            Held r = held.removeLast();
             try {
-                r.release().run();
+                r.giveBack();
                 released.add(r.description());
             } catch (RuntimeException e) {
                 released.add(r.description() + " (release failed: " + e.getMessage() + ")");

@@ -4,6 +4,7 @@ import io.kflex.engine.AddressSpace;
 import io.kflex.engine.CallbackOutcome;
 import io.kflex.engine.Outcome;
 import io.kflex.engine.ExtensionFault;
+import io.kflex.engine.HeldResources;
 import io.kflex.engine.Invocation;
 import io.kflex.helpers.Helper;
 import io.kflex.helpers.HelperTable;
@@ -163,14 +164,14 @@ public final class HeapKfuncs {
     private long spinLock(Invocation inv, long ptr, long r2, long r3, long r4, long r5) {
         Heap h = programHeap(SPIN_LOCK);
         long offset = lockOffset(h, ptr, SPIN_LOCK);
-        HeapLock key = new HeapLock(h, offset);
-        // Named only for a report: formatting on every lock would cost more than the lock.
-        Supplier<String> what = () -> String.format("%s %s+0x%x", SPIN_LOCK, h.name(), offset);
-        if (inv.resources().holds(key)) throw new ExtensionFault(what.get() + " is already held by this invocation");
         MemorySegment s = open(h, h::segment);
+        // The lock is its own held-resource record, named only for a report: on this path (every
+        // run of a hot program) formatting or extra objects would cost more than the lock.
+        HeapLock lock = new HeapLock(h, offset, s);
+        if (inv.resources().holds(lock)) throw new ExtensionFault(lock.description() + " is already held by this invocation");
         long at = Heap.GUARD + offset;
-        waitFor(() -> SpinLocks.tryLock(s, at), h.config().lockTimeout(), inv, what);
-        inv.resources().acquired(key, what, () -> SpinLocks.unlock(s, at));
+        if (!SpinLocks.tryLock(s, at)) waitFor(() -> SpinLocks.tryLock(s, at), h.config().lockTimeout(), inv, lock::description);
+        inv.resources().acquired(lock);
         return 0;
     }
 
@@ -178,10 +179,10 @@ public final class HeapKfuncs {
         Heap h = programHeap(SPIN_UNLOCK);
         long offset = lockOffset(h, ptr, SPIN_UNLOCK);
         if (h.isClosed()) {
-            inv.resources().remove(new HeapLock(h, offset)); // its memory is gone with the heap
+            inv.resources().remove(new HeapLock(h, offset, null)); // its memory is gone with the heap
             throw new ExtensionFault("heap " + h.name() + " is closed");
         }
-        if (!inv.resources().release(new HeapLock(h, offset))) {
+        if (!inv.resources().release(new HeapLock(h, offset, null))) {
             throw new ExtensionFault(String.format("%s %s+0x%x: the lock is not held by this invocation", SPIN_UNLOCK, h.name(), offset));
         }
         return 0;
@@ -236,7 +237,26 @@ public final class HeapKfuncs {
         }
     }
 
-    private record HeapLock(Heap heap, long offset) {}
+    /**
+     * A held {@code kflex_spin_lock}: the lock word at {@code offset} of {@code heap}, whose
+     * {@code segment} it unlocks. Equal (as a key) to any record of the same heap and offset.
+     */
+    private record HeapLock(Heap heap, long offset, MemorySegment segment) implements HeldResources.Held {
+        @Override
+        public Object key() { return this; }
+
+        @Override
+        public String description() { return String.format("%s %s+0x%x", SPIN_LOCK, heap.name(), offset); }
+
+        @Override
+        public void giveBack() { SpinLocks.unlock(segment, Heap.GUARD + offset); }
+
+        @Override
+        public boolean equals(Object o) { return o instanceof HeapLock l && l.heap == heap && l.offset == offset; }
+
+        @Override
+        public int hashCode() { return System.identityHashCode(heap) * 31 + Long.hashCode(offset); }
+    }
 
     private record MapLock(long address) {}
 }

@@ -45,4 +45,27 @@ class HeldResourcesTest {
         held.acquired("k", () -> "kflex_spin_lock heap+0x40", () -> {});
         assertThat(held.releaseAll()).containsExactly("kflex_spin_lock heap+0x40");
     }
+
+    /** A resource that is its own record, as a hot-path helper's lock is; equal to a probe of the same lock. */
+    private record Lock(int word, List<String> log) implements HeldResources.Held {
+        @Override public Object key() { return word; }
+        @Override public String description() { return "lock " + word; }
+        @Override public void giveBack() { log.add("unlock " + word); }
+    }
+
+    @Test
+    void aResourceThatIsItsOwnRecordIsFoundByItsKeyAndGivenBackLikeAnyOther() {
+        List<String> log = new ArrayList<>();
+        HeldResources held = new Invocation(new AddressSpace()).resources();
+        held.acquired(new Lock(1, log));
+        held.acquired("sock", "socket s", () -> log.add("close s"));
+        held.acquired(new Lock(2, log));
+        assertThat(held.holds(1)).isTrue();
+        assertThatThrownBy(() -> held.acquired(new Lock(1, log))).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("lock 1 is already held");
+        assertThat(held.release(2)).isTrue();
+        assertThat(held.list()).extracting(HeldResources.Held::description).containsExactly("lock 1", "socket s");
+        assertThat(held.releaseAll()).containsExactly("socket s", "lock 1");
+        assertThat(log).containsExactly("unlock 2", "close s", "unlock 1");
+    }
 }
