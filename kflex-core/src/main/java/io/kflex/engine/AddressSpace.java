@@ -44,6 +44,14 @@ public final class AddressSpace {
     private Region[] windows = new Region[16];
     private int next = 1;
 
+    // The stack region this address space took over from its thread once it mapped a second
+    // stack (see Stack#mapInto): mapped for each run, and no other address space's. Stack only.
+    Region ownStack;
+    long[] ownStackWords;
+    boolean ownStackInUse;
+    /** Whether a stack was ever mapped here. */
+    boolean mappedAStack;
+
     /** An address space with no shared regions. */
     public AddressSpace() {
         this(SharedRegions.NONE);
