@@ -47,6 +47,9 @@ public final class Invocation {
 
     public long argument(int i) { return i < arguments.length ? arguments[i] : 0; }
 
+    /** The argument registers without a copy, for the engine driver, which only reads them. */
+    long[] argumentsView() { return arguments; }
+
     /**
      * Asks the running program to stop at its next cancellation point. Safe from any thread; the
      * first reason wins.

@@ -11,7 +11,8 @@ public final class TailCalls {
     public static Outcome run(TailCallable entry, Invocation invocation) {
         invocation.resetTailCalls();
         TailCallable current = entry;
-        long[] arguments = invocation.arguments();
+        // Engines only read the arguments: the invocation's own array, not a copy per run.
+        long[] arguments = invocation.argumentsView();
         while (true) {
             Outcome outcome;
             try {

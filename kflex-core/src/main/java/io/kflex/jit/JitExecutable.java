@@ -71,7 +71,7 @@ final class JitExecutable implements TailCallable {
         try (stack) {
             long r0 = entry.enter(context, argument(arguments, 0), argument(arguments, 1),
                     argument(arguments, 2), argument(arguments, 3), argument(arguments, 4));
-            return new Outcome.Returned(r0);
+            return Outcome.Returned.of(r0);
         } catch (JitFault f) {
             return new Outcome.Faulted(f.pc, f.reason);
         } catch (JitCancellation c) {
