@@ -40,6 +40,27 @@ public final class Invocation {
         this.arguments = arguments.clone();
     }
 
+    /** The state another run starts from: see {@link #forNextRun}. */
+    private Invocation(Invocation template) {
+        this.memory = template.memory;
+        this.arguments = template.arguments; // never written after construction: shared, not copied
+        this.loopBudget = template.loopBudget;
+        this.cpu = template.cpu;
+        this.hostContext = template.hostContext;
+    }
+
+    /**
+     * A new invocation for another run in this one's address space, with the same arguments,
+     * loop budget, CPU and host context, and none of its run state: no cancellation request, no
+     * tail calls, no resources. A hook that keeps its address space, context and packet from run
+     * to run makes each run's invocation this way (one small object): a cancellation request —
+     * the watchdog's may land just after a run ended — belongs to one invocation for good, so an
+     * invocation is never run twice by the hooks.
+     */
+    public Invocation forNextRun() {
+        return new Invocation(this);
+    }
+
     public AddressSpace memory() { return memory; }
 
     /** Initial values of r1, r2, ... (missing ones start at 0). */
