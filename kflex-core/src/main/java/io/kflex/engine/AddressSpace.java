@@ -137,6 +137,33 @@ public final class AddressSpace {
         return r.segment();
     }
 
+    /**
+     * {@link #resolve} for an access the verifier proved to reach one of the invocation's own
+     * regions (its packet, context or stack): the same segment and the same faults, but the shared
+     * table is only consulted on the way to a fault. Compiled code inlines the resolution at every
+     * access site, and there a path it never takes costs nothing, where {@link #resolve}'s own
+     * branch profile (shared by every caller) makes the compiler inline both kinds of window.
+     */
+    public MemorySegment resolveOwn(long address, long size, boolean write) {
+        long w = address >>> 32;
+        Region[] own = windows;
+        if (w > 0 && w < own.length) {
+            Region r = own[(int) w];
+            if (r != null && (address & 0xffffffffL) + size <= r.size() && (!write || r.writable())) return r.segment();
+        }
+        return resolve(address, size, write);
+    }
+
+    /** {@link #resolve} for an access the verifier proved to reach a map value (a shared region); see {@link #resolveOwn}. */
+    public MemorySegment resolveShared(long address, long size, boolean write) {
+        long w = address >>> 32;
+        if (w >= SharedRegions.FIRST_WINDOW) {
+            Region r = shared.get(w);
+            if (r != null && (address & 0xffffffffL) + size <= r.size() && (!write || r.writable())) return r.segment();
+        }
+        return resolve(address, size, write);
+    }
+
     private static ExtensionFault accessFault(Region r, long address, long size, boolean write) {
         long off = address & 0xffffffffL;
         if (r == null) {

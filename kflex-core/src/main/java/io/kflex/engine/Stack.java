@@ -52,6 +52,15 @@ public final class Stack {
      * misbehaving helper already did, so a run never unmaps a window that is no longer its own.
      */
     public record Mapped(AddressSpace memory, Region region, long base) implements AutoCloseable {
+        /**
+         * The {@code long[]} behind the region (every stack region is one): word {@code i} holds
+         * bytes {@code 8i .. 8i + 7} in little-endian order. For engines that address aligned
+         * frame slots as array elements, which costs far less than a segment access.
+         */
+        public long[] words() {
+            return (long[]) region.segment().heapBase().orElseThrow();
+        }
+
         @Override
         public void close() {
             boolean ours = memory.regionOf(base) == region;

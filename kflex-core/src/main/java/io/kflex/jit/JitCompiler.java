@@ -694,6 +694,8 @@ final class JitCompiler {
         private final BitSet body;
         private final boolean region;
         private final int regBase, memSlot, invSlot, stackSlot, frameSlot, regsSlot = 2, entryPcSlot = 3;
+        /** Locals holding the stack's words ({@code long[]}) and the index of this frame's pointer in them. */
+        private final int stackWordsSlot, frameWordSlot;
         /**
          * First of the locals caching, per host region kind and access direction (read, write),
          * the segment and the window it was last found at: 3 slots each (a reference and a long).
@@ -720,11 +722,13 @@ final class JitCompiler {
             this.stackSlot = regBase + 24;
             this.frameSlot = regBase + 25;
             this.hostCacheBase = regBase + 27;
+            this.stackWordsSlot = hostCacheBase + 6 * HostRegion.values().length;
+            this.frameWordSlot = stackWordsSlot + 1;
             this.fixedFramePointer = framePointerIsFixed(body);
             if (!region) {
                 // A split subprogram keeps its frame in memory: its regions hand registers over
                 // through an array, and would have to hand slots over too.
-                int next = hostCacheBase + 6 * HostRegion.values().length;
+                int next = frameWordSlot + 1;
                 for (int slot : promotableFrameSlots(body, fixedFramePointer)) {
                     slotLocals.put(slot, next);
                     next += 2;
@@ -755,6 +759,8 @@ final class JitCompiler {
             if (fixedFramePointer) {
                 code.aload(0).getfield(CD_CONTEXT, "stack", CD_MEMORY_SEGMENT).astore(stackSlot);
                 code.aload(0).iload(1).invokevirtual(CD_CONTEXT, "frameOffset", MTD_I_L).lstore(frameSlot);
+                code.aload(0).getfield(CD_CONTEXT, "stackWords", CD_long.arrayType()).astore(stackWordsSlot);
+                code.aload(0).iload(1).invokevirtual(CD_CONTEXT, "frameWord", MTD_I_I).istore(frameWordSlot);
             }
         }
 
@@ -891,13 +897,18 @@ final class JitCompiler {
                         storeSlot(s.size(), s.off(), () -> code.loadConstant((long) s.imm()));
                 case StoreReg s when s.dst() == 10 && !slotLocals.isEmpty() ->
                         storeSlot(s.size(), s.off(), () -> code.lload(reg(s.src())));
+                case Load l when inFrame(l.src(), l.off(), l.size()) && inOneWord(l.off(), l.size()) -> loadFrameWord(l);
+                case Store s when inFrame(s.dst(), s.off(), s.size()) && inOneWord(s.off(), s.size()) ->
+                        storeFrameWord(s.size(), s.off(), () -> code.loadConstant((long) s.imm()));
+                case StoreReg s when inFrame(s.dst(), s.off(), s.size()) && inOneWord(s.off(), s.size()) ->
+                        storeFrameWord(s.size(), s.off(), () -> code.lload(reg(s.src())));
                 case Load l when inFrame(l.src(), l.off(), l.size()) -> {
                     stackAccess(l.size(), l.off());
                     MemoryAccess a = MemoryAccess.of(l.size());
                     code.invokeinterface(CD_MEMORY_SEGMENT, "get", MethodTypeDesc.of(a.type, a.layout, CD_long));
                     if (l.size() != Size.DW) {
                         if (l.signed()) code.i2l();
-                        else code.invokestatic(a.box, "toUnsignedLong", MethodTypeDesc.of(CD_long, a.type));
+                        else zeroExtend(l.size());
                     }
                     code.lstore(reg(l.dst()));
                 }
@@ -1028,6 +1039,63 @@ final class JitCompiler {
             code.lor().lstore(local);
         }
 
+        /**
+         * Whether a frame access lies inside one 8-byte word of the stack (always, for a verified
+         * program: the verifier rejects misaligned stack accesses). Such an access is an element
+         * of the stack's {@code long[]}: an array access costs a few instructions and compiler
+         * nodes, where a segment access inlines a tree of checks — and in a large program the
+         * nodes ran out, after which C2 stopped inlining anything at all (see {@link #zeroExtend()}).
+         */
+        private static boolean inOneWord(short off, Size size) {
+            return Math.floorMod(off, 8) + size.bytes() <= 8;
+        }
+
+        /** Pushes the stack's words and the index of the word holding frame offset {@code off}. */
+        private void frameWord(short off) {
+            code.aload(stackWordsSlot).iload(frameWordSlot);
+            int words = Math.floorDiv(off, 8);
+            if (words != 0) code.loadConstant(words).iadd();
+        }
+
+        /** A load from a frame word: its bytes in little-endian order, zero- or sign-extended (as {@link #loadSlot}). */
+        private void loadFrameWord(Load l) {
+            frameWord(l.off());
+            code.laload();
+            int shift = slotShift(l.off());
+            if (shift > 0) code.loadConstant(shift).lushr();
+            if (l.size() != Size.DW) {
+                if (l.signed()) {
+                    code.l2i();
+                    switch (l.size()) {
+                        case B -> code.i2b();
+                        case H -> code.i2s();
+                        default -> {}
+                    }
+                    code.i2l();
+                } else {
+                    code.loadConstant(sizeMask(l.size())).land();
+                }
+            }
+            code.lstore(reg(l.dst()));
+        }
+
+        /** A store into a frame word: replaces the bytes it covers, keeps the others (as {@link #storeSlot}). */
+        private void storeFrameWord(Size size, short off, Runnable pushValue) {
+            frameWord(off);
+            if (size == Size.DW) {
+                pushValue.run();
+                code.lastore();
+                return;
+            }
+            int shift = slotShift(off);
+            long mask = sizeMask(size);
+            code.dup2().laload().loadConstant(~(mask << shift)).land();
+            pushValue.run();
+            code.loadConstant(mask).land();
+            if (shift > 0) code.loadConstant(shift).lshl();
+            code.lor().lastore();
+        }
+
         /** Pushes the stack segment, the layout and the offset of frame slot {@code off}. */
         private void stackAccess(Size size, short off) {
             code.aload(stackSlot).getstatic(CD_RUNTIME, MemoryAccess.of(size).field, MemoryAccess.of(size).layout)
@@ -1123,8 +1191,24 @@ final class JitCompiler {
             code.lstore(dst);
         }
 
+        /**
+         * Zero-extends the int on the stack to a long, in plain bytecode. {@code Integer.toUnsignedLong}
+         * and its kin cost nothing only while C2 still inlines into the method: a large program
+         * exhausts C2's inlining budget ({@code NodeCountInliningCutoff}), and from there on each
+         * of them was a real call, in the middle of loops.
+         */
         private void zeroExtend() {
-            code.invokestatic(CD_Integer, "toUnsignedLong", MTD_I_L);
+            code.i2l().loadConstant(0xffff_ffffL).land();
+        }
+
+        /** Zero-extends a loaded byte, short or int (on the stack as an int) to a long. */
+        private void zeroExtend(Size size) {
+            switch (size) {
+                case B -> code.loadConstant(0xff).iand().i2l();
+                case H -> code.loadConstant(0xffff).iand().i2l();
+                case W -> zeroExtend();
+                case DW -> throw new IllegalStateException("a 64-bit load needs no extension");
+            }
         }
 
         private void endian(Endian e) {
@@ -1297,7 +1381,7 @@ final class JitCompiler {
                 code.invokeinterface(CD_MEMORY_SEGMENT, "get", MethodTypeDesc.of(a.type, a.layout, CD_long));
                 if (l.size() != Size.DW) {
                     if (l.signed()) code.i2l();
-                    else code.invokestatic(a.box, "toUnsignedLong", MethodTypeDesc.of(CD_long, a.type));
+                    else zeroExtend(l.size());
                 }
                 code.lstore(reg(l.dst()));
             });

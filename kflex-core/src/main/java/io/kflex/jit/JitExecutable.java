@@ -66,7 +66,7 @@ final class JitExecutable implements TailCallable {
         } catch (RuntimeException e) {
             return new Outcome.Faulted(0, "cannot map the stack: " + e.getMessage());
         }
-        JitContext context = new JitContext(invocation, stack.base(), stack.region().segment(), functions);
+        JitContext context = new JitContext(invocation, stack, functions);
         Invocation.FunctionCaller previous = invocation.bindFunctionCaller(context);
         try (stack) {
             long r0 = entry.enter(context, argument(arguments, 0), argument(arguments, 1),
