@@ -42,6 +42,8 @@ public final class AddressSpace {
 
     private final SharedRegions shared;
     private Region[] windows = new Region[16];
+    /** Per own window: the {@code long[]} behind its region's segment, if it is all of one (see {@link #wordsAt}). */
+    private long[][] words = new long[16][];
     private int next = 1;
 
     // The stack region this address space took over from its thread once it mapped a second
@@ -72,8 +74,10 @@ public final class AddressSpace {
         if (w >= windows.length) {
             if (windows.length >= SharedRegions.FIRST_WINDOW) throw new IllegalStateException("address space exhausted");
             windows = Arrays.copyOf(windows, windows.length * 2);
+            words = Arrays.copyOf(words, windows.length);
         }
         windows[w] = region;
+        words[w] = wholeWords(region.segment());
         next = w + 1;
         return (long) w << 32;
     }
@@ -83,7 +87,26 @@ public final class AddressSpace {
         int w = (int) (base >>> 32);
         if (w <= 0 || w >= windows.length || windows[w] == null) throw new IllegalArgumentException("nothing mapped at 0x" + Long.toHexString(base));
         windows[w] = null;
+        words[w] = null;
         next = Math.min(next, w);
+    }
+
+    /**
+     * The {@code long[]} behind the region of one of this address space's own windows (packet,
+     * context, stack) when the region's segment is a writable view of such an array from its
+     * first byte (word {@code i} then holds bytes {@code 8i .. 8i + 7}, little-endian, and the
+     * segment's size bounds the accesses); else null. Found once, when the region is mapped, for
+     * compiled code that reads regions as array elements.
+     */
+    public long[] wordsAt(long address) {
+        long w = address >>> 32;
+        long[][] all = words;
+        return w > 0 && w < all.length ? all[(int) w] : null;
+    }
+
+    private static long[] wholeWords(MemorySegment s) {
+        if (s.isNative() || s.isReadOnly() || s.address() != 0) return null;
+        return s.heapBase().orElse(null) instanceof long[] w && s.byteSize() <= 8L * w.length ? w : null;
     }
 
     /** The region an address falls in, or null. */

@@ -63,6 +63,15 @@ final class JitContext implements Invocation.FunctionCaller {
         return memory.resolveOwn(address, size, write);
     }
 
+    /**
+     * The {@code long[]} behind the own region (packet, context, stack) at {@code address}'s
+     * window, or null ({@link AddressSpace#wordsAt}); generated code asks right after
+     * {@link #packet} and its kin gave it the window's segment.
+     */
+    long[] words(long address) {
+        return memory.wordsAt(address);
+    }
+
     /** See {@link #packet}. */
     MemorySegment mapValue(long address, int size, boolean write) {
         return memory.resolveShared(address, size, write);
