@@ -46,13 +46,13 @@ public final class AddressSpace {
     private long[][] words = new long[16][];
     private int next = 1;
 
-    // The stack region this address space took over from its thread once it mapped a second
+    // The stack region this address space took over from its thread when its second run mapped a
     // stack (see Stack#mapInto): mapped for each run, and no other address space's. Stack only.
     Region ownStack;
     long[] ownStackWords;
     boolean ownStackInUse;
-    /** Whether a stack was ever mapped here. */
-    boolean mappedAStack;
+    /** Program runs started in this address space (counted by TailCalls#run, up to 2). */
+    int runs;
 
     /** An address space with no shared regions. */
     public AddressSpace() {

@@ -16,11 +16,12 @@ import java.util.Arrays;
  * Allocating 4 KiB per run would cost more than running a short program, so regions are reused:
  * <ul>
  *   <li>Each thread keeps the region of its last finished run and zeroes it for the next one.</li>
- *   <li>An address space that maps a stack a second time (a hook thread or a benchmark that
- *       reuses one invocation, or a tail call) takes that region over: it becomes the address
- *       space's own, and the thread makes itself a new one when it next needs one. Later runs
- *       in that address space find their stack without a thread-local look-up (two per run,
- *       which cost as much as a short program's body). No other address space ever sees it.</li>
+ *   <li>An address space that runs a second program (a hook thread's or a benchmark's, which
+ *       keep theirs from run to run; counted by {@link TailCalls#run}) takes that region over:
+ *       it becomes the address space's own, and the thread makes itself a new one when it next
+ *       needs one. Later runs in that address space find their stack without a thread-local
+ *       look-up (two per run, which cost as much as a short program's body). No other address
+ *       space ever sees it.</li>
  *   <li>A run nested in another on the same thread (a host callback that runs an extension) or
  *       in the same address space gets a fresh region.</li>
  * </ul>
@@ -118,9 +119,10 @@ public final class Stack {
         }
         long base = memory.map(region);
         if (region != spare.region) return base;
-        if (memory.mappedAStack && memory.ownStack == null) {
-            // A second stack in this address space: it runs programs again and again, so it takes
-            // the thread's region over for good.
+        if (memory.runs >= 2 && memory.ownStack == null) {
+            // The address space's second run: it runs programs again and again, so it takes the
+            // thread's region over for good. (Not on a tail call of its first run: a hook that
+            // makes an address space per run would then cost the thread a new region per run.)
             SPARE.remove();
             memory.ownStack = region;
             memory.ownStackWords = spare.words;
@@ -128,7 +130,6 @@ public final class Stack {
         } else {
             spare.inUse = true;
         }
-        memory.mappedAStack = true;
         return base;
     }
 

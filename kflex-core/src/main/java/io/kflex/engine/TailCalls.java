@@ -10,6 +10,8 @@ public final class TailCalls {
     /** Runs {@code entry} and then every tail-call target it (transitively) hands over to. */
     public static Outcome run(TailCallable entry, Invocation invocation) {
         invocation.resetTailCalls();
+        AddressSpace memory = invocation.memory();
+        if (memory.runs < 2) memory.runs++; // a second run makes the address space keep a stack (see Stack)
         TailCallable current = entry;
         // Engines only read the arguments: the invocation's own array, not a copy per run.
         long[] arguments = invocation.argumentsView();

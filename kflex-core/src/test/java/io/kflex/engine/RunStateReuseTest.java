@@ -80,6 +80,24 @@ class RunStateReuseTest {
 
     @ParameterizedTest
     @MethodSource("engines")
+    void fromItsSecondRunAnAddressSpaceKeepsTheStackRegionAndTheThreadGetsAnother(Engine e) {
+        Executable where = Runs.load(e, FRAME_POINTER, HelperTable.empty());
+        AddressSpace memory = new AddressSpace();
+        r0(where.run(new Invocation(memory)));
+        assertThat(memory.ownStack).as("one run: the thread's region, given back").isNull();
+        r0(where.run(new Invocation(memory)));
+        Region kept = memory.ownStack;
+        assertThat(kept).isNotNull();
+        assertThat(memory.ownStackInUse).isFalse();
+        assertThat(memory.regionOf(r0(where.run(new Invocation(memory))) - 8)).as("unmapped after the run").isNull();
+        assertThat(memory.ownStack).isSameAs(kept);
+        try (Stack.Mapped other = Stack.mapInto(new AddressSpace())) {
+            assertThat(other.region()).as("the thread's new region").isNotSameAs(kept);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
     @Timeout(60)
     void runsOnTwoThreadsEachWithAReusedInvocationNeverShareAStack(Engine e) throws Exception {
         Executable program = Runs.load(e, READ_WRITE_READ, helpers(new AtomicReference<>()));

@@ -69,6 +69,26 @@ class TailCallTest {
 
     @ParameterizedTest
     @MethodSource("engines")
+    void aTailCallInAnAddressSpaceMadeForOneRunLeavesTheThreadItsStack(Engine e) {
+        List<Executable> programs = new ArrayList<>();
+        HelperTable helpers = helpers(programs, new AtomicInteger());
+        programs.add(Runs.load(e, code(mov(3, 1), call(TAIL_CALL), mov(0, -8), exit()), helpers));
+        programs.add(Runs.load(e, code(st(Size.DW, 10, -8, 1), mov(0, 7), exit()), helpers));
+        Region spare;
+        try (Stack.Mapped probe = Stack.mapInto(new AddressSpace())) {
+            spare = probe.region();
+        }
+        for (int i = 0; i < 3; i++) {
+            // Two stacks mapped in one run (the caller's, the target's): still the thread's region.
+            assertThat(programs.get(0).run(new Invocation(new AddressSpace()))).isEqualTo(new Outcome.Returned(7));
+            try (Stack.Mapped probe = Stack.mapInto(new AddressSpace())) {
+                assertThat(probe.region()).as("run %d", i).isSameAs(spare);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
     void aFailedTailCallReturnsToTheProgram(Engine e) {
         List<Executable> programs = new ArrayList<>();
         HelperTable helpers = helpers(programs, new AtomicInteger());
