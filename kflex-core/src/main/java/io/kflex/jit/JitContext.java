@@ -19,9 +19,9 @@ final class JitContext implements Invocation.FunctionCaller {
     final Invocation invocation;
     final AddressSpace memory;
     final long stackBase;
-    /** The stack region's memory, for frame-slot accesses that are not word-aligned. */
+    /** The stack region's memory, for the frame-slot accesses {@link #stackWords} does not take (narrower stores, straddling ones). */
     final MemorySegment stack;
-    /** The words behind {@link #stack}: constant-offset frame slots are read and written as their elements. */
+    /** The words behind {@link #stack}: constant-offset frame loads inside one word and aligned 64-bit stores use its elements. */
     final long[] stackWords;
     /** Remaining {@code may_goto} fall-throughs; the jump is taken once this reaches 0. */
     long loopBudget;
