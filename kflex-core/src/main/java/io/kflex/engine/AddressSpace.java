@@ -69,6 +69,11 @@ public final class AddressSpace {
 
     /** Maps a region into a fresh window and returns its base address. */
     public long map(Region region) {
+        return map(region, wholeWords(region.segment()));
+    }
+
+    /** {@link #map(Region)} of a region whose {@link #wordsAt words} the caller knows (a stack, mapped every run). */
+    long map(Region region, long[] regionWords) {
         int w = next;
         while (w < windows.length && windows[w] != null) w++;
         if (w >= windows.length) {
@@ -77,7 +82,7 @@ public final class AddressSpace {
             words = Arrays.copyOf(words, windows.length);
         }
         windows[w] = region;
-        words[w] = wholeWords(region.segment());
+        words[w] = regionWords;
         next = w + 1;
         return (long) w << 32;
     }

@@ -59,7 +59,8 @@ public final class Stack {
          * frame slots as array elements, which costs far less than a segment access.
          */
         public long[] words() {
-            return (long[]) region.segment().heapBase().orElseThrow();
+            long[] words = memory.regionOf(base) == region ? memory.wordsAt(base) : null;
+            return words != null ? words : (long[]) region.segment().heapBase().orElseThrow();
         }
 
         @Override
@@ -97,7 +98,7 @@ public final class Stack {
         long base;
         if (region != null && !memory.ownStackInUse) {
             zeroTop(memory.ownStackWords, usedBytes);
-            base = memory.map(region);
+            base = memory.map(region, memory.ownStackWords);
             memory.ownStackInUse = true;
         } else {
             base = mapSpare(memory, usedBytes);
@@ -117,7 +118,7 @@ public final class Stack {
         } else {
             region = allocate();
         }
-        long base = memory.map(region);
+        long base = region == spare.region ? memory.map(region, spare.words) : memory.map(region);
         if (region != spare.region) return base;
         if (memory.runs >= 2 && memory.ownStack == null) {
             // The address space's second run: it runs programs again and again, so it takes the
