@@ -23,8 +23,9 @@ import java.util.List;
 /**
  * A workload's program loaded into its own runtime on one engine, ready to be run again and again
  * the way a hook runs it: {@link LoadedProgram#invoke} (watchdog budget, reclamation epoch,
- * statistics), each run a fresh {@link Invocation#nextRun() invocation} over one address space
- * whose context and packet are set up once, as a hook thread reuses its buffers.
+ * statistics) in one address space whose context and packet are set up once, as a hook thread
+ * reuses its buffers ({@link io.kflex.hooks.PacketHook}), and with an invocation of its own per
+ * run, as the hook makes one per frame.
  */
 public final class KflexTarget implements AutoCloseable {
     /** Far above any run of the suites: the watchdog never fires while timing. */
@@ -130,13 +131,13 @@ public final class KflexTarget implements AutoCloseable {
 
     /** One run; returns r0 as {@code BPF_PROG_TEST_RUN} reports it (u32). */
     public long run() {
-        Outcome outcome = program.invoke(invocation = invocation.nextRun(), BUDGET);
+        Outcome outcome = program.invoke(nextInvocation(), BUDGET);
         return outcome instanceof Outcome.Returned r ? r.r0() & 0xffff_ffffL : -1;
     }
 
     /** One run that must return what the workload promises. */
     public long runChecked() {
-        Outcome outcome = program.invoke(invocation = invocation.nextRun(), BUDGET);
+        Outcome outcome = program.invoke(nextInvocation(), BUDGET);
         if (!(outcome instanceof Outcome.Returned r) || (r.r0() & 0xffff_ffffL) != expected) {
             throw new BenchException(label + ": expected retval " + expected + ", got " + outcome);
         }
@@ -145,8 +146,13 @@ public final class KflexTarget implements AutoCloseable {
 
     public LoadedProgram program() { return program; }
 
-    /** The invocation of the last run (or the first one's template): its address space, context and packet are every run's. */
+    /** The first run's invocation: its address space, context and packet are what every run reuses. */
     public Invocation invocation() { return invocation; }
+
+    /** A run's own invocation over the reused address space, context and packet (what {@link #run} invokes). */
+    public Invocation nextInvocation() {
+        return invocation.forNextRun();
+    }
 
     @Override
     public void close() {

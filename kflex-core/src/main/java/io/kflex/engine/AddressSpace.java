@@ -42,7 +42,17 @@ public final class AddressSpace {
 
     private final SharedRegions shared;
     private Region[] windows = new Region[16];
+    /** Per own window: the {@code long[]} behind its region's segment, if it is all of one (see {@link #wordsAt}). */
+    private long[][] words = new long[16][];
     private int next = 1;
+
+    // The stack region this address space took over from its thread when its second run mapped a
+    // stack (see Stack#mapInto): mapped for each run, and no other address space's. Stack only.
+    Region ownStack;
+    long[] ownStackWords;
+    boolean ownStackInUse;
+    /** Program runs started in this address space (counted by TailCalls#run, up to 2). */
+    int runs;
 
     /** An address space with no shared regions. */
     public AddressSpace() {
@@ -59,13 +69,20 @@ public final class AddressSpace {
 
     /** Maps a region into a fresh window and returns its base address. */
     public long map(Region region) {
+        return map(region, wholeWords(region.segment()));
+    }
+
+    /** {@link #map(Region)} of a region whose {@link #wordsAt words} the caller knows (a stack, mapped every run). */
+    long map(Region region, long[] regionWords) {
         int w = next;
         while (w < windows.length && windows[w] != null) w++;
         if (w >= windows.length) {
             if (windows.length >= SharedRegions.FIRST_WINDOW) throw new IllegalStateException("address space exhausted");
             windows = Arrays.copyOf(windows, windows.length * 2);
+            words = Arrays.copyOf(words, windows.length);
         }
         windows[w] = region;
+        words[w] = regionWords;
         next = w + 1;
         return (long) w << 32;
     }
@@ -75,7 +92,26 @@ public final class AddressSpace {
         int w = (int) (base >>> 32);
         if (w <= 0 || w >= windows.length || windows[w] == null) throw new IllegalArgumentException("nothing mapped at 0x" + Long.toHexString(base));
         windows[w] = null;
+        words[w] = null;
         next = Math.min(next, w);
+    }
+
+    /**
+     * The {@code long[]} behind the region of one of this address space's own windows (packet,
+     * context, stack) when the region's segment is a writable view of such an array from its
+     * first byte (word {@code i} then holds bytes {@code 8i .. 8i + 7}, little-endian, and the
+     * segment's size bounds the accesses); else null. Found once, when the region is mapped, for
+     * compiled code that reads regions as array elements.
+     */
+    public long[] wordsAt(long address) {
+        long w = address >>> 32;
+        long[][] all = words;
+        return w > 0 && w < all.length ? all[(int) w] : null;
+    }
+
+    private static long[] wholeWords(MemorySegment s) {
+        if (s.isNative() || s.isReadOnly() || s.address() != 0) return null;
+        return s.heapBase().orElse(null) instanceof long[] w && s.byteSize() <= 8L * w.length ? w : null;
     }
 
     /** The region an address falls in, or null. */
@@ -127,6 +163,33 @@ public final class AddressSpace {
         // Small enough to be inlined into every caller on the hot path; the messages are built out of line.
         if (r == null || off + size > r.size() || write && !r.writable()) throw accessFault(r, address, size, write);
         return r.segment();
+    }
+
+    /**
+     * {@link #resolve} for an access the verifier proved to reach one of the invocation's own
+     * regions (its packet, context or stack): the same segment and the same faults, but the shared
+     * table is only consulted on the way to a fault. Compiled code inlines the resolution at every
+     * access site, and there a path it never takes costs nothing, where {@link #resolve}'s own
+     * branch profile (shared by every caller) makes the compiler inline both kinds of window.
+     */
+    public MemorySegment resolveOwn(long address, long size, boolean write) {
+        long w = address >>> 32;
+        Region[] own = windows;
+        if (w > 0 && w < own.length) {
+            Region r = own[(int) w];
+            if (r != null && (address & 0xffffffffL) + size <= r.size() && (!write || r.writable())) return r.segment();
+        }
+        return resolve(address, size, write);
+    }
+
+    /** {@link #resolve} for an access the verifier proved to reach a map value (a shared region); see {@link #resolveOwn}. */
+    public MemorySegment resolveShared(long address, long size, boolean write) {
+        long w = address >>> 32;
+        if (w >= SharedRegions.FIRST_WINDOW) {
+            Region r = shared.get(w);
+            if (r != null && (address & 0xffffffffL) + size <= r.size() && (!write || r.writable())) return r.segment();
+        }
+        return resolve(address, size, write);
     }
 
     private static ExtensionFault accessFault(Region r, long address, long size, boolean write) {

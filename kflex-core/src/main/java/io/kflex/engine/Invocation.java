@@ -44,18 +44,25 @@ public final class Invocation {
         this.arguments = arguments.clone();
     }
 
+    /** The state another run starts from: see {@link #forNextRun}. */
+    private Invocation(Invocation template) {
+        this.memory = template.memory;
+        this.arguments = template.arguments; // never written after construction: shared, not copied
+        this.loopBudget = template.loopBudget;
+        this.cpu = template.cpu;
+        this.hostContext = template.hostContext;
+    }
+
     /**
-     * A fresh invocation for another run over the same address space, with the same argument
-     * registers, loop budget, CPU and host context (and no request, tail calls or resources): what
-     * a caller that runs a program again and again over the same memory uses, since an invocation
-     * runs once.
+     * A new invocation for another run in this one's address space, with the same arguments,
+     * loop budget, CPU and host context, and none of its run state: no cancellation request, no
+     * tail calls, no resources. A hook that keeps its address space, context and packet from run
+     * to run makes each run's invocation this way (one small object): a cancellation request —
+     * the watchdog's may land just after a run ended — belongs to one invocation for good, and an
+     * invocation runs once ({@link #beginRun}).
      */
-    public Invocation nextRun() {
-        Invocation next = new Invocation(memory, arguments);
-        next.loopBudget = loopBudget;
-        next.cpu = cpu;
-        next.hostContext = hostContext;
-        return next;
+    public Invocation forNextRun() {
+        return new Invocation(this);
     }
 
     public AddressSpace memory() { return memory; }
@@ -64,6 +71,9 @@ public final class Invocation {
     public long[] arguments() { return arguments.clone(); }
 
     public long argument(int i) { return i < arguments.length ? arguments[i] : 0; }
+
+    /** The argument registers without a copy, for the engine driver, which only reads them. */
+    long[] argumentsView() { return arguments; }
 
     /**
      * Asks the running program to stop at its next cancellation point. Safe from any thread; the

@@ -26,6 +26,12 @@ public final class SharedRegions {
 
     private volatile Region[] dense = new Region[64];
     private final ConcurrentHashMap<Long, Region> fixed = new ConcurrentHashMap<>();
+    /**
+     * Whether {@link #fixed} ever held a region: a look-up asks the map only then. (Asking its
+     * {@code isEmpty} sums its counter cells; compiled into every map-value access of a program,
+     * that code ate into the compiler's inlining budget for the program itself.)
+     */
+    private volatile boolean anyFixed;
     private int next;
 
     /** Maps {@code region} at a fresh window and returns its base address. */
@@ -60,6 +66,7 @@ public final class SharedRegions {
             dense = d;
         } else {
             fixed.put(window, region);
+            anyFixed = true;
         }
         return window << 32;
     }
@@ -86,6 +93,6 @@ public final class SharedRegions {
             Region r = d[(int) i];
             if (r != null) return r;
         }
-        return fixed.isEmpty() ? null : fixed.get(window);
+        return anyFixed ? fixed.get(window) : null;
     }
 }

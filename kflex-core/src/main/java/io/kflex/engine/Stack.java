@@ -13,10 +13,18 @@ import java.util.Arrays;
  *
  * <p>The region is backed by a {@code long[]}: zeroed for every run (no data leaks from an
  * earlier one) and 8-byte aligned so that atomic operations on stack slots are real atomics.
- * Each thread keeps the region of its last finished run and zeroes it for the next one instead of
- * allocating 4 KiB per run: back-to-back runs otherwise spend more time allocating stacks (and
- * collecting them) than running short programs. A run nested in another on the same thread (a
- * host callback that runs an extension) gets a fresh region.
+ * Allocating 4 KiB per run would cost more than running a short program, so regions are reused:
+ * <ul>
+ *   <li>Each thread keeps the region of its last finished run and zeroes it for the next one.</li>
+ *   <li>An address space that runs a second program (a hook thread's or a benchmark's, which
+ *       keep theirs from run to run; counted by {@link TailCalls#run}) takes that region over:
+ *       it becomes the address space's own, and the thread makes itself a new one when it next
+ *       needs one. Later runs in that address space find their stack without a thread-local
+ *       look-up (two per run, which cost as much as a short program's body). No other address
+ *       space ever sees it.</li>
+ *   <li>A run nested in another on the same thread (a host callback that runs an extension) or
+ *       in the same address space gets a fresh region.</li>
+ * </ul>
  */
 public final class Stack {
     private Stack() {}
@@ -45,14 +53,29 @@ public final class Stack {
      * misbehaving helper already did, so a run never unmaps a window that is no longer its own.
      */
     public record Mapped(AddressSpace memory, Region region, long base) implements AutoCloseable {
+        /**
+         * The {@code long[]} behind the region (every stack region is one): word {@code i} holds
+         * bytes {@code 8i .. 8i + 7} in little-endian order. For engines that address aligned
+         * frame slots as array elements, which costs far less than a segment access.
+         */
+        public long[] words() {
+            long[] words = memory.regionOf(base) == region ? memory.wordsAt(base) : null;
+            return words != null ? words : (long[]) region.segment().heapBase().orElseThrow();
+        }
+
         @Override
         public void close() {
             boolean ours = memory.regionOf(base) == region;
             if (ours) memory.unmap(base);
+            // Only a region this run unmapped itself is reused: a helper that unmapped it (a host
+            // bug) may still hold it, so it is dropped and a new one is made when needed.
+            if (memory.ownStack == region) {
+                if (ours) memory.ownStackInUse = false;
+                else memory.ownStack = null;
+                return;
+            }
             Spare spare = SPARE.get();
             if (spare.region != region) return;
-            // Only a region this run unmapped itself is reused: a helper that unmapped it (a host
-            // bug) may still hold it, so the thread starts over with a new one.
             if (ours) spare.inUse = false;
             else SPARE.set(new Spare());
         }
@@ -71,22 +94,49 @@ public final class Stack {
      */
     public static Mapped mapInto(AddressSpace memory, int usedBytes) {
         if (usedBytes < 0 || usedBytes > RuntimeLimits.STACK_SIZE) throw new IllegalArgumentException("stack bytes " + usedBytes);
+        Region region = memory.ownStack;
+        long base;
+        if (region != null && !memory.ownStackInUse) {
+            zeroTop(memory.ownStackWords, usedBytes);
+            base = memory.map(region, memory.ownStackWords);
+            memory.ownStackInUse = true;
+        } else {
+            base = mapSpare(memory, usedBytes);
+            region = memory.regionOf(base);
+        }
+        // One allocation site, so that a caller that inlines this can keep the record in registers.
+        return new Mapped(memory, region, base);
+    }
+
+    /** The slow path of {@link #mapInto}: maps the thread's spare region, or a fresh one; returns its base. */
+    private static long mapSpare(AddressSpace memory, int usedBytes) {
         Spare spare = SPARE.get();
         Region region;
         if (!spare.inUse) {
-            spare.inUse = true;
-            long[] words = spare.words;
-            Arrays.fill(words, words.length - (usedBytes + 7) / 8, words.length, 0L);
+            zeroTop(spare.words, usedBytes);
             region = spare.region;
         } else {
             region = allocate();
         }
-        try {
-            return new Mapped(memory, region, memory.map(region));
-        } catch (RuntimeException e) {
-            if (region == spare.region) spare.inUse = false;
-            throw e;
+        long base = region == spare.region ? memory.map(region, spare.words) : memory.map(region);
+        if (region != spare.region) return base;
+        if (memory.runs >= 2 && memory.ownStack == null) {
+            // The address space's second run: it runs programs again and again, so it takes the
+            // thread's region over for good. (Not on a tail call of its first run: a hook that
+            // makes an address space per run would then cost the thread a new region per run.)
+            SPARE.remove();
+            memory.ownStack = region;
+            memory.ownStackWords = spare.words;
+            memory.ownStackInUse = true;
+        } else {
+            spare.inUse = true;
         }
+        return base;
+    }
+
+    /** Zeroes the top {@code usedBytes} bytes (rounded up to words) of a stack region's words. */
+    private static void zeroTop(long[] words, int usedBytes) {
+        Arrays.fill(words, words.length - (usedBytes + 7) / 8, words.length, 0L);
     }
 
     /** The frame pointer ({@code r10}) of frame {@code depth} (0 = main program) for a stack mapped at {@code base}. */

@@ -15,7 +15,8 @@ package io.kflex.engine;
 public interface TailCallable extends Executable {
 
     /**
-     * Runs the program body once with r1..r5 = {@code arguments} (missing ones 0). Returns the
+     * Runs the program body once with r1..r5 = {@code arguments} (missing ones 0; the array is
+     * only read, and may be the invocation's own, see {@link TailCalls#run}). Returns the
      * outcome, or {@code null} when the body stopped because a tail call is pending on
      * {@code invocation}. Never throws.
      */

@@ -1,5 +1,6 @@
 package io.kflex.hooks;
 
+import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
 import io.kflex.loader.ProgramType;
 import io.kflex.runtime.LoadedProgram;
@@ -33,6 +34,33 @@ public final class PacketHook {
     private final Duration budget;
     private final Map<XdpAction, LongAdder> verdicts = new EnumMap<>(XdpAction.class);
     private final LongAdder fallbacks = new LongAdder();
+    /** Each hook thread's lane: what it reuses from frame to frame. */
+    private final ThreadLocal<Lane> lanes = new ThreadLocal<>();
+
+    /**
+     * What one hook thread keeps for frame after frame of one program, as a NIC driver keeps its
+     * receive buffers: the address space (with the stack it takes over, see
+     * {@link io.kflex.engine.Stack}), the {@code xdp_md} context and the packet buffer mapped in
+     * it. A frame only reloads the buffer; each run still gets an invocation of its own. A frame
+     * that arrives while the lane is busy (a host callback of the running program that sends a
+     * frame through the same hook on the same thread) gets a lane of its own.
+     */
+    private static final class Lane {
+        final LoadedProgram program;
+        final int cpu;
+        final HookContext hook;
+        boolean busy;
+
+        Lane(LoadedProgram program, int cpu, HookContext hook) {
+            this.program = program;
+            this.cpu = cpu;
+            this.hook = hook;
+        }
+
+        boolean fits(LoadedProgram program, int cpu) {
+            return this.program == program && this.cpu == cpu && !busy;
+        }
+    }
 
     /**
      * @param ifindex what the program reads as {@code ctx->ingress_ifindex}
@@ -73,12 +101,29 @@ public final class PacketHook {
     public Result process(byte[] frame, int cpu) {
         LoadedProgram program = attached.get();
         if (program == null) return count(new Result(XdpAction.PASS, frame, -1, null));
-        PacketBuffer packet = new PacketBuffer(frame);
-        HookContext hook = HookContext.of(program, program.contextLayout().size(), false, "xdp_md", ctx -> {
-            ctx.set(ValueLayout.JAVA_INT_UNALIGNED, 12, ifindex);  // ingress_ifindex
-            ctx.set(ValueLayout.JAVA_INT_UNALIGNED, 16, cpu);      // rx_queue_index
-        }, packet, cpu);
-        Outcome outcome = program.invoke(hook.invocation(), budget);
+        Lane lane = lanes.get();
+        Invocation invocation;
+        if (lane != null && lane.fits(program, cpu)) {
+            lane.hook.packet().reload(frame);
+            invocation = lane.hook.nextInvocation();
+        } else {
+            Lane fresh = new Lane(program, cpu, HookContext.of(program, program.contextLayout().size(), false, "xdp_md", ctx -> {
+                ctx.set(ValueLayout.JAVA_INT_UNALIGNED, 12, ifindex);  // ingress_ifindex
+                ctx.set(ValueLayout.JAVA_INT_UNALIGNED, 16, cpu);      // rx_queue_index
+            }, new PacketBuffer(frame), cpu));
+            // A nested frame keeps the outer frame's lane for the thread.
+            if (lane == null || !lane.busy) lanes.set(fresh);
+            lane = fresh;
+            invocation = lane.hook.invocation();
+        }
+        PacketBuffer packet = lane.hook.packet();
+        Outcome outcome;
+        lane.busy = true;
+        try {
+            outcome = program.invoke(invocation, budget);
+        } finally {
+            lane.busy = false;
+        }
         if (program.unloaded()) attached.compareAndSet(program, null);
         if (!(outcome instanceof Outcome.Returned r)) {
             fallbacks.increment();

@@ -596,7 +596,7 @@ final class InterpretedProgram implements TailCallable {
                         pc = entry;
                     }
                     case EXIT -> {
-                        if (depth == baseDepth) return new Outcome.Returned(r[0]);
+                        if (depth == baseDepth) return Outcome.Returned.of(r[0]);
                         depth--;
                         System.arraycopy(saved, depth * 5, r, 6, 5);
                         pc = returnTo[depth];

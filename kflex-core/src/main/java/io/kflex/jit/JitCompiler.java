@@ -81,6 +81,9 @@ import java.util.function.Consumer;
  * transitions pay for the array.
  */
 final class JitCompiler {
+    /** Locals per cached host region and direction: segment (1), window (2), words (1), size (2). */
+    private static final int HOST_CACHE_ENTRY = 6;
+
     /** HotSpot's {@code HugeMethodLimit}: larger methods are never compiled. */
     static final int HUGE_METHOD_LIMIT = 8000;
 
@@ -118,6 +121,10 @@ final class JitCompiler {
     private static final MethodTypeDesc MTD_HOST_GET = MethodTypeDesc.of(CD_long, CD_MEMORY_SEGMENT, CD_long);
     private static final MethodTypeDesc MTD_HOST_SET = MethodTypeDesc.of(CD_void, CD_MEMORY_SEGMENT, CD_long, CD_long);
     private static final MethodTypeDesc MTD_HOST_SEGMENT = MethodTypeDesc.of(CD_MEMORY_SEGMENT, CD_long, CD_int, CD_boolean);
+    private static final MethodTypeDesc MTD_WORDS_GET = MethodTypeDesc.of(CD_long, CD_long.arrayType(), CD_long);
+    private static final MethodTypeDesc MTD_WORDS_SET = MethodTypeDesc.of(CD_void, CD_long.arrayType(), CD_long, CD_long);
+    private static final MethodTypeDesc MTD_WORDS_OF = MethodTypeDesc.of(CD_long.arrayType(), CD_long);
+    private static final MethodTypeDesc MTD_OUT_OF_BOUNDS = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()));
     private static final MethodTypeDesc MTD_HOST_ACCESS_FAULT = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()),
             CD_Throwable, CD_ADDRESS_SPACE, CD_long, CD_int, CD_boolean, CD_int);
     private static final MethodTypeDesc MTD_FAULT_AT = MethodTypeDesc.of(CD_JIT_FAULT, CD_int, CD_String);
@@ -203,13 +210,22 @@ final class JitCompiler {
     /** How many accesses {@link #hostRegions} specialises. */
     private final int hostAccesses;
 
-    /** Host regions with a direct access path; {@code method} is the {@link JitContext} method giving the segment. */
+    /**
+     * Host regions with a direct access path; {@code method} is the {@link JitContext} method giving
+     * the segment. {@code ownWords}: the invocation's own regions, which hooks back with a
+     * {@code long[]}; the generated code then loads from them, and stores 64-bit values to them,
+     * as array elements.
+     */
     enum HostRegion {
-        PACKET("packet"), CONTEXT("context"), MAP_VALUE("mapValue"), STACK("stackRegion");
+        PACKET("packet", true), CONTEXT("context", true), MAP_VALUE("mapValue", false), STACK("stackRegion", true);
 
         final String method;
+        final boolean ownWords;
 
-        HostRegion(String method) { this.method = method; }
+        HostRegion(String method, boolean ownWords) {
+            this.method = method;
+            this.ownWords = ownWords;
+        }
 
         static HostRegion of(MemoryRegion region) {
             return switch (region) {
@@ -738,6 +754,8 @@ final class JitCompiler {
         private final BitSet body;
         private final boolean region;
         private final int regBase, memSlot, invSlot, stackSlot, frameSlot, regsSlot = 2, entryPcSlot = 3;
+        /** Locals holding the stack's words ({@code long[]}) and the index of this frame's pointer in them. */
+        private final int stackWordsSlot, frameWordSlot;
         /**
          * First of the locals caching, per host region kind and access direction (read, write),
          * the segment and the window it was last found at: 3 slots each (a reference and a long).
@@ -778,12 +796,14 @@ final class JitCompiler {
             this.stackSlot = regBase + 24;
             this.frameSlot = regBase + 25;
             this.hostCacheBase = regBase + 27;
+            this.stackWordsSlot = hostCacheBase + 2 * HOST_CACHE_ENTRY * HostRegion.values().length;
+            this.frameWordSlot = stackWordsSlot + 1;
             this.fixedFramePointer = framePointerIsFixed(body);
             this.unrolledLoops = unrollableLoops(body, start, end);
             if (!region) {
                 // A split subprogram keeps its frame in memory: its regions hand registers over
                 // through an array, and would have to hand slots over too.
-                int next = hostCacheBase + 6 * HostRegion.values().length;
+                int next = frameWordSlot + 1;
                 for (int slot : promotableFrameSlots(body, fixedFramePointer)) {
                     slotLocals.put(slot, next);
                     next += 2;
@@ -808,6 +828,8 @@ final class JitCompiler {
                 for (HostRegion k : HostRegion.values()) {
                     for (boolean write : new boolean[] {false, true}) {
                         code.aconst_null().astore(hostSegmentSlot(k, write));
+                        code.aconst_null().astore(hostWordsSlot(k, write));
+                        code.lconst_0().lstore(hostSizeSlot(k, write));
                     }
                 }
                 forgetHostWindows();
@@ -817,6 +839,8 @@ final class JitCompiler {
             if (fixedFramePointer) {
                 code.aload(0).getfield(CD_CONTEXT, "stack", CD_MEMORY_SEGMENT).astore(stackSlot);
                 code.aload(0).iload(1).invokevirtual(CD_CONTEXT, "frameOffset", MTD_I_L).lstore(frameSlot);
+                code.aload(0).getfield(CD_CONTEXT, "stackWords", CD_long.arrayType()).astore(stackWordsSlot);
+                code.aload(0).iload(1).invokevirtual(CD_CONTEXT, "frameWord", MTD_I_I).istore(frameWordSlot);
             }
         }
 
@@ -1004,13 +1028,20 @@ final class JitCompiler {
                         storeSlot(s.size(), s.off(), () -> code.loadConstant((long) s.imm()));
                 case StoreReg s when s.dst() == 10 && !slotLocals.isEmpty() ->
                         storeSlot(s.size(), s.off(), () -> code.lload(reg(s.src())));
+                case Load l when inFrame(l.src(), l.off(), l.size()) && inOneWord(l.off(), l.size()) -> loadFrameWord(l);
+                // Narrower stores stay segment stores: merged into a word they would make every
+                // store depend on a load of what the last one wrote (bytes built up in a loop).
+                case Store s when inFrame(s.dst(), s.off(), s.size()) && s.size() == Size.DW && inOneWord(s.off(), s.size()) ->
+                        storeFrameWord(s.off(), () -> code.loadConstant((long) s.imm()));
+                case StoreReg s when inFrame(s.dst(), s.off(), s.size()) && s.size() == Size.DW && inOneWord(s.off(), s.size()) ->
+                        storeFrameWord(s.off(), () -> code.lload(reg(s.src())));
                 case Load l when inFrame(l.src(), l.off(), l.size()) -> {
                     stackAccess(l.size(), l.off());
                     MemoryAccess a = MemoryAccess.of(l.size());
                     code.invokeinterface(CD_MEMORY_SEGMENT, "get", MethodTypeDesc.of(a.type, a.layout, CD_long));
                     if (l.size() != Size.DW) {
                         if (l.signed()) code.i2l();
-                        else code.invokestatic(a.box, "toUnsignedLong", MethodTypeDesc.of(CD_long, a.type));
+                        else zeroExtend(l.size());
                     }
                     code.lstore(reg(l.dst()));
                 }
@@ -1141,6 +1172,53 @@ final class JitCompiler {
             code.lor().lstore(local);
         }
 
+        /**
+         * Whether a frame access lies inside one 8-byte word of the stack (always, for a verified
+         * program: the verifier rejects misaligned stack accesses). Such an access is an element
+         * of the stack's {@code long[]}: an array access costs a few instructions and compiler
+         * nodes, where a segment access inlines a tree of checks — and in a large program the
+         * nodes ran out, after which C2 stopped inlining anything at all (see {@link #zeroExtend()}).
+         */
+        private static boolean inOneWord(short off, Size size) {
+            return Math.floorMod(off, 8) + size.bytes() <= 8;
+        }
+
+        /** Pushes the stack's words and the index of the word holding frame offset {@code off}. */
+        private void frameWord(short off) {
+            code.aload(stackWordsSlot).iload(frameWordSlot);
+            int words = Math.floorDiv(off, 8);
+            if (words != 0) code.loadConstant(words).iadd();
+        }
+
+        /** A load from a frame word: its bytes in little-endian order, zero- or sign-extended (as {@link #loadSlot}). */
+        private void loadFrameWord(Load l) {
+            frameWord(l.off());
+            code.laload();
+            int shift = slotShift(l.off());
+            if (shift > 0) code.loadConstant(shift).lushr();
+            if (l.size() != Size.DW) {
+                if (l.signed()) {
+                    code.l2i();
+                    switch (l.size()) {
+                        case B -> code.i2b();
+                        case H -> code.i2s();
+                        default -> {}
+                    }
+                    code.i2l();
+                } else {
+                    code.loadConstant(sizeMask(l.size())).land();
+                }
+            }
+            code.lstore(reg(l.dst()));
+        }
+
+        /** A store of a whole aligned frame word. */
+        private void storeFrameWord(short off, Runnable pushValue) {
+            frameWord(off);
+            pushValue.run();
+            code.lastore();
+        }
+
         /** Pushes the stack segment, the layout and the offset of frame slot {@code off}. */
         private void stackAccess(Size size, short off) {
             code.aload(stackSlot).getstatic(CD_RUNTIME, MemoryAccess.of(size).field, MemoryAccess.of(size).layout)
@@ -1236,8 +1314,24 @@ final class JitCompiler {
             code.lstore(dst);
         }
 
+        /**
+         * Zero-extends the int on the stack to a long, in plain bytecode. {@code Integer.toUnsignedLong}
+         * and its kin cost nothing only while C2 still inlines into the method: a large program
+         * exhausts C2's inlining budget ({@code NodeCountInliningCutoff}), and from there on each
+         * of them was a real call, in the middle of loops.
+         */
         private void zeroExtend() {
-            code.invokestatic(CD_Integer, "toUnsignedLong", MTD_I_L);
+            code.i2l().loadConstant(0xffff_ffffL).land();
+        }
+
+        /** Zero-extends a loaded byte, short or int (on the stack as an int) to a long. */
+        private void zeroExtend(Size size) {
+            switch (size) {
+                case B -> code.loadConstant(0xff).iand().i2l();
+                case H -> code.loadConstant(0xffff).iand().i2l();
+                case W -> zeroExtend();
+                case DW -> throw new IllegalStateException("a 64-bit load needs no extension");
+            }
         }
 
         private void endian(Endian e) {
@@ -1335,24 +1429,82 @@ final class JitCompiler {
          */
         private void hostLoad(int pc, Load l, HostRegion region) {
             guardedHostAccess(pc, l.src(), l.off(), l.size(), false, () -> {
-                hostAddress(l.src(), l.off(), l.size(), false, region);
                 String getter = l.size() == Size.DW ? "get64" : (l.signed() ? "getS" : "getU") + l.size().bytes() * 8;
-                code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst()));
+                if (!region.ownWords) {
+                    hostAddress(l.src(), l.off(), l.size(), false, region);
+                    code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst()));
+                    return;
+                }
+                Label segmentPath = code.newLabel(), done = code.newLabel();
+                wordsOrSegment(l.src(), l.off(), l.size(), false, region, segmentPath);
+                code.invokestatic(CD_RUNTIME, "word" + getter.substring(3), MTD_WORDS_GET).goto_(done);
+                code.labelBinding(segmentPath);
+                hostOffset(l.src(), l.off(), false, region);
+                code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET);
+                code.labelBinding(done);
+                code.lstore(reg(l.dst()));
             });
         }
 
         /** A store the verifier proved to reach {@code region}; {@code value} pushes the value as a long. */
         private void hostStore(int pc, int base, short off, Size size, HostRegion region, Runnable value) {
             guardedHostAccess(pc, base, off, size, true, () -> {
-                hostAddress(base, off, size, true, region);
+                // As for frame slots, only whole words are stored as elements (see emit).
+                if (!region.ownWords || size != Size.DW) {
+                    hostAddress(base, off, size, true, region);
+                    value.run();
+                    code.invokestatic(CD_RUNTIME, "set" + size.bytes() * 8, MTD_HOST_SET);
+                    return;
+                }
+                Label segmentPath = code.newLabel(), done = code.newLabel();
+                wordsOrSegment(base, off, size, true, region, segmentPath);
+                value.run();
+                code.invokestatic(CD_RUNTIME, "wordSet64", MTD_WORDS_SET).goto_(done);
+                code.labelBinding(segmentPath);
+                hostOffset(base, off, true, region);
                 value.run();
                 code.invokestatic(CD_RUNTIME, "set" + size.bytes() * 8, MTD_HOST_SET);
+                code.labelBinding(done);
             });
+        }
+
+        /**
+         * Looks the region up if the window changed, then: when its segment is a whole {@code long[]}
+         * (every packet, context and stack a hook makes is one), bounds-checks the access against the
+         * segment's size and pushes the words and the offset; otherwise jumps to {@code segmentPath}.
+         * Array elements cost a few instructions and compiler nodes where a segment access inlines a
+         * tree of checks, and C2 stops inlining once a method's nodes run out.
+         */
+        private void wordsOrSegment(int base, short off, Size size, boolean write, HostRegion region, Label segmentPath) {
+            switchWindow(base, off, size, write, region);
+            code.aload(hostWordsSlot(region, write)).ifnull(segmentPath);
+            Label inBounds = code.newLabel();
+            address(base, off);
+            code.loadConstant(0xffff_ffffL).land().loadConstant((long) size.bytes()).ladd()
+                    .lload(hostSizeSlot(region, write)).lcmp().ifle(inBounds);
+            // Past the region: the handler asks the address space for its fault.
+            code.invokestatic(CD_RUNTIME, "outOfBounds", MTD_OUT_OF_BOUNDS).athrow();
+            code.labelBinding(inBounds);
+            code.aload(hostWordsSlot(region, write));
+            address(base, off);
+            code.loadConstant(0xffff_ffffL).land();
+        }
+
+        /** Pushes the cached segment and the offset {@code (u32) (base + off)} (after {@link #switchWindow}). */
+        private void hostOffset(int base, short off, boolean write, HostRegion region) {
+            code.aload(hostSegmentSlot(region, write));
+            address(base, off);
+            code.loadConstant(0xffff_ffffL).land();
         }
 
         /** Pushes the region's segment for {@code base + off} and the offset {@code (u32) (base + off)}. */
         private void hostAddress(int base, short off, Size size, boolean write, HostRegion region) {
-            // if ((addr >>> 32) != window) { segment = ctx.<region>(addr, size, write); window = addr >>> 32; }
+            switchWindow(base, off, size, write, region);
+            hostOffset(base, off, write, region);
+        }
+
+        /** if ((addr >>> 32) != window) { segment = ctx.<region>(addr, size, write); window = addr >>> 32; (words, size) } */
+        private void switchWindow(int base, short off, Size size, boolean write, HostRegion region) {
             int segment = hostSegmentSlot(region, write), window = hostWindowSlot(region, write);
             Label cached = code.newLabel();
             address(base, off);
@@ -1363,10 +1515,14 @@ final class JitCompiler {
                     .invokevirtual(CD_CONTEXT, region.method, MTD_HOST_SEGMENT).astore(segment);
             address(base, off);
             code.loadConstant(32).lushr().lstore(window);
+            if (region.ownWords) {
+                code.aload(0);
+                address(base, off);
+                code.invokevirtual(CD_CONTEXT, "words", MTD_WORDS_OF).astore(hostWordsSlot(region, write));
+                code.aload(segment).invokeinterface(CD_MEMORY_SEGMENT, "byteSize", MethodTypeDesc.of(CD_long))
+                        .lstore(hostSizeSlot(region, write));
+            }
             code.labelBinding(cached);
-            code.aload(segment);
-            address(base, off);
-            code.loadConstant(0xffff_ffffL).land();
         }
 
         /**
@@ -1410,7 +1566,7 @@ final class JitCompiler {
                 code.invokeinterface(CD_MEMORY_SEGMENT, "get", MethodTypeDesc.of(a.type, a.layout, CD_long));
                 if (l.size() != Size.DW) {
                     if (l.signed()) code.i2l();
-                    else code.invokestatic(a.box, "toUnsignedLong", MethodTypeDesc.of(CD_long, a.type));
+                    else zeroExtend(l.size());
                 }
                 code.lstore(reg(l.dst()));
             });
@@ -1625,9 +1781,15 @@ final class JitCompiler {
             forgetHostWindows();
         }
 
-        private int hostSegmentSlot(HostRegion k, boolean write) { return hostCacheBase + 3 * (2 * k.ordinal() + (write ? 1 : 0)); }
+        private int hostSegmentSlot(HostRegion k, boolean write) { return hostCacheBase + HOST_CACHE_ENTRY * (2 * k.ordinal() + (write ? 1 : 0)); }
 
         private int hostWindowSlot(HostRegion k, boolean write) { return hostSegmentSlot(k, write) + 1; }
+
+        /** The {@code long[]} behind the cached segment, or null (see {@link AddressSpace#wordsAt}). */
+        private int hostWordsSlot(HostRegion k, boolean write) { return hostSegmentSlot(k, write) + 3; }
+
+        /** The cached segment's size in bytes: the bound of an access through {@link #hostWordsSlot}. */
+        private int hostSizeSlot(HostRegion k, boolean write) { return hostSegmentSlot(k, write) + 4; }
 
         /** No window is -1 (windows are unsigned 32-bit numbers): the next access of each kind looks its region up. */
         private void forgetHostWindows() {

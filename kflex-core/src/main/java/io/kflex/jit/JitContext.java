@@ -19,8 +19,10 @@ final class JitContext implements Invocation.FunctionCaller {
     final Invocation invocation;
     final AddressSpace memory;
     final long stackBase;
-    /** The stack region's memory, for direct access to constant-offset frame slots. */
+    /** The stack region's memory, for the frame-slot accesses {@link #stackWords} does not take (narrower stores, straddling ones). */
     final MemorySegment stack;
+    /** The words behind {@link #stack}: constant-offset frame loads inside one word and aligned 64-bit stores use its elements. */
+    final long[] stackWords;
     /** Remaining {@code may_goto} fall-throughs; the jump is taken once this reaches 0. */
     long loopBudget;
     /** Call depth of the frame that made the current helper call; generated code sets it before each. */
@@ -28,16 +30,13 @@ final class JitContext implements Invocation.FunctionCaller {
     /** The subprogram methods, by entry slot, for callbacks. */
     private final Map<Integer, MethodHandle> functions;
 
-    JitContext(Invocation invocation, long stackBase, MemorySegment stack) {
-        this(invocation, stackBase, stack, Map.of());
-    }
-
-    JitContext(Invocation invocation, long stackBase, MemorySegment stack, Map<Integer, MethodHandle> functions) {
+    JitContext(Invocation invocation, Stack.Mapped stack, Map<Integer, MethodHandle> functions) {
         this.functions = functions;
         this.invocation = invocation;
         this.memory = invocation.memory();
-        this.stackBase = stackBase;
-        this.stack = stack;
+        this.stackBase = stack.base();
+        this.stack = stack.region().segment();
+        this.stackWords = stack.words();
         this.loopBudget = invocation.loopBudget();
     }
 
@@ -51,22 +50,31 @@ final class JitContext implements Invocation.FunctionCaller {
      * are the address space's own.
      */
     MemorySegment packet(long address, int size, boolean write) {
-        return memory.resolve(address, size, write);
+        return memory.resolveOwn(address, size, write);
     }
 
     /** See {@link #packet}. */
     MemorySegment context(long address, int size, boolean write) {
-        return memory.resolve(address, size, write);
+        return memory.resolveOwn(address, size, write);
     }
 
     /** See {@link #packet}. */
     MemorySegment stackRegion(long address, int size, boolean write) {
-        return memory.resolve(address, size, write);
+        return memory.resolveOwn(address, size, write);
+    }
+
+    /**
+     * The {@code long[]} behind the own region (packet, context, stack) at {@code address}'s
+     * window, or null ({@link AddressSpace#wordsAt}); generated code asks right after
+     * {@link #packet} and its kin gave it the window's segment.
+     */
+    long[] words(long address) {
+        return memory.wordsAt(address);
     }
 
     /** See {@link #packet}. */
     MemorySegment mapValue(long address, int size, boolean write) {
-        return memory.resolve(address, size, write);
+        return memory.resolveShared(address, size, write);
     }
 
     /**
@@ -80,6 +88,11 @@ final class JitContext implements Invocation.FunctionCaller {
     /** Offset of that frame pointer inside the stack region. */
     long frameOffset(int depth) {
         return Stack.framePointer(0, depth);
+    }
+
+    /** Index in {@link #stackWords} of the word that starts at that frame pointer (frames are word-aligned). */
+    int frameWord(int depth) {
+        return (int) (Stack.framePointer(0, depth) >>> 3);
     }
 
     /**

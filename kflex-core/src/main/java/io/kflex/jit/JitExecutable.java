@@ -66,12 +66,12 @@ final class JitExecutable implements TailCallable {
         } catch (RuntimeException e) {
             return new Outcome.Faulted(0, "cannot map the stack: " + e.getMessage());
         }
-        JitContext context = new JitContext(invocation, stack.base(), stack.region().segment(), functions);
+        JitContext context = new JitContext(invocation, stack, functions);
         Invocation.FunctionCaller previous = invocation.bindFunctionCaller(context);
         try (stack) {
             long r0 = entry.enter(context, argument(arguments, 0), argument(arguments, 1),
                     argument(arguments, 2), argument(arguments, 3), argument(arguments, 4));
-            return new Outcome.Returned(r0);
+            return Outcome.Returned.of(r0);
         } catch (JitFault f) {
             return new Outcome.Faulted(f.pc, f.reason);
         } catch (JitCancellation c) {

@@ -51,6 +51,55 @@ final class JitRuntime {
 
     static void set64(MemorySegment s, long offset, long value) { s.set(LE64, offset, value); }
 
+    // The invocation's own regions (packet, context, stack) as hooks make them: a segment over a
+    // whole long[], whose word i holds bytes 8i..8i+7 little-endian. Generated code checks an
+    // access against the segment's size itself, then uses the array elements: a few
+    // instructions, and a few compiler nodes, against a segment access's inlined tree of checks.
+    // Loads of any width and stores of whole 64-bit values go to the array; an access may straddle
+    // two words (packet fields are not aligned), and the second word then exists, since the access
+    // ends inside the segment.
+
+    /** What generated code throws for an access past its region: the handler turns it into the address space's fault. */
+    static RuntimeException outOfBounds() {
+        return new IndexOutOfBoundsException("past the region");
+    }
+
+    /** The {@code 8 * bytes}-bit little-endian value at byte {@code offset} (zero-extended). */
+    private static long word(long[] w, long offset, int bytes) {
+        int i = (int) (offset >>> 3), shift = (int) (offset & 7) << 3;
+        long v = w[i] >>> shift;
+        if (shift + 8 * bytes > 64) v |= w[i + 1] << (64 - shift);
+        return bytes == 8 ? v : v & ((1L << (8 * bytes)) - 1);
+    }
+
+    static long wordU8(long[] w, long offset) { return (w[(int) (offset >>> 3)] >>> ((offset & 7) << 3)) & 0xffL; }
+
+    static long wordU16(long[] w, long offset) { return word(w, offset, 2); }
+
+    static long wordU32(long[] w, long offset) { return word(w, offset, 4); }
+
+    static long wordS8(long[] w, long offset) { return (byte) wordU8(w, offset); }
+
+    static long wordS16(long[] w, long offset) { return (short) word(w, offset, 2); }
+
+    static long wordS32(long[] w, long offset) { return (int) word(w, offset, 4); }
+
+    static long word64(long[] w, long offset) { return word(w, offset, 8); }
+
+    /**
+     * Stores the 64-bit little-endian value at byte {@code offset}. (Narrower stores stay segment
+     * stores: merged into a word, each would wait for a load of what the previous one wrote.)
+     */
+    static void wordSet64(long[] w, long offset, long value) {
+        int i = (int) (offset >>> 3), shift = (int) (offset & 7) << 3;
+        if (shift == 0) {
+            w[i] = value;
+            return;
+        }
+        w[i] = w[i] & ~(-1L << shift) | value << shift;
+        w[i + 1] = w[i + 1] & (-1L << shift) | value >>> (64 - shift);
+    }
+
     // eBPF division never traps: x / 0 = 0, x % 0 = x; Java's MIN / -1 = MIN and MIN % -1 = 0
     // already match RFC 9669, so only the zero divisor needs a branch.
 

@@ -43,4 +43,14 @@ public record HookContext(Invocation invocation, MemorySegment context, PacketBu
         Invocation invocation = new Invocation(memory, ctxAddress).withCpu(cpu).withHostContext(packet);
         return new HookContext(invocation, ctx, packet);
     }
+
+    /**
+     * A fresh invocation over this one's address space, context and packet, for another run
+     * (after the hook has put new contents in them): a hook thread keeps those for run after run,
+     * but every run gets an invocation of its own, since a cancellation request — the watchdog's,
+     * which may land just after a run ended, or the host's — belongs to one invocation for good.
+     */
+    public Invocation nextInvocation() {
+        return invocation.forNextRun();
+    }
 }

@@ -40,6 +40,10 @@ public final class PacketBuffer {
     private ContextLayout layout;
     private int meta, data, dataEnd;
     private int redirectIfindex = -1;
+    /** Whether {@link #reload} may put another frame in (a frame buffer, not a stream message). */
+    private final boolean reloadable;
+    /** The lowest start and the highest end the frame (with its metadata) has had since it was loaded. */
+    private int lowWater, highWater;
 
     /** A buffer holding {@code frame}; fails when the frame is larger than {@link #MAX_FRAME}. */
     public PacketBuffer(byte[] frame) {
@@ -53,6 +57,9 @@ public final class PacketBuffer {
         MemorySegment.copy(frame, 0, segment, ValueLayout.JAVA_BYTE, HEADROOM, frame.length);
         meta = data = HEADROOM;
         dataEnd = HEADROOM + frame.length;
+        reloadable = true;
+        lowWater = meta;
+        highWater = dataEnd;
     }
 
     private PacketBuffer(byte[] message, boolean stream) {
@@ -66,6 +73,30 @@ public final class PacketBuffer {
         MemorySegment.copy(message, 0, segment, ValueLayout.JAVA_BYTE, 0, message.length);
         meta = data = 0;
         dataEnd = message.length;
+        reloadable = false;
+    }
+
+    /**
+     * Puts another frame in this buffer, as {@link #PacketBuffer(byte[])} would have it: a hook
+     * thread keeps one buffer (mapped in its address space) for frame after frame instead of
+     * allocating a page per frame. Whatever the earlier frames left, as far as a program could
+     * have moved or grown them, is zeroed, so a program sees nothing of an earlier frame; the
+     * context's pointers are updated. Fails, changing nothing, for a frame larger than
+     * {@link #MAX_FRAME} or a stream message buffer.
+     */
+    public void reload(byte[] frame) {
+        if (!reloadable) throw new IllegalStateException("a stream message buffer holds one message");
+        if (frame.length > MAX_FRAME) {
+            throw new IllegalArgumentException("frame of " + frame.length + " bytes is larger than the " + MAX_FRAME + "-byte limit");
+        }
+        int end = HEADROOM + frame.length;
+        if (lowWater < HEADROOM) segment.asSlice(lowWater, HEADROOM - lowWater).fill((byte) 0);
+        if (highWater > end) segment.asSlice(end, highWater - end).fill((byte) 0);
+        MemorySegment.copy(frame, 0, segment, ValueLayout.JAVA_BYTE, HEADROOM, frame.length);
+        meta = data = lowWater = HEADROOM;
+        dataEnd = highWater = end;
+        redirectIfindex = -1;
+        publish();
     }
 
     /**
@@ -165,6 +196,8 @@ public final class PacketBuffer {
     public int redirectIfindex() { return redirectIfindex; }
 
     private void publish() {
+        lowWater = Math.min(lowWater, meta);
+        highWater = Math.max(highWater, dataEnd);
         if (context == null) return;
         set("data", base + data);
         set("data_end", base + dataEnd);

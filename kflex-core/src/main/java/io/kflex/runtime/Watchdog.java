@@ -164,7 +164,10 @@ public final class Watchdog implements AutoCloseable {
             slot = slot.nested;
         }
         long now = (long) TICK.getOpaque(this);
-        return slot.arm(invocation, budget, ticks(budget), now);
+        // A hook passes the same budget run after run: its tick count (two 64-bit divisions) is
+        // computed once, not per run.
+        long ticks = budget.equals(slot.budget) ? slot.budgetTicks : ticks(budget);
+        return slot.arm(invocation, budget, ticks, now);
     }
 
     private Watch newSlot() {

@@ -35,8 +35,8 @@ public final class HookPathHarness {
             KFlexRuntime runtime = program.extension().runtime();
             Duration budget = Duration.ofSeconds(30);
             Map<String, Runnable> pieces = new LinkedHashMap<>();
-            pieces.put("invoke (whole hook path)", () -> program.invoke(invocation.nextRun(), budget));
-            pieces.put("executable.run", () -> program.executable().run(invocation.nextRun()));
+            pieces.put("invoke (whole hook path)", () -> program.invoke(invocation.forNextRun(), budget));
+            pieces.put("executable.run", () -> program.executable().run(invocation.forNextRun()));
             pieces.put("stack map + zero 4 KiB + unmap", () -> Stack.mapInto(invocation.memory()).close());
             pieces.put("stack map + zero 64 B + unmap", () -> Stack.mapInto(invocation.memory(), 64).close());
             pieces.put("epoch enter + exit", () -> runtime.maps().epochs().enter().close());
@@ -44,7 +44,7 @@ public final class HookPathHarness {
             if (args.length > 2 && args[2].equals("profile")) {
                 // For a profiler (JFR): the executable's run alone, for about ten seconds.
                 long end = System.nanoTime() + 10_000_000_000L;
-                while (System.nanoTime() < end) for (int i = 0; i < 10_000; i++) program.executable().run(invocation.nextRun());
+                while (System.nanoTime() < end) for (int i = 0; i < 10_000; i++) program.executable().run(invocation.forNextRun());
                 return;
             }
             for (int round = 0; round < 2; round++) { // the first pass is warm-up

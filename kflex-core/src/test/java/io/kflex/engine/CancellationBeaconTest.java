@@ -94,7 +94,7 @@ class CancellationBeaconTest {
         assertThat(program.run(invocation)).isEqualTo(new Outcome.Returned(45));
         assertThatThrownBy(() -> program.run(invocation)).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("runs once");
-        assertThat(program.run(invocation.nextRun())).isEqualTo(new Outcome.Returned(45));
+        assertThat(program.run(invocation.forNextRun())).isEqualTo(new Outcome.Returned(45));
     }
 
     @ParameterizedTest

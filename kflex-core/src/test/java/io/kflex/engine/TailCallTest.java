@@ -70,6 +70,26 @@ class TailCallTest {
 
     @ParameterizedTest
     @MethodSource("engines")
+    void aTailCallInAnAddressSpaceMadeForOneRunLeavesTheThreadItsStack(Engine e) {
+        List<Executable> programs = new ArrayList<>();
+        HelperTable helpers = helpers(programs, new AtomicInteger());
+        programs.add(Runs.load(e, code(mov(3, 1), call(TAIL_CALL), mov(0, -8), exit()), helpers));
+        programs.add(Runs.load(e, code(st(Size.DW, 10, -8, 1), mov(0, 7), exit()), helpers));
+        Region spare;
+        try (Stack.Mapped probe = Stack.mapInto(new AddressSpace())) {
+            spare = probe.region();
+        }
+        for (int i = 0; i < 3; i++) {
+            // Two stacks mapped in one run (the caller's, the target's): still the thread's region.
+            assertThat(programs.get(0).run(new Invocation(new AddressSpace()))).isEqualTo(new Outcome.Returned(7));
+            try (Stack.Mapped probe = Stack.mapInto(new AddressSpace())) {
+                assertThat(probe.region()).as("run %d", i).isSameAs(spare);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
     void aFailedTailCallReturnsToTheProgram(Engine e) {
         List<Executable> programs = new ArrayList<>();
         HelperTable helpers = helpers(programs, new AtomicInteger());
@@ -102,7 +122,7 @@ class TailCallTest {
         // The count starts afresh for the next run, which is a new invocation: an invocation runs once.
         assertThatThrownBy(() -> programs.get(0).run(invocation)).isInstanceOf(IllegalStateException.class);
         entries.set(0);
-        Invocation next = invocation.nextRun();
+        Invocation next = invocation.forNextRun();
         assertThat(programs.get(0).run(next)).isEqualTo(new Outcome.Returned(-1));
         assertThat(entries.get()).isEqualTo(1 + RuntimeLimits.MAX_TAIL_CALLS);
         assertThat(next.tailCallCount()).isEqualTo(RuntimeLimits.MAX_TAIL_CALLS);

@@ -63,10 +63,13 @@ class JitFrameSlotsTest {
     }
 
     /** Calls into the stack segment left in the program's methods. */
-    private static long stackSegmentCalls(byte[] classBytes) {
+    /** Accesses to the stack's memory: segment calls, and loads and stores of the stack's words (the only {@code long[]} of these methods). */
+    private static long stackMemoryAccesses(byte[] classBytes) {
         return ClassFile.of().parse(classBytes).methods().stream()
                 .flatMap(m -> m.code().stream()).flatMap(c -> c.elementStream())
-                .filter(e -> e instanceof InvokeInstruction i && i.owner().asInternalName().equals("java/lang/foreign/MemorySegment"))
+                .filter(e -> e instanceof InvokeInstruction i && i.owner().asInternalName().equals("java/lang/foreign/MemorySegment")
+                        || e instanceof java.lang.classfile.Instruction insn
+                        && (insn.opcode() == java.lang.classfile.Opcode.LALOAD || insn.opcode() == java.lang.classfile.Opcode.LASTORE))
                 .count();
     }
 
@@ -94,7 +97,7 @@ class JitFrameSlotsTest {
         JitCompiler compiler = compiler(code);
         byte[] bytes = compiler.generate();
         assertThat(compiler.promotedFrameSlots()).as("slots -8 and -16").isEqualTo(2);
-        assertThat(stackSegmentCalls(bytes)).as("no stack segment access left").isZero();
+        assertThat(stackMemoryAccesses(bytes)).as("no stack segment access left").isZero();
         long[] r0 = bothEngines(code);
         long r2 = 0x1122334455ff7788L; // byte -6 overwritten with 0xff
         long r3 = (short) 0x8001;       // the slot at -16 holds 0x80000000_0007_8001
@@ -113,7 +116,7 @@ class JitFrameSlotsTest {
                 exit
                 """);
         JitCompiler compiler = compiler(code);
-        assertThat(stackSegmentCalls(compiler.generate())).isPositive();
+        assertThat(stackMemoryAccesses(compiler.generate())).isPositive();
         assertThat(compiler.promotedFrameSlots()).isZero();
         assertThat(bothEngines(code)).containsExactly(5, 5);
     }
@@ -126,7 +129,7 @@ class JitFrameSlotsTest {
                 exit
                 """);
         JitCompiler compiler = new JitCompiler(code, Bindings.of(HelperTable.empty()));
-        assertThat(stackSegmentCalls(compiler.generate())).isPositive();
+        assertThat(stackMemoryAccesses(compiler.generate())).isPositive();
         assertThat(compiler.promotedFrameSlots()).isZero();
     }
 
@@ -149,7 +152,21 @@ class JitFrameSlotsTest {
      */
     @Property(tries = 300)
     void randomFrameTrafficAgreesWithTheInterpreter(@ForAll("accesses") List<Access> accesses) throws Exception {
+        frameTraffic(accesses, false);
+    }
+
+    /**
+     * The same traffic with the frame kept in memory (a copy of r10 escapes): every access is an
+     * element of the stack's {@code long[]}, read or merged into in place.
+     */
+    @Property(tries = 300)
+    void randomFrameTrafficInMemoryAgreesWithTheInterpreter(@ForAll("accesses") List<Access> accesses) throws Exception {
+        frameTraffic(accesses, true);
+    }
+
+    private static void frameTraffic(List<Access> accesses, boolean inMemory) throws Exception {
         List<Instruction> insns = new ArrayList<>();
+        if (inMemory) insns.add(new Alu(true, AluOp.MOV, 9, Operand.reg(10)));
         for (int slot = 1; slot <= 4; slot++) insns.add(new Store(Size.DW, 10, (short) (-8 * slot), 0x5a5a5a5a * slot));
         for (int r = 1; r <= 5; r++) insns.add(new Alu(true, AluOp.MOV, r, Operand.imm(0x7f01f203 * r)));
         insns.add(new Alu(true, AluOp.MOV, 0, Operand.imm(0)));
@@ -176,7 +193,8 @@ class JitFrameSlotsTest {
         Code code = Code.of(insns);
         JitCompiler compiler = compiler(code);
         compiler.generate();
-        assertThat(compiler.promotedFrameSlots()).isEqualTo(4);
+        assertThat(compiler.promotedFrameSlots()).isEqualTo(inMemory ? 0 : 4);
+        if (inMemory) assertThat(stackMemoryAccesses(compiler.generate())).isPositive();
         long[] r0 = bothEngines(code);
         assertThat(r0[1]).isEqualTo(r0[0]);
     }

@@ -46,6 +46,45 @@ class PacketBufferTest {
     }
 
     @Test
+    void aReloadedBufferShowsTheNewFrameAndNothingOfWhatEarlierFramesLeft() {
+        PacketBuffer packet = new PacketBuffer(new byte[40]);
+        packet.attach(memory, ctx, layout);
+        long base = shadow("data") - PacketBuffer.HEADROOM;
+        // A program grew the frame at both ends, reserved metadata and wrote everywhere it could.
+        assertThat(packet.adjustHead(-32)).isZero();
+        assertThat(packet.adjustMeta(-16)).isZero();
+        assertThat(packet.adjustTail(100)).isZero();
+        for (long at = shadow("data_meta"); at < shadow("data_end"); at++) memory.store(at, 1, 0xee);
+        packet.redirect(7, 0);
+
+        byte[] next = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6};
+        packet.reload(next);
+        assertThat(packet.frame()).containsExactly(next);
+        assertThat(packet.metadataAndFrame()).as("no metadata").containsExactly(next);
+        assertThat(shadow("data")).isEqualTo(base + PacketBuffer.HEADROOM);
+        assertThat(shadow("data_end") - shadow("data")).isEqualTo(next.length);
+        assertThat(shadow("data_meta")).isEqualTo(shadow("data"));
+        assertThat(packet.redirectIfindex()).isEqualTo(-1);
+        // The earlier frame's bytes around the new one are gone: growing the new frame shows zeroes.
+        assertThat(packet.adjustHead(-48)).isZero();
+        assertThat(packet.adjustTail(124)).isZero();
+        byte[] grown = packet.frame();
+        for (int i = 0; i < grown.length; i++) {
+            if (i < 48 || i >= 48 + next.length) assertThat(grown[i]).as("byte %d", i).isZero();
+        }
+    }
+
+    @Test
+    void aReloadThatFailsChangesNothingAndMessagesCannotBeReloaded() {
+        PacketBuffer packet = new PacketBuffer(new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14});
+        packet.attach(memory, ctx, layout);
+        assertThatThrownBy(() -> packet.reload(new byte[PacketBuffer.MAX_FRAME + 1])).isInstanceOf(IllegalArgumentException.class);
+        assertThat(packet.frame()).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+        assertThat(shadow("data_end") - shadow("data")).isEqualTo(14);
+        assertThatThrownBy(() -> PacketBuffer.forMessage(new byte[3]).reload(new byte[3])).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
     void adjustTailGrowsWithZeroesAndShrinks() {
         PacketBuffer packet = new PacketBuffer(new byte[] {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
         packet.attach(memory, ctx, layout);
