@@ -375,17 +375,42 @@ public final class Verifier {
     private List<BackEdgeFact> backEdgeFacts() {
         List<BackEdgeFact> out = new ArrayList<>();
         for (ControlFlowGraph.Edge e : cfg.backEdges()) {
-            java.util.BitSet body = cfg.loopBody(e);
-            boolean mayGoto = false;
-            for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) mayGoto |= code.at(pc) instanceof MayGoto;
             Set<Witness> w = witnesses.get(e.to());
-            if (mayGoto) out.add(new BackEdgeFact(e.from(), e.to(), true, "may_goto in the loop"));
+            if (everyIterationPassesMayGoto(e)) out.add(new BackEdgeFact(e.from(), e.to(), true, "may_goto on every path around the loop"));
             else if (cfg.isIrreducible(e.to())) out.add(new BackEdgeFact(e.from(), e.to(), false, "irreducible loop"));
             else if (w == null) out.add(new BackEdgeFact(e.from(), e.to(), true, "back-edge is never taken"));
             else if (!w.isEmpty()) out.add(new BackEdgeFact(e.from(), e.to(), true, describe(w)));
             else out.add(new BackEdgeFact(e.from(), e.to(), false, "no bounded induction variable"));
         }
         return out;
+    }
+
+    /**
+     * Whether every path from the head of {@code e} to its tail passes a {@code may_goto}, so that
+     * each traversal of {@code e} follows a {@code may_goto} of the same iteration — a cancellation
+     * point of its own, and bounded by the invocation's loop budget. A {@code may_goto} merely
+     * somewhere in the loop body proves nothing: an inner cycle, or a branch around it, can
+     * repeat the back-edge without ever reaching it. Paths around the loop stay inside its body
+     * (every node on one reaches the tail without passing the head), so the search does too.
+     */
+    private boolean everyIterationPassesMayGoto(ControlFlowGraph.Edge e) {
+        java.util.BitSet body = cfg.loopBody(e);
+        java.util.BitSet seen = new java.util.BitSet();
+        Deque<Integer> work = new ArrayDeque<>();
+        work.push(e.to());
+        seen.set(e.to());
+        while (!work.isEmpty()) {
+            int pc = work.pop();
+            if (code.at(pc) instanceof MayGoto) continue;
+            if (pc == e.from()) return false; // reached the tail without a may_goto
+            for (int next : cfg.successors(pc)) {
+                if (body.get(next) && !seen.get(next)) {
+                    seen.set(next);
+                    work.push(next);
+                }
+            }
+        }
+        return true;
     }
 
     private String describe(Set<Witness> witnesses) {

@@ -59,7 +59,7 @@ class VerifiedProgramsNeverFaultTest {
 
     private static final VerifierOptions OPTIONS = VerifierOptions.defaults().withLogLevel(0).withMaxProcessed(10_000)
             .withTimeBudget(Duration.ofSeconds(5));
-    private static final HelperTable HELPERS = HelperTable.builder()
+    static final HelperTable HELPERS = HelperTable.builder()
             .add(5, "ktime_get_ns", (inv, a, b, c, d, e) -> System.nanoTime())
             .add(7, "get_prandom_u32", (inv, a, b, c, d, e) -> java.util.concurrent.ThreadLocalRandom.current().nextInt() & 0xffffffffL)
             .build();
