@@ -463,6 +463,7 @@ public final class Verifier {
      */
     private long unpolledIterations(int sub, Map<Integer, Long> counted, Map<Integer, String> tooLong, long[] memo) {
         if (memo[sub] > 0) return memo[sub];
+        memo[sub] = Long.MAX_VALUE; // while in progress: a call cycle (refused before this runs) would count as unbounded
         Map<Integer, java.util.BitSet> bodies = new HashMap<>();
         for (ControlFlowGraph.Edge e : cfg.backEdges()) {
             if (counted.containsKey(e.to()) && cfg.subprogramOf(e.to()) == sub) {
@@ -521,8 +522,8 @@ public final class Verifier {
 
     /**
      * Whether every path from the head of {@code e} to its tail passes a {@code may_goto}, so that
-     * each traversal of {@code e} follows a {@code may_goto} of the same iteration — a cancellation
-     * point of its own, and bounded by the invocation's loop budget. A {@code may_goto} merely
+     * each traversal of {@code e} follows a {@code may_goto} of the same iteration, which is a
+     * cancellation point of its own. A {@code may_goto} merely
      * somewhere in the loop body proves nothing: an inner cycle, or a branch around it, can
      * repeat the back-edge without ever reaching it. Paths around the loop stay inside its body
      * (every node on one reaches the tail without passing the head), so the search does too.
