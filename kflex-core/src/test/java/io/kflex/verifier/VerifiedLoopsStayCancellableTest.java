@@ -162,6 +162,18 @@ class VerifiedLoopsStayCancellableTest {
         });
     }
 
+    @ParameterizedTest
+    @MethodSource("engines")
+    void aShortCountedLoopStillRunsWithoutAPoll(Engine engine) throws VerificationException, EngineException {
+        // 1000 iterations: proven, so its back-edge does not poll and a pending request never stops it.
+        Code code = new Asm().mov(0, 0).mov(1, 0).label("loop").add(0, 3).add(1, 1).jmp(JLT, 1, 1000, "loop").exit().build();
+        VerifiedProgram verified = verify(code);
+        assertThat(verified.cancellationPoints()).isEmpty();
+        Invocation invocation = new Invocation(new AddressSpace());
+        invocation.requestCancel("requested before the start");
+        assertThat(engine.load(code, Bindings.of(HELPERS).withVerified(verified)).run(invocation)).isEqualTo(new Outcome.Returned(3000));
+    }
+
     static List<Code> runaways() {
         return List.of(mayGotoOnAnInnerCycleOnly(), mayGotoABranchBypasses(), countdownFromTheClock(), nestedCountedLoops(),
                 countedLoopCallingACountedLoop());
