@@ -11,10 +11,11 @@ import java.util.Optional;
  * Where an engine may leave out the cancellation poll of a backward branch. Without verifier facts
  * every taken backward branch polls (and every {@code may_goto}). With them, a backward branch
  * whose edge the verifier proved to close a terminating loop does not: each cycle of the program
- * contains a backward branch, and a cycle through a proven edge is traversed a bounded number of
- * times, so every cycle that can run forever still passes a poll. Edges the verifier did not prove
- * — including those it could only see as forward jumps or fall-throughs in an irreducible loop —
- * keep their polls.
+ * contains a backward branch, and a cycle through a proven edge either passes a {@code may_goto}
+ * (which polls) or is traversed at most {@code Verifier.MAX_UNPOLLED_ITERATIONS} times between
+ * polls, counting the proven loops around it, so every cycle that can run long still passes a
+ * poll. Edges the verifier did not prove — including those it could only see as forward jumps or
+ * fall-throughs in an irreducible loop — keep their polls.
  */
 public final class CancellationPolls {
     private CancellationPolls() {}

@@ -17,9 +17,10 @@ import java.util.SortedSet;
  *       analysis assumes it ({@link GuardAnalysis}): a guarded access confines its base register
  *       in place ({@code base &= mask}), and {@code addr_space_cast} to the kernel view yields
  *       {@code value & mask}.</li>
- *   <li>{@code backEdges}: every loop back-edge and whether its loop provably terminates.</li>
- *   <li>{@code cancellationPoints}: the slots of back-edges without a termination proof; the
- *       engines poll for cancellation there.</li>
+ *   <li>{@code backEdges}: every loop back-edge and whether its loop provably terminates soon
+ *       enough to need no cancellation check (see {@link BackEdgeFact}).</li>
+ *   <li>{@code cancellationPoints}: the slots of the other back-edges; the engines poll for
+ *       cancellation there.</li>
  *   <li>{@code heldAtCancellation}: per cancellation point, the object table — the references
  *       and lock the program may hold there, which the runtime releases when it cancels.</li>
  *   <li>{@code stackDepths}: bytes of stack each subprogram (by entry slot) uses.</li>

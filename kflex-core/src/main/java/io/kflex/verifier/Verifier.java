@@ -66,6 +66,14 @@ public final class Verifier {
     private static final int R2 = 2, R3 = 3, R4 = 4;
     /** Linux's BPF_MAX_LOOPS: a numeric iterator yields at most this many values. */
     public static final long ITER_MAX_STEPS = 8L * 1024 * 1024;
+    /**
+     * Most loop iterations a run may make without passing a cancellation check: Linux's cap on
+     * any single loop construct ({@code bpf_loop}, numeric iterators, the {@code may_goto}
+     * budget). A loop proven to end but allowed more — a countdown from {@code ktime_get_ns()}
+     * ends only after days — or nested in proven loops whose bounds multiply past it keeps
+     * its cancellation point.
+     */
+    public static final long MAX_UNPOLLED_ITERATIONS = ITER_MAX_STEPS;
     /** Bytes of the {@code int} that {@code bpf_iter_num_next} points to. */
     private static final int ITER_CUR_SIZE = 4;
 
@@ -90,6 +98,8 @@ public final class Verifier {
     private final Map<Integer, List<VerifierState>> explored = new HashMap<>();
     /** Per loop head: termination witnesses holding on every back-edge arrival so far (null = none yet). */
     private final Map<Integer, Set<Witness>> witnesses = new HashMap<>();
+    /** Per loop head and witness: the values it took at back-edge arrivals and its smallest step (all arrivals so far). */
+    private final Map<Integer, Map<Witness, Span>> witnessSpans = new HashMap<>();
     private final Map<Integer, AccessFact> accesses = new TreeMap<>();
     /** Per helper call with a map argument: the program map index on every path so far, or -1 when paths disagree. */
     private final Map<Integer, Integer> callMaps = new TreeMap<>();
@@ -109,6 +119,32 @@ public final class Verifier {
      * by a non-zero amount in direction {@code up} without wrapping in the given domain.
      */
     private record Witness(int location, boolean up, boolean unsigned) {}
+
+    /**
+     * What a witness's back-edge arrivals span: values in {@code [lo, hi]} and steps of at least
+     * {@code minStep}, all compared unsigned (signed values are biased by 2^63 first). One entry
+     * into the loop sees strictly monotonic values there, so it makes at most
+     * {@code (hi - lo) / minStep + 1} iterations.
+     */
+    private record Span(long lo, long hi, long minStep) {
+        static Span of(Scalar s, Witness w, long amount) {
+            ScalarValue b = s.bounds();
+            long step = amount < 0 ? -amount : amount; // Long.MIN_VALUE stays 2^63 unsigned
+            return w.unsigned() ? new Span(b.umin(), b.umax(), step) : new Span(b.smin() ^ Long.MIN_VALUE, b.smax() ^ Long.MIN_VALUE, step);
+        }
+
+        Span union(Span o) {
+            return new Span(unsignedMin(lo, o.lo), Long.compareUnsigned(hi, o.hi) >= 0 ? hi : o.hi, unsignedMin(minStep, o.minStep));
+        }
+
+        /** Iterations per entry into the loop, saturating at {@code Long.MAX_VALUE}. */
+        long iterations() {
+            long quotient = Long.divideUnsigned(hi - lo, minStep);
+            return quotient < 0 || quotient == Long.MAX_VALUE ? Long.MAX_VALUE : quotient + 1;
+        }
+
+        private static long unsignedMin(long a, long b) { return Long.compareUnsigned(a, b) <= 0 ? a : b; }
+    }
 
     private Verifier(Code code, ProgramType type, List<MapSpec> maps, VerifierOptions options) {
         this.code = java.util.Objects.requireNonNull(code, "code");
@@ -350,12 +386,13 @@ public final class Verifier {
         for (VerifierState.Reference ref : st.refs.values()) if (ref.kind() != PointerKind.ITER) held.add(HeldResource.of(ref));
         if (st.lock != null) held.add(HeldResource.of(st.lock));
         Set<Witness> found = new HashSet<>();
+        Map<Witness, Span> spans = witnessSpans.computeIfAbsent(head, k -> new HashMap<>());
         for (FrameState f : st.frames) {
             for (int r = 0; r < Registers.COUNT; r++) {
-                if (f.regs[r] instanceof Scalar s) addWitnesses(found, s, head, location(f.frameNo, r));
+                if (f.regs[r] instanceof Scalar s) addWitnesses(found, spans, s, head, location(f.frameNo, r));
             }
             for (int slot = 0; slot < StackState.SIZE / StackState.SLOT; slot++) {
-                if (f.stack.spill(slot * StackState.SLOT) instanceof Scalar s) addWitnesses(found, s, head, stackLocation(f.frameNo, slot));
+                if (f.stack.spill(slot * StackState.SLOT) instanceof Scalar s) addWitnesses(found, spans, s, head, stackLocation(f.frameNo, slot));
             }
         }
         witnesses.merge(head, found, (a, b) -> {
@@ -365,31 +402,153 @@ public final class Verifier {
         });
     }
 
-    private static void addWitnesses(Set<Witness> out, Scalar s, int head, int location) {
+    private static void addWitnesses(Set<Witness> out, Map<Witness, Span> spans, Scalar s, int head, int location) {
         LoopDelta d = s.deltas().get(head);
         if (d == null || d.origin() != location || d.amount() == 0) return;
-        if (d.noUnsignedWrap()) out.add(new Witness(location, d.amount() > 0, true));
-        if (d.noSignedWrap()) out.add(new Witness(location, d.amount() > 0, false));
-    }
-
-    private List<BackEdgeFact> backEdgeFacts() {
-        List<BackEdgeFact> out = new ArrayList<>();
-        for (ControlFlowGraph.Edge e : cfg.backEdges()) {
-            java.util.BitSet body = cfg.loopBody(e);
-            boolean mayGoto = false;
-            for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) mayGoto |= code.at(pc) instanceof MayGoto;
-            Set<Witness> w = witnesses.get(e.to());
-            if (mayGoto) out.add(new BackEdgeFact(e.from(), e.to(), true, "may_goto in the loop"));
-            else if (cfg.isIrreducible(e.to())) out.add(new BackEdgeFact(e.from(), e.to(), false, "irreducible loop"));
-            else if (w == null) out.add(new BackEdgeFact(e.from(), e.to(), true, "back-edge is never taken"));
-            else if (!w.isEmpty()) out.add(new BackEdgeFact(e.from(), e.to(), true, describe(w)));
-            else out.add(new BackEdgeFact(e.from(), e.to(), false, "no bounded induction variable"));
+        for (boolean unsigned : new boolean[] {true, false}) {
+            if (!(unsigned ? d.noUnsignedWrap() : d.noSignedWrap())) continue;
+            Witness w = new Witness(location, d.amount() > 0, unsigned);
+            out.add(w);
+            spans.merge(w, Span.of(s, w, d.amount()), Span::union);
         }
-        return out;
     }
 
-    private String describe(Set<Witness> witnesses) {
-        Witness w = witnesses.stream().filter(x -> iteratorLocations.contains(x.location)).findFirst().orElse(witnesses.iterator().next());
+    /**
+     * The verdict on every back-edge. It needs no cancellation point when every path around the
+     * loop passes a {@code may_goto} (itself a check), when it is never taken, or when a witness
+     * bounds the loop's iterations per entry by {@link #MAX_UNPOLLED_ITERATIONS} — and the
+     * counted loops around it (in this subprogram, and in callers around the call) leave the
+     * product of their bounds under it too: bounds multiply, and a run between two checks must
+     * stay short, not merely finite.
+     */
+    private List<BackEdgeFact> backEdgeFacts() {
+        List<ControlFlowGraph.Edge> edges = cfg.backEdges();
+        BackEdgeFact[] facts = new BackEdgeFact[edges.size()];
+        Map<Integer, Long> counted = new TreeMap<>(); // head -> iterations per entry, for heads proven by a witness
+        for (int i = 0; i < facts.length; i++) {
+            ControlFlowGraph.Edge e = edges.get(i);
+            Set<Witness> w = witnesses.get(e.to());
+            if (everyIterationPassesMayGoto(e)) facts[i] = new BackEdgeFact(e.from(), e.to(), true, "may_goto on every path around the loop");
+            else if (cfg.isIrreducible(e.to())) facts[i] = new BackEdgeFact(e.from(), e.to(), false, "irreducible loop");
+            else if (w == null) facts[i] = new BackEdgeFact(e.from(), e.to(), true, "back-edge is never taken");
+            else if (w.isEmpty()) facts[i] = new BackEdgeFact(e.from(), e.to(), false, "no bounded induction variable");
+            else {
+                Witness best = tightest(e.to(), w);
+                long n = witnessSpans.get(e.to()).get(best).iterations();
+                boolean few = n <= MAX_UNPOLLED_ITERATIONS;
+                facts[i] = new BackEdgeFact(e.from(), e.to(), few, describe(best) + ", at most " + iterations(n) + " iterations"
+                        + (few ? "" : ": too many to run without a cancellation point"));
+                if (few) counted.put(e.to(), n);
+            }
+        }
+        Map<Integer, String> tooLong = new HashMap<>();
+        long[] memo = new long[cfg.subprogramCount()];
+        for (int sub = 0; sub < memo.length; sub++) unpolledIterations(sub, counted, tooLong, memo);
+        for (int i = 0; i < facts.length; i++) {
+            BackEdgeFact f = facts[i];
+            String why = tooLong.get(f.to());
+            if (why != null && f.terminating() && counted.containsKey(f.to()) && !everyIterationPassesMayGoto(edges.get(i))) {
+                facts[i] = new BackEdgeFact(f.from(), f.to(), false, f.reason() + ", " + why);
+            }
+        }
+        return List.of(facts);
+    }
+
+    /**
+     * The most loop iterations one call of subprogram {@code sub} (with everything it calls) can
+     * make without a cancellation check, at least 1. Goes through the subprogram's counted loops
+     * from the outside in: a loop whose bound times those of the counted loops around it, times
+     * what the calls in its body make, exceeds {@link #MAX_UNPOLLED_ITERATIONS} is recorded in
+     * {@code tooLong} (its back-edges will check) and multiplies nothing further.
+     */
+    private long unpolledIterations(int sub, Map<Integer, Long> counted, Map<Integer, String> tooLong, long[] memo) {
+        if (memo[sub] > 0) return memo[sub];
+        memo[sub] = Long.MAX_VALUE; // while in progress: a call cycle (refused before this runs) would count as unbounded
+        Map<Integer, java.util.BitSet> bodies = new HashMap<>();
+        for (ControlFlowGraph.Edge e : cfg.backEdges()) {
+            if (counted.containsKey(e.to()) && cfg.subprogramOf(e.to()) == sub) {
+                bodies.computeIfAbsent(e.to(), k -> new java.util.BitSet()).or(cfg.loopBody(e));
+            }
+        }
+        long most = 1;
+        Set<Integer> callees = new TreeSet<>(cfg.callees(sub));
+        callees.addAll(indirectCallees.getOrDefault(sub, Set.of()));
+        for (int callee : callees) most = Math.max(most, unpolledIterations(callee, counted, tooLong, memo));
+        List<Integer> outsideIn = new ArrayList<>(bodies.keySet());
+        outsideIn.sort(java.util.Comparator.comparingInt((Integer h) -> -bodies.get(h).cardinality()).thenComparing(h -> h));
+        List<Integer> kept = new ArrayList<>();
+        for (int head : outsideIn) {
+            java.util.BitSet body = bodies.get(head);
+            long around = 1;
+            for (int outer : kept) if (bodies.get(outer).get(head)) around = saturatingMultiply(around, counted.get(outer));
+            long inside = 1;
+            for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
+                Instruction insn = code.at(pc);
+                if (insn instanceof Call c && c.kind() == CallKind.LOCAL) {
+                    inside = Math.max(inside, unpolledIterations(cfg.subprogramOf(code.branchTarget(pc)), counted, tooLong, memo));
+                } else if (insn instanceof CallX) {
+                    for (int callee : indirectCallees.getOrDefault(sub, Set.of())) {
+                        inside = Math.max(inside, unpolledIterations(callee, counted, tooLong, memo));
+                    }
+                }
+            }
+            long total = saturatingMultiply(saturatingMultiply(around, counted.get(head)), inside);
+            if (total > MAX_UNPOLLED_ITERATIONS) {
+                tooLong.put(head, "which with the loops around it and the calls in it makes up to " + iterations(total)
+                        + " iterations: too many to run without a cancellation point");
+            } else {
+                kept.add(head);
+                most = Math.max(most, total);
+            }
+        }
+        memo[sub] = most;
+        return most;
+    }
+
+    private static long saturatingMultiply(long a, long b) {
+        long high = Math.multiplyHigh(a, b), product = a * b;
+        return high != 0 || product < 0 ? Long.MAX_VALUE : product;
+    }
+
+    private static String iterations(long n) { return n == Long.MAX_VALUE ? "2^63 or more" : Long.toString(n); }
+
+    /** The witness bounding the loop at {@code head} the tightest (an iterator on a tie: its reason reads best). */
+    private Witness tightest(int head, Set<Witness> candidates) {
+        Map<Witness, Span> spans = witnessSpans.get(head);
+        return candidates.stream().min(java.util.Comparator.comparingLong((Witness w) -> spans.get(w).iterations())
+                .thenComparing(w -> !iteratorLocations.contains(w.location()))
+                .thenComparingInt(Witness::location).thenComparing(Witness::unsigned)).orElseThrow();
+    }
+
+    /**
+     * Whether every path from the head of {@code e} to its tail passes a {@code may_goto}, so that
+     * each traversal of {@code e} follows a {@code may_goto} of the same iteration, which is a
+     * cancellation point of its own. A {@code may_goto} merely
+     * somewhere in the loop body proves nothing: an inner cycle, or a branch around it, can
+     * repeat the back-edge without ever reaching it. Paths around the loop stay inside its body
+     * (every node on one reaches the tail without passing the head), so the search does too.
+     */
+    private boolean everyIterationPassesMayGoto(ControlFlowGraph.Edge e) {
+        java.util.BitSet body = cfg.loopBody(e);
+        java.util.BitSet seen = new java.util.BitSet();
+        Deque<Integer> work = new ArrayDeque<>();
+        work.push(e.to());
+        seen.set(e.to());
+        while (!work.isEmpty()) {
+            int pc = work.pop();
+            if (code.at(pc) instanceof MayGoto) continue;
+            if (pc == e.from()) return false; // reached the tail without a may_goto
+            for (int next : cfg.successors(pc)) {
+                if (body.get(next) && !seen.get(next)) {
+                    seen.set(next);
+                    work.push(next);
+                }
+            }
+        }
+        return true;
+    }
+
+    private String describe(Witness w) {
         int frame = w.location / 1000, rest = w.location % 1000;
         String where = rest >= 100 ? "fp" + ((rest - 100) * 8 - StackState.SIZE) : "R" + rest;
         if (frame > 0) where += " (frame " + frame + ")";

@@ -159,11 +159,27 @@ class KFlexRuntimeTest {
         try (KFlexRuntime runtime = runtime(engine);
              Extension mix = runtime.open(TestObjects.object("bench_hashmix.bpf.o"));
              Extension collatz = runtime.open(TestObjects.object("loop_bounded.bpf.o"))) {
-            // seed 0, 1000 iterations: a loop with a constant bound, proven to terminate — no poll in it.
+            // seed 0, 1000 iterations of a bpf_for loop, proven to end within 2^23 iterations: its
+            // back-edge does not poll, so a run cancelled from the start goes through the whole loop
+            // and stops only at the backward branch that the exhausted iterator (r0 == NULL after
+            // bpf_iter_num_next) takes out of it — not a back-edge, so it polls. (hashmix_bounded's
+            // constant bound is tested on a copy of its counter, which the verifier cannot relate to
+            // the counter: it sees up to 2^32 iterations, and that loop polls.)
             byte[] args = ByteBuffer.allocate(24).order(ByteOrder.LITTLE_ENDIAN).putLong(0).putInt(1000).array();
-            LoadedProgram bounded = mix.load("hashmix_bounded");
+            LoadedProgram bounded = mix.load("hashmix_bpf_for");
             assertThat(bounded.verified().cancellationPoints()).isEmpty();
-            assertThat(runCancelledFromTheStart(bounded, args)).isEqualTo(new Outcome.Returned(1000));
+            assertThat(bounded.verified().backEdges()).singleElement().satisfies(b -> assertThat(b.terminating()).isTrue());
+            assertThat(runCancelledFromTheStart(bounded, args)).isInstanceOfSatisfying(Outcome.Cancelled.class, c -> {
+                io.kflex.isa.Code code = bounded.program().code();
+                assertThat(code.at(c.pc())).isInstanceOfSatisfying(io.kflex.isa.Instruction.Jump.class, j -> {
+                    assertThat(j.op()).isEqualTo(io.kflex.isa.JumpOp.JEQ);
+                    assertThat(j.dst()).isZero();
+                    assertThat(j.src()).isEqualTo(io.kflex.isa.Operand.imm(0));
+                });
+                assertThat(code.at(c.pc() - 1)).isInstanceOfSatisfying(io.kflex.isa.Instruction.Call.class,
+                        call -> assertThat(call.kind()).isEqualTo(io.kflex.isa.Instruction.CallKind.KFUNC));
+                assertThat(bounded.verified().backEdges().getFirst().from()).isNotEqualTo(c.pc());
+            });
             // collatz has no provable bound: its back-edge polls and the run stops there.
             LoadedProgram unbounded = collatz.load("collatz");
             assertThat(unbounded.verified().cancellationPoints()).hasSize(1);

@@ -57,13 +57,21 @@ class ExtensionObjectsVerifyTest {
     }
 
     @Test
-    void bpfForLoopsNeedNoCancellationPoint() throws Exception {
-        VerifiedProgram p = verify("loop_bpf_for.bpf.o", "triangle");
-        assertThat(p.backEdges()).hasSize(2).allSatisfy(b -> {
+    void aBpfForLoopNeedsNoCancellationPointButOneNestedInAnotherDoes() throws Exception {
+        VerifiedProgram single = verify("count_sketch.bpf.o", "cs_add");
+        assertThat(single.backEdges()).singleElement().satisfies(b -> {
             assertThat(b.terminating()).isTrue();
             assertThat(b.reason()).contains("numeric iterator");
         });
-        assertThat(p.cancellationPoints()).isEmpty();
+        assertThat(single.cancellationPoints()).isEmpty();
+        // triangle nests two bpf_for loops over an int range: up to 2^23 iterations each, 2^46 together.
+        VerifiedProgram nested = verify("loop_bpf_for.bpf.o", "triangle");
+        assertThat(nested.backEdges()).hasSize(2).allSatisfy(b -> assertThat(b.reason()).contains("numeric iterator"));
+        BackEdgeFact outer = nested.backEdges().stream().filter(BackEdgeFact::terminating).findFirst().orElseThrow();
+        BackEdgeFact inner = nested.backEdges().stream().filter(b -> !b.terminating()).findFirst().orElseThrow();
+        assertThat(inner.to()).isGreaterThan(outer.to());
+        assertThat(inner.reason()).contains("loops around it");
+        assertThat(nested.cancellationPoints()).containsExactly(inner.from());
     }
 
     @Test

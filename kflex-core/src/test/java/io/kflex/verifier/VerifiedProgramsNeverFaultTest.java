@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.kflex.engine.AddressSpace;
 import io.kflex.engine.Bindings;
+import io.kflex.engine.BoundedRuns;
 import io.kflex.engine.EngineException;
 import io.kflex.engine.Executable;
 import io.kflex.engine.Invocation;
@@ -20,15 +21,12 @@ import io.kflex.isa.InvalidInstructionException;
 import io.kflex.isa.JumpOp;
 import io.kflex.isa.Operand;
 import io.kflex.isa.Size;
+import io.kflex.isa.asm.Disassembler;
 import io.kflex.loader.ProgramType;
 import java.lang.foreign.Arena;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Assume;
@@ -37,7 +35,6 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.Tuple;
-import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.statistics.Statistics;
 
 /**
@@ -49,8 +46,10 @@ import net.jqwik.api.statistics.Statistics;
  * here the only two. The interpreter's {@link AddressSpace} bounds-checks every load, store and
  * atomic against those regions and turns a stray access into {@link Outcome.Faulted}; so the
  * property is: verified ⇒ the outcome is never {@code Faulted}. (It may be {@code Cancelled}:
- * loops without a termination proof are accepted, and a watchdog cancels runs that take too
- * long, as the runtime would.) The programs mix scalar arithmetic, branches and loops, stack and
+ * loops without a termination proof are accepted, and runs that take too long are asked to
+ * cancel, as the runtime's watchdog would. A run that ignores the request fails the property
+ * with the program, rather than hanging the build: every loop that can run long must reach a
+ * cancellation check.) The programs mix scalar arithmetic, branches and loops, stack and
  * context accesses at constant and variable offsets (many of them out of bounds, so the
  * verifier has something to reject), pointer arithmetic and copies, spills, atomics, helper
  * calls and local calls.
@@ -59,19 +58,13 @@ class VerifiedProgramsNeverFaultTest {
 
     private static final VerifierOptions OPTIONS = VerifierOptions.defaults().withLogLevel(0).withMaxProcessed(10_000)
             .withTimeBudget(Duration.ofSeconds(5));
-    private static final HelperTable HELPERS = HelperTable.builder()
+    static final HelperTable HELPERS = HelperTable.builder()
             .add(5, "ktime_get_ns", (inv, a, b, c, d, e) -> System.nanoTime())
             .add(7, "get_prandom_u32", (inv, a, b, c, d, e) -> java.util.concurrent.ThreadLocalRandom.current().nextInt() & 0xffffffffL)
             .build();
-    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "verified-programs-watchdog");
-        t.setDaemon(true);
-        return t;
-    });
+    /** When a run is asked to cancel, as a watchdog would; and how long it may then ignore the request before the property fails. */
+    private static final Duration CANCEL_AFTER = Duration.ofMillis(100), RUNAWAY_AFTER = Duration.ofSeconds(10);
     private static final int SUBPROGRAM_MARKER = RandomPrograms.SUBPROGRAM_MARKER;
-
-    @AfterContainer
-    static void stopWatchdog() { WATCHDOG.shutdownNow(); }
 
     @Provide
     Arbitrary<List<Instruction>> programs() {
@@ -159,6 +152,10 @@ class VerifiedProgramsNeverFaultTest {
         });
     }
 
+    static String describe(Code code, VerifiedProgram verified) {
+        return Disassembler.of(Disassembler.Radix.DECIMAL).listing(code, pc -> null) + "back-edges: " + verified.backEdges();
+    }
+
     /** A call, then r1-r5 (clobbered by it) set again so the pieces after it can use them. */
     private static List<Instruction> withArguments(Instruction call) {
         List<Instruction> l = new ArrayList<>();
@@ -186,19 +183,13 @@ class VerifiedProgramsNeverFaultTest {
             return;
         }
         Executable executable = new Interpreter().load(code, Bindings.of(HELPERS).withVerified(verified));
-        try (Arena arena = Arena.ofConfined()) {
-            AddressSpace memory = new AddressSpace();
-            long ctx = memory.map(new Region(Region.Kind.CONTEXT, arena.allocate(ContextDescriptor.SYSCALL_BUFFER_SIZE), true, "ctx"));
-            Invocation invocation = new Invocation(memory, ctx);
-            ScheduledFuture<?> watchdog = WATCHDOG.schedule(() -> invocation.requestCancel("watchdog"), 100, TimeUnit.MILLISECONDS);
-            Outcome outcome;
-            try {
-                outcome = executable.run(invocation);
-            } finally {
-                watchdog.cancel(false);
-            }
-            assertThat(outcome).as("outcome of a verified program:\n%s", code).isNotInstanceOf(Outcome.Faulted.class);
-            Statistics.collect(outcome instanceof Outcome.Cancelled ? "accepted, cancelled" : "accepted, returned");
-        }
+        // A shared, automatically freed arena: the run happens on a worker thread, and a runaway
+        // one may still hold the buffer after the property has failed.
+        AddressSpace memory = new AddressSpace();
+        long ctx = memory.map(new Region(Region.Kind.CONTEXT, Arena.ofAuto().allocate(ContextDescriptor.SYSCALL_BUFFER_SIZE), true, "ctx"));
+        Invocation invocation = new Invocation(memory, ctx);
+        Outcome outcome = BoundedRuns.run(executable, invocation, CANCEL_AFTER, RUNAWAY_AFTER, () -> describe(code, verified));
+        assertThat(outcome).as(() -> "outcome of a verified program:\n" + describe(code, verified)).isNotInstanceOf(Outcome.Faulted.class);
+        Statistics.collect(outcome instanceof Outcome.Cancelled ? "accepted, cancelled" : "accepted, returned");
     }
 }

@@ -42,19 +42,34 @@ class VerifierLoopTest {
     }
 
     @Test
-    void loopUpToAnUnknownBoundTerminates() throws Exception {
+    void loopUpToAnUnknownBoundEndsButKeepsItsCancellationPoint() throws Exception {
+        // i < n for a 64-bit n: finite, but up to 2^64 iterations — far too long to go unchecked.
         VerifiedProgram p = verify(new Asm().call(5).movr(6, 0).mov(7, 0).label("head")
                 .jmpr(JGE, 7, 6, "out").add(7, 1).ja("head").label("out").ret(0), ProgramType.SYSCALL);
-        assertThat(p.backEdges()).singleElement().satisfies(b -> assertThat(b.terminating()).isTrue());
+        assertThat(p.backEdges()).singleElement().satisfies(b -> {
+            assertThat(b.terminating()).isFalse();
+            assertThat(b.reason()).contains("R7 increases").contains("too many");
+        });
+        assertThat(p.cancellationPoints()).hasSize(1);
     }
 
     @Test
-    void countdownFromAnUnknownValueTerminates() throws Exception {
+    void loopUpToABoundedUnknownTerminates() throws Exception {
+        VerifiedProgram p = verify(new Asm().call(5).movr(6, 0).and(6, 4095).mov(7, 0).label("head")
+                .jmpr(JGE, 7, 6, "out").add(7, 1).ja("head").label("out").ret(0), ProgramType.SYSCALL);
+        assertThat(p.backEdges()).singleElement().satisfies(b -> {
+            assertThat(b.terminating()).isTrue();
+            assertThat(b.reason()).contains("R7 increases").contains("at most 4095 iterations");
+        });
+    }
+
+    @Test
+    void countdownFromAnUnknownValueIsProvenButNotShort() throws Exception {
         VerifiedProgram p = verify(new Asm().call(5).movr(1, 0).label("head")
                 .jmp(JEQ, 1, 0, "out").sub(1, 1).ja("head").label("out").ret(0), ProgramType.SYSCALL);
         assertThat(p.backEdges()).singleElement().satisfies(b -> {
-            assertThat(b.terminating()).isTrue();
-            assertThat(b.reason()).contains("decreases");
+            assertThat(b.terminating()).isFalse();
+            assertThat(b.reason()).contains("decreases").contains("too many");
         });
     }
 
