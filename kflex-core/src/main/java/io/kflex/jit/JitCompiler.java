@@ -97,7 +97,6 @@ final class JitCompiler {
     static final ClassDesc CD_MEMORY_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
     static final ClassDesc CD_EXTENSION_FAULT = ClassDesc.of(ExtensionFault.class.getName());
     static final ClassDesc CD_JIT_FAULT = ClassDesc.of(JitFault.class.getName());
-    static final ClassDesc CD_CANCELLATION = ClassDesc.of(JitCancellation.class.getName());
     static final ClassDesc CD_TAIL_CALL = ClassDesc.of(JitTailCall.class.getName());
 
     /** Name of the generated (hidden) class; must be in this package to reach its package-private runtime. */

@@ -148,4 +148,27 @@ class JitUnrollTest {
                 .filter(e -> e instanceof java.lang.classfile.Instruction i && what.test(i))
                 .count();
     }
+
+    @Test
+    void unrolledLoopsInsideTheRegionsOfASplitSubprogramKeepTheirSemantics() throws Exception {
+        // Padding around the loop makes the subprogram worth splitting; at every limit the loop
+        // either lies inside one region (unrolled there) or straddles regions (emitted once).
+        StringBuilder text = new StringBuilder("mov r0, 0\nmov r2, 0\n");
+        for (int i = 0; i < 40; i++) text.append("add r3, ").append(i).append('\n');
+        text.append(SUM_WITH_BREAK.lines().skip(2).reduce("", (a, l) -> a + l + "\n").replace("exit\n", ""));
+        for (int i = 0; i < 40; i++) text.append("xor r4, r3\n");
+        text.append("exit\n");
+        Code code = Assembler.assemble(text.toString());
+        int whole = JitCompiler.largestMethod(JitEngine.generate(code, BINDINGS));
+        for (int limit : new int[] {whole / 4, whole / 3, whole / 2, whole * 3 / 4}) {
+            JitExecutable split = new JitEngine().load(new JitCompiler(code, BINDINGS, limit));
+            assertThat(split.splitSubprograms()).as("limit %d of %d", limit, whole).isPositive();
+            assertThat(JitCompiler.classFile().verify(split.classBytes())).isEmpty();
+            for (long n = 0; n <= 9; n++) {
+                long expected = Math.min(n, 7) * (Math.min(n, 7) - 1) / 2;
+                assertThat(split.run(new Invocation(new AddressSpace(), n))).as("limit %d, n = %d", limit, n)
+                        .isEqualTo(Outcome.Returned.of(expected));
+            }
+        }
+    }
 }
