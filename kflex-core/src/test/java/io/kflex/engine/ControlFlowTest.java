@@ -256,4 +256,37 @@ class ControlFlowTest {
         assertThat(program.run(new Invocation(new AddressSpace()).withLoopBudget(0))).isEqualTo(new Outcome.Returned(0));
         assertThat(program.run(new Invocation(new AddressSpace()))).isEqualTo(new Outcome.Returned(RuntimeLimits.DEFAULT_LOOP_BUDGET));
     }
+
+    /**
+     * The may_goto budget is the run's, shared by every frame: a loop whose iterations each call a
+     * subprogram that spends one more unit runs half as many times, and a subprogram called after
+     * the loop finds the budget gone.
+     */
+    @ParameterizedTest
+    @MethodSource("engines")
+    @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD) // a budget lost between frames never runs out
+    void theMayGotoBudgetIsSharedByEveryFrame(Engine e) {
+        Code code = code(
+                /* 0 */ mov(6, 0),
+                /* 1 */ mayGoto(3),     // -> 5 when exhausted
+                /* 2 */ add(6, 1),
+                /* 3 */ callLocal(6),   // -> 10: spends one unit if any is left
+                /* 4 */ ja(-4),         // -> 1
+                /* 5 */ callLocal(4),   // -> 10 again, after the loop
+                /* 6 */ movr(7, 0),
+                /* 7 */ movr(0, 6),
+                /* 8 */ addr(0, 7),
+                /* 9 */ exit(),
+                /* 10 */ mayGoto(2),    // -> 13 when exhausted
+                /* 11 */ mov(0, 0),
+                /* 12 */ exit(),
+                /* 13 */ mov(0, 1000),
+                /* 14 */ exit());
+        for (long budget : new long[] {0, 1, 2, 9, 10, 11}) {
+            // Each iteration spends one unit, its call another; the last call finds none left.
+            long expected = (budget + 1) / 2 + 1000;
+            Outcome outcome = Runs.load(e, code, HelperTable.empty()).run(new Invocation(new AddressSpace()).withLoopBudget(budget));
+            assertThat(outcome).as("budget %d", budget).isEqualTo(new Outcome.Returned(expected));
+        }
+    }
 }
