@@ -1136,6 +1136,11 @@ final class JitCompiler {
         /** A load from a promoted frame slot: the slot's bytes in little-endian order, zero- or sign-extended. */
         private void loadSlot(Load l) {
             code.lload(slotLocal(l.off()));
+            storeLoadedFromWord(l);
+        }
+
+        /** With the 8-byte word holding {@code l}'s bytes pushed: takes them out, zero- or sign-extended, into its register. */
+        private void storeLoadedFromWord(Load l) {
             int shift = slotShift(l.off());
             if (shift > 0) code.loadConstant(shift).lushr();
             if (l.size() != Size.DW) {
@@ -1193,22 +1198,7 @@ final class JitCompiler {
         private void loadFrameWord(Load l) {
             frameWord(l.off());
             code.laload();
-            int shift = slotShift(l.off());
-            if (shift > 0) code.loadConstant(shift).lushr();
-            if (l.size() != Size.DW) {
-                if (l.signed()) {
-                    code.l2i();
-                    switch (l.size()) {
-                        case B -> code.i2b();
-                        case H -> code.i2s();
-                        default -> {}
-                    }
-                    code.i2l();
-                } else {
-                    code.loadConstant(sizeMask(l.size())).land();
-                }
-            }
-            code.lstore(reg(l.dst()));
+            storeLoadedFromWord(l);
         }
 
         /** A store of a whole aligned frame word. */
