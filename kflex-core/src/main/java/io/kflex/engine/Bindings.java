@@ -37,6 +37,24 @@ public record Bindings(HelperTable helpers, PseudoResolver pseudo, Optional<Veri
          *     a map index the object does not declare or an offset outside a map value
          */
         OptionalLong resolve(LoadImm64 insn) throws EngineException;
+
+        /**
+         * The one region that holds every value of the program's map {@code mapIndex} for as long
+         * as the map exists, and the address it is mapped at, when there is such a region (an
+         * array's values, a hash map's value slab); else empty. The JIT then reaches the values
+         * of that map through a constant segment.
+         */
+        default Optional<FixedRegion> valueRegion(int mapIndex) {
+            return Optional.empty();
+        }
+    }
+
+    /** A region mapped at {@code base} (a window's first address) for the life of what owns it. */
+    public record FixedRegion(long base, Region region) {
+        public FixedRegion {
+            Objects.requireNonNull(region);
+            if ((base & 0xffff_ffffL) != 0) throw new IllegalArgumentException("a region starts a window, not at 0x" + Long.toHexString(base));
+        }
     }
 
     public Bindings {

@@ -43,11 +43,13 @@ import java.lang.constant.MethodTypeDesc;
 import java.lang.reflect.AccessFlag;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -241,6 +243,18 @@ final class JitCompiler {
     private final HeapMemory heap;
     private int heapSegmentSlot = -1, heapSlot = -1;
 
+    /**
+     * Per instruction: the program map whose values a map-value access reaches on every path, when
+     * that map keeps its values in one fixed region ({@link Bindings.PseudoResolver#valueRegion});
+     * else -1. Such an access checks its window against the region's and then goes through a
+     * static final segment, which C2 folds like the heap's.
+     */
+    private final int[] fixedValueMap;
+    /** Per program map with fixed values: its window and the class-data slot of its segment. */
+    private final Map<Integer, FixedValues> fixedValues = new TreeMap<>();
+
+    private record FixedValues(long window, int slot) {}
+
     JitCompiler(Code code, Bindings bindings) throws EngineException {
         this(code, bindings, HUGE_METHOD_LIMIT);
     }
@@ -264,6 +278,8 @@ final class JitCompiler {
         this.heapPlan = HeapPlan.of(code, bindings);
         this.heap = bindings.heap().orElse(null);
         this.hostRegions = new HostRegion[code.length()];
+        this.fixedValueMap = new int[code.length()];
+        Arrays.fill(fixedValueMap, -1);
         int specialised = 0;
         if (bindings.verified().isPresent()) {
             VerifiedProgram facts = bindings.verified().get();
@@ -278,6 +294,7 @@ final class JitCompiler {
                 if (region == HostRegion.STACK && baseRegister(insn) == 10) continue;
                 hostRegions[pc] = region;
                 if (region != null) specialised++;
+                if (region == HostRegion.MAP_VALUE && fact.map() >= 0) fixValueRegion(pc, fact.map(), !(insn instanceof Load), bindings);
             }
         }
         this.hostAccesses = specialised;
@@ -320,6 +337,18 @@ final class JitCompiler {
                 if (value.isPresent()) pseudoValues.put(pc, value.getAsLong());
             }
         }
+    }
+
+    /** Marks the access at {@code pc} to map {@code map}'s values as fixed-region, if the map's values stay in one region. */
+    private void fixValueRegion(int pc, int map, boolean write, Bindings bindings) {
+        Optional<Bindings.FixedRegion> fixed = bindings.pseudo().valueRegion(map);
+        // A store to a read-only map keeps the generic path, which faults as the address space does.
+        if (fixed.isEmpty() || write && !fixed.get().region().writable()) return;
+        if (!fixedValues.containsKey(map)) {
+            fixedValues.put(map, new FixedValues(fixed.get().base() >>> 32, classData.size()));
+            classData.add(fixed.get().region().segment());
+        }
+        fixedValueMap[pc] = map;
     }
 
     /**
@@ -371,6 +400,9 @@ final class JitCompiler {
 
     /** How many loads and stores go straight to a packet, context or map-value segment. */
     int hostAccesses() { return hostAccesses; }
+
+    /** How many of those reach a map's values through the map's fixed region ({@link #fixedValueMap}). */
+    int fixedValueAccesses() { return (int) Arrays.stream(fixedValueMap).filter(m -> m >= 0).count(); }
 
     /** Frame slots kept in {@code long} locals, over every subprogram generated as one method. */
     int promotedFrameSlots() {
@@ -658,6 +690,7 @@ final class JitCompiler {
         for (var e : kfuncSlots.entrySet()) cb.withField(kfuncField(e.getKey()), CD_HELPER, flags);
         for (var e : boundSlots.entrySet()) cb.withField(boundField(e.getKey()), CD_HELPER, flags);
         if (helperTableSlot >= 0) cb.withField(HELPER_TABLE_FIELD, CD_HELPER_TABLE, flags);
+        for (int map : fixedValues.keySet()) cb.withField(mapValuesField(map), CD_MEMORY_SEGMENT, flags);
         if (heapSegmentSlot >= 0) {
             cb.withField(HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT, flags);
             cb.withField(HEAP_FIELD, CD_HEAP_MEMORY, flags);
@@ -679,6 +712,10 @@ final class JitCompiler {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER_TABLE, helperTableSlot));
                 code.putstatic(CD_PROGRAM, HELPER_TABLE_FIELD, CD_HELPER_TABLE);
             }
+            for (var e : fixedValues.entrySet()) {
+                code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_MEMORY_SEGMENT, e.getValue().slot()));
+                code.putstatic(CD_PROGRAM, mapValuesField(e.getKey()), CD_MEMORY_SEGMENT);
+            }
             if (heapSegmentSlot >= 0) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_MEMORY_SEGMENT, heapSegmentSlot));
                 code.putstatic(CD_PROGRAM, HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT);
@@ -698,6 +735,9 @@ final class JitCompiler {
     private static String boundField(int pc) { return "bound" + pc; }
 
     private static String kfuncField(int id) { return "kfunc" + id; }
+
+    /** The static final holding the segment of program map {@code map}'s fixed value region. */
+    private static String mapValuesField(int map) { return "mapValues" + map; }
 
 
     private void emitSubprogram(ClassBuilder cb, int entry) {
@@ -1419,42 +1459,83 @@ final class JitCompiler {
         private void hostLoad(int pc, Load l, HostRegion region) {
             guardedHostAccess(pc, l.src(), l.off(), l.size(), false, () -> {
                 String getter = l.size() == Size.DW ? "get64" : (l.signed() ? "getS" : "getU") + l.size().bytes() * 8;
-                if (!region.ownWords) {
-                    hostAddress(l.src(), l.off(), l.size(), false, region);
+                Label generic = code.newLabel(), loaded = code.newLabel();
+                if (fixedValueMap[pc] >= 0) {
+                    fixedValues(pc, l.src(), l.off(), generic);
                     code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst()));
-                    return;
+                    code.goto_(loaded);
                 }
-                Label segmentPath = code.newLabel(), done = code.newLabel();
-                wordsOrSegment(l.src(), l.off(), l.size(), false, region, segmentPath);
-                code.invokestatic(CD_RUNTIME, "word" + getter.substring(3), MTD_WORDS_GET).goto_(done);
-                code.labelBinding(segmentPath);
-                hostOffset(l.src(), l.off(), false, region);
-                code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET);
-                code.labelBinding(done);
-                code.lstore(reg(l.dst()));
+                code.labelBinding(generic);
+                hostLoadThroughWindow(l, region, getter);
+                code.labelBinding(loaded);
             });
+        }
+
+        /** {@link #hostLoad} through the region cached for the address's window. */
+        private void hostLoadThroughWindow(Load l, HostRegion region, String getter) {
+            if (!region.ownWords) {
+                hostAddress(l.src(), l.off(), l.size(), false, region);
+                code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst()));
+                return;
+            }
+            Label segmentPath = code.newLabel(), done = code.newLabel();
+            wordsOrSegment(l.src(), l.off(), l.size(), false, region, segmentPath);
+            code.invokestatic(CD_RUNTIME, "word" + getter.substring(3), MTD_WORDS_GET).goto_(done);
+            code.labelBinding(segmentPath);
+            hostOffset(l.src(), l.off(), false, region);
+            code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET);
+            code.labelBinding(done);
+            code.lstore(reg(l.dst()));
+        }
+
+        /**
+         * For an access to a map whose values stay in one region: if {@code base + off} lies in that
+         * region's window, pushes the region's static final segment and the offset
+         * {@code (u32) (base + off)}; otherwise jumps to {@code elsewhere} (the generic path, which
+         * finds the region or the fault). The segment's bounds check stays.
+         */
+        private void fixedValues(int pc, int base, short off, Label elsewhere) {
+            int map = fixedValueMap[pc];
+            address(base, off);
+            code.loadConstant(32).lushr().loadConstant(fixedValues.get(map).window()).lcmp().ifne(elsewhere);
+            code.getstatic(CD_PROGRAM, mapValuesField(map), CD_MEMORY_SEGMENT);
+            address(base, off);
+            code.loadConstant(0xffff_ffffL).land();
         }
 
         /** A store the verifier proved to reach {@code region}; {@code value} pushes the value as a long. */
         private void hostStore(int pc, int base, short off, Size size, HostRegion region, Runnable value) {
             guardedHostAccess(pc, base, off, size, true, () -> {
-                // As for frame slots, only whole words are stored as elements (see emit).
-                if (!region.ownWords || size != Size.DW) {
-                    hostAddress(base, off, size, true, region);
+                Label generic = code.newLabel(), stored = code.newLabel();
+                if (fixedValueMap[pc] >= 0) {
+                    fixedValues(pc, base, off, generic);
                     value.run();
-                    code.invokestatic(CD_RUNTIME, "set" + size.bytes() * 8, MTD_HOST_SET);
-                    return;
+                    code.invokestatic(CD_RUNTIME, "set" + size.bytes() * 8, MTD_HOST_SET).goto_(stored);
                 }
-                Label segmentPath = code.newLabel(), done = code.newLabel();
-                wordsOrSegment(base, off, size, true, region, segmentPath);
-                value.run();
-                code.invokestatic(CD_RUNTIME, "wordSet64", MTD_WORDS_SET).goto_(done);
-                code.labelBinding(segmentPath);
-                hostOffset(base, off, true, region);
+                code.labelBinding(generic);
+                hostStoreThroughWindow(base, off, size, region, value);
+                code.labelBinding(stored);
+            });
+        }
+
+        /** {@link #hostStore} through the region cached for the address's window. */
+        private void hostStoreThroughWindow(int base, short off, Size size, HostRegion region, Runnable value) {
+            // As for frame slots, only whole words are stored as elements (see emit).
+            if (!region.ownWords || size != Size.DW) {
+                hostAddress(base, off, size, true, region);
                 value.run();
                 code.invokestatic(CD_RUNTIME, "set" + size.bytes() * 8, MTD_HOST_SET);
-                code.labelBinding(done);
-            });
+                return;
+            }
+            Label segmentPath = code.newLabel(), done = code.newLabel();
+            wordsOrSegment(base, off, size, true, region, segmentPath);
+            value.run();
+            code.invokestatic(CD_RUNTIME, "wordSet64", MTD_WORDS_SET).goto_(done);
+            code.labelBinding(segmentPath);
+            hostOffset(base, off, true, region);
+            value.run();
+            code.invokestatic(CD_RUNTIME, "set" + size.bytes() * 8, MTD_HOST_SET);
+            code.labelBinding(done);
         }
 
         /**

@@ -1,5 +1,6 @@
 package io.kflex.maps;
 
+import io.kflex.engine.Bindings;
 import io.kflex.engine.Region;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -50,6 +51,9 @@ public final class BpfArray extends BpfMap {
 
     /** The region holding the values. */
     public Region region() { return region; }
+
+    @Override
+    public Optional<Bindings.FixedRegion> valueRegion() { return Optional.of(new Bindings.FixedRegion(base, region)); }
 
     /** Host write of raw bytes at {@code offset} of element 0 (global data initialisation). */
     void initialise(byte[] data) {

@@ -1,5 +1,6 @@
 package io.kflex.maps;
 
+import io.kflex.engine.Bindings;
 import io.kflex.engine.ExtensionFault;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -80,6 +81,9 @@ public final class BpfHash extends BpfMap {
 
     /** Value slots unlinked but still waiting for running invocations to finish. */
     public int slotsAwaitingReclamation() { return slab.retiredCount(); }
+
+    @Override
+    public Optional<Bindings.FixedRegion> valueRegion() { return Optional.of(new Bindings.FixedRegion(slab.base, slab.region)); }
 
     private int cpuOf(int cpu) {
         if (!perCpu) return 0;

@@ -1,5 +1,6 @@
 package io.kflex.maps;
 
+import io.kflex.engine.Bindings;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -45,6 +46,12 @@ public abstract sealed class BpfMap permits BpfArray, BpfHash, BpfProgArray, Bpf
 
     /** The value programs see for this map ({@link MapHandles}). */
     public long handle() { return MapHandles.of(id); }
+
+    /**
+     * The region holding every value programs can reach in this map, for the map's whole life,
+     * with its address; empty for maps whose values are not in one such region.
+     */
+    public Optional<Bindings.FixedRegion> valueRegion() { return Optional.empty(); }
 
     // ---- program face ---------------------------------------------------------------------
 

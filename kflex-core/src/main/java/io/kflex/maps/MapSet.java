@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -119,6 +120,11 @@ public final class MapSet implements Bindings.PseudoResolver {
     /** Closes every map of the set. */
     public void close() {
         for (BpfMap m : maps) table.close(m);
+    }
+
+    @Override
+    public Optional<Bindings.FixedRegion> valueRegion(int mapIndex) {
+        return mapIndex >= 0 && mapIndex < maps.size() ? maps.get(mapIndex).valueRegion() : Optional.empty();
     }
 
     @Override
