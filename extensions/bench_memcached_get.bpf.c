@@ -29,15 +29,13 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "kflex.h"
+#include "memcached_udp.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define MEMCACHED_PORT 11211
-#define FRAME_HEADER 8 /* memcached's UDP frame header */
 #define KEY_MAX 32     /* key bytes in an entry, zero-padded; keys are at most 31 bytes */
 #define VALUE_MAX 32
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
 
 struct mc_entry {
 	__u8 key[KEY_MAX];     /* the key, zero-padded */
@@ -60,8 +58,6 @@ int memcached_get(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip;
 	struct udphdr *udp;
 	struct mc_entry *entry;
 	__u64 key[KEY_MAX / 8] = {};
@@ -69,12 +65,10 @@ int memcached_get(struct xdp_md *ctx)
 	__u8 *p;
 	__u32 len;
 
-	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+	if (!is_ipv4_udp(data, data_end))
 		return XDP_PASS;
-	ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > data_end || ip->ihl != 5 || ip->protocol != IPPROTO_UDP)
-		return XDP_PASS;
-	udp = (void *)(ip + 1);
+	/* Only the port is checked: not the frame header's sequence and count fields. */
+	udp = (struct udphdr *)((__u8 *)data + UDP_AT);
 	if ((void *)(udp + 1) > data_end || udp->dest != bpf_htons(MEMCACHED_PORT))
 		return XDP_PASS;
 

@@ -143,27 +143,13 @@ int bmc_udp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip;
-	struct udphdr *udp;
 	struct bmc_entry *e;
 	__u8 key[BMC_KEY_BUF] = {};
 	__u64 hash = FNV_OFFSET, word = 0;
 	__u32 len = 0, start = 0, index, reply_len = 0;
 	int found = 0, hit = 0, is_get, request_len, c;
-	__u8 *f;
 
-	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
-		return XDP_PASS;
-	ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > data_end || ip->ihl != 5 || ip->protocol != IPPROTO_UDP)
-		return XDP_PASS;
-	udp = (void *)(ip + 1);
-	f = (__u8 *)(udp + 1);
-	if ((void *)(f + FRAME_HEADER + 4) > data_end)
-		return XDP_PASS;
-	/* A single-datagram request: sequence 0, count 1. */
-	if (f[2] || f[3] || f[4] || f[5] != 1)
+	if (!is_request(data, data_end, 4))
 		return XDP_PASS;
 
 	/* The command word: up to 7 letters, then a space. */

@@ -297,9 +297,6 @@ int memcached_udp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip;
-	struct udphdr *udp;
 	struct mc_bucket __arena *table, *b;
 	struct mc_item __arena *it;
 	__u8 key[MC_KEY_BUF] = {};
@@ -308,18 +305,9 @@ int memcached_udp(struct xdp_md *ctx)
 	int found = 0, hit = 0, is_set = 0, control = 0, request_len;
 	__u8 *f, *q;
 
-	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+	if (!is_request(data, data_end, 4))
 		return XDP_PASS;
-	ip = (void *)(eth + 1);
-	if ((void *)(ip + 1) > data_end || ip->ihl != 5 || ip->protocol != IPPROTO_UDP)
-		return XDP_PASS;
-	udp = (void *)(ip + 1);
-	f = (__u8 *)(udp + 1);
-	if ((void *)(f + FRAME_HEADER + 4) > data_end)
-		return XDP_PASS;
-	/* A single-datagram request: sequence 0, count 1. */
-	if (f[2] || f[3] || f[4] || f[5] != 1)
-		return XDP_PASS;
+	f = (__u8 *)data + FRAME_AT;
 	if (f[9] != 'e' || f[10] != 't' || f[11] != ' ')
 		return XDP_PASS;
 	if (f[8] == 's')

@@ -2,8 +2,9 @@
 /*
  * memcached_udp.h — what the memcached extensions at the UDP hook share: the frame layout of a
  * memcached UDP request (Ethernet, IPv4 without options, UDP, memcached's 8-byte frame header,
- * then the text), FNV-1a, and the byte-level access to the body and the turn-around of a reply.
- * Used by memcached_offload.bpf.c (the KFlex offload) and bmc_cache.bpf.c (the BMC-style cache).
+ * then the text) and the checks that find it, FNV-1a, and the byte-level access to the body and
+ * the turn-around of a reply. Used by memcached_offload.bpf.c (the KFlex offload),
+ * bmc_cache.bpf.c (the BMC-style cache) and bench_memcached_get.bpf.c (the GET benchmark).
  */
 #ifndef MEMCACHED_UDP_H
 #define MEMCACHED_UDP_H
@@ -11,15 +12,56 @@
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/in.h>
 #include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#define UDP_AT (14 + 20)               /* the UDP header, behind Ethernet and IPv4 (no options) */
+#define FRAME_AT (UDP_AT + 8)          /* memcached's frame header, behind UDP */
 #define FRAME_HEADER 8
-#define BODY (14 + 20 + 8 + FRAME_HEADER) /* Ethernet, IPv4 (no options), UDP, frame header */
-#define RESPONSE_MASK 2047                 /* every response offset is below this */
+#define BODY (FRAME_AT + FRAME_HEADER) /* the text of the request or reply */
+#define RESPONSE_MASK 2047             /* every response offset is below this */
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
+
+/*
+ * Whether data..data_end holds an Ethernet frame carrying IPv4 without options and UDP. Only
+ * the headers up to the IPv4 one are known to be in bounds then: the caller checks the UDP
+ * header (at UDP_AT) and what follows it.
+ */
+static __always_inline int is_ipv4_udp(void *data, void *data_end)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return 0;
+	if ((void *)(ip + 1) > data_end || ip->ihl != 5 || ip->protocol != IPPROTO_UDP)
+		return 0;
+	return 1;
+}
+
+/*
+ * Whether data..data_end holds a single-datagram memcached request (frame header at FRAME_AT
+ * with sequence 0 and datagram count 1) in an IPv4/UDP frame, with at least body_bytes bytes
+ * of body, which are then known to be in bounds.
+ *
+ * A flag rather than a pointer to the frame header: with a pointer that may be NULL, clang
+ * merges the checks differently and memcached_udp needs more instructions.
+ */
+static __always_inline int is_request(void *data, void *data_end, __u32 body_bytes)
+{
+	__u8 *f = (__u8 *)data + FRAME_AT;
+
+	if (!is_ipv4_udp(data, data_end))
+		return 0;
+	if ((void *)(f + FRAME_HEADER + body_bytes) > data_end)
+		return 0;
+	if (f[2] || f[3] || f[4] || f[5] != 1)
+		return 0;
+	return 1;
+}
 
 /*
  * Writes one response byte at body offset pos. The frame was grown to hold the largest reply

@@ -170,14 +170,46 @@ class MapFastPathTest {
         return new ObjectMap(MapSpec.of(name, type, keySize, 8, 64, 0), ObjectMap.Origin.BTF, ".maps", null, new TreeMap<>());
     }
 
-    private static KFlexRuntime runtime(Engine engine, int cpus) {
-        return KFlexRuntime.builder().engine(engine).cpus(cpus).budget(Duration.ofSeconds(5)).build();
-    }
+    /**
+     * A runtime on {@code engine} with {@code cpus} CPUs and an extension holding the program
+     * {@code source} (as "prog") and {@code maps}; closing it closes both.
+     */
+    private record Fixture(Engine engine, KFlexRuntime runtime, Extension ext) implements AutoCloseable {
+        static Fixture of(Engine engine, int cpus, String source, ObjectMap... maps) throws Exception {
+            KFlexRuntime runtime = KFlexRuntime.builder().engine(engine).cpus(cpus).budget(Duration.ofSeconds(5)).build();
+            try {
+                Code code = Assembler.assemble(source);
+                Program program = new Program("prog", "syscall", ProgramType.SYSCALL, code, List.of(0), List.of(), List.of());
+                return new Fixture(engine, runtime, runtime.open(
+                        new ExtensionObject("fastpath", List.of(program), List.of(maps), Optional.empty(), "GPL", Optional.empty())));
+            } catch (Exception | Error e) {
+                runtime.close();
+                throw e;
+            }
+        }
 
-    private static Extension open(KFlexRuntime runtime, String source, ObjectMap... maps) throws Exception {
-        Code code = Assembler.assemble(source);
-        Program program = new Program("prog", "syscall", ProgramType.SYSCALL, code, List.of(0), List.of(), List.of());
-        return runtime.open(new ExtensionObject("fastpath", List.of(program), List.of(maps), Optional.empty(), "GPL", Optional.empty()));
+        BpfMap map(String name) { return ext.maps().byName(name); }
+
+        LoadedProgram load() throws Exception { return ext.load("prog"); }
+
+        /** The loaded program, which the JIT gave {@code boundCalls} helper calls bound to their maps. */
+        LoadedProgram load(int boundCalls) throws Exception {
+            LoadedProgram program = load();
+            if (engine.name().equals("jit")) {
+                int bound = program.executable() instanceof JitExecutable jit ? jit.boundCalls() : -1;
+                assertThat(bound).as("helper calls bound to their maps").isEqualTo(boundCalls);
+            }
+            return program;
+        }
+
+        @Override
+        public void close() {
+            try {
+                ext.close();
+            } finally {
+                runtime.close();
+            }
+        }
     }
 
     /** A key of {@code size} bytes that differs from every other key of the test in its last byte too. */
@@ -206,45 +238,42 @@ class MapFastPathTest {
         return ((Outcome.Returned) r.outcome()).r0();
     }
 
-    private static int boundCalls(LoadedProgram program) {
-        return program.executable() instanceof JitExecutable j ? j.boundCalls() : -1;
+    /** What the program returns for {@code key} with nothing after it, no value and no flags. */
+    private static long lookup(LoadedProgram program, byte[] key) {
+        return run(program, context(key, 0, 0, (byte) 0));
     }
 
     @ParameterizedTest(name = "{0}, {1}-byte keys")
     @MethodSource("enginesAndKeySizes")
     void lookupsHitAndMissByTheWholeKey(Engine engine, int keySize) throws Exception {
-        try (KFlexRuntime runtime = runtime(engine, 1); Extension ext = open(runtime, LOOKUP, hash("h", MapSpec.HASH, keySize))) {
-            BpfMap map = ext.maps().byName("h");
-            for (int i = 0; i < 40; i++) map.update(key(keySize, i), u64(1000 + i), BpfMap.BPF_ANY);
-            LoadedProgram program = ext.load("prog");
+        try (Fixture f = Fixture.of(engine, 1, LOOKUP, hash("h", MapSpec.HASH, keySize))) {
+            for (int i = 0; i < 40; i++) f.map("h").update(key(keySize, i), u64(1000 + i), BpfMap.BPF_ANY);
+            LoadedProgram program = f.load(1);
             assertThat(program.verified().callMaps().values()).as("one call, on map 0").containsExactly(0);
-            if (engine.name().equals("jit")) assertThat(boundCalls(program)).as("the lookup is bound to its map").isEqualTo(1);
             for (int i = 0; i < 40; i++) {
                 // Bytes after the key are not part of it.
                 assertThat(run(program, context(key(keySize, i), 0, 0, (byte) i))).isEqualTo(1000 + i);
             }
             byte[] other = key(keySize, 3);
             other[keySize - 1] ^= 0x40; // differs in the last byte only (the padded tail of the last word)
-            assertThat(run(program, context(other, 0, 0, (byte) 0))).isEqualTo(0xdead);
-            assertThat(run(program, context(key(keySize, 99), 0, 0, (byte) 0))).isEqualTo(0xdead);
+            assertThat(lookup(program, other)).isEqualTo(0xdead);
+            assertThat(lookup(program, key(keySize, 99))).isEqualTo(0xdead);
         }
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("engines")
     void aValueStaysReadableAfterItsElementIsDeletedInTheSameRun(Engine engine) throws Exception {
-        try (KFlexRuntime runtime = runtime(engine, 1);
-             Extension ext = open(runtime, LOOKUP_DELETE_READ, hash("h", MapSpec.HASH, 13))) {
-            BpfHash map = (BpfHash) ext.maps().byName("h");
+        try (Fixture f = Fixture.of(engine, 1, LOOKUP_DELETE_READ, hash("h", MapSpec.HASH, 13))) {
+            BpfHash map = (BpfHash) f.map("h");
             map.update(key(13, 1), u64(77), BpfMap.BPF_ANY);
             map.update(key(13, 2), u64(88), BpfMap.BPF_ANY);
-            LoadedProgram program = ext.load("prog");
-            if (engine.name().equals("jit")) assertThat(boundCalls(program)).as("lookup and delete").isEqualTo(2);
-            assertThat(run(program, context(key(13, 1), 0, 0, (byte) 0))).isEqualTo(77);
+            LoadedProgram program = f.load(2); // lookup and delete
+            assertThat(lookup(program, key(13, 1))).isEqualTo(77);
             assertThat(map.lookup(key(13, 1))).isEmpty();
             assertThat(map.lookup(key(13, 2))).contains(u64(88));
             assertThat(map.size()).isEqualTo(1);
-            assertThat(run(program, context(key(13, 1), 0, 0, (byte) 0))).isEqualTo(0xdead);
+            assertThat(lookup(program, key(13, 1))).isEqualTo(0xdead);
             // The deleted slot waited for the run to end; with no run in progress a new insert can reuse it.
             map.update(key(13, 1), u64(99), BpfMap.BPF_ANY);
             assertThat(map.lookup(key(13, 1))).contains(u64(99));
@@ -254,31 +283,28 @@ class MapFastPathTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("engines")
     void updatesThroughABoundCallKeepLinuxFlags(Engine engine) throws Exception {
-        try (KFlexRuntime runtime = runtime(engine, 1); Extension ext = open(runtime, UPDATE_LOOKUP, hash("h", MapSpec.HASH, 6))) {
-            LoadedProgram program = ext.load("prog");
-            if (engine.name().equals("jit")) assertThat(boundCalls(program)).isEqualTo(2);
+        try (Fixture f = Fixture.of(engine, 1, UPDATE_LOOKUP, hash("h", MapSpec.HASH, 6))) {
+            LoadedProgram program = f.load(2);
             byte[] k = key(6, 5);
             assertThat(run(program, context(k, 41, BpfMap.BPF_EXIST, (byte) 0))).as("EXIST on a missing key: -ENOENT").isEqualTo(-2);
             assertThat(run(program, context(k, 41, BpfMap.BPF_NOEXIST, (byte) 0))).isEqualTo(41);
             assertThat(run(program, context(k, 42, BpfMap.BPF_NOEXIST, (byte) 0))).as("NOEXIST on a present key: -EEXIST").isEqualTo(-17);
             assertThat(run(program, context(k, 43, BpfMap.BPF_ANY, (byte) 0x5a))).isEqualTo(43);
-            assertThat(ext.maps().byName("h").lookup(k)).contains(u64(43));
-            assertThat(ext.maps().byName("h").keys()).hasSize(1);
+            assertThat(f.map("h").lookup(k)).contains(u64(43));
+            assertThat(f.map("h").keys()).hasSize(1);
         }
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("engines")
     void perCpuMapsGiveTheInvocationsCpuSlot(Engine engine) throws Exception {
-        try (KFlexRuntime runtime = runtime(engine, 2); Extension ext = open(runtime, LOOKUP, hash("pc", MapSpec.PERCPU_HASH, 8))) {
-            BpfMap map = ext.maps().byName("pc");
+        try (Fixture f = Fixture.of(engine, 2, LOOKUP, hash("pc", MapSpec.PERCPU_HASH, 8))) {
             byte[] k = key(8, 9);
             byte[] both = new byte[16];
             System.arraycopy(u64(10), 0, both, 0, 8);
             System.arraycopy(u64(11), 0, both, 8, 8);
-            map.update(k, both, BpfMap.BPF_ANY);
-            LoadedProgram program = ext.load("prog");
-            if (engine.name().equals("jit")) assertThat(boundCalls(program)).isEqualTo(1);
+            f.map("pc").update(k, both, BpfMap.BPF_ANY);
+            LoadedProgram program = f.load(1);
             for (int cpu = 0; cpu < 2; cpu++) {
                 assertThat(invokeOn(program, context(k, 0, 0, (byte) 0), cpu)).isEqualTo(10 + cpu);
                 assertThat(invokeOn(program, context(key(8, 10), 0, 0, (byte) 0), cpu)).isEqualTo(0xdead);
@@ -300,15 +326,13 @@ class MapFastPathTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("engines")
     void aCallWhoseMapDependsOnThePathIsNotBoundAndStillRight(Engine engine) throws Exception {
-        try (KFlexRuntime runtime = runtime(engine, 1);
-             Extension ext = open(runtime, EITHER_MAP, hash("a", MapSpec.HASH, 8), hash("b", MapSpec.HASH, 8))) {
+        try (Fixture f = Fixture.of(engine, 1, EITHER_MAP, hash("a", MapSpec.HASH, 8), hash("b", MapSpec.HASH, 8))) {
             byte[] k = key(8, 1);
-            ext.maps().byName("a").update(k, u64(1), BpfMap.BPF_ANY);
-            ext.maps().byName("b").update(k, u64(2), BpfMap.BPF_ANY);
-            LoadedProgram program = ext.load("prog");
+            f.map("a").update(k, u64(1), BpfMap.BPF_ANY);
+            f.map("b").update(k, u64(2), BpfMap.BPF_ANY);
+            LoadedProgram program = f.load(0);
             assertThat(program.verified().callMaps()).as("paths disagree").containsValue(-1);
-            if (engine.name().equals("jit")) assertThat(boundCalls(program)).isZero();
-            assertThat(run(program, context(k, 0, 0, (byte) 0))).isEqualTo(1);
+            assertThat(lookup(program, k)).isEqualTo(1);
             assertThat(run(program, context(k, 1, 0, (byte) 0))).isEqualTo(2);
         }
     }
@@ -321,27 +345,25 @@ class MapFastPathTest {
         TreeMap<Integer, String> slots = new TreeMap<>(java.util.Map.of(0, "inner"));
         ObjectMap outer = new ObjectMap(outerSpec, ObjectMap.Origin.BTF, ".maps", null, slots);
         ObjectMap inner = new ObjectMap(innerSpec, ObjectMap.Origin.BTF, ".maps", null, new TreeMap<>());
-        try (KFlexRuntime runtime = runtime(engine, 1); Extension ext = open(runtime, MAP_IN_MAP, outer, inner)) {
+        try (Fixture f = Fixture.of(engine, 1, MAP_IN_MAP, outer, inner)) {
             byte[] k = key(8, 4);
-            ext.maps().byName("inner").update(k, u64(4444), BpfMap.BPF_ANY);
-            LoadedProgram program = ext.load("prog");
+            f.map("inner").update(k, u64(4444), BpfMap.BPF_ANY);
+            LoadedProgram program = f.load(1);
             // The first call names program map 0 on every path; the second whichever map the outer lookup returned.
             assertThat(program.verified().callMaps().values()).containsExactlyInAnyOrder(0, -1);
-            if (engine.name().equals("jit")) assertThat(boundCalls(program)).isEqualTo(1);
-            assertThat(run(program, context(k, 0, 0, (byte) 0))).isEqualTo(4444);
-            assertThat(run(program, context(key(8, 5), 0, 0, (byte) 0))).isEqualTo(0xdead);
+            assertThat(lookup(program, k)).isEqualTo(4444);
+            assertThat(lookup(program, key(8, 5))).isEqualTo(0xdead);
         }
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("engines")
     void lruMapsLookUpWithoutAllocatingKeysToo(Engine engine) throws Exception {
-        try (KFlexRuntime runtime = runtime(engine, 1); Extension ext = open(runtime, LOOKUP, hash("lru", MapSpec.LRU_HASH, 5))) {
-            BpfMap map = ext.maps().byName("lru");
-            for (int i = 0; i < 10; i++) map.update(key(5, i), u64(i), BpfMap.BPF_ANY);
-            LoadedProgram program = ext.load("prog");
-            for (int i = 0; i < 10; i++) assertThat(run(program, context(key(5, i), 0, 0, (byte) 0))).isEqualTo(i);
-            assertThat(run(program, context(key(5, 10), 0, 0, (byte) 0))).isEqualTo(0xdead);
+        try (Fixture f = Fixture.of(engine, 1, LOOKUP, hash("lru", MapSpec.LRU_HASH, 5))) {
+            for (int i = 0; i < 10; i++) f.map("lru").update(key(5, i), u64(i), BpfMap.BPF_ANY);
+            LoadedProgram program = f.load();
+            for (int i = 0; i < 10; i++) assertThat(lookup(program, key(5, i))).isEqualTo(i);
+            assertThat(lookup(program, key(5, 10))).isEqualTo(0xdead);
         }
     }
 }
