@@ -98,9 +98,9 @@ public final class AddressSpace {
 
     /**
      * The {@code long[]} behind the region of one of this address space's own windows (packet,
-     * context, stack) when the region's segment is a writable view of such an array from its
-     * first byte (word {@code i} then holds bytes {@code 8i .. 8i + 7}, little-endian, and the
-     * segment's size bounds the accesses); else null. Found once, when the region is mapped, for
+     * context, stack) when the region's segment is a writable view of all of such an array (word
+     * {@code i} then holds bytes {@code 8i .. 8i + 7}, little-endian, and the array's bounds are
+     * the region's); else null. Found once, when the region is mapped, for
      * compiled code that reads regions as array elements.
      */
     public long[] wordsAt(long address) {
@@ -111,7 +111,7 @@ public final class AddressSpace {
 
     private static long[] wholeWords(MemorySegment s) {
         if (s.isNative() || s.isReadOnly() || s.address() != 0) return null;
-        return s.heapBase().orElse(null) instanceof long[] w && s.byteSize() <= 8L * w.length ? w : null;
+        return s.heapBase().orElse(null) instanceof long[] w && s.byteSize() == 8L * w.length ? w : null;
     }
 
     /** The region an address falls in, or null. */

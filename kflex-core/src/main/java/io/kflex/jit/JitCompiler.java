@@ -83,8 +83,8 @@ import java.util.function.Consumer;
  * transitions pay for the array.
  */
 final class JitCompiler {
-    /** Locals per cached host region and direction: segment (1), window (2), words (1), size (2). */
-    private static final int HOST_CACHE_ENTRY = 6;
+    /** Locals per cached host region and direction: segment (1), window (2), words (1). */
+    private static final int HOST_CACHE_ENTRY = 4;
 
     /** HotSpot's {@code HugeMethodLimit}: larger methods are never compiled. */
     static final int HUGE_METHOD_LIMIT = 8000;
@@ -125,7 +125,6 @@ final class JitCompiler {
     private static final MethodTypeDesc MTD_WORDS_GET = MethodTypeDesc.of(CD_long, CD_long.arrayType(), CD_long);
     private static final MethodTypeDesc MTD_WORDS_SET = MethodTypeDesc.of(CD_void, CD_long.arrayType(), CD_long, CD_long);
     private static final MethodTypeDesc MTD_WORDS_OF = MethodTypeDesc.of(CD_long.arrayType(), CD_long);
-    private static final MethodTypeDesc MTD_OUT_OF_BOUNDS = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()));
     private static final MethodTypeDesc MTD_HOST_ACCESS_FAULT = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()),
             CD_Throwable, CD_ADDRESS_SPACE, CD_long, CD_int, CD_boolean, CD_int);
     private static final MethodTypeDesc MTD_FAULT_AT = MethodTypeDesc.of(CD_JIT_FAULT, CD_int, CD_String);
@@ -868,7 +867,6 @@ final class JitCompiler {
                     for (boolean write : new boolean[] {false, true}) {
                         code.aconst_null().astore(hostSegmentSlot(k, write));
                         code.aconst_null().astore(hostWordsSlot(k, write));
-                        code.lconst_0().lstore(hostSizeSlot(k, write));
                     }
                 }
                 forgetHostWindows();
@@ -1540,21 +1538,16 @@ final class JitCompiler {
 
         /**
          * Looks the region up if the window changed, then: when its segment is a whole {@code long[]}
-         * (every packet, context and stack a hook makes is one), bounds-checks the access against the
-         * segment's size and pushes the words and the offset; otherwise jumps to {@code segmentPath}.
-         * Array elements cost a few instructions and compiler nodes where a segment access inlines a
+         * (every packet, context and stack a hook makes is one), pushes the words and the offset;
+         * otherwise jumps to {@code segmentPath}. The array's own bounds check is the region's
+         * ({@link AddressSpace#wordsAt} gives only arrays exactly as long as their segment), and an
+         * access that straddles the last word reads or writes nothing before it fails. Array
+         * elements cost a few instructions and compiler nodes where a segment access inlines a
          * tree of checks, and C2 stops inlining once a method's nodes run out.
          */
         private void wordsOrSegment(int base, short off, Size size, boolean write, HostRegion region, Label segmentPath) {
             switchWindow(base, off, size, write, region);
             code.aload(hostWordsSlot(region, write)).ifnull(segmentPath);
-            Label inBounds = code.newLabel();
-            address(base, off);
-            code.loadConstant(0xffff_ffffL).land().loadConstant((long) size.bytes()).ladd()
-                    .lload(hostSizeSlot(region, write)).lcmp().ifle(inBounds);
-            // Past the region: the handler asks the address space for its fault.
-            code.invokestatic(CD_RUNTIME, "outOfBounds", MTD_OUT_OF_BOUNDS).athrow();
-            code.labelBinding(inBounds);
             code.aload(hostWordsSlot(region, write));
             address(base, off);
             code.loadConstant(0xffff_ffffL).land();
@@ -1589,8 +1582,6 @@ final class JitCompiler {
                 code.aload(0);
                 address(base, off);
                 code.invokevirtual(CD_CONTEXT, "words", MTD_WORDS_OF).astore(hostWordsSlot(region, write));
-                code.aload(segment).invokeinterface(CD_MEMORY_SEGMENT, "byteSize", MethodTypeDesc.of(CD_long))
-                        .lstore(hostSizeSlot(region, write));
             }
             code.labelBinding(cached);
         }
@@ -1857,9 +1848,6 @@ final class JitCompiler {
 
         /** The {@code long[]} behind the cached segment, or null (see {@link AddressSpace#wordsAt}). */
         private int hostWordsSlot(HostRegion k, boolean write) { return hostSegmentSlot(k, write) + 3; }
-
-        /** The cached segment's size in bytes: the bound of an access through {@link #hostWordsSlot}. */
-        private int hostSizeSlot(HostRegion k, boolean write) { return hostSegmentSlot(k, write) + 4; }
 
         /** No window is -1 (windows are unsigned 32-bit numbers): the next access of each kind looks its region up. */
         private void forgetHostWindows() {

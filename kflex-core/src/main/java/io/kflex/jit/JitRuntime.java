@@ -52,17 +52,12 @@ final class JitRuntime {
     static void set64(MemorySegment s, long offset, long value) { s.set(LE64, offset, value); }
 
     // The invocation's own regions (packet, context, stack) as hooks make them: a segment over a
-    // whole long[], whose word i holds bytes 8i..8i+7 little-endian. Generated code checks an
-    // access against the segment's size itself, then uses the array elements: a few
-    // instructions, and a few compiler nodes, against a segment access's inlined tree of checks.
+    // whole long[], whose word i holds bytes 8i..8i+7 little-endian. Generated code uses the
+    // array elements, whose bounds are the region's: a few instructions, and a few compiler
+    // nodes, against a segment access's inlined tree of checks.
     // Loads of any width and stores of whole 64-bit values go to the array; an access may straddle
-    // two words (packet fields are not aligned), and the second word then exists, since the access
-    // ends inside the segment.
-
-    /** What generated code throws for an access past its region: the handler turns it into the address space's fault. */
-    static RuntimeException outOfBounds() {
-        return new IndexOutOfBoundsException("past the region");
-    }
+    // two words (packet fields are not aligned), and one that runs past the last word fails on
+    // the array's bounds (a store before it has written anything).
 
     /** The {@code 8 * bytes}-bit little-endian value at byte {@code offset} (zero-extended). */
     private static long word(long[] w, long offset, int bytes) {
@@ -96,8 +91,9 @@ final class JitRuntime {
             w[i] = value;
             return;
         }
-        w[i] = w[i] & ~(-1L << shift) | value << shift;
+        // The second word first: past the array, the store fails before it has written anything.
         w[i + 1] = w[i + 1] & (-1L << shift) | value >>> (64 - shift);
+        w[i] = w[i] & ~(-1L << shift) | value << shift;
     }
 
     // eBPF division never traps: x / 0 = 0, x % 0 = x; Java's MIN / -1 = MIN and MIN % -1 = 0

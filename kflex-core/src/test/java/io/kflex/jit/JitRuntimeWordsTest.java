@@ -46,7 +46,7 @@ class JitRuntimeWordsTest {
     }
 
     @Test
-    void onlyAWritableLongArrayFromItsFirstByteHasWords() {
+    void onlyAWritableViewOfAWholeLongArrayHasWords() {
         long[] words = new long[4];
         io.kflex.engine.AddressSpace memory = new io.kflex.engine.AddressSpace();
         long whole = map(memory, MemorySegment.ofArray(words));
@@ -56,7 +56,7 @@ class JitRuntimeWordsTest {
         long bytes = map(memory, MemorySegment.ofArray(new byte[32]));
         long nativeMemory = map(memory, java.lang.foreign.Arena.ofAuto().allocate(32, 8));
         assertThat(memory.wordsAt(whole + 5)).isSameAs(words);
-        assertThat(memory.wordsAt(prefix)).as("a prefix: bounded by its size").isSameAs(words);
+        assertThat(memory.wordsAt(prefix)).as("a prefix: the array's bounds are not the region's").isNull();
         assertThat(memory.wordsAt(inner)).as("not from the first byte").isNull();
         assertThat(memory.wordsAt(readOnly)).isNull();
         assertThat(memory.wordsAt(bytes)).isNull();
@@ -65,6 +65,20 @@ class JitRuntimeWordsTest {
         assertThat(memory.wordsAt(whole)).as("unmapped").isNull();
         assertThat(memory.wordsAt(0)).isNull();
         assertThat(memory.wordsAt(0x2000L << 32)).as("a shared window").isNull();
+    }
+
+    @Test
+    void anAccessPastTheLastWordFailsAndAStoreWritesNothingFirst() {
+        long[] words = {0x1111_1111_1111_1111L, 0x2222_2222_2222_2222L};
+        for (long off = 9; off < 16; off++) {
+            long at = off;
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> JitRuntime.wordSet64(words, at, -1L))
+                    .isInstanceOf(IndexOutOfBoundsException.class);
+            assertThat(words).as("after a failed store at %d", off).containsExactly(0x1111_1111_1111_1111L, 0x2222_2222_2222_2222L);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> JitRuntime.word64(words, at)).isInstanceOf(IndexOutOfBoundsException.class);
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> JitRuntime.wordU32(words, 13)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThat(JitRuntime.wordU32(words, 12)).isEqualTo(0x2222_2222L);
     }
 
     private static long map(io.kflex.engine.AddressSpace memory, MemorySegment segment) {
