@@ -44,6 +44,8 @@ public final class AddressSpace {
     private Region[] windows = new Region[16];
     /** Per own window: the {@code long[]} behind its region's segment, if it is all of one (see {@link #wordsAt}). */
     private long[][] words = new long[16][];
+    /** Per own window: the {@code byte[]} behind its region's segment, if it is all of one (see {@link #bytesAt}). */
+    private byte[][] bytes = new byte[16][];
     private int next = 1;
 
     // The stack region this address space took over from its thread when its second run mapped a
@@ -80,9 +82,11 @@ public final class AddressSpace {
             if (windows.length >= SharedRegions.FIRST_WINDOW) throw new IllegalStateException("address space exhausted");
             windows = Arrays.copyOf(windows, windows.length * 2);
             words = Arrays.copyOf(words, windows.length);
+            bytes = Arrays.copyOf(bytes, windows.length);
         }
         windows[w] = region;
         words[w] = regionWords;
+        bytes[w] = regionWords == null ? wholeBytes(region.segment()) : null;
         next = w + 1;
         return (long) w << 32;
     }
@@ -93,6 +97,7 @@ public final class AddressSpace {
         if (w <= 0 || w >= windows.length || windows[w] == null) throw new IllegalArgumentException("nothing mapped at 0x" + Long.toHexString(base));
         windows[w] = null;
         words[w] = null;
+        bytes[w] = null;
         next = Math.min(next, w);
     }
 
@@ -107,6 +112,22 @@ public final class AddressSpace {
         long w = address >>> 32;
         long[][] all = words;
         return w > 0 && w < all.length ? all[(int) w] : null;
+    }
+
+    /**
+     * The {@code byte[]} behind the region of one of this address space's own windows when the
+     * region's segment is a writable view of all of such an array (the packet a hook makes); else
+     * null. As {@link #wordsAt}, for compiled code that reads and writes regions as array elements.
+     */
+    public byte[] bytesAt(long address) {
+        long w = address >>> 32;
+        byte[][] all = bytes;
+        return w > 0 && w < all.length ? all[(int) w] : null;
+    }
+
+    private static byte[] wholeBytes(MemorySegment s) {
+        if (s.isNative() || s.isReadOnly() || s.address() != 0) return null;
+        return s.heapBase().orElse(null) instanceof byte[] b && s.byteSize() == b.length ? b : null;
     }
 
     private static long[] wholeWords(MemorySegment s) {

@@ -125,6 +125,9 @@ final class JitCompiler {
     private static final MethodTypeDesc MTD_WORDS_GET = MethodTypeDesc.of(CD_long, CD_long.arrayType(), CD_long);
     private static final MethodTypeDesc MTD_WORDS_SET = MethodTypeDesc.of(CD_void, CD_long.arrayType(), CD_long, CD_long);
     private static final MethodTypeDesc MTD_WORDS_OF = MethodTypeDesc.of(CD_long.arrayType(), CD_long);
+    private static final MethodTypeDesc MTD_BYTES_GET = MethodTypeDesc.of(CD_long, CD_byte.arrayType(), CD_long);
+    private static final MethodTypeDesc MTD_BYTES_SET = MethodTypeDesc.of(CD_void, CD_byte.arrayType(), CD_long, CD_long);
+    private static final MethodTypeDesc MTD_BYTES_OF = MethodTypeDesc.of(CD_byte.arrayType(), CD_long);
     private static final MethodTypeDesc MTD_HOST_ACCESS_FAULT = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()),
             CD_Throwable, CD_ADDRESS_SPACE, CD_long, CD_int, CD_boolean, CD_int);
     private static final MethodTypeDesc MTD_FAULT_AT = MethodTypeDesc.of(CD_JIT_FAULT, CD_int, CD_String);
@@ -212,20 +215,30 @@ final class JitCompiler {
 
     /**
      * Host regions with a direct access path; {@code method} is the {@link JitContext} method giving
-     * the segment. {@code ownWords}: the invocation's own regions, which hooks back with a
-     * {@code long[]}; the generated code then loads from them, and stores 64-bit values to them,
-     * as array elements.
+     * the segment, {@code backing} the array hooks back the region with, which generated code uses
+     * directly when the region has it.
      */
     enum HostRegion {
-        PACKET("packet", true), CONTEXT("context", true), MAP_VALUE("mapValue", false), STACK("stackRegion", true);
+        PACKET("packet", Backing.BYTES), CONTEXT("context", Backing.WORDS), MAP_VALUE("mapValue", Backing.SEGMENT),
+        STACK("stackRegion", Backing.WORDS);
 
         final String method;
-        final boolean ownWords;
+        final Backing backing;
 
-        HostRegion(String method, boolean ownWords) {
+        HostRegion(String method, Backing backing) {
             this.method = method;
-            this.ownWords = ownWords;
+            this.backing = backing;
         }
+
+        /**
+         * What is behind a region's segment. {@code WORDS}: a {@code long[]} (the context and the
+         * stack: 8-byte aligned for atomics); loads of any width and 64-bit stores are array
+         * elements, narrower stores stay segment stores (merged into a word, each would wait for
+         * a load of what the last one wrote). {@code BYTES}: a {@code byte[]} (the packet: bytes
+         * and unaligned fields); every load and store is an element or a byte-array view.
+         * {@code SEGMENT}: only the segment (map values).
+         */
+        enum Backing { WORDS, BYTES, SEGMENT }
 
         static HostRegion of(MemoryRegion region) {
             return switch (region) {
@@ -866,7 +879,7 @@ final class JitCompiler {
                 for (HostRegion k : HostRegion.values()) {
                     for (boolean write : new boolean[] {false, true}) {
                         code.aconst_null().astore(hostSegmentSlot(k, write));
-                        code.aconst_null().astore(hostWordsSlot(k, write));
+                        code.aconst_null().astore(hostArraySlot(k, write));
                     }
                 }
                 forgetHostWindows();
@@ -1471,14 +1484,18 @@ final class JitCompiler {
 
         /** {@link #hostLoad} through the region cached for the address's window. */
         private void hostLoadThroughWindow(Load l, HostRegion region, String getter) {
-            if (!region.ownWords) {
+            if (region.backing == HostRegion.Backing.SEGMENT) {
                 hostAddress(l.src(), l.off(), l.size(), false, region);
                 code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst()));
                 return;
             }
             Label segmentPath = code.newLabel(), done = code.newLabel();
-            wordsOrSegment(l.src(), l.off(), l.size(), false, region, segmentPath);
-            code.invokestatic(CD_RUNTIME, "word" + getter.substring(3), MTD_WORDS_GET).goto_(done);
+            arrayOrSegment(l.src(), l.off(), l.size(), false, region, segmentPath);
+            if (region.backing == HostRegion.Backing.BYTES) {
+                code.invokestatic(CD_RUNTIME, "bytes" + getter.substring(3), MTD_BYTES_GET).goto_(done);
+            } else {
+                code.invokestatic(CD_RUNTIME, "word" + getter.substring(3), MTD_WORDS_GET).goto_(done);
+            }
             code.labelBinding(segmentPath);
             hostOffset(l.src(), l.off(), false, region);
             code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET);
@@ -1518,17 +1535,21 @@ final class JitCompiler {
 
         /** {@link #hostStore} through the region cached for the address's window. */
         private void hostStoreThroughWindow(int base, short off, Size size, HostRegion region, Runnable value) {
-            // As for frame slots, only whole words are stored as elements (see emit).
-            if (!region.ownWords || size != Size.DW) {
+            HostRegion.Backing backing = region.backing;
+            if (backing == HostRegion.Backing.SEGMENT || backing == HostRegion.Backing.WORDS && size != Size.DW) {
                 hostAddress(base, off, size, true, region);
                 value.run();
                 code.invokestatic(CD_RUNTIME, "set" + size.bytes() * 8, MTD_HOST_SET);
                 return;
             }
             Label segmentPath = code.newLabel(), done = code.newLabel();
-            wordsOrSegment(base, off, size, true, region, segmentPath);
+            arrayOrSegment(base, off, size, true, region, segmentPath);
             value.run();
-            code.invokestatic(CD_RUNTIME, "wordSet64", MTD_WORDS_SET).goto_(done);
+            if (backing == HostRegion.Backing.BYTES) {
+                code.invokestatic(CD_RUNTIME, "bytesSet" + size.bytes() * 8, MTD_BYTES_SET).goto_(done);
+            } else {
+                code.invokestatic(CD_RUNTIME, "wordSet64", MTD_WORDS_SET).goto_(done);
+            }
             code.labelBinding(segmentPath);
             hostOffset(base, off, true, region);
             value.run();
@@ -1537,18 +1558,19 @@ final class JitCompiler {
         }
 
         /**
-         * Looks the region up if the window changed, then: when its segment is a whole {@code long[]}
-         * (every packet, context and stack a hook makes is one), pushes the words and the offset;
-         * otherwise jumps to {@code segmentPath}. The array's own bounds check is the region's
-         * ({@link AddressSpace#wordsAt} gives only arrays exactly as long as their segment), and an
-         * access that straddles the last word reads or writes nothing before it fails. Array
-         * elements cost a few instructions and compiler nodes where a segment access inlines a
-         * tree of checks, and C2 stops inlining once a method's nodes run out.
+         * Looks the region up if the window changed, then: when its segment is a whole array of the
+         * region's {@link HostRegion.Backing} (every packet, context and stack a hook makes is one),
+         * pushes the array and the offset; otherwise jumps to {@code segmentPath}. The array's own
+         * bounds check is the region's ({@link AddressSpace#wordsAt} and {@link AddressSpace#bytesAt}
+         * give only arrays exactly as long as their segment), and an access that straddles the end
+         * reads or writes nothing before it fails. Array elements cost a few instructions and
+         * compiler nodes where a segment access inlines a tree of checks, and C2 stops inlining
+         * once a method's nodes run out.
          */
-        private void wordsOrSegment(int base, short off, Size size, boolean write, HostRegion region, Label segmentPath) {
+        private void arrayOrSegment(int base, short off, Size size, boolean write, HostRegion region, Label segmentPath) {
             switchWindow(base, off, size, write, region);
-            code.aload(hostWordsSlot(region, write)).ifnull(segmentPath);
-            code.aload(hostWordsSlot(region, write));
+            code.aload(hostArraySlot(region, write)).ifnull(segmentPath);
+            code.aload(hostArraySlot(region, write));
             address(base, off);
             code.loadConstant(0xffff_ffffL).land();
         }
@@ -1578,10 +1600,12 @@ final class JitCompiler {
                     .invokevirtual(CD_CONTEXT, region.method, MTD_HOST_SEGMENT).astore(segment);
             address(base, off);
             code.loadConstant(32).lushr().lstore(window);
-            if (region.ownWords) {
+            if (region.backing != HostRegion.Backing.SEGMENT) {
                 code.aload(0);
                 address(base, off);
-                code.invokevirtual(CD_CONTEXT, "words", MTD_WORDS_OF).astore(hostWordsSlot(region, write));
+                if (region.backing == HostRegion.Backing.BYTES) code.invokevirtual(CD_CONTEXT, "bytes", MTD_BYTES_OF);
+                else code.invokevirtual(CD_CONTEXT, "words", MTD_WORDS_OF);
+                code.astore(hostArraySlot(region, write));
             }
             code.labelBinding(cached);
         }
@@ -1846,8 +1870,8 @@ final class JitCompiler {
 
         private int hostWindowSlot(HostRegion k, boolean write) { return hostSegmentSlot(k, write) + 1; }
 
-        /** The {@code long[]} behind the cached segment, or null (see {@link AddressSpace#wordsAt}). */
-        private int hostWordsSlot(HostRegion k, boolean write) { return hostSegmentSlot(k, write) + 3; }
+        /** The array behind the cached segment, or null (see {@link HostRegion.Backing}). */
+        private int hostArraySlot(HostRegion k, boolean write) { return hostSegmentSlot(k, write) + 3; }
 
         /** No window is -1 (windows are unsigned 32-bit numbers): the next access of each kind looks its region up. */
         private void forgetHostWindows() {

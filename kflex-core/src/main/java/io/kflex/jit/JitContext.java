@@ -72,6 +72,14 @@ final class JitContext implements Invocation.FunctionCaller {
         return memory.wordsAt(address);
     }
 
+    /**
+     * The {@code byte[]} behind the own region (the packet) at {@code address}'s window, or null
+     * ({@link AddressSpace#bytesAt}); as {@link #words}.
+     */
+    byte[] bytes(long address) {
+        return memory.bytesAt(address);
+    }
+
     /** See {@link #packet}. */
     MemorySegment mapValue(long address, int size, boolean write) {
         return memory.resolveShared(address, size, write);

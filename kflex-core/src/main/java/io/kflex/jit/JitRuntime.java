@@ -9,6 +9,8 @@ import io.kflex.engine.Invocation;
 import io.kflex.helpers.HelperTable;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 /**
@@ -95,6 +97,36 @@ final class JitRuntime {
         w[i + 1] = w[i + 1] & (-1L << shift) | value >>> (64 - shift);
         w[i] = w[i] & ~(-1L << shift) | value << shift;
     }
+
+    // A packet as hooks make it: a segment over a whole byte[]. Loads of every width and stores of
+    // every width are array elements or byte-array views (one move each once compiled); the
+    // offset is the region offset, below 2^32, so a cast to int is negative, hence out of the
+    // array, exactly when it is past 2^31.
+    private static final VarHandle BYTES16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle BYTES32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle BYTES64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+    static long bytesU8(byte[] b, long offset) { return b[(int) offset] & 0xffL; }
+
+    static long bytesU16(byte[] b, long offset) { return (short) BYTES16.get(b, (int) offset) & 0xffffL; }
+
+    static long bytesU32(byte[] b, long offset) { return (int) BYTES32.get(b, (int) offset) & 0xffff_ffffL; }
+
+    static long bytesS8(byte[] b, long offset) { return b[(int) offset]; }
+
+    static long bytesS16(byte[] b, long offset) { return (short) BYTES16.get(b, (int) offset); }
+
+    static long bytesS32(byte[] b, long offset) { return (int) BYTES32.get(b, (int) offset); }
+
+    static long bytes64(byte[] b, long offset) { return (long) BYTES64.get(b, (int) offset); }
+
+    static void bytesSet8(byte[] b, long offset, long value) { b[(int) offset] = (byte) value; }
+
+    static void bytesSet16(byte[] b, long offset, long value) { BYTES16.set(b, (int) offset, (short) value); }
+
+    static void bytesSet32(byte[] b, long offset, long value) { BYTES32.set(b, (int) offset, (int) value); }
+
+    static void bytesSet64(byte[] b, long offset, long value) { BYTES64.set(b, (int) offset, value); }
 
     // eBPF division never traps: x / 0 = 0, x % 0 = x; Java's MIN / -1 = MIN and MIN % -1 = 0
     // already match RFC 9669, so only the zero divisor needs a branch.

@@ -50,7 +50,7 @@ public final class PacketBuffer {
         if (frame.length > MAX_FRAME) {
             throw new IllegalArgumentException("frame of " + frame.length + " bytes is larger than the " + MAX_FRAME + "-byte limit");
         }
-        segment = MemorySegment.ofArray(new long[CAPACITY / 8]);
+        segment = MemorySegment.ofArray(new byte[CAPACITY]);
         region = new Region(Region.Kind.PACKET, segment, true, "packet");
         frontLimit = FRAME_RESERVED;
         endLimit = CAPACITY - TAILROOM_RESERVED;
@@ -66,8 +66,8 @@ public final class PacketBuffer {
         if (message.length > MAX_MESSAGE) {
             throw new IllegalArgumentException("message of " + message.length + " bytes is larger than the " + MAX_MESSAGE + "-byte limit");
         }
-        segment = MemorySegment.ofArray(new long[Math.max(1, (message.length + 7) / 8)]);
-        region = new Region(Region.Kind.PACKET, segment.asSlice(0, message.length), true, "message");
+        segment = MemorySegment.ofArray(new byte[message.length]);
+        region = new Region(Region.Kind.PACKET, segment, true, "message");
         frontLimit = 0;
         endLimit = message.length;
         MemorySegment.copy(message, 0, segment, ValueLayout.JAVA_BYTE, 0, message.length);
