@@ -51,7 +51,7 @@ public final class AddressSpace {
     // The stack region this address space took over from its thread when its second run mapped a
     // stack (see Stack#mapInto): mapped for each run, and no other address space's. Stack only.
     Region ownStack;
-    long[] ownStackWords;
+    byte[] ownStackBytes;
     boolean ownStackInUse;
     /** Program runs started in this address space (counted by TailCalls#run, up to 2). */
     int runs;
@@ -71,11 +71,15 @@ public final class AddressSpace {
 
     /** Maps a region into a fresh window and returns its base address. */
     public long map(Region region) {
-        return map(region, wholeWords(region.segment()));
+        long[] regionWords = wholeWords(region.segment());
+        return map(region, regionWords, regionWords == null ? wholeBytes(region.segment()) : null);
     }
 
-    /** {@link #map(Region)} of a region whose {@link #wordsAt words} the caller knows (a stack, mapped every run). */
-    long map(Region region, long[] regionWords) {
+    /**
+     * {@link #map(Region)} of a region whose {@link #wordsAt words} or {@link #bytesAt bytes} the
+     * caller knows (a stack, mapped every run).
+     */
+    long map(Region region, long[] regionWords, byte[] regionBytes) {
         int w = next;
         while (w < windows.length && windows[w] != null) w++;
         if (w >= windows.length) {
@@ -86,7 +90,7 @@ public final class AddressSpace {
         }
         windows[w] = region;
         words[w] = regionWords;
-        bytes[w] = regionWords == null ? wholeBytes(region.segment()) : null;
+        bytes[w] = regionBytes;
         next = w + 1;
         return (long) w << 32;
     }
@@ -116,7 +120,7 @@ public final class AddressSpace {
 
     /**
      * The {@code byte[]} behind the region of one of this address space's own windows when the
-     * region's segment is a writable view of all of such an array (the packet a hook makes); else
+     * region's segment is a writable view of all of such an array (a packet a hook makes, a stack); else
      * null. As {@link #wordsAt}, for compiled code that reads and writes regions as array elements.
      */
     public byte[] bytesAt(long address) {

@@ -11,8 +11,10 @@ import java.util.Arrays;
  * {@code r10} of frame {@code k} is {@code base + STACK_SIZE - k * STACK_FRAME_SIZE} and the frame
  * uses the 512 bytes below it.
  *
- * <p>The region is backed by a {@code long[]}: zeroed for every run (no data leaks from an
- * earlier one) and 8-byte aligned so that atomic operations on stack slots are real atomics.
+ * <p>The region is backed by a {@code byte[]}, zeroed for every run (no data leaks from an
+ * earlier one): compiled code reads and writes frame slots of every width as its elements and
+ * byte-array views. (Atomic operations on stack slots, which only the running program can see,
+ * are read-modify-writes under the region's lock; see {@link AddressSpace#getAndApply}.)
  * Allocating 4 KiB per run would cost more than running a short program, so regions are reused:
  * <ul>
  *   <li>Each thread keeps the region of its last finished run and zeroes it for the next one.</li>
@@ -30,13 +32,13 @@ public final class Stack {
     private Stack() {}
 
     /**
-     * The stack region a thread reuses run after run, with the {@code long[]} behind it: zeroing
+     * The stack region a thread reuses run after run, with the {@code byte[]} behind it: zeroing
      * the top of the array directly ({@link Arrays#fill}) is a few stores, where filling a small
      * slice of the segment went through a bulk-memory call that cost more than a short run.
      */
     private static final class Spare {
-        final long[] words = new long[RuntimeLimits.STACK_SIZE / 8];
-        final Region region = new Region(Region.Kind.STACK, MemorySegment.ofArray(words), true, "stack");
+        final byte[] bytes = new byte[RuntimeLimits.STACK_SIZE];
+        final Region region = new Region(Region.Kind.STACK, MemorySegment.ofArray(bytes), true, "stack");
         /** Whether a run of this thread has it mapped now (a nested run then gets a fresh region). */
         boolean inUse;
     }
@@ -45,7 +47,7 @@ public final class Stack {
 
     /** A new zeroed stack region. */
     public static Region allocate() {
-        return new Region(Region.Kind.STACK, MemorySegment.ofArray(new long[RuntimeLimits.STACK_SIZE / 8]), true, "stack");
+        return new Region(Region.Kind.STACK, MemorySegment.ofArray(new byte[RuntimeLimits.STACK_SIZE]), true, "stack");
     }
 
     /**
@@ -54,13 +56,12 @@ public final class Stack {
      */
     public record Mapped(AddressSpace memory, Region region, long base) implements AutoCloseable {
         /**
-         * The {@code long[]} behind the region (every stack region is one): word {@code i} holds
-         * bytes {@code 8i .. 8i + 7} in little-endian order. For engines that address aligned
-         * frame slots as array elements, which costs far less than a segment access.
+         * The {@code byte[]} behind the region (every stack region is one), for engines that
+         * address frame slots as array elements, which costs far less than a segment access.
          */
-        public long[] words() {
-            long[] words = memory.regionOf(base) == region ? memory.wordsAt(base) : null;
-            return words != null ? words : (long[]) region.segment().heapBase().orElseThrow();
+        public byte[] bytes() {
+            byte[] bytes = memory.regionOf(base) == region ? memory.bytesAt(base) : null;
+            return bytes != null ? bytes : (byte[]) region.segment().heapBase().orElseThrow();
         }
 
         @Override
@@ -97,8 +98,8 @@ public final class Stack {
         Region region = memory.ownStack;
         long base;
         if (region != null && !memory.ownStackInUse) {
-            zeroTop(memory.ownStackWords, usedBytes);
-            base = memory.map(region, memory.ownStackWords);
+            zeroTop(memory.ownStackBytes, usedBytes);
+            base = memory.map(region, null, memory.ownStackBytes);
             memory.ownStackInUse = true;
         } else {
             base = mapSpare(memory, usedBytes);
@@ -113,12 +114,12 @@ public final class Stack {
         Spare spare = SPARE.get();
         Region region;
         if (!spare.inUse) {
-            zeroTop(spare.words, usedBytes);
+            zeroTop(spare.bytes, usedBytes);
             region = spare.region;
         } else {
             region = allocate();
         }
-        long base = region == spare.region ? memory.map(region, spare.words) : memory.map(region);
+        long base = region == spare.region ? memory.map(region, null, spare.bytes) : memory.map(region);
         if (region != spare.region) return base;
         if (memory.runs >= 2 && memory.ownStack == null) {
             // The address space's second run: it runs programs again and again, so it takes the
@@ -126,7 +127,7 @@ public final class Stack {
             // makes an address space per run would then cost the thread a new region per run.)
             SPARE.remove();
             memory.ownStack = region;
-            memory.ownStackWords = spare.words;
+            memory.ownStackBytes = spare.bytes;
             memory.ownStackInUse = true;
         } else {
             spare.inUse = true;
@@ -134,9 +135,9 @@ public final class Stack {
         return base;
     }
 
-    /** Zeroes the top {@code usedBytes} bytes (rounded up to words) of a stack region's words. */
-    private static void zeroTop(long[] words, int usedBytes) {
-        Arrays.fill(words, words.length - (usedBytes + 7) / 8, words.length, 0L);
+    /** Zeroes the top {@code usedBytes} bytes (rounded up to whole 8-byte slots) of a stack region. */
+    private static void zeroTop(byte[] bytes, int usedBytes) {
+        Arrays.fill(bytes, bytes.length - (usedBytes + 7) / 8 * 8, bytes.length, (byte) 0);
     }
 
     /** The frame pointer ({@code r10}) of frame {@code depth} (0 = main program) for a stack mapped at {@code base}. */

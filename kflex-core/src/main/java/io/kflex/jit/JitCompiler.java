@@ -220,7 +220,7 @@ final class JitCompiler {
      */
     enum HostRegion {
         PACKET("packet", Backing.BYTES), CONTEXT("context", Backing.WORDS), MAP_VALUE("mapValue", Backing.SEGMENT),
-        STACK("stackRegion", Backing.WORDS);
+        STACK("stackRegion", Backing.BYTES);
 
         final String method;
         final Backing backing;
@@ -231,12 +231,11 @@ final class JitCompiler {
         }
 
         /**
-         * What is behind a region's segment. {@code WORDS}: a {@code long[]} (the context and the
-         * stack: 8-byte aligned for atomics); loads of any width and 64-bit stores are array
-         * elements, narrower stores stay segment stores (merged into a word, each would wait for
-         * a load of what the last one wrote). {@code BYTES}: a {@code byte[]} (the packet: bytes
-         * and unaligned fields); every load and store is an element or a byte-array view.
-         * {@code SEGMENT}: only the segment (map values).
+         * What is behind a region's segment. {@code WORDS}: a {@code long[]} (the context);
+         * loads of any width and 64-bit stores are array elements, narrower stores stay segment
+         * stores (merged into a word, each would wait for a load of what the last one wrote).
+         * {@code BYTES}: a {@code byte[]} (the packet, the stack); every load and store is an
+         * element or a byte-array view. {@code SEGMENT}: only the segment (map values).
          */
         enum Backing { WORDS, BYTES, SEGMENT }
 
@@ -804,9 +803,9 @@ final class JitCompiler {
         /** The subprogram's instructions; this method emits those in [start, end). */
         private final BitSet body;
         private final boolean region;
-        private final int regBase, memSlot, invSlot, stackSlot, frameSlot, regsSlot = 2, entryPcSlot = 3;
+        private final int regBase, memSlot, invSlot, frameSlot, regsSlot = 2, entryPcSlot = 3;
         /** Locals holding the stack's words ({@code long[]}) and the index of this frame's pointer in them. */
-        private final int stackWordsSlot, frameWordSlot;
+        private final int stackBytesSlot;
         /**
          * First of the locals caching, per host region kind and access direction (read, write),
          * the segment and the window it was last found at: 3 slots each (a reference and a long).
@@ -844,17 +843,15 @@ final class JitCompiler {
             this.regBase = region ? 4 : 12;
             this.memSlot = regBase + 22;
             this.invSlot = regBase + 23;
-            this.stackSlot = regBase + 24;
             this.frameSlot = regBase + 25;
             this.hostCacheBase = regBase + 27;
-            this.stackWordsSlot = hostCacheBase + 2 * HOST_CACHE_ENTRY * HostRegion.values().length;
-            this.frameWordSlot = stackWordsSlot + 1;
+            this.stackBytesSlot = hostCacheBase + 2 * HOST_CACHE_ENTRY * HostRegion.values().length;
             this.fixedFramePointer = framePointerIsFixed(body);
             this.unrolledLoops = unrollableLoops(body, start, end);
             if (!region) {
                 // A split subprogram keeps its frame in memory: its regions hand registers over
                 // through an array, and would have to hand slots over too.
-                int next = frameWordSlot + 1;
+                int next = stackBytesSlot + 1;
                 for (int slot : promotableFrameSlots(body, fixedFramePointer)) {
                     slotLocals.put(slot, next);
                     next += 2;
@@ -887,10 +884,8 @@ final class JitCompiler {
             code.aload(0).getfield(CD_CONTEXT, "memory", CD_ADDRESS_SPACE).astore(memSlot);
             code.aload(0).getfield(CD_CONTEXT, "invocation", CD_INVOCATION).astore(invSlot);
             if (fixedFramePointer) {
-                code.aload(0).getfield(CD_CONTEXT, "stack", CD_MEMORY_SEGMENT).astore(stackSlot);
                 code.aload(0).iload(1).invokevirtual(CD_CONTEXT, "frameOffset", MTD_I_L).lstore(frameSlot);
-                code.aload(0).getfield(CD_CONTEXT, "stackWords", CD_long.arrayType()).astore(stackWordsSlot);
-                code.aload(0).iload(1).invokevirtual(CD_CONTEXT, "frameWord", MTD_I_I).istore(frameWordSlot);
+                code.aload(0).getfield(CD_CONTEXT, "stackBytes", CD_byte.arrayType()).astore(stackBytesSlot);
             }
         }
 
@@ -1078,46 +1073,9 @@ final class JitCompiler {
                         storeSlot(s.size(), s.off(), () -> code.loadConstant((long) s.imm()));
                 case StoreReg s when s.dst() == 10 && !slotLocals.isEmpty() ->
                         storeSlot(s.size(), s.off(), () -> code.lload(reg(s.src())));
-                case Load l when inFrame(l.src(), l.off(), l.size()) && inOneWord(l.off(), l.size()) -> loadFrameWord(l);
-                // Narrower stores stay segment stores: merged into a word they would make every
-                // store depend on a load of what the last one wrote (bytes built up in a loop).
-                case Store s when inFrame(s.dst(), s.off(), s.size()) && s.size() == Size.DW && inOneWord(s.off(), s.size()) ->
-                        storeFrameWord(s.off(), () -> code.loadConstant((long) s.imm()));
-                case StoreReg s when inFrame(s.dst(), s.off(), s.size()) && s.size() == Size.DW && inOneWord(s.off(), s.size()) ->
-                        storeFrameWord(s.off(), () -> code.lload(reg(s.src())));
-                case Load l when inFrame(l.src(), l.off(), l.size()) -> {
-                    stackAccess(l.size(), l.off());
-                    MemoryAccess a = MemoryAccess.of(l.size());
-                    code.invokeinterface(CD_MEMORY_SEGMENT, "get", MethodTypeDesc.of(a.type, a.layout, CD_long));
-                    if (l.size() != Size.DW) {
-                        if (l.signed()) code.i2l();
-                        else zeroExtend(l.size());
-                    }
-                    code.lstore(reg(l.dst()));
-                }
-                case Store s when inFrame(s.dst(), s.off(), s.size()) -> {
-                    stackAccess(s.size(), s.off());
-                    MemoryAccess a = MemoryAccess.of(s.size());
-                    switch (s.size()) {
-                        case B -> code.loadConstant((int) (byte) s.imm());
-                        case H -> code.loadConstant((int) (short) s.imm());
-                        case W -> code.loadConstant(s.imm());
-                        case DW -> code.loadConstant((long) s.imm());
-                    }
-                    code.invokeinterface(CD_MEMORY_SEGMENT, "set", MethodTypeDesc.of(CD_void, a.layout, CD_long, a.type));
-                }
-                case StoreReg s when inFrame(s.dst(), s.off(), s.size()) -> {
-                    stackAccess(s.size(), s.off());
-                    MemoryAccess a = MemoryAccess.of(s.size());
-                    code.lload(reg(s.src()));
-                    switch (s.size()) {
-                        case B -> code.l2i().i2b();
-                        case H -> code.l2i().i2s();
-                        case W -> code.l2i();
-                        case DW -> {}
-                    }
-                    code.invokeinterface(CD_MEMORY_SEGMENT, "set", MethodTypeDesc.of(CD_void, a.layout, CD_long, a.type));
-                }
+                case Load l when inFrame(l.src(), l.off(), l.size()) -> frameLoad(l);
+                case Store s when inFrame(s.dst(), s.off(), s.size()) -> frameStore(s.size(), s.off(), () -> code.loadConstant((long) s.imm()));
+                case StoreReg s when inFrame(s.dst(), s.off(), s.size()) -> frameStore(s.size(), s.off(), () -> code.lload(reg(s.src())));
                 case Load l when hostRegions[pc] != null -> hostLoad(pc, l, hostRegions[pc]);
                 case Store s when hostRegions[pc] != null -> hostStore(pc, s.dst(), s.off(), s.size(), hostRegions[pc],
                         () -> code.loadConstant((long) s.imm()));
@@ -1227,42 +1185,29 @@ final class JitCompiler {
             code.lor().lstore(local);
         }
 
+        /** Pushes the stack's bytes and the region offset of frame offset {@code off}. */
+        private void frameOffset(short off) {
+            code.aload(stackBytesSlot).lload(frameSlot);
+            if (off != 0) code.loadConstant((long) off).ladd();
+        }
+
         /**
-         * Whether a frame access lies inside one 8-byte word of the stack (always, for a verified
-         * program: the verifier rejects misaligned stack accesses). Such an access is an element
-         * of the stack's {@code long[]}: an array access costs a few instructions and compiler
-         * nodes, where a segment access inlines a tree of checks — and in a large program the
-         * nodes ran out, after which C2 stopped inlining anything at all (see {@link #zeroExtend()}).
+         * A load from the current frame at a constant offset: an element or a byte-array view of
+         * the stack's {@code byte[]}, which costs a few instructions and compiler nodes where a
+         * segment access inlines a tree of checks — and in a large program the nodes ran out,
+         * after which C2 stopped inlining anything at all (see {@link #zeroExtend()}).
          */
-        private static boolean inOneWord(short off, Size size) {
-            return Math.floorMod(off, 8) + size.bytes() <= 8;
+        private void frameLoad(Load l) {
+            frameOffset(l.off());
+            String getter = l.size() == Size.DW ? "bytes64" : (l.signed() ? "bytesS" : "bytesU") + l.size().bytes() * 8;
+            code.invokestatic(CD_RUNTIME, getter, MTD_BYTES_GET).lstore(reg(l.dst()));
         }
 
-        /** Pushes the stack's words and the index of the word holding frame offset {@code off}. */
-        private void frameWord(short off) {
-            code.aload(stackWordsSlot).iload(frameWordSlot);
-            int words = Math.floorDiv(off, 8);
-            if (words != 0) code.loadConstant(words).iadd();
-        }
-
-        /** A load from a frame word: its bytes in little-endian order, zero- or sign-extended (as {@link #loadSlot}). */
-        private void loadFrameWord(Load l) {
-            frameWord(l.off());
-            code.laload();
-            storeLoadedFromWord(l);
-        }
-
-        /** A store of a whole aligned frame word. */
-        private void storeFrameWord(short off, Runnable pushValue) {
-            frameWord(off);
+        /** A store to the current frame at a constant offset; {@code pushValue} pushes the value as a long. */
+        private void frameStore(Size size, short off, Runnable pushValue) {
+            frameOffset(off);
             pushValue.run();
-            code.lastore();
-        }
-
-        /** Pushes the stack segment, the layout and the offset of frame slot {@code off}. */
-        private void stackAccess(Size size, short off) {
-            code.aload(stackSlot).getstatic(CD_RUNTIME, MemoryAccess.of(size).field, MemoryAccess.of(size).layout)
-                    .lload(frameSlot).loadConstant((long) off).ladd();
+            code.invokestatic(CD_RUNTIME, "bytesSet" + size.bytes() * 8, MTD_BYTES_SET);
         }
 
         /** Pushes {@code reg + off} as a long. */

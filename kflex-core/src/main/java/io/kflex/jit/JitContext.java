@@ -19,10 +19,8 @@ final class JitContext implements Invocation.FunctionCaller {
     final Invocation invocation;
     final AddressSpace memory;
     final long stackBase;
-    /** The stack region's memory, for the frame-slot accesses {@link #stackWords} does not take (narrower stores, straddling ones). */
-    final MemorySegment stack;
-    /** The words behind {@link #stack}: constant-offset frame loads inside one word and aligned 64-bit stores use its elements. */
-    final long[] stackWords;
+    /** The bytes behind the stack region: constant-offset frame accesses are its elements and byte-array views. */
+    final byte[] stackBytes;
     /** Remaining {@code may_goto} fall-throughs; the jump is taken once this reaches 0. */
     long loopBudget;
     /** Call depth of the frame that made the current helper call; generated code sets it before each. */
@@ -35,8 +33,7 @@ final class JitContext implements Invocation.FunctionCaller {
         this.invocation = invocation;
         this.memory = invocation.memory();
         this.stackBase = stack.base();
-        this.stack = stack.region().segment();
-        this.stackWords = stack.words();
+        this.stackBytes = stack.bytes();
         this.loopBudget = invocation.loopBudget();
     }
 
@@ -96,11 +93,6 @@ final class JitContext implements Invocation.FunctionCaller {
     /** Offset of that frame pointer inside the stack region. */
     long frameOffset(int depth) {
         return Stack.framePointer(0, depth);
-    }
-
-    /** Index in {@link #stackWords} of the word that starts at that frame pointer (frames are word-aligned). */
-    int frameWord(int depth) {
-        return (int) (Stack.framePointer(0, depth) >>> 3);
     }
 
     /**

@@ -24,7 +24,7 @@ class StackReuseTest {
             assertThat(segment.get(ValueLayout.JAVA_BYTE, RuntimeLimits.STACK_SIZE - 9)).isEqualTo((byte) 7);
         }
         try (Stack.Mapped run = Stack.mapInto(memory)) {
-            for (long at = 0; at < RuntimeLimits.STACK_SIZE; at += 8) assertThat(run.region().segment().get(ValueLayout.JAVA_LONG, at)).isZero();
+            for (long at = 0; at < RuntimeLimits.STACK_SIZE; at += 8) assertThat(run.region().segment().get(ValueLayout.JAVA_LONG_UNALIGNED, at)).isZero();
         }
     }
 
@@ -36,7 +36,7 @@ class StackReuseTest {
             try (Stack.Mapped inner = Stack.mapInto(memory, 16)) {
                 assertThat(inner.region()).isNotSameAs(outer.region());
                 assertThat(inner.base()).isNotEqualTo(outer.base());
-                assertThat(inner.region().segment().get(ValueLayout.JAVA_LONG, 0)).isZero();
+                assertThat(inner.region().segment().get(ValueLayout.JAVA_LONG_UNALIGNED, 0)).isZero();
             }
             assertThat(memory.regionOf(outer.base())).as("the inner run's close leaves the outer stack mapped").isSameAs(outer.region());
             assertThat(outer.region().segment().get(ValueLayout.JAVA_BYTE, 100)).isEqualTo((byte) 3);
