@@ -1,6 +1,7 @@
 package io.kflex.engine;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Supplier;
@@ -51,11 +52,65 @@ public final class HeldResources {
         void giveBack();
     }
 
+    /**
+     * A family of locks each named by a number — a heap's lock words by their offset — that an
+     * invocation records without an object per lock ({@link #acquiredLock}): the lock path of a
+     * hot program takes and frees one on every operation. Families are told apart by identity.
+     */
+    public interface LockFamily {
+        /** Frees lock {@code word} of this family. */
+        void unlock(long word);
+
+        /** The name of lock {@code word} in reports (see {@link Resource}): "kflex_spin_lock heap+0x40". */
+        String describe(long word);
+    }
+
+    /**
+     * Lock {@code word} of {@code family} as a held resource: what {@link #list()} shows for a lock
+     * recorded with {@link #acquiredLock}, and its key ({@link #holds}, {@link #remove},
+     * {@link #release} accept it).
+     */
+    public record FamilyLock(LockFamily family, long word) implements Held {
+        public FamilyLock {
+            Objects.requireNonNull(family);
+        }
+
+        @Override
+        public Object key() { return this; }
+
+        @Override
+        public String description() { return family.describe(word); }
+
+        @Override
+        public void giveBack() { family.unlock(word); }
+
+        @Override
+        public boolean equals(Object o) { return o instanceof FamilyLock l && l.family == family && l.word == word; }
+
+        @Override
+        public int hashCode() { return System.identityHashCode(family) * 31 + Long.hashCode(word); }
+    }
+
     /** Kinds of resources the host's helpers record (the first word of a description). */
     public static final String SOCKET = "socket", HEAP_LOCK = "kflex_spin_lock", MAP_LOCK = "bpf_spin_lock",
             RINGBUF_RECORD = "ringbuf_record";
 
-    private final ArrayList<Held> held = new ArrayList<>(4);
+    private static final int INITIAL_CAPACITY = 4;
+    /** The family index of an entry that is a {@link Held} record. */
+    private static final int RECORD = -1;
+
+    // The held resources, oldest first, in parallel arrays: entry i is records[i] when
+    // familyOf[i] == RECORD, else lock words[i] of families[familyOf[i]]. One order for both
+    // kinds, so that releaseAll gives everything back newest first however they interleave. A
+    // lock is recorded with primitive stores only: no reference (and no store check on an array
+    // of interfaces) is written on that path.
+    private Held[] records = new Held[INITIAL_CAPACITY];
+    private int[] familyOf = new int[INITIAL_CAPACITY];
+    private long[] words = new long[INITIAL_CAPACITY];
+    private int size;
+    // The lock families of the entries, each once: an invocation usually uses one, its heap's.
+    private LockFamily[] families = new LockFamily[1];
+    private int familyCount;
 
     /** The kind of a resource from its description (see {@link Resource}): its first word. */
     public static String kindOf(String description) {
@@ -76,16 +131,57 @@ public final class HeldResources {
 
     /** Records that {@code resource} was acquired. */
     public void acquired(Held resource) {
+        if (resource instanceof FamilyLock l) {
+            if (!acquiredLock(l.family(), l.word())) throw new IllegalStateException(l.description() + " is already held");
+            return;
+        }
         if (holds(resource.key())) throw new IllegalStateException(resource.description() + " is already held");
-        held.add(resource);
+        append(resource, RECORD, 0);
+    }
+
+    /**
+     * Records that lock {@code word} of {@code family} was acquired, without allocating: what a
+     * lock taken on every run records. {@link #releaseAll} frees it with {@link LockFamily#unlock}
+     * and reports it as {@link LockFamily#describe} names it. Returns false, recording nothing,
+     * when that lock is already recorded.
+     */
+    public boolean acquiredLock(LockFamily family, long word) {
+        int f = familyIndex(family);
+        if (f < 0) {
+            f = addFamily(family);
+        } else if (indexOfLock(f, word) >= 0) {
+            return false;
+        }
+        append(null, f, word);
+        return true;
+    }
+
+    /** Whether lock {@code word} of {@code family} is held. */
+    public boolean holdsLock(LockFamily family, long word) {
+        return indexOfLock(familyIndex(family), word) >= 0;
+    }
+
+    /**
+     * Forgets lock {@code word} of {@code family} without freeing it (the caller frees it itself);
+     * false when it is not held.
+     */
+    public boolean forgetLock(LockFamily family, long word) {
+        int i = indexOfLock(familyIndex(family), word);
+        if (i < 0) return false;
+        removeAt(i);
+        return true;
+    }
+
+    /** Frees and forgets lock {@code word} of {@code family}; false when it is not held. */
+    public boolean releaseLock(LockFamily family, long word) {
+        if (!forgetLock(family, word)) return false;
+        family.unlock(word);
+        return true;
     }
 
     /** Whether {@code key} is held. */
     public boolean holds(Object key) {
-        for (int i = held.size() - 1; i >= 0; i--) {
-            if (held.get(i).key().equals(key)) return true;
-        }
-        return false;
+        return indexOf(key) >= 0;
     }
 
     /**
@@ -93,10 +189,11 @@ public final class HeldResources {
      * returns its record, or null when it is not held.
      */
     public Held remove(Object key) {
-        for (int i = held.size() - 1; i >= 0; i--) {
-            if (held.get(i).key().equals(key)) return held.remove(i);
-        }
-        return null;
+        int i = indexOf(key);
+        if (i < 0) return null;
+        Held r = entry(i);
+        removeAt(i);
+        return r;
     }
 
     /** Releases and forgets {@code key}; false when it is not held. */
@@ -109,22 +206,25 @@ public final class HeldResources {
 
     /** The resources held, oldest first. */
     public List<Held> list() {
-        return List.copyOf(held);
+        List<Held> all = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) all.add(entry(i));
+        return List.copyOf(all);
     }
 
-    public boolean isEmpty() { return held.isEmpty(); }
+    public boolean isEmpty() { return size == 0; }
 
-    public int size() { return held.size(); }
+    public int size() { return size; }
 
     /**
      * Releases everything still held, newest first, and returns the descriptions in that order.
      * A release action that throws does not stop the others.
      */
     public List<String> releaseAll() {
-        if (held.isEmpty()) return List.of();
-        List<String> released = new ArrayList<>(held.size());
-        while (!held.isEmpty()) {
-            Held r = held.removeLast();
+        if (size == 0) return List.of();
+        List<String> released = new ArrayList<>(size);
+        while (size > 0) {
+            Held r = entry(size - 1);
+            removeAt(size - 1); // forgotten before its release runs, as remove-then-release does
             try {
                 r.giveBack();
                 released.add(r.description());
@@ -133,5 +233,69 @@ public final class HeldResources {
             }
         }
         return released;
+    }
+
+    /** The index of {@code family} in {@link #families}, or -1. */
+    private int familyIndex(LockFamily family) {
+        for (int f = 0; f < familyCount; f++) {
+            if (families[f] == family) return f;
+        }
+        return -1;
+    }
+
+    private int addFamily(LockFamily family) {
+        Objects.requireNonNull(family);
+        if (familyCount == families.length) families = Arrays.copyOf(families, 2 * familyCount);
+        families[familyCount] = family;
+        return familyCount++;
+    }
+
+    /** The newest entry of lock {@code word} of the family at index {@code f} (-1: none), or -1. */
+    private int indexOfLock(int f, long word) {
+        if (f < 0) return -1;
+        for (int i = size - 1; i >= 0; i--) {
+            if (familyOf[i] == f && words[i] == word) return i;
+        }
+        return -1;
+    }
+
+    private int indexOf(Object key) {
+        if (key instanceof FamilyLock l) return indexOfLock(familyIndex(l.family()), l.word());
+        for (int i = size - 1; i >= 0; i--) {
+            Held r = records[i];
+            if (r != null && r.key().equals(key)) return i;
+        }
+        return -1;
+    }
+
+    /** Entry {@code i} as a record (a lock of a family as a {@link FamilyLock}). */
+    private Held entry(int i) {
+        int f = familyOf[i];
+        return f == RECORD ? records[i] : new FamilyLock(families[f], words[i]);
+    }
+
+    /** Appends entry {@code record} (null for a lock) of family index {@code f} and lock {@code word}. */
+    private void append(Held record, int f, long word) {
+        if (size == familyOf.length) {
+            int capacity = 2 * size;
+            records = Arrays.copyOf(records, capacity);
+            familyOf = Arrays.copyOf(familyOf, capacity);
+            words = Arrays.copyOf(words, capacity);
+        }
+        if (record != null) records[size] = record; // else the free slot's null stays
+        familyOf[size] = f;
+        words[size] = word;
+        size++;
+    }
+
+    private void removeAt(int i) {
+        int after = size - 1 - i;
+        if (after > 0) {
+            System.arraycopy(records, i + 1, records, i, after);
+            System.arraycopy(familyOf, i + 1, familyOf, i, after);
+            System.arraycopy(words, i + 1, words, i, after);
+        }
+        size--;
+        records[size] = null; // free slots hold no reference: nothing given back stays reachable
     }
 }
