@@ -53,9 +53,10 @@ public final class HeldResources {
     }
 
     /**
-     * A family of locks each named by a number — a heap's lock words by their offset — that an
-     * invocation records without an object per lock ({@link #acquiredLock}): the lock path of a
-     * hot program takes and frees one on every operation. Families are told apart by identity.
+     * A family of locks each named by an unsigned 32-bit number — a heap's lock words by their
+     * offset — that an invocation records without an object per lock ({@link #acquiredLock}): the
+     * lock path of a hot program takes and frees one on every operation. Families are told apart
+     * by identity.
      */
     public interface LockFamily {
         /** Frees lock {@code word} of this family. */
@@ -96,19 +97,18 @@ public final class HeldResources {
             RINGBUF_RECORD = "ringbuf_record";
 
     private static final int INITIAL_CAPACITY = 4;
-    /** The family index of an entry that is a {@link Held} record. */
-    private static final int RECORD = -1;
+    /** The key of an entry that is a {@link Held} record. */
+    private static final long RECORD = -1;
 
-    // The held resources, oldest first, in parallel arrays: entry i is records[i] when
-    // familyOf[i] == RECORD, else lock words[i] of families[familyOf[i]]. One order for both
-    // kinds, so that releaseAll gives everything back newest first however they interleave. A
-    // lock is recorded with primitive stores only: no reference (and no store check on an array
-    // of interfaces) is written on that path.
+    // The held resources, oldest first: entry i is records[i] when keys[i] == RECORD, else lock
+    // (keys[i] & 0xffffffff) of family families[keys[i] >>> 32]. One order for both kinds, so that
+    // releaseAll gives everything back newest first however they interleave. Recording or
+    // forgetting a lock touches one long[] and no reference: it is on the path of every lock a hot
+    // program takes, as is finding its family, which is nearly always the first one (the heap's).
     private Held[] records = new Held[INITIAL_CAPACITY];
-    private int[] familyOf = new int[INITIAL_CAPACITY];
-    private long[] words = new long[INITIAL_CAPACITY];
+    private long[] keys = new long[INITIAL_CAPACITY];
     private int size;
-    // The lock families of the entries, each once: an invocation usually uses one, its heap's.
+    private LockFamily firstFamily; // families[0], compared without an array access
     private LockFamily[] families = new LockFamily[1];
     private int familyCount;
 
@@ -136,7 +136,7 @@ public final class HeldResources {
             return;
         }
         if (holds(resource.key())) throw new IllegalStateException(resource.description() + " is already held");
-        append(resource, RECORD, 0);
+        append(resource, RECORD);
     }
 
     /**
@@ -144,21 +144,22 @@ public final class HeldResources {
      * lock taken on every run records. {@link #releaseAll} frees it with {@link LockFamily#unlock}
      * and reports it as {@link LockFamily#describe} names it. Returns false, recording nothing,
      * when that lock is already recorded.
+     *
+     * @throws IllegalArgumentException when {@code word} is not an unsigned 32-bit number
      */
     public boolean acquiredLock(LockFamily family, long word) {
+        checkWord(word);
         int f = familyIndex(family);
-        if (f < 0) {
-            f = addFamily(family);
-        } else if (indexOfLock(f, word) >= 0) {
-            return false;
-        }
-        append(null, f, word);
+        if (f < 0) f = addFamily(family);
+        long key = (long) f << 32 | word;
+        if (indexOfKey(key) >= 0) return false;
+        append(null, key);
         return true;
     }
 
     /** Whether lock {@code word} of {@code family} is held. */
     public boolean holdsLock(LockFamily family, long word) {
-        return indexOfLock(familyIndex(family), word) >= 0;
+        return indexOfLock(family, word) >= 0;
     }
 
     /**
@@ -166,7 +167,7 @@ public final class HeldResources {
      * false when it is not held.
      */
     public boolean forgetLock(LockFamily family, long word) {
-        int i = indexOfLock(familyIndex(family), word);
+        int i = indexOfLock(family, word);
         if (i < 0) return false;
         removeAt(i);
         return true;
@@ -235,9 +236,14 @@ public final class HeldResources {
         return released;
     }
 
+    private static void checkWord(long word) {
+        if (word >>> 32 != 0) throw new IllegalArgumentException("lock word 0x" + Long.toHexString(word) + " is not an unsigned 32-bit number");
+    }
+
     /** The index of {@code family} in {@link #families}, or -1. */
     private int familyIndex(LockFamily family) {
-        for (int f = 0; f < familyCount; f++) {
+        if (family == firstFamily && family != null) return 0;
+        for (int f = 1; f < familyCount; f++) {
             if (families[f] == family) return f;
         }
         return -1;
@@ -246,21 +252,27 @@ public final class HeldResources {
     private int addFamily(LockFamily family) {
         Objects.requireNonNull(family);
         if (familyCount == families.length) families = Arrays.copyOf(families, 2 * familyCount);
+        if (familyCount == 0) firstFamily = family;
         families[familyCount] = family;
         return familyCount++;
     }
 
-    /** The newest entry of lock {@code word} of the family at index {@code f} (-1: none), or -1. */
-    private int indexOfLock(int f, long word) {
-        if (f < 0) return -1;
+    /** The newest entry of lock {@code word} of {@code family}, or -1. */
+    private int indexOfLock(LockFamily family, long word) {
+        int f = familyIndex(family);
+        return f < 0 || word >>> 32 != 0 ? -1 : indexOfKey((long) f << 32 | word);
+    }
+
+    /** The newest entry whose key is {@code key}, or -1. */
+    private int indexOfKey(long key) {
         for (int i = size - 1; i >= 0; i--) {
-            if (familyOf[i] == f && words[i] == word) return i;
+            if (keys[i] == key) return i;
         }
         return -1;
     }
 
     private int indexOf(Object key) {
-        if (key instanceof FamilyLock l) return indexOfLock(familyIndex(l.family()), l.word());
+        if (key instanceof FamilyLock l) return indexOfLock(l.family(), l.word());
         for (int i = size - 1; i >= 0; i--) {
             Held r = records[i];
             if (r != null && r.key().equals(key)) return i;
@@ -270,21 +282,18 @@ public final class HeldResources {
 
     /** Entry {@code i} as a record (a lock of a family as a {@link FamilyLock}). */
     private Held entry(int i) {
-        int f = familyOf[i];
-        return f == RECORD ? records[i] : new FamilyLock(families[f], words[i]);
+        long key = keys[i];
+        return key == RECORD ? records[i] : new FamilyLock(families[(int) (key >>> 32)], key & 0xffff_ffffL);
     }
 
-    /** Appends entry {@code record} (null for a lock) of family index {@code f} and lock {@code word}. */
-    private void append(Held record, int f, long word) {
-        if (size == familyOf.length) {
-            int capacity = 2 * size;
-            records = Arrays.copyOf(records, capacity);
-            familyOf = Arrays.copyOf(familyOf, capacity);
-            words = Arrays.copyOf(words, capacity);
+    /** Appends entry {@code record} (null for a lock) with {@code key}. */
+    private void append(Held record, long key) {
+        if (size == keys.length) {
+            records = Arrays.copyOf(records, 2 * size);
+            keys = Arrays.copyOf(keys, 2 * size);
         }
         if (record != null) records[size] = record; // else the free slot's null stays
-        familyOf[size] = f;
-        words[size] = word;
+        keys[size] = key;
         size++;
     }
 
@@ -292,8 +301,7 @@ public final class HeldResources {
         int after = size - 1 - i;
         if (after > 0) {
             System.arraycopy(records, i + 1, records, i, after);
-            System.arraycopy(familyOf, i + 1, familyOf, i, after);
-            System.arraycopy(words, i + 1, words, i, after);
+            System.arraycopy(keys, i + 1, keys, i, after);
         }
         size--;
         records[size] = null; // free slots hold no reference: nothing given back stays reachable
