@@ -233,20 +233,29 @@ public final class HeapKfuncs {
         }
 
         // Kept small: a compiled program inlines this call only while its own compiled code is
-        // small, so everything but an uncontended acquisition is in lockSlowly.
+        // small, so everything but an uncontended acquisition is in lockSlowly. The lock is
+        // recorded before the compare-and-set, whose fence would otherwise make the record's
+        // loads wait for it; a record whose word turns out to be taken is withdrawn at once.
         @Override
         public long call(Invocation inv, long ptr, long r2, long r3, long r4, long r5) {
             long offset = ptr & 0xffff_ffffL;
             if (ptr == 0 || offset > lastWord || (offset & 3) != 0 || checked) checkLockWord(heap, lastWord, checked, ptr, SPIN_LOCK);
             if (heap.isClosed()) throw closed(heap);
             HeldResources held = inv.resourcesIfMade();
-            if (held == null || !tryLock(offset)) {
+            if (held == null || !held.acquiredLock(locks, offset)) {
                 lockSlowly(inv, offset);
-            } else if (!held.acquiredLock(locks, offset)) {
-                // A free word that the invocation's records say it holds was freed behind its
-                // back (by host code): taking it again is still a self-deadlock, and releasing
-                // the record frees the word again.
-                throw alreadyHeld(offset);
+                return 0;
+            }
+            boolean taken;
+            try {
+                taken = SpinLocks.tryLock(memory, Heap.GUARD + offset);
+            } catch (IllegalStateException closedMeanwhile) {
+                held.forgetLock(locks, offset);
+                throw closed(heap);
+            }
+            if (!taken) {
+                held.forgetLock(locks, offset);
+                lockSlowly(inv, offset);
             }
             return 0;
         }
@@ -259,17 +268,19 @@ public final class HeapKfuncs {
             }
         }
 
+        /** Takes a lock and nothing else: the invocation's regions stay where they are. */
+        @Override
+        public boolean keepsRegions() { return true; }
+
         /**
-         * The first lock of an invocation (which makes its table of held resources), or a taken
-         * lock word: taken by this invocation (a fault), or by someone else (wait, resiliently).
+         * The first lock of an invocation (which makes its table of held resources), a lock the
+         * invocation already holds (a fault), or a lock word someone else holds (wait, resiliently).
          */
         private void lockSlowly(Invocation inv, long offset) {
             HeldResources held = inv.resources();
-            if (!tryLock(offset)) {
-                if (held.holdsLock(locks, offset)) throw alreadyHeld(offset);
-                waitFor(() -> tryLock(offset), heap.config().lockTimeout(), inv, () -> locks.describe(offset));
-            }
-            if (!held.acquiredLock(locks, offset)) throw alreadyHeld(offset);
+            if (held.holdsLock(locks, offset)) throw alreadyHeld(offset);
+            if (!tryLock(offset)) waitFor(() -> tryLock(offset), heap.config().lockTimeout(), inv, () -> locks.describe(offset));
+            held.acquiredLock(locks, offset); // not held before the wait, and the table is this thread's
         }
 
         private ExtensionFault alreadyHeld(long offset) {
@@ -296,6 +307,10 @@ public final class HeapKfuncs {
             }
             return 0;
         }
+
+        /** Frees a lock and nothing else: the invocation's regions stay where they are. */
+        @Override
+        public boolean keepsRegions() { return true; }
 
         /** Why an unlock cannot be done: the heap is closed (the record goes: its memory is gone), or the lock is not held. */
         private ExtensionFault unlockFault(Invocation inv, long offset) {
