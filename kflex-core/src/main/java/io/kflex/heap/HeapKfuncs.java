@@ -226,7 +226,10 @@ public final class HeapKfuncs {
      * races with a concurrent close throws IllegalStateException, which becomes the same fault.
      */
 
-    /** {@code void kflex_spin_lock(kflex_spinlock_t *lock)} on {@code heap}, whose fields the others cache. */
+    /**
+     * {@code void kflex_spin_lock(kflex_spinlock_t *lock)} on {@code heap}; the other components
+     * are what a call reads of the heap (its memory, lock family, last lock word, checked mode).
+     */
     private record SpinLock(Heap heap, MemorySegment memory, HeapLockWords locks, long lastWord, boolean checked) implements Helper {
         SpinLock(Heap heap) {
             this(heap, heap.memory(), heap.lockWords(), heap.size() - 4, heap.checked());
@@ -288,7 +291,7 @@ public final class HeapKfuncs {
         }
     }
 
-    /** {@code void kflex_spin_unlock(kflex_spinlock_t *lock)} on {@code heap}: the lock must be held by the invocation. */
+    /** {@code void kflex_spin_unlock(kflex_spinlock_t *lock)} on {@code heap} (components as {@link SpinLock}'s): the invocation must hold the lock. */
     private record SpinUnlock(Heap heap, MemorySegment memory, HeapLockWords locks, long lastWord, boolean checked) implements Helper {
         SpinUnlock(Heap heap) {
             this(heap, heap.memory(), heap.lockWords(), heap.size() - 4, heap.checked());
