@@ -227,6 +227,14 @@ public final class Invocation {
         return r;
     }
 
+    /**
+     * The table of {@link #resources()} if one was made, else null: for a helper's hot path, which
+     * leaves making it (once per invocation) to its slow path.
+     */
+    public HeldResources resourcesIfMade() {
+        return resources;
+    }
+
     /** Whether any resource is held, without creating the table. */
     public boolean holdsResources() {
         return resources != null && !resources.isEmpty();

@@ -40,6 +40,7 @@ public final class Heap implements AutoCloseable, io.kflex.engine.HeapMemory {
     private final ObjectAllocator objects;
     private final Region region;
     private final HeapView view;
+    private final HeapLockWords lockWords;
     private volatile boolean closed;
 
     private Heap(HeapConfig config, Arena arena, MemorySegment segment) {
@@ -62,6 +63,7 @@ public final class Heap implements AutoCloseable, io.kflex.engine.HeapMemory {
         });
         this.region = new Region(Region.Kind.HEAP, segment.asSlice(GUARD, size), true, config.name());
         this.view = new HeapView(this);
+        this.lockWords = new HeapLockWords(config.name(), segment);
     }
 
     /**
@@ -85,6 +87,20 @@ public final class Heap implements AutoCloseable, io.kflex.engine.HeapMemory {
     public MemorySegment segment() {
         checkOpen();
         return segment;
+    }
+
+    /**
+     * The memory without the closed check of {@link #segment()}: for callers on a hot path that
+     * check {@link #isClosed()} themselves (and turn the {@link IllegalStateException} of an access
+     * racing with {@link #close()} into their own error).
+     */
+    MemorySegment memory() {
+        return segment;
+    }
+
+    /** The heap's lock words as the lock family held {@code kflex_spin_lock}s are recorded in. */
+    HeapLockWords lockWords() {
+        return lockWords;
     }
 
     /** Bytes in the heap: a power of two. */

@@ -70,8 +70,8 @@ public final class HeapKfuncs {
         kfuncs.put(ARENA_FREE_PAGES, this::arenaFreePages);
         kfuncs.put(MALLOC, this::malloc);
         kfuncs.put(FREE, this::free);
-        kfuncs.put(SPIN_LOCK, this::spinLock);
-        kfuncs.put(SPIN_UNLOCK, this::spinUnlock);
+        kfuncs.put(SPIN_LOCK, heap == null ? noHeap(SPIN_LOCK) : new SpinLock(heap));
+        kfuncs.put(SPIN_UNLOCK, heap == null ? noHeap(SPIN_UNLOCK) : new SpinUnlock(heap));
     }
 
     /** Kfuncs over one heap, which every map handle stands for (a program with one arena map). */
@@ -161,41 +161,28 @@ public final class HeapKfuncs {
         });
     }
 
-    private long spinLock(Invocation inv, long ptr, long r2, long r3, long r4, long r5) {
-        Heap h = programHeap(SPIN_LOCK);
-        long offset = lockOffset(h, ptr, SPIN_LOCK);
-        MemorySegment s = open(h, h::segment);
-        // The lock is its own held-resource record, named only for a report: on this path (every
-        // run of a hot program) formatting or extra objects would cost more than the lock.
-        HeapLock lock = new HeapLock(h, offset, s);
-        if (inv.resources().holds(lock)) throw new ExtensionFault(lock.description() + " is already held by this invocation");
-        long at = Heap.GUARD + offset;
-        if (!SpinLocks.tryLock(s, at)) waitFor(() -> SpinLocks.tryLock(s, at), h.config().lockTimeout(), inv, lock::description);
-        inv.resources().acquired(lock);
-        return 0;
-    }
-
-    private long spinUnlock(Invocation inv, long ptr, long r2, long r3, long r4, long r5) {
-        Heap h = programHeap(SPIN_UNLOCK);
-        long offset = lockOffset(h, ptr, SPIN_UNLOCK);
-        if (h.isClosed()) {
-            inv.resources().remove(new HeapLock(h, offset, null)); // its memory is gone with the heap
-            throw new ExtensionFault("heap " + h.name() + " is closed");
-        }
-        if (!inv.resources().release(new HeapLock(h, offset, null))) {
-            throw new ExtensionFault(String.format("%s %s+0x%x: the lock is not held by this invocation", SPIN_UNLOCK, h.name(), offset));
-        }
-        return 0;
-    }
-
-    /** The heap offset of a lock word: inside the heap, 4-byte aligned, allocated in checked mode. */
-    private static long lockOffset(Heap h, long ptr, String fn) {
+    /**
+     * Faults unless {@code ptr} is a lock word: not NULL, inside the heap (its offset at most
+     * {@code lastWord}, the heap's size minus 4), 4-byte aligned, and in checked mode allocated.
+     */
+    private static void checkLockWord(Heap h, long lastWord, boolean checked, long ptr, String fn) {
         long offset = ptr & 0xffff_ffffL;
         if (ptr == 0) throw new ExtensionFault(fn + ": NULL lock");
-        if (offset > h.size() - 4) throw new ExtensionFault(String.format("%s: 0x%x is outside heap %s", fn, ptr, h.name()));
+        if (offset > lastWord) throw new ExtensionFault(String.format("%s: 0x%x is outside heap %s", fn, ptr, h.name()));
         if ((offset & 3) != 0) throw new ExtensionFault(String.format("%s: lock 0x%x is not 4-byte aligned", fn, ptr));
-        if (h.checked()) h.checkAccess(offset, 0, 4);
-        return offset;
+        if (checked) h.checkAccess(offset, 0, 4);
+    }
+
+    /** The fault of a heap kfunc called on a closed heap (the message {@link Heap}'s operations throw). */
+    private static ExtensionFault closed(Heap h) {
+        return new ExtensionFault("heap " + h.name() + " is closed");
+    }
+
+    /** A heap kfunc of a program that declares no heap: it faults. */
+    private static Helper noHeap(String fn) {
+        return (_, _, _, _, _, _) -> {
+            throw new ExtensionFault(fn + ": the program has no heap (declare one with kflex_heap())");
+        };
     }
 
     private static void waitFor(java.util.function.BooleanSupplier tryAcquire, Duration timeout, Invocation inv, Supplier<String> what) {
@@ -221,14 +208,6 @@ public final class HeapKfuncs {
     }
 
     /** Runs a heap operation; a closed heap faults the extension instead of throwing into the engine. */
-    private static <T> T open(Heap h, java.util.function.Supplier<T> op) {
-        try {
-            return op.get();
-        } catch (IllegalStateException e) {
-            throw new ExtensionFault(e.getMessage());
-        }
-    }
-
     private static long call(Heap h, java.util.function.LongSupplier op) {
         try {
             return op.getAsLong();
@@ -237,25 +216,117 @@ public final class HeapKfuncs {
         }
     }
 
-    /**
-     * A held {@code kflex_spin_lock}: the lock word at {@code offset} of {@code heap}, whose
-     * {@code segment} it unlocks. Equal (as a key) to any record of the same heap and offset.
+    /*
+     * kflex_spin_lock and kflex_spin_unlock run on every operation of a hot data structure (a
+     * bucket lock per lookup), so their fast paths allocate nothing: a held lock is recorded as
+     * (the heap's lock family, offset) in the invocation's HeldResources. They are records so that
+     * the compiled program, which holds a kfunc in a static final field, sees their fields as
+     * constants: the compare-and-set then goes to a constant segment, whose bounds and liveness
+     * checks C2 can fold. The closed-heap check reads the heap's flag on every call; an access that
+     * races with a concurrent close throws IllegalStateException, which becomes the same fault.
      */
-    private record HeapLock(Heap heap, long offset, MemorySegment segment) implements HeldResources.Held {
+
+    /**
+     * {@code void kflex_spin_lock(kflex_spinlock_t *lock)} on {@code heap}; the other components
+     * are what a call reads of the heap (its memory, lock family, last lock word, checked mode).
+     */
+    private record SpinLock(Heap heap, MemorySegment memory, HeapLockWords locks, long lastWord, boolean checked) implements Helper {
+        SpinLock(Heap heap) {
+            this(heap, heap.memory(), heap.lockWords(), heap.size() - 4, heap.checked());
+        }
+
+        // Kept small: a compiled program inlines this call only while its own compiled code is
+        // small, so everything but an uncontended acquisition is in lockSlowly. The lock is
+        // recorded before the compare-and-set, whose fence would otherwise make the record's
+        // loads wait for it; a record whose word turns out to be taken is withdrawn at once.
         @Override
-        public Object key() { return this; }
+        public long call(Invocation inv, long ptr, long r2, long r3, long r4, long r5) {
+            long offset = ptr & 0xffff_ffffL;
+            if (ptr == 0 || offset > lastWord || (offset & 3) != 0 || checked) checkLockWord(heap, lastWord, checked, ptr, SPIN_LOCK);
+            if (heap.isClosed()) throw closed(heap);
+            HeldResources held = inv.resourcesIfMade();
+            if (held == null || !held.acquiredLock(locks, offset)) {
+                lockSlowly(inv, offset);
+                return 0;
+            }
+            boolean taken;
+            try {
+                taken = SpinLocks.tryLock(memory, Heap.GUARD + offset);
+            } catch (IllegalStateException closedMeanwhile) {
+                held.forgetLock(locks, offset);
+                throw closed(heap);
+            }
+            if (!taken) {
+                held.forgetLock(locks, offset);
+                lockSlowly(inv, offset);
+            }
+            return 0;
+        }
+
+        private boolean tryLock(long offset) {
+            try {
+                return SpinLocks.tryLock(memory, Heap.GUARD + offset);
+            } catch (IllegalStateException closedMeanwhile) {
+                throw closed(heap);
+            }
+        }
+
+        /** Takes a lock and nothing else: the invocation's regions stay where they are. */
+        @Override
+        public boolean keepsRegions() { return true; }
+
+        /**
+         * The first lock of an invocation (which makes its table of held resources), a lock the
+         * invocation already holds (a fault), or a lock word someone else holds (wait, resiliently).
+         */
+        private void lockSlowly(Invocation inv, long offset) {
+            HeldResources held = inv.resources();
+            if (held.holdsLock(locks, offset)) throw alreadyHeld(offset);
+            if (!tryLock(offset)) waitFor(() -> tryLock(offset), heap.config().lockTimeout(), inv, () -> locks.describe(offset));
+            held.acquiredLock(locks, offset); // not held before the wait, and the table is this thread's
+        }
+
+        private ExtensionFault alreadyHeld(long offset) {
+            return new ExtensionFault(locks.describe(offset) + " is already held by this invocation");
+        }
+    }
+
+    /** {@code void kflex_spin_unlock(kflex_spinlock_t *lock)} on {@code heap} (components as {@link SpinLock}'s): the invocation must hold the lock. */
+    private record SpinUnlock(Heap heap, MemorySegment memory, HeapLockWords locks, long lastWord, boolean checked) implements Helper {
+        SpinUnlock(Heap heap) {
+            this(heap, heap.memory(), heap.lockWords(), heap.size() - 4, heap.checked());
+        }
 
         @Override
-        public String description() { return String.format("%s %s+0x%x", SPIN_LOCK, heap.name(), offset); }
+        public long call(Invocation inv, long ptr, long r2, long r3, long r4, long r5) {
+            long offset = ptr & 0xffff_ffffL;
+            if (ptr == 0 || offset > lastWord || (offset & 3) != 0 || checked) checkLockWord(heap, lastWord, checked, ptr, SPIN_UNLOCK);
+            HeldResources held = inv.resourcesIfMade();
+            if (heap.isClosed() || held == null || !held.forgetLock(locks, offset)) throw unlockFault(inv, offset);
+            try {
+                SpinLocks.unlock(memory, Heap.GUARD + offset);
+            } catch (IllegalStateException closedMeanwhile) {
+                throw closed(heap);
+            }
+            return 0;
+        }
 
+        /** Frees a lock and nothing else: the invocation's regions stay where they are. */
         @Override
-        public void giveBack() { SpinLocks.unlock(segment, Heap.GUARD + offset); }
+        public boolean keepsRegions() { return true; }
 
-        @Override
-        public boolean equals(Object o) { return o instanceof HeapLock l && l.heap == heap && l.offset == offset; }
+        /** Why an unlock cannot be done: the heap is closed (the record goes: its memory is gone), or the lock is not held. */
+        private ExtensionFault unlockFault(Invocation inv, long offset) {
+            if (heap.isClosed()) {
+                inv.resources().forgetLock(locks, offset);
+                return closed(heap);
+            }
+            return notHeld(offset);
+        }
 
-        @Override
-        public int hashCode() { return System.identityHashCode(heap) * 31 + Long.hashCode(offset); }
+        private ExtensionFault notHeld(long offset) {
+            return new ExtensionFault(String.format("%s %s+0x%x: the lock is not held by this invocation", SPIN_UNLOCK, heap.name(), offset));
+        }
     }
 
     private record MapLock(long address) {}

@@ -186,6 +186,8 @@ final class JitCompiler {
     private final Map<Integer, Integer> boundSlots = new LinkedHashMap<>();
     /** Bound calls after which the invocation's regions are known unchanged ({@link Helper#keepsRegions}). */
     private final java.util.Set<Integer> keepsRegions = new java.util.HashSet<>();
+    /** Ids of the bound kfuncs that leave the invocation's regions alone ({@link Helper#keepsRegions}). */
+    private final java.util.Set<Integer> kfuncsKeepingRegions = new java.util.HashSet<>();
     /** Backward branches the verifier proved to close terminating loops: emitted without a poll. */
     private final BitSet noPoll;
     /** The resolved value of each {@code lddw} pseudo form, by pc (map handles, value addresses). */
@@ -341,6 +343,7 @@ final class JitCompiler {
                 if (k != null && !kfuncSlots.containsKey(c.imm())) {
                     kfuncSlots.put(c.imm(), classData.size());
                     classData.add(k.implementation());
+                    if (k.implementation().keepsRegions()) kfuncsKeepingRegions.add(c.imm());
                 }
             }
             if (code.at(pc) instanceof LoadImm64 l && l.pseudo() != LoadImm64.PLAIN && l.pseudo() != LoadImm64.FUNC) {
@@ -1776,7 +1779,13 @@ final class JitCompiler {
                         return;
                     }
                     recordCallDepth();
-                    callHostFunction(pc, kfuncField(c.imm()));
+                    if (kfuncsKeepingRegions.contains(c.imm())) {
+                        // A lock taken and freed around every operation of a hot data structure:
+                        // the regions resolved before the call stay valid after it.
+                        callHostFunctionKeepingRegions(pc, kfuncField(c.imm()));
+                    } else {
+                        callHostFunction(pc, kfuncField(c.imm()));
+                    }
                 }
             }
         }

@@ -103,6 +103,81 @@ class HeapLocksTest {
     }
 
     @Test
+    void takingAndFreeingAnUncontendedLockAllocatesNothing() {
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(threads instanceof com.sun.management.ThreadMXBean t && t.isThreadAllocatedMemorySupported()
+                && t.isThreadAllocatedMemoryEnabled(), "this JVM measures no per-thread allocation");
+        var allocation = (com.sun.management.ThreadMXBean) threads;
+        long a = heap.malloc(16), b = heap.malloc(16);
+        Invocation inv = invocation();
+        lock.call(inv, a, 0, 0, 0, 0); // the invocation's first lock makes its table of held resources
+        unlock.call(inv, a, 0, 0, 0, 0);
+        long before = allocation.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < 10_000; i++) {
+            lock.call(inv, a, 0, 0, 0, 0);
+            lock.call(inv, b, 0, 0, 0, 0);
+            unlock.call(inv, b, 0, 0, 0, 0);
+            unlock.call(inv, a, 0, 0, 0, 0);
+        }
+        long allocated = allocation.getCurrentThreadAllocatedBytes() - before;
+        // 40,000 calls: one small object per call would be over a megabyte.
+        assertThat(allocated).as("bytes allocated by 40,000 lock and unlock calls").isLessThan(4096);
+        assertThat(inv.resources().isEmpty()).isTrue();
+        assertThat(heap.view().isLocked(a) || heap.view().isLocked(b)).isFalse();
+    }
+
+    @Test
+    void aLockIsTheHeapsWhicheverProgramsKfuncsTookIt() {
+        long a = heap.malloc(16);
+        Helper otherUnlock = HeapKfuncs.forHeap(heap).get(HeapKfuncs.SPIN_UNLOCK); // another program on the same heap
+        Invocation inv = invocation();
+        lock.call(inv, a, 0, 0, 0, 0);
+        assertThatThrownBy(() -> HeapKfuncs.forHeap(heap).get(HeapKfuncs.SPIN_LOCK).call(inv, a, 0, 0, 0, 0))
+                .isInstanceOf(ExtensionFault.class).hasMessageContaining("already held");
+        otherUnlock.call(inv, a, 0, 0, 0, 0);
+        assertThat(heap.view().isLocked(a)).isFalse();
+        assertThat(inv.resources().isEmpty()).isTrue();
+    }
+
+    @Test
+    void aLockAwaitedInVainIsNeverRecordedAndOnlyWhatWasTakenIsReleased() {
+        long mine = heap.malloc(16), theirs = heap.malloc(16);
+        heap.view().lock(theirs);
+        Invocation inv = invocation();
+        lock.call(inv, mine, 0, 0, 0, 0);
+        assertThatThrownBy(() -> lock.call(inv, theirs, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("not acquired within");
+        assertThat(inv.resources().list()).extracting(r -> r.description()).containsExactly(String.format("kflex_spin_lock heap+0x%x", mine & heap.mask()));
+        assertThat(inv.resources().releaseAll()).hasSize(1);
+        assertThat(heap.view().isLocked(mine)).isFalse();
+        assertThat(heap.view().isLocked(theirs)).as("still the host's").isTrue();
+        heap.view().unlock(theirs);
+    }
+
+    @Test
+    void aHeldLockFreedBehindTheInvocationsBackIsStillASelfDeadlock() {
+        long a = heap.malloc(16);
+        Invocation inv = invocation();
+        lock.call(inv, a, 0, 0, 0, 0);
+        heap.view().unlock(a); // host code that should not have
+        assertThatThrownBy(() -> lock.call(inv, a, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("already held");
+        assertThat(inv.resources().size()).as("recorded once").isEqualTo(1);
+        inv.resources().releaseAll();
+        assertThat(heap.view().isLocked(a)).isFalse();
+    }
+
+    @Test
+    void unlockingOnAClosedHeapFaultsAndForgetsTheLock() {
+        long a = heap.malloc(16);
+        Invocation inv = invocation();
+        lock.call(inv, a, 0, 0, 0, 0);
+        heap.close();
+        assertThatThrownBy(() -> unlock.call(inv, a, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("heap heap is closed");
+        assertThat(inv.resources().isEmpty()).isTrue();
+        assertThatThrownBy(() -> lock.call(inv, a, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("heap heap is closed");
+        assertThat(inv.resources().isEmpty()).isTrue();
+    }
+
+    @Test
     void aWaitTimesOut() {
         long a = heap.malloc(16);
         heap.view().lock(a);
@@ -244,6 +319,36 @@ class HeapLocksTest {
         Outcome outcome = Runs.load(e, code, kfuncTable()).run(inv);
         assertThat(outcome).isEqualTo(new Outcome.Cancelled(5, "budget", List.of(String.format("kflex_spin_lock heap+0x%x", a & heap.mask()))));
         assertThat(heap.view().isLocked(a)).isFalse();
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void heapLocksAndAMapLockHeldAtACancellationAreReleasedNewestFirstAndReported(Engine e) {
+        long a = heap.malloc(16), b = heap.malloc(16);
+        SharedRegions shared = new SharedRegions();
+        long value = shared.map(new Region(Region.Kind.MAP_VALUE, Arena.ofAuto().allocate(8, 8), true, "v"));
+        HelperTable helpers = HeapKfuncs.registerSpinLockHelpers(kfuncs.register(HelperTable.builder(),
+                Map.of(HeapKfuncs.SPIN_LOCK, LOCK, HeapKfuncs.SPIN_UNLOCK, UNLOCK)), Duration.ofSeconds(1)).build();
+        Code code = code(
+                /* 0 */ lddw(1, a),
+                /* 2 */ callKfunc(LOCK),
+                /* 3 */ lddw(1, value),
+                /* 5 */ call(HeapKfuncs.BPF_SPIN_LOCK),
+                /* 6 */ lddw(1, b),
+                /* 8 */ callKfunc(LOCK),
+                /* 9 */ mov(0, 0),
+                /* 10 */ add(0, 1),
+                /* 11 */ ja(-2));
+        AddressSpace memory = new AddressSpace(shared);
+        Invocation inv = new Invocation(memory);
+        inv.requestCancel("budget");
+        Outcome outcome = Runs.load(e, code, helpers).run(inv);
+        assertThat(outcome).isEqualTo(new Outcome.Cancelled(11, "budget", List.of(
+                String.format("kflex_spin_lock heap+0x%x", b & heap.mask()),
+                String.format("bpf_spin_lock 0x%x", value),
+                String.format("kflex_spin_lock heap+0x%x", a & heap.mask()))));
+        assertThat(heap.view().isLocked(a) || heap.view().isLocked(b)).isFalse();
+        assertThat(memory.load(value, 4)).isZero();
     }
 
     @ParameterizedTest
