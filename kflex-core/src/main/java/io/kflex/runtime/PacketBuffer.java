@@ -74,6 +74,8 @@ public final class PacketBuffer {
         meta = data = 0;
         dataEnd = message.length;
         reloadable = false;
+        lowWater = meta;
+        highWater = dataEnd;
     }
 
     /**
@@ -149,11 +151,17 @@ public final class PacketBuffer {
         return 0;
     }
 
-    /** {@code bpf_xdp_adjust_tail}: grows (with zeroes) or shrinks the frame at its end; 0 or -EINVAL. */
+    /**
+     * {@code bpf_xdp_adjust_tail}: grows (with zeroes) or shrinks the frame at its end; 0 or -EINVAL.
+     * Only bytes this frame has exposed before need zeroing: past {@link #highWater} the buffer is
+     * still zero (from its creation, or from {@link #reload}), and a reply grown to a maximum and
+     * cut back to its length, frame after frame, would otherwise zero the same bytes twice per frame.
+     */
     public int adjustTail(int delta) {
         long newEnd = (long) dataEnd + delta;
         if (newEnd < data + ETH_HLEN || newEnd > endLimit) return -EINVAL;
-        if (delta > 0) segment.asSlice(dataEnd, delta).fill((byte) 0);
+        int dirtyEnd = (int) Math.min(newEnd, highWater);
+        if (delta > 0 && dirtyEnd > dataEnd) segment.asSlice(dataEnd, dirtyEnd - dataEnd).fill((byte) 0);
         dataEnd = (int) newEnd;
         publish();
         return 0;

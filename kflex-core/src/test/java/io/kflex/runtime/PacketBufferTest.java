@@ -96,6 +96,29 @@ class PacketBufferTest {
     }
 
     @Test
+    void aTailGrownAgainShowsZeroesFrameAfterFrame() {
+        // What a reply does: grow the frame to the largest reply, write it, cut it back; the next
+        // growth, in this frame or the next, must show zeroes wherever an earlier one wrote.
+        PacketBuffer packet = new PacketBuffer(new byte[20]);
+        packet.attach(memory, ctx, layout);
+        for (int frame = 0; frame < 3; frame++) {
+            assertThat(packet.adjustTail(1000)).isZero();
+            for (long at = shadow("data"); at < shadow("data_end"); at++) memory.store(at, 1, 0xee);
+            assertThat(packet.adjustTail(-900)).isZero();
+            assertThat(packet.adjustTail(500)).isZero();
+            byte[] grown = packet.frame();
+            assertThat(grown).hasSize(620);
+            for (int i = 120; i < grown.length; i++) assertThat(grown[i]).as("frame %d byte %d", frame, i).isZero();
+            for (int i = 0; i < 120; i++) assertThat(grown[i]).isEqualTo((byte) 0xee);
+            packet.reload(new byte[20 + frame]);
+            assertThat(packet.adjustTail(1100)).isZero();
+            byte[] fresh = packet.frame();
+            for (int i = 0; i < fresh.length; i++) assertThat(fresh[i]).as("after reload %d, byte %d", frame, i).isZero();
+            packet.reload(new byte[20]);
+        }
+    }
+
+    @Test
     void metadataIsWordAlignedAndLimitedByTheHeadroom() {
         PacketBuffer packet = new PacketBuffer(new byte[20]);
         packet.attach(memory, ctx, layout);
