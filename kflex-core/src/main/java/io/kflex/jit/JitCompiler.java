@@ -1536,7 +1536,7 @@ final class JitCompiler {
             hostOffset(base, off, write, region);
         }
 
-        /** if ((addr >>> 32) != window) { segment = ctx.<region>(addr, size, write); window = addr >>> 32; (words, size) } */
+        /** if ((addr >>> 32) != window) { segment = ctx.<region>(addr, size, write); window = addr >>> 32; array = its backing or null } */
         private void switchWindow(int base, short off, Size size, boolean write, HostRegion region) {
             int segment = hostSegmentSlot(region, write), window = hostWindowSlot(region, write);
             Label cached = code.newLabel();
