@@ -83,7 +83,7 @@ import java.util.function.Consumer;
  * transitions pay for the array.
  */
 final class JitCompiler {
-    /** Locals per cached host region and direction: segment (1), window (2), words (1). */
+    /** Locals per cached host region and direction: segment (1), window (2), the array behind the segment (1). */
     private static final int HOST_CACHE_ENTRY = 4;
 
     /** HotSpot's {@code HugeMethodLimit}: larger methods are never compiled. */
@@ -544,12 +544,12 @@ final class JitCompiler {
         return true;
     }
 
-    /** The JVM view of an access size on the stack segment: layout constant, value type and its box class. */
-    private record MemoryAccess(String field, ClassDesc layout, ClassDesc type, ClassDesc box) {
-        private static final MemoryAccess B = new MemoryAccess("LE8", ClassDesc.of("java.lang.foreign.ValueLayout$OfByte"), CD_byte, CD_Byte);
-        private static final MemoryAccess H = new MemoryAccess("LE16", ClassDesc.of("java.lang.foreign.ValueLayout$OfShort"), CD_short, CD_Short);
-        private static final MemoryAccess W = new MemoryAccess("LE32", ClassDesc.of("java.lang.foreign.ValueLayout$OfInt"), CD_int, CD_Integer);
-        private static final MemoryAccess DW = new MemoryAccess("LE64", ClassDesc.of("java.lang.foreign.ValueLayout$OfLong"), CD_long, CD_Long);
+    /** The JVM view of an access size on a segment (the heap's): layout constant in {@link JitRuntime} and value type. */
+    private record MemoryAccess(String field, ClassDesc layout, ClassDesc type) {
+        private static final MemoryAccess B = new MemoryAccess("LE8", ClassDesc.of("java.lang.foreign.ValueLayout$OfByte"), CD_byte);
+        private static final MemoryAccess H = new MemoryAccess("LE16", ClassDesc.of("java.lang.foreign.ValueLayout$OfShort"), CD_short);
+        private static final MemoryAccess W = new MemoryAccess("LE32", ClassDesc.of("java.lang.foreign.ValueLayout$OfInt"), CD_int);
+        private static final MemoryAccess DW = new MemoryAccess("LE64", ClassDesc.of("java.lang.foreign.ValueLayout$OfLong"), CD_long);
 
         static MemoryAccess of(Size size) {
             return switch (size) {
@@ -807,11 +807,12 @@ final class JitCompiler {
         private final BitSet body;
         private final boolean region;
         private final int regBase, memSlot, invSlot, frameSlot, regsSlot = 2, entryPcSlot = 3;
-        /** Locals holding the stack's words ({@code long[]}) and the index of this frame's pointer in them. */
+        /** The local holding the stack's bytes ({@code byte[]}), which frame accesses index from {@link #frameSlot}. */
         private final int stackBytesSlot;
         /**
          * First of the locals caching, per host region kind and access direction (read, write),
-         * the segment and the window it was last found at: 3 slots each (a reference and a long).
+         * the segment, the window it was last found at and the array behind it:
+         * {@link #HOST_CACHE_ENTRY} slots each.
          */
         private final int hostCacheBase;
         /** Whether r10 keeps its frame-pointer value throughout the subprogram (nothing writes it). */

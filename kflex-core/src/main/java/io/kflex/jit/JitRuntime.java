@@ -163,8 +163,9 @@ final class JitRuntime {
     }
 
     /**
-     * Attributes a failed direct packet, context or map-value access at {@code pc}: a segment's
-     * own bounds check throws {@link IndexOutOfBoundsException}, so the address space is asked
+     * Attributes a failed direct packet, context, stack or map-value access at {@code pc}: a
+     * segment's or an array's own bounds check throws {@link IndexOutOfBoundsException} (a closed
+     * segment, {@link IllegalStateException}), so the address space is asked
      * for the fault it gives for the same access, keeping the reason identical on every engine.
      */
     static RuntimeException hostAccessFault(Throwable cause, AddressSpace memory, long address, int size, boolean write, int pc) {
