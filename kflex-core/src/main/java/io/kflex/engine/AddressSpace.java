@@ -106,8 +106,8 @@ public final class AddressSpace {
     }
 
     /**
-     * The {@code long[]} behind the region of one of this address space's own windows (packet,
-     * context, stack) when the region's segment is a writable view of all of such an array (word
+     * The {@code long[]} behind the region of one of this address space's own windows (a context
+     * a hook makes) when the region's segment is a writable view of all of such an array (word
      * {@code i} then holds bytes {@code 8i .. 8i + 7}, little-endian, and the array's bounds are
      * the region's); else null. Found once, when the region is mapped, for
      * compiled code that reads regions as array elements.

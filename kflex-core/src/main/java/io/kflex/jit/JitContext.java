@@ -61,7 +61,7 @@ final class JitContext implements Invocation.FunctionCaller {
     }
 
     /**
-     * The {@code long[]} behind the own region (packet, context, stack) at {@code address}'s
+     * The {@code long[]} behind the own region (a context) at {@code address}'s
      * window, or null ({@link AddressSpace#wordsAt}); generated code asks right after
      * {@link #packet} and its kin gave it the window's segment.
      */

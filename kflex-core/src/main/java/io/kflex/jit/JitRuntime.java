@@ -53,13 +53,12 @@ final class JitRuntime {
 
     static void set64(MemorySegment s, long offset, long value) { s.set(LE64, offset, value); }
 
-    // The invocation's own regions (packet, context, stack) as hooks make them: a segment over a
-    // whole long[], whose word i holds bytes 8i..8i+7 little-endian. Generated code uses the
-    // array elements, whose bounds are the region's: a few instructions, and a few compiler
-    // nodes, against a segment access's inlined tree of checks.
-    // Loads of any width and stores of whole 64-bit values go to the array; an access may straddle
-    // two words (packet fields are not aligned), and one that runs past the last word fails on
-    // the array's bounds (a store before it has written anything).
+    // A context as hooks make it: a segment over a whole long[], whose word i holds bytes
+    // 8i..8i+7 little-endian. Generated code uses the array elements, whose bounds are the
+    // region's: a few instructions, and a few compiler nodes, against a segment access's inlined
+    // tree of checks. Loads of any width and stores of whole 64-bit values go to the array; an
+    // access may straddle two words (at an unaligned address), and one that runs past the last
+    // word fails on the array's bounds (a store before it has written anything).
 
     /** The {@code 8 * bytes}-bit little-endian value at byte {@code offset} (zero-extended). */
     private static long word(long[] w, long offset, int bytes) {
