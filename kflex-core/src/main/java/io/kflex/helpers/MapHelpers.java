@@ -27,7 +27,7 @@ public final class MapHelpers {
 
     /** Adds every map helper, bound to {@code table}, to {@code builder}; returns the builder. */
     public static HelperTable.Builder register(HelperTable.Builder builder, MapTable table) {
-        builder.add(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", new AnyMap(table, (inv, m, key, r3, r4, r5) -> lookup(inv, m, key)));
+        builder.add(MAP_LOOKUP_ELEM, "bpf_map_lookup_elem", new AnyMapLookup(table));
         builder.add(MAP_UPDATE_ELEM, "bpf_map_update_elem", new AnyMap(table, (inv, m, key, value, flags, r5) -> update(inv, m, key, value, flags)));
         builder.add(MAP_DELETE_ELEM, "bpf_map_delete_elem", new AnyMap(table, (inv, m, key, r3, r4, r5) -> delete(inv, m, key)));
         builder.add(MAP_PUSH_ELEM, "bpf_map_push_elem", (inv, map, value, flags, r4, r5) -> {
@@ -109,6 +109,38 @@ public final class MapHelpers {
         @Override
         public long call(Invocation inv, long handle, long r2, long r3, long r4, long r5) {
             return op.apply(inv, map, r2, r3, r4, r5);
+        }
+
+        @Override
+        public boolean keepsRegions() { return true; }
+    }
+
+    /** {@code bpf_map_lookup_elem} for any map handle; bound to one map, it also takes keys on the stack. */
+    private record AnyMapLookup(MapTable table) implements Helper {
+        @Override
+        public long call(Invocation inv, long map, long key, long r3, long r4, long r5) {
+            return lookup(inv, map(table, map), key);
+        }
+
+        @Override
+        public Helper bindFirstArgument(long handle) {
+            BpfMap m = table.byHandle(handle);
+            return m == null ? null : new OneMapLookup(m, m.spec().keySize());
+        }
+    }
+
+    /** {@code bpf_map_lookup_elem} bound to one map. */
+    private record OneMapLookup(BpfMap map, int keySize) implements StackKeyLookup {
+        @Override
+        public long call(Invocation inv, long handle, long key, long r3, long r4, long r5) {
+            return lookup(inv, map, key);
+        }
+
+        @Override
+        public long lookupOnStack(Invocation inv, byte[] stack, long key) {
+            int offset = (int) key; // the offset in the stack's window, where the region starts
+            if (keySize == 0 || offset < 0 || offset > stack.length - keySize) return lookup(inv, map, key);
+            return map.lookupElem(stack, offset, inv.cpu());
         }
 
         @Override

@@ -15,6 +15,7 @@ import io.kflex.engine.CancellationBeacon;
 import io.kflex.engine.Invocation;
 import io.kflex.helpers.Helper;
 import io.kflex.helpers.HelperTable;
+import io.kflex.helpers.StackKeyLookup;
 import io.kflex.isa.AluOp;
 import io.kflex.isa.AtomicOp;
 import io.kflex.isa.Code;
@@ -96,6 +97,7 @@ final class JitCompiler {
     static final ClassDesc CD_BEACON = ClassDesc.of(CancellationBeacon.class.getName());
     static final ClassDesc CD_HELPER = ClassDesc.of(Helper.class.getName());
     static final ClassDesc CD_HELPER_TABLE = ClassDesc.of(HelperTable.class.getName());
+    static final ClassDesc CD_STACK_KEY_LOOKUP = ClassDesc.of(StackKeyLookup.class.getName());
     static final ClassDesc CD_MEMORY_SEGMENT = ClassDesc.of("java.lang.foreign.MemorySegment");
     static final ClassDesc CD_EXTENSION_FAULT = ClassDesc.of(ExtensionFault.class.getName());
     static final ClassDesc CD_JIT_FAULT = ClassDesc.of(JitFault.class.getName());
@@ -134,6 +136,7 @@ final class JitCompiler {
     private static final MethodTypeDesc MTD_HELPER_BY_NUMBER = MethodTypeDesc.of(CD_long, CD_HELPER_TABLE, CD_INVOCATION,
             CD_long, CD_long, CD_long, CD_long, CD_long, CD_long);
     private static final MethodTypeDesc MTD_BAD_TARGET = MethodTypeDesc.of(CD_JIT_FAULT, CD_long, CD_int);
+    private static final MethodTypeDesc MTD_LOOKUP_ON_STACK = MethodTypeDesc.of(CD_long, CD_INVOCATION, CD_byte.arrayType(), CD_long);
     private static final MethodTypeDesc MTD_POLL = MethodTypeDesc.of(CD_void, CD_CONTEXT, CD_int);
     private static final ClassDesc CD_ATOMIC_OP = ClassDesc.of(AtomicOp.class.getName());
     private static final MethodTypeDesc MTD_GET_AND_APPLY = MethodTypeDesc.of(CD_long, CD_long, CD_int, CD_ATOMIC_OP, CD_long);
@@ -184,6 +187,12 @@ final class JitCompiler {
      * program map on every path): call pc → index in the class data of the bound helper.
      */
     private final Map<Integer, Integer> boundSlots = new LinkedHashMap<>();
+    /**
+     * Bound map lookups with a form for keys on the stack ({@link StackKeyLookup}): their static
+     * finals have that type, and a call whose key pointer lies in the stack's window hands the
+     * stack's bytes over instead of the address.
+     */
+    private final java.util.Set<Integer> stackKeyLookups = new java.util.HashSet<>();
     /** Bound calls after which the invocation's regions are known unchanged ({@link Helper#keepsRegions}). */
     private final java.util.Set<Integer> keepsRegions = new java.util.HashSet<>();
     /** Ids of the bound kfuncs that leave the invocation's regions alone ({@link Helper#keepsRegions}). */
@@ -380,10 +389,17 @@ final class JitCompiler {
         boundSlots.put(pc, classData.size());
         classData.add(bound);
         if (bound.keepsRegions()) keepsRegions.add(pc);
+        if (bound instanceof StackKeyLookup && bound.keepsRegions()) stackKeyLookups.add(pc);
     }
 
     /** How many helper calls are bound to their map. */
     int boundCalls() { return boundSlots.size(); }
+
+    /** How many of those are map lookups that take a key on the stack as array elements. */
+    int stackKeyLookups() { return stackKeyLookups.size(); }
+
+    /** The type of the static final holding the helper bound for the call at {@code pc}. */
+    private ClassDesc boundType(int pc) { return stackKeyLookups.contains(pc) ? CD_STACK_KEY_LOOKUP : CD_HELPER; }
 
     /** Bytes at the top of the stack region a run must zero (see {@link io.kflex.engine.Stack#mapInto(AddressSpace, int)}). */
     private final int stackBytesToZero;
@@ -702,7 +718,7 @@ final class JitCompiler {
         int flags = ClassFile.ACC_PRIVATE | ClassFile.ACC_STATIC | ClassFile.ACC_FINAL;
         for (var e : helperSlots.entrySet()) cb.withField(helperField(e.getKey()), CD_HELPER, flags);
         for (var e : kfuncSlots.entrySet()) cb.withField(kfuncField(e.getKey()), CD_HELPER, flags);
-        for (var e : boundSlots.entrySet()) cb.withField(boundField(e.getKey()), CD_HELPER, flags);
+        for (var e : boundSlots.entrySet()) cb.withField(boundField(e.getKey()), boundType(e.getKey()), flags);
         if (helperTableSlot >= 0) cb.withField(HELPER_TABLE_FIELD, CD_HELPER_TABLE, flags);
         for (int map : fixedValues.keySet()) cb.withField(mapValuesField(map), CD_MEMORY_SEGMENT, flags);
         if (heapSegmentSlot >= 0) {
@@ -719,8 +735,9 @@ final class JitCompiler {
                 code.putstatic(CD_PROGRAM, kfuncField(e.getKey()), CD_HELPER);
             }
             for (var e : boundSlots.entrySet()) {
-                code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER, e.getValue()));
-                code.putstatic(CD_PROGRAM, boundField(e.getKey()), CD_HELPER);
+                ClassDesc type = boundType(e.getKey());
+                code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, type, e.getValue()));
+                code.putstatic(CD_PROGRAM, boundField(e.getKey()), type);
             }
             if (helperTableSlot >= 0) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER_TABLE, helperTableSlot));
@@ -1764,6 +1781,10 @@ final class JitCompiler {
                         return;
                     }
                     recordCallDepth();
+                    if (stackKeyLookups.contains(pc)) {
+                        lookupWithStackKey(pc);
+                        return;
+                    }
                     if (boundSlots.containsKey(pc) && keepsRegions.contains(pc)) {
                         // Bound to its map and known to leave the regions alone: no need to
                         // resolve them again or to look for a tail call.
@@ -1804,6 +1825,28 @@ final class JitCompiler {
                 code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
             });
             afterHostCall();
+        }
+
+        /**
+         * A map lookup bound to its map, with the key usually on the stack: when r2 lies in the
+         * stack's window, r0 = {@code bound.lookupOnStack(invocation, stackBytes, r2)}, which reads
+         * the key as array elements; otherwise the bound helper's generic call. Either way the
+         * regions stay where they are.
+         */
+        private void lookupWithStackKey(int pc) {
+            guarded(pc, CD_Throwable, () -> {
+                Label generic = code.newLabel(), done = code.newLabel();
+                code.aload(0).getfield(CD_CONTEXT, "stackBase", CD_long).lload(reg(2)).lxor()
+                        .loadConstant(32).lushr().lconst_0().lcmp().ifne(generic);
+                code.getstatic(CD_PROGRAM, boundField(pc), CD_STACK_KEY_LOOKUP).aload(invSlot)
+                        .aload(0).getfield(CD_CONTEXT, "stackBytes", CD_byte.arrayType()).lload(reg(2))
+                        .invokeinterface(CD_STACK_KEY_LOOKUP, "lookupOnStack", MTD_LOOKUP_ON_STACK).lstore(reg(0)).goto_(done);
+                code.labelBinding(generic);
+                code.getstatic(CD_PROGRAM, boundField(pc), CD_STACK_KEY_LOOKUP).aload(invSlot);
+                for (int r = 1; r <= 5; r++) code.lload(reg(r));
+                code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
+                code.labelBinding(done);
+            });
         }
 
         /** As {@link #callHostFunction}, for a helper that keeps the invocation's regions where they are. */

@@ -104,8 +104,8 @@ public final class JitEngine implements Engine {
             for (int f : compiler.functionEntries()) {
                 functions.put(f, program.findStatic(program.lookupClass(), JitCompiler.methodName(f), ENTRY_TYPE));
             }
-            return new JitExecutable(entry, bytes, compiler.splitSubprograms(), functions, compiler.hostAccesses(), compiler.stackBytesToZero(),
-                    compiler.boundCalls());
+            return new JitExecutable(entry, bytes, functions, new JitExecutable.Shape(compiler.splitSubprograms(), compiler.hostAccesses(),
+                    compiler.stackBytesToZero(), compiler.boundCalls(), compiler.stackKeyLookups()));
         } catch (ClassFormatError | VerifyError e) {
             throw e;
         } catch (ReflectiveOperationException | LinkageError e) {

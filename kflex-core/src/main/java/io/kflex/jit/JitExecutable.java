@@ -17,52 +17,55 @@ import java.util.Map;
 final class JitExecutable implements TailCallable {
     private final JitEntry entry;
     private final byte[] classBytes;
-    private final int splitSubprograms;
     private final Map<Integer, MethodHandle> functions;
+    private final Shape shape;
 
-    private final int hostAccesses;
-    /** Bytes at the top of the stack each run zeroes (the verified depth, or all of it). */
-    private final int stackBytesToZero;
+    /**
+     * What the compiler made of the program, for tests and reports.
+     *
+     * @param splitSubprograms subprograms split into regions to stay under HotSpot's compile limit
+     * @param hostAccesses loads and stores compiled as direct packet, context or map-value accesses (from verifier facts)
+     * @param stackBytesToZero bytes at the top of the stack each run zeroes (the verified depth, or all of it)
+     * @param boundCalls helper calls bound to their map at load time (constant map argument)
+     * @param stackKeyLookups bound map lookups that read a key on the stack as array elements
+     */
+    record Shape(int splitSubprograms, int hostAccesses, int stackBytesToZero, int boundCalls, int stackKeyLookups) {}
 
-    /** Helper calls bound to their map at load time. */
-    private final int boundCalls;
-
-    JitExecutable(JitEntry entry, byte[] classBytes, int splitSubprograms, Map<Integer, MethodHandle> functions, int hostAccesses,
-                  int stackBytesToZero, int boundCalls) {
-        this.boundCalls = boundCalls;
-        this.hostAccesses = hostAccesses;
-        this.stackBytesToZero = stackBytesToZero;
+    JitExecutable(JitEntry entry, byte[] classBytes, Map<Integer, MethodHandle> functions, Shape shape) {
         this.entry = entry;
         this.functions = Map.copyOf(functions);
         this.classBytes = classBytes;
-        this.splitSubprograms = splitSubprograms;
+        this.shape = shape;
     }
 
     /** The generated class file. */
     byte[] classBytes() { return classBytes.clone(); }
 
+    Shape shape() { return shape; }
+
     /** How many subprograms were split into regions to stay under HotSpot's compile limit. */
-    int splitSubprograms() { return splitSubprograms; }
+    int splitSubprograms() { return shape.splitSubprograms(); }
 
     /** Loads and stores compiled as direct packet, context or map-value segment accesses (from verifier facts). */
-    int hostAccesses() { return hostAccesses; }
+    int hostAccesses() { return shape.hostAccesses(); }
 
     /** Helper calls bound to their map at load time (constant map argument). */
-    int boundCalls() { return boundCalls; }
+    int boundCalls() { return shape.boundCalls(); }
 
     /** Bytes of stack each run zeroes. */
-    int stackBytesToZero() { return stackBytesToZero; }
+    int stackBytesToZero() { return shape.stackBytesToZero(); }
 
     @Override
     public String description() {
-        return splitSubprograms == 0 ? "jit" : "jit (" + splitSubprograms + " subprogram(s) split under HotSpot's compile limit)";
+        int split = shape.splitSubprograms();
+        return split == 0 ? "jit" : "jit (" + split + " subprogram(s) split under HotSpot's compile limit)";
     }
 
     @Override
     public Outcome enter(Invocation invocation, long[] arguments) {
         Stack.Mapped stack;
         try {
-            stack = Stack.mapInto(invocation.memory(), stackBytesToZero);
+            stack = Stack.mapInto(invocation.memory(), shape.stackBytesToZero());
         } catch (RuntimeException e) {
             return new Outcome.Faulted(0, "cannot map the stack: " + e.getMessage());
         }

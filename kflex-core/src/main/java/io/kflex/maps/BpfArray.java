@@ -81,6 +81,13 @@ public final class BpfArray extends BpfMap {
     }
 
     @Override
+    public long lookupElem(byte[] key, int keyOffset, int cpu) {
+        long index = u32(key, keyOffset) & 0xffffffffL;
+        if (index >= spec.maxEntries()) return 0;
+        return valueAddress((int) index, cpuOf(cpu));
+    }
+
+    @Override
     public long updateElem(MemorySegment key, MemorySegment value, long flags, int cpu) {
         long bad = checkUpdateFlags(flags);
         if (bad != 0) return bad;

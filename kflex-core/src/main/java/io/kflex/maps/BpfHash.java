@@ -112,6 +112,13 @@ public final class BpfHash extends BpfMap {
         return slot < 0 ? 0 : slab.address(slot) + cpuOf(cpu) * elementSize;
     }
 
+    @Override
+    public long lookupElem(byte[] key, int keyOffset, int cpu) {
+        if (lru) return lookupElem(MemorySegment.ofArray(key), keyOffset, cpu);
+        int slot = index.find(key, keyOffset);
+        return slot < 0 ? 0 : slab.address(slot) + cpuOf(cpu) * elementSize;
+    }
+
     /** What an update writes into a slot. */
     private interface ValueWriter {
         /** Fills a new slot. */

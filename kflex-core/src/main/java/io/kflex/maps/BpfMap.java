@@ -73,6 +73,16 @@ public abstract sealed class BpfMap permits BpfArray, BpfHash, BpfProgArray, Bpf
         return lookupElem(memory.asSlice(keyOffset, spec.keySize()), cpu);
     }
 
+    /**
+     * {@link #lookupElem(MemorySegment, long, int)} for a key in an array — a program's stack,
+     * which compiled code hands over as the {@code byte[]} behind it, so that a lookup reads the
+     * key as array elements instead of going through a segment. The caller has checked that the
+     * {@code key_size} bytes at {@code keyOffset} lie inside {@code key}.
+     */
+    public long lookupElem(byte[] key, int keyOffset, int cpu) {
+        return lookupElem(MemorySegment.ofArray(key), keyOffset, cpu);
+    }
+
     /** {@link #updateElem(MemorySegment, MemorySegment, long, int)} with the key in place (see {@link #lookupElem(MemorySegment, long, int)}). */
     public long updateElem(MemorySegment memory, long keyOffset, MemorySegment value, long flags, int cpu) {
         return updateElem(memory.asSlice(keyOffset, spec.keySize()), value, flags, cpu);
@@ -160,7 +170,14 @@ public abstract sealed class BpfMap permits BpfArray, BpfHash, BpfProgArray, Bpf
     }
 
     static int u32(byte[] key) {
-        return (key[0] & 0xff) | (key[1] & 0xff) << 8 | (key[2] & 0xff) << 16 | (key[3] & 0xff) << 24;
+        return u32(key, 0);
+    }
+
+    private static final java.lang.invoke.VarHandle BYTES_LE32 =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    static int u32(byte[] key, int offset) {
+        return (int) BYTES_LE32.get(key, offset);
     }
 
     void checkKey(byte[] key) {

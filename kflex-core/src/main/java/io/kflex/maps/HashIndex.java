@@ -35,6 +35,7 @@ final class HashIndex {
     private static final VarHandle BUCKETS = MethodHandles.arrayElementVarHandle(Node[].class);
     private static final ValueLayout.OfLong LE64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfByte U8 = ValueLayout.JAVA_BYTE;
+    private static final VarHandle BYTES_LE64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final int INITIAL_BUCKETS = 16;
 
     /** One key: its bytes as little-endian words (the last one zero-padded), its hash, its slot. */
@@ -77,6 +78,20 @@ final class HashIndex {
 
     /** The slot of the {@link #keySize} bytes at {@code offset} of {@code key}, or -1. Lock-free. */
     int find(MemorySegment key, long offset) {
+        int h = hash(key, offset);
+        Node[] t = table;
+        for (Node n = (Node) BUCKETS.getAcquire(t, h & (t.length - 1)); n != null; n = n.next) {
+            if (n.hash == h && matches(n.words, key, offset)) return n.slot;
+        }
+        return -1;
+    }
+
+    /**
+     * {@link #find(MemorySegment, long)} for a key in an array (a program's stack, see
+     * {@link BpfMap#lookupElem(byte[], int, int)}): the same hash and comparison, reading the key
+     * as array elements. The caller has checked that the key lies inside {@code key}.
+     */
+    int find(byte[] key, int offset) {
         int h = hash(key, offset);
         Node[] t = table;
         for (Node n = (Node) BUCKETS.getAcquire(t, h & (t.length - 1)); n != null; n = n.next) {
@@ -157,10 +172,29 @@ final class HashIndex {
         table = bigger; // volatile write: publishes the new chains
     }
 
+    // The segment and array forms of hash, matches and word below are the same code over the
+    // two ways a key can lie: a segment access where the array's would do costs a lookup most
+    // of its time (liveness and bounds checks of the segment on every word).
+
     private int hash(MemorySegment key, long offset) {
         long h = seed ^ keySize;
         int words = fullWords + (tailBytes == 0 ? 0 : 1);
-        for (int i = 0; i < words; i++) h = (h ^ word(key, offset, i)) * 0x9e3779b97f4a7c15L;
+        for (int i = 0; i < words; i++) h = mixWord(h, word(key, offset, i));
+        return finish(h);
+    }
+
+    private int hash(byte[] key, int offset) {
+        long h = seed ^ keySize;
+        int words = fullWords + (tailBytes == 0 ? 0 : 1);
+        for (int i = 0; i < words; i++) h = mixWord(h, word(key, offset, i));
+        return finish(h);
+    }
+
+    private static long mixWord(long h, long word) {
+        return (h ^ word) * 0x9e3779b97f4a7c15L;
+    }
+
+    private static int finish(long h) {
         h ^= h >>> 29;
         h *= 0xbf58476d1ce4e5b9L;
         h ^= h >>> 32;
@@ -172,12 +206,25 @@ final class HashIndex {
         return true;
     }
 
+    private boolean matches(long[] words, byte[] key, int offset) {
+        for (int i = 0; i < words.length; i++) if (words[i] != word(key, offset, i)) return false;
+        return true;
+    }
+
     /** Little-endian word {@code i} of the key; the last word of a key whose size is not a multiple of 8 is zero-padded. */
     private long word(MemorySegment key, long offset, int i) {
         long at = offset + 8L * i;
         if (i < fullWords) return key.get(LE64, at);
         long w = 0;
         for (int k = 0; k < tailBytes; k++) w |= (key.get(U8, at + k) & 0xffL) << (8 * k);
+        return w;
+    }
+
+    private long word(byte[] key, int offset, int i) {
+        int at = offset + 8 * i;
+        if (i < fullWords) return (long) BYTES_LE64.get(key, at);
+        long w = 0;
+        for (int k = 0; k < tailBytes; k++) w |= (key[at + k] & 0xffL) << (8 * k);
         return w;
     }
 

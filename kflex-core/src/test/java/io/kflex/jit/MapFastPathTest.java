@@ -158,6 +158,25 @@ class MapFastPathTest {
             exit
             """;
 
+    /** Looks the key up with a pointer into a map value: array map 0's element 0 holds the key for hash map 1. */
+    private static final String KEY_IN_MAP_VALUE = """
+            *(u32 *)(r10 - 0x4) = 0x0
+            r2 = r10
+            r2 += -0x4
+            r1 = map_idx(0x0) ll
+            call 0x1
+            if r0 == 0x0 goto miss
+            r2 = r0
+            r1 = map_idx(0x1) ll
+            call 0x1
+            if r0 == 0x0 goto miss
+            r0 = *(u64 *)(r0 + 0x0)
+            exit
+            miss:
+            r0 = 0xdead
+            exit
+            """;
+
     static Stream<Arguments> enginesAndKeySizes() {
         return TestEngines.all().stream().flatMap(e -> Stream.of(1, 3, 4, 8, 13, 16, 29, 32).map(k -> Arguments.of(e, k)));
     }
@@ -258,6 +277,33 @@ class MapFastPathTest {
             other[keySize - 1] ^= 0x40; // differs in the last byte only (the padded tail of the last word)
             assertThat(lookup(program, other)).isEqualTo(0xdead);
             assertThat(lookup(program, key(keySize, 99))).isEqualTo(0xdead);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}, {1}-byte keys")
+    @MethodSource("enginesAndKeySizes")
+    void aKeyOnTheStackAndAKeyInAMapValueFindTheSameEntries(Engine engine, int keySize) throws Exception {
+        ObjectMap keys = new ObjectMap(MapSpec.of("keys", MapSpec.ARRAY, 4, 32, 1, 0), ObjectMap.Origin.BTF, ".maps", null, new TreeMap<>());
+        try (Fixture onStack = Fixture.of(engine, 1, LOOKUP, hash("h", MapSpec.HASH, keySize));
+             Fixture inValue = Fixture.of(engine, 1, KEY_IN_MAP_VALUE, keys, hash("h", MapSpec.HASH, keySize))) {
+            for (int i = 0; i < 10; i++) {
+                onStack.map("h").update(key(keySize, i), u64(500 + i), BpfMap.BPF_ANY);
+                inValue.map("h").update(key(keySize, i), u64(500 + i), BpfMap.BPF_ANY);
+            }
+            LoadedProgram stackKeyed = onStack.load(1), valueKeyed = inValue.load(2);
+            if (stackKeyed.executable() instanceof JitExecutable jit) {
+                // Both calls are bound lookups with the stack form; only the first one's key is on
+                // the stack when it runs, so the second takes the generic path every time.
+                assertThat(jit.shape().stackKeyLookups()).isEqualTo(1);
+                assertThat(((JitExecutable) valueKeyed.executable()).shape().stackKeyLookups()).isEqualTo(2);
+            }
+            for (int i : new int[] {0, 3, 9, 42}) {
+                byte[] padded = Arrays.copyOf(key(keySize, i), 32);
+                inValue.map("keys").update(new byte[4], padded, BpfMap.BPF_ANY);
+                long expected = i < 10 ? 500 + i : 0xdead;
+                assertThat(lookup(stackKeyed, key(keySize, i))).isEqualTo(expected);
+                assertThat(run(valueKeyed, new byte[48])).isEqualTo(expected);
+            }
         }
     }
 

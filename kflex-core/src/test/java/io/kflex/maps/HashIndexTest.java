@@ -40,12 +40,19 @@ class HashIndexTest {
             for (int i = 0; i < n; i++) index.insert(MemorySegment.ofArray(key(size, i)), 0, i);
         }
         assertThat(index.size()).isEqualTo(n);
-        for (int i = 0; i < n; i += 7) assertThat(index.find(at(key(size, i), 3), 3)).isEqualTo(i);
+        for (int i = 0; i < n; i += 7) {
+            assertThat(index.find(at(key(size, i), 3), 3)).isEqualTo(i);
+            // The array form (a key on a program's stack) hashes and compares the same bytes.
+            assertThat(index.find(at(key(size, i), 3).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), 3)).isEqualTo(i);
+        }
         synchronized (index) {
             for (int i = 0; i < n; i += 2) assertThat(index.remove(at(key(size, i), 5), 5)).isEqualTo(i);
             assertThat(index.remove(MemorySegment.ofArray(key(size, 0)), 0)).as("already removed").isEqualTo(-1);
         }
-        for (int i = 0; i < n; i++) assertThat(index.find(MemorySegment.ofArray(key(size, i)), 0)).isEqualTo(i % 2 == 0 ? -1 : i);
+        for (int i = 0; i < n; i++) {
+            assertThat(index.find(MemorySegment.ofArray(key(size, i)), 0)).isEqualTo(i % 2 == 0 ? -1 : i);
+            assertThat(index.find(at(key(size, i), 1).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), 1)).isEqualTo(i % 2 == 0 ? -1 : i);
+        }
         Map<String, Integer> entries = new HashMap<>();
         for (HashIndex.Entry e : index.entries()) entries.put(java.util.HexFormat.of().formatHex(e.key()), e.slot());
         assertThat(entries).hasSize(n / 2);
