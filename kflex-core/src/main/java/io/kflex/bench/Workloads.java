@@ -129,7 +129,7 @@ public final class Workloads {
     }
 
     /** A memcached UDP datagram: the 8-byte frame header (request 1, sequence 0 of 1 datagrams) and the text. */
-    static byte[] memcachedRequest(String text) {
+    public static byte[] memcachedRequest(String text) {
         byte[] body = text.getBytes(StandardCharsets.US_ASCII);
         return ByteBuffer.allocate(8 + body.length).putShort((short) 1).putShort((short) 0).putShort((short) 1).putShort((short) 0)
                 .put(body).array();
