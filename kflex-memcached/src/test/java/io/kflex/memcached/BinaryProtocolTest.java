@@ -14,10 +14,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The binary protocol over TCP (and one request over UDP), through raw frames; the answers are
@@ -25,20 +24,11 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(60)
 class BinaryProtocolTest {
-    private static MemcachedServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
-        server = MemcachedServer.start(MemcachedServer.Config.loopback());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) server.close();
-    }
+    @RegisterExtension
+    static final LoopbackServer SERVER = new LoopbackServer();
 
     private static BinClient client() throws Exception {
-        return new BinClient(server.tcpAddress());
+        return new BinClient(SERVER.get().tcpAddress());
     }
 
     @Test
@@ -322,11 +312,11 @@ class BinaryProtocolTest {
                 }
             }
         }
-        try (BinClient c = client(); McClient text = new McClient(server.tcpAddress())) {
+        try (BinClient c = client(); McClient text = new McClient(SERVER.get().tcpAddress())) {
             assertThat(c.call(simple(NOOP)).status()).isEqualTo(SUCCESS);
             assertThat(text.call("version\r\n")).startsWith("VERSION ");
         }
-        HeapStore store = server.store();
+        HeapStore store = SERVER.get().store();
         long deadline = System.nanoTime() + 5_000_000_000L; // the random connections may still be finishing
         while (store.memoryUsed() != HeapStore.DATA * store.currentItems() + store.bytes() && System.nanoTime() < deadline) Thread.sleep(10);
         assertThat(store.memoryUsed()).as("every charge matches a linked item").isEqualTo(HeapStore.DATA * store.currentItems() + store.bytes());
@@ -339,14 +329,14 @@ class BinaryProtocolTest {
             assertThat(c.read().opcode()).as("answered before the rest of the stream arrives").isEqualTo(NOOP);
             assertThat(c.silentFor(300)).as("text after binary is an incomplete binary header").isTrue();
         }
-        try (McClient t = new McClient(server.tcpAddress())) {
+        try (McClient t = new McClient(SERVER.get().tcpAddress())) {
             assertThat(t.call("version\r\n")).startsWith("VERSION ");
         }
     }
 
     @Test
     void asciiAndBinarySeeTheSameItems() throws Exception {
-        try (BinClient bin = client(); McClient text = new McClient(server.tcpAddress())) {
+        try (BinClient bin = client(); McClient text = new McClient(SERVER.get().tcpAddress())) {
             assertThat(text.call("set shared 12 0 5\r\nascii\r\n")).isEqualTo("STORED");
             String gets = text.untilEnd("gets shared\r\n");
             long textCas = Long.parseLong(gets.lines().findFirst().orElseThrow().split(" ")[4]);
@@ -374,7 +364,7 @@ class BinaryProtocolTest {
 
     @Test
     void binaryRequestsOverUdpAreAnswered() throws Exception {
-        var udp = server.udpAddress().orElseThrow();
+        var udp = SERVER.get().udpAddress().orElseThrow();
         try (BinClient c = client()) {
             c.call(storage(SET, "u", 9, 0, "over-udp", 0));
         }

@@ -18,10 +18,9 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The scenarios every Java client library is put through against the server over TCP, written
@@ -92,31 +91,22 @@ abstract class ClientLibraryScenarios<C extends ClientLibraryScenarios.LibraryCl
     /** A value and its CAS unique. */
     record Gets(Object value, long cas) {}
 
-    private static MemcachedServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
-        server = MemcachedServer.start(MemcachedServer.Config.loopback());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) server.close();
-    }
+    @RegisterExtension
+    static final LoopbackServer SERVER = new LoopbackServer();
 
     /** A client of this run's library and protocol with one connection to {@code address}, shut down by close. */
     abstract C connect(InetSocketAddress address) throws Exception;
 
     abstract boolean binary();
 
-    C client() throws Exception { return connect(server.tcpAddress()); }
+    C client() throws Exception { return connect(SERVER.get().tcpAddress()); }
 
     /** {@code name} in this protocol's own key space. */
     String key(String name) { return (binary() ? "binary:" : "text:") + name; }
 
     @Test
     void theCommandsBothLibrariesIssue() throws Exception {
-        try (C c = client(); McClient raw = new McClient(server.tcpAddress())) {
+        try (C c = client(); McClient raw = new McClient(SERVER.get().tcpAddress())) {
             String s = key("s"), fresh = key("fresh"), counter = key("counter"), a = key("a");
             assertThat(c.set(s, "hello")).isTrue();
             assertThat(c.<String>get(s)).isEqualTo("hello");
@@ -185,7 +175,7 @@ abstract class ClientLibraryScenarios<C extends ClientLibraryScenarios.LibraryCl
     @Test
     void valuesOfSeveralSizesUpTo1MiBRoundTripExactly() throws Exception {
         Random random = new Random(5);
-        try (C c = client(); McClient raw = new McClient(server.tcpAddress())) {
+        try (C c = client(); McClient raw = new McClient(SERVER.get().tcpAddress())) {
             byte[] mib = null;
             // 16,384 is both transcoders' compression threshold: random bytes do not shrink and go as they are, a
             // repeated pattern goes compressed.

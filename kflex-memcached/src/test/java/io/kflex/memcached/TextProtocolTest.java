@@ -5,28 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.kflex.hooks.XdpAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The text protocol over TCP and UDP, answered by Java (no offload), through raw sockets. */
 @Timeout(60)
 class TextProtocolTest {
-    private static MemcachedServer server;
-
-    @BeforeAll
-    static void start() throws Exception {
-        server = MemcachedServer.start(MemcachedServer.Config.loopback());
-    }
-
-    @AfterAll
-    static void stop() {
-        if (server != null) server.close();
-    }
+    @RegisterExtension
+    static final LoopbackServer SERVER = new LoopbackServer();
 
     private static McClient client() throws Exception {
-        return new McClient(server.tcpAddress());
+        return new McClient(SERVER.get().tcpAddress());
     }
 
     @Test
@@ -256,7 +246,7 @@ class TextProtocolTest {
 
     @Test
     void udpRequestsAreAnsweredByJavaWithoutAnOffload() throws Exception {
-        var udp = server.udpAddress().orElseThrow();
+        var udp = SERVER.get().udpAddress().orElseThrow();
         try (McClient c = client()) {
             c.call("set u 5 0 3\r\nabc\r\n");
         }
@@ -283,7 +273,7 @@ class TextProtocolTest {
             joined.append(body(parts[i]));
         }
         assertThat(joined.toString()).isEqualTo("VALUE large 0 5000\r\n" + "z".repeat(5000) + "\r\nEND\r\n");
-        assertThat(server.hook().orElseThrow().count(XdpAction.TX)).as("no offload, nothing at the hook").isZero();
+        assertThat(SERVER.get().hook().orElseThrow().count(XdpAction.TX)).as("no offload, nothing at the hook").isZero();
     }
 
     static int[] header(byte[] datagram) {
