@@ -8,7 +8,6 @@ import io.kflex.engine.Engines;
 import io.kflex.jit.JitEngine;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
@@ -16,10 +15,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
@@ -28,39 +24,23 @@ import org.openjdk.jmh.annotations.Warmup;
  * read from {@code extensions/objects} of the working directory (or {@code -Dkflex.objects=DIR}
  * passed to the forks with {@code -jvmArgsAppend}).
  */
-@State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 10, time = 1)
-// No --sun-misc-unsafe-memory-access=deny here: JMH itself uses sun.misc.Unsafe in the forks.
 // Not --sun-misc-unsafe-memory-access=deny as in the tests: JMH itself uses sun.misc.Unsafe in the forks.
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
-public class EngineBenchmarks {
+public class EngineBenchmarks extends KflexTargetBenchmark {
     @Param({"hashmix-1000", "hashmix-100000", "listwalk-65536", "memcached-get", "kvstore-get", "skiplist-lookup", "countmin-update"})
     public String suite;
 
     @Param({"jit", "jit-uninstrumented", "interpreter"})
     public String engine;
 
-    private KflexTarget target;
-
     @Setup(Level.Trial)
     public void open() {
         Workload w = Workloads.named(suite).orElseThrow(() -> new IllegalArgumentException("unknown suite " + suite));
         target = KflexTarget.open(w, objects(), engine(engine));
-    }
-
-    @TearDown(Level.Trial)
-    public void close() {
-        // A wrong result after all the runs must not go unnoticed.
-        target.runChecked();
-        target.close();
-    }
-
-    @Benchmark
-    public long run() {
-        return target.run();
     }
 
     static Path objects() {

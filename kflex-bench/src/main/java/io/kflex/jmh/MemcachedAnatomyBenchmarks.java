@@ -4,7 +4,6 @@ import io.kflex.bench.KflexTarget;
 import io.kflex.bench.Workload;
 import io.kflex.bench.Workloads;
 import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
@@ -12,10 +11,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
@@ -26,13 +22,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * difference over 7 is the copy-and-hash loop per key byte, {@code miss-1} over the floor is the
  * parse and the map lookup), and {@code hit} (the benchmark's frame: the entry's key compared).
  */
-@State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 4, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 2, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
-public class MemcachedAnatomyBenchmarks {
+public class MemcachedAnatomyBenchmarks extends KflexTargetBenchmark {
     private static final long XDP_PASS = 2;
 
     @Param({"not-ipv4", "miss-1", "miss-8", "hit"})
@@ -40,8 +35,6 @@ public class MemcachedAnatomyBenchmarks {
 
     @Param({"jit", "interpreter"})
     public String engine;
-
-    private KflexTarget target;
 
     @Setup(Level.Trial)
     public void open() {
@@ -61,16 +54,5 @@ public class MemcachedAnatomyBenchmarks {
         Workload w = new Workload(hit.name(), hit.description() + ", frame " + frame, hit.unit(), 1, hit.object(), hit.program(),
                 hit.ctxIn(), bytes, expected, hit.setupRuns(), hit.mapFills(), hit.arenaPages(), hit.plainJava(), hit.linuxNote());
         target = KflexTarget.open(w, EngineBenchmarks.objects(), EngineBenchmarks.engine(engine));
-    }
-
-    @TearDown(Level.Trial)
-    public void close() {
-        target.runChecked();
-        target.close();
-    }
-
-    @Benchmark
-    public long run() {
-        return target.run();
     }
 }

@@ -1173,20 +1173,9 @@ final class JitCompiler {
         private void storeLoadedFromWord(Load l) {
             int shift = slotShift(l.off());
             if (shift > 0) code.loadConstant(shift).lushr();
-            if (l.size() != Size.DW) {
-                if (l.signed()) {
-                    code.l2i();
-                    switch (l.size()) {
-                        case B -> code.i2b();
-                        case H -> code.i2s();
-                        default -> {}
-                    }
-                    code.i2l();
-                } else {
-                    code.loadConstant(sizeMask(l.size())).land();
-                }
-            }
-            code.lstore(reg(l.dst()));
+            // A sign-extending load truncates the word itself (storeLoaded); a zero-extending one masks it.
+            if (l.size() != Size.DW && !l.signed()) code.loadConstant(sizeMask(l.size())).land();
+            storeLoaded(l);
         }
 
         /** A store into a promoted frame slot: replaces the bytes it covers, keeps the others. */
