@@ -70,8 +70,9 @@ public final class HeapKfuncs {
         kfuncs.put(ARENA_FREE_PAGES, this::arenaFreePages);
         kfuncs.put(MALLOC, this::malloc);
         kfuncs.put(FREE, this::free);
-        kfuncs.put(SPIN_LOCK, heap == null ? noHeap(SPIN_LOCK) : new SpinLock(heap));
-        kfuncs.put(SPIN_UNLOCK, heap == null ? noHeap(SPIN_UNLOCK) : new SpinUnlock(heap));
+        LockingView locking = heap == null ? null : new LockingView(heap);
+        kfuncs.put(SPIN_LOCK, heap == null ? noHeap(SPIN_LOCK) : new SpinLock(locking));
+        kfuncs.put(SPIN_UNLOCK, heap == null ? noHeap(SPIN_UNLOCK) : new SpinUnlock(locking));
     }
 
     /** Kfuncs over one heap, which every map handle stands for (a program with one arena map). */
@@ -227,37 +228,46 @@ public final class HeapKfuncs {
      */
 
     /**
-     * {@code void kflex_spin_lock(kflex_spinlock_t *lock)} on {@code heap}; the other components
-     * are what a call reads of the heap (its memory, lock family, last lock word, checked mode).
+     * The heap as a lock or unlock call reads it: its memory, lock family, last lock word and
+     * checked mode (a record of records, all constants to a compiled program holding the kfunc).
      */
-    private record SpinLock(Heap heap, MemorySegment memory, HeapLockWords locks, long lastWord, boolean checked) implements Helper {
-        SpinLock(Heap heap) {
+    private record LockingView(Heap heap, MemorySegment memory, HeapLockWords locks, long lastWord, boolean checked) {
+        LockingView(Heap heap) {
             this(heap, heap.memory(), heap.lockWords(), heap.size() - 4, heap.checked());
         }
 
+        /** The offset of lock word {@code ptr}; faults unless it is one ({@link HeapKfuncs#checkLockWord}). */
+        long offsetOf(long ptr, String fn) {
+            long offset = ptr & 0xffff_ffffL;
+            if (ptr == 0 || offset > lastWord || (offset & 3) != 0 || checked) checkLockWord(heap, lastWord, checked, ptr, fn);
+            return offset;
+        }
+    }
+
+    /** {@code void kflex_spin_lock(kflex_spinlock_t *lock)} on the heap {@code view} shows. */
+    private record SpinLock(LockingView view) implements Helper {
         // Kept small: a compiled program inlines this call only while its own compiled code is
         // small, so everything but an uncontended acquisition is in lockSlowly. The lock is
         // recorded before the compare-and-set, whose fence would otherwise make the record's
         // loads wait for it; a record whose word turns out to be taken is withdrawn at once.
         @Override
         public long call(Invocation inv, long ptr, long r2, long r3, long r4, long r5) {
-            long offset = ptr & 0xffff_ffffL;
-            if (ptr == 0 || offset > lastWord || (offset & 3) != 0 || checked) checkLockWord(heap, lastWord, checked, ptr, SPIN_LOCK);
-            if (heap.isClosed()) throw closed(heap);
+            long offset = view.offsetOf(ptr, SPIN_LOCK);
+            if (view.heap().isClosed()) throw closed(view.heap());
             HeldResources held = inv.resourcesIfMade();
-            if (held == null || !held.acquiredLock(locks, offset)) {
+            if (held == null || !held.acquiredLock(view.locks(), offset)) {
                 lockSlowly(inv, offset);
                 return 0;
             }
             boolean taken;
             try {
-                taken = SpinLocks.tryLock(memory, Heap.GUARD + offset);
+                taken = SpinLocks.tryLock(view.memory(), Heap.GUARD + offset);
             } catch (IllegalStateException closedMeanwhile) {
-                held.forgetLock(locks, offset);
-                throw closed(heap);
+                held.forgetLock(view.locks(), offset);
+                throw closed(view.heap());
             }
             if (!taken) {
-                held.forgetLock(locks, offset);
+                held.forgetLock(view.locks(), offset);
                 lockSlowly(inv, offset);
             }
             return 0;
@@ -265,9 +275,9 @@ public final class HeapKfuncs {
 
         private boolean tryLock(long offset) {
             try {
-                return SpinLocks.tryLock(memory, Heap.GUARD + offset);
+                return SpinLocks.tryLock(view.memory(), Heap.GUARD + offset);
             } catch (IllegalStateException closedMeanwhile) {
-                throw closed(heap);
+                throw closed(view.heap());
             }
         }
 
@@ -281,32 +291,28 @@ public final class HeapKfuncs {
          */
         private void lockSlowly(Invocation inv, long offset) {
             HeldResources held = inv.resources();
+            HeapLockWords locks = view.locks();
             if (held.holdsLock(locks, offset)) throw alreadyHeld(offset);
-            if (!tryLock(offset)) waitFor(() -> tryLock(offset), heap.config().lockTimeout(), inv, () -> locks.describe(offset));
+            if (!tryLock(offset)) waitFor(() -> tryLock(offset), view.heap().config().lockTimeout(), inv, () -> locks.describe(offset));
             held.acquiredLock(locks, offset); // not held before the wait, and the table is this thread's
         }
 
         private ExtensionFault alreadyHeld(long offset) {
-            return new ExtensionFault(locks.describe(offset) + " is already held by this invocation");
+            return new ExtensionFault(view.locks().describe(offset) + " is already held by this invocation");
         }
     }
 
-    /** {@code void kflex_spin_unlock(kflex_spinlock_t *lock)} on {@code heap} (components as {@link SpinLock}'s): the invocation must hold the lock. */
-    private record SpinUnlock(Heap heap, MemorySegment memory, HeapLockWords locks, long lastWord, boolean checked) implements Helper {
-        SpinUnlock(Heap heap) {
-            this(heap, heap.memory(), heap.lockWords(), heap.size() - 4, heap.checked());
-        }
-
+    /** {@code void kflex_spin_unlock(kflex_spinlock_t *lock)} on the heap {@code view} shows: the invocation must hold the lock. */
+    private record SpinUnlock(LockingView view) implements Helper {
         @Override
         public long call(Invocation inv, long ptr, long r2, long r3, long r4, long r5) {
-            long offset = ptr & 0xffff_ffffL;
-            if (ptr == 0 || offset > lastWord || (offset & 3) != 0 || checked) checkLockWord(heap, lastWord, checked, ptr, SPIN_UNLOCK);
+            long offset = view.offsetOf(ptr, SPIN_UNLOCK);
             HeldResources held = inv.resourcesIfMade();
-            if (heap.isClosed() || held == null || !held.forgetLock(locks, offset)) throw unlockFault(inv, offset);
+            if (view.heap().isClosed() || held == null || !held.forgetLock(view.locks(), offset)) throw unlockFault(inv, offset);
             try {
-                SpinLocks.unlock(memory, Heap.GUARD + offset);
+                SpinLocks.unlock(view.memory(), Heap.GUARD + offset);
             } catch (IllegalStateException closedMeanwhile) {
-                throw closed(heap);
+                throw closed(view.heap());
             }
             return 0;
         }
@@ -317,15 +323,15 @@ public final class HeapKfuncs {
 
         /** Why an unlock cannot be done: the heap is closed (the record goes: its memory is gone), or the lock is not held. */
         private ExtensionFault unlockFault(Invocation inv, long offset) {
-            if (heap.isClosed()) {
-                inv.resources().forgetLock(locks, offset);
-                return closed(heap);
+            if (view.heap().isClosed()) {
+                inv.resources().forgetLock(view.locks(), offset);
+                return closed(view.heap());
             }
             return notHeld(offset);
         }
 
         private ExtensionFault notHeld(long offset) {
-            return new ExtensionFault(String.format("%s %s+0x%x: the lock is not held by this invocation", SPIN_UNLOCK, heap.name(), offset));
+            return new ExtensionFault(String.format("%s %s+0x%x: the lock is not held by this invocation", SPIN_UNLOCK, view.heap().name(), offset));
         }
     }
 
