@@ -54,11 +54,20 @@ public final class Workloads {
 
     /** {@code list_walk} of {@code bench_list_walk.bpf.o} over a list {@code list_build} shuffled with seed 42. */
     public static Workload listWalk() {
-        byte[] ctx = listArgs(LIST_NODES, 42);
-        return new Workload("listwalk-" + LIST_NODES, "heap linked-list walk, " + LIST_NODES + " shuffled nodes", "node", LIST_NODES,
-                "bench_list_walk.bpf.o", "list_walk", listArgs(0, 0), new byte[0], LIST_NODES,
-                List.of(new Workload.SetupRun("list_build", ctx, LIST_NODES)), List.of(), 1024,
-                () -> PlainJavaWorkloads.listWalk(LIST_NODES, 42, new long[1]));
+        return listWalk(LIST_NODES);
+    }
+
+    /**
+     * {@link #listWalk()} over a list of {@code nodes} nodes (1 to 65,536; 16 bytes each): the same
+     * program with a working set from a few cache lines to past the second-level cache.
+     */
+    public static Workload listWalk(int nodes) {
+        if (nodes < 1 || nodes > LIST_NODES) throw new IllegalArgumentException("list of " + nodes + " nodes (1 to " + LIST_NODES + ")");
+        byte[] ctx = listArgs(nodes, 42);
+        return new Workload("listwalk-" + nodes, "heap linked-list walk, " + nodes + " shuffled nodes", "node", nodes,
+                "bench_list_walk.bpf.o", "list_walk", listArgs(0, 0), new byte[0], nodes,
+                List.of(new Workload.SetupRun("list_build", ctx, nodes)), List.of(), 1024,
+                () -> PlainJavaWorkloads.listWalk(nodes, 42, new long[1]));
     }
 
     private static byte[] listArgs(int n, int seed) {

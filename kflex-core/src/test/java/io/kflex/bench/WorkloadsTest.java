@@ -112,6 +112,23 @@ class WorkloadsTest {
     }
 
     @Test
+    void listWalksOfAnySizeVisitEveryNodeOnBothEnginesAndInJava() {
+        for (int nodes : new int[] {1, 1024, 4096}) {
+            Workload w = Workloads.listWalk(nodes);
+            assertThat(w.name()).isEqualTo("listwalk-" + nodes);
+            assertThat(w.plainJava().get().run()).isEqualTo(nodes);
+            for (String engine : List.of("jit", "interpreter")) {
+                try (KflexTarget target = KflexTarget.open(w, TestObjects.objectsDir(), Engines.named(engine).orElseThrow())) {
+                    assertThat(target.runChecked()).as(engine + ", " + nodes + " nodes").isEqualTo(nodes);
+                }
+            }
+        }
+        assertThatThrownBy(() -> Workloads.listWalk(0)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Workloads.listWalk(65_537)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(Workloads.listWalk()).usingRecursiveComparison().ignoringFields("plainJava").isEqualTo(Workloads.listWalk(65_536));
+    }
+
+    @Test
     void aPairRunsTwoEnginesOverOneHeap() {
         Workload w = Workloads.listWalk();
         Engine jit = Engines.named("jit").orElseThrow(), interpreter = Engines.named("interpreter").orElseThrow();
