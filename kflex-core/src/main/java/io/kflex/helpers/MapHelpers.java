@@ -88,8 +88,8 @@ public final class MapHelpers {
     }
 
     /**
-     * {@code bpf_map_lookup_elem}, {@code _update_elem}, {@code _delete_elem} for any map handle;
-     * the JIT binds a call whose map argument the verifier proved constant to that map.
+     * {@code bpf_map_update_elem} and {@code _delete_elem} for any map handle; the JIT binds a call
+     * whose map argument the verifier proved constant to that map. (Lookups: {@link AnyMapLookup}.)
      */
     private record AnyMap(MapTable table, MapOp op) implements Helper {
         @Override
