@@ -1426,6 +1426,16 @@ final class JitCompiler {
             guardedHostAccess(pc, l.src(), l.off(), l.size(), false, () -> {
                 String getter = l.size() == Size.DW ? "get64" : (l.signed() ? "getS" : "getU") + l.size().bytes() * 8;
                 Label generic = code.newLabel(), loaded = code.newLabel();
+                if (region == HostRegion.STACK) {
+                    stackElement(l.src(), l.off(), generic);
+                    code.invokestatic(CD_RUNTIME, "bytes" + getter.substring(3), MTD_BYTES_GET).lstore(reg(l.dst())).goto_(loaded);
+                    code.labelBinding(generic).aload(memSlot);
+                    address(l.src(), l.off());
+                    code.loadConstant(l.size().bytes()).invokevirtual(CD_ADDRESS_SPACE, "load", MTD_LOAD);
+                    storeLoaded(l);
+                    code.labelBinding(loaded);
+                    return;
+                }
                 if (fixedValueMap[pc] >= 0) {
                     fixedValues(pc, l.src(), l.off(), generic);
                     code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst()));
@@ -1435,6 +1445,24 @@ final class JitCompiler {
                 hostLoadThroughWindow(l, region, getter);
                 code.labelBinding(loaded);
             });
+        }
+
+        /**
+         * For a stack access through a pointer (the verifier proved it reaches the stack; r10 at a
+         * constant offset has its own path): if {@code base + off} lies in the run's stack window,
+         * pushes the stack's {@code byte[]} and the offset {@code (u32) (base + off)}; otherwise
+         * jumps to {@code elsewhere}, the address space's generic access, which faults as it would
+         * (a verifier or host bug never reaches past the stack's array). Every frame of the run
+         * lives in that one array, so no region needs looking up or caching, and a loop that
+         * writes its stack through a pointer keeps no window, segment or array of its own live.
+         */
+        private void stackElement(int base, short off, Label elsewhere) {
+            address(base, off);
+            code.loadConstant(32).lushr().aload(0).getfield(CD_CONTEXT, "stackBase", CD_long).loadConstant(32).lushr()
+                    .lcmp().ifne(elsewhere);
+            code.aload(0).getfield(CD_CONTEXT, "stackBytes", CD_byte.arrayType());
+            address(base, off);
+            code.loadConstant(0xffff_ffffL).land();
         }
 
         /** {@link #hostLoad} through the region cached for the address's window. */
@@ -1477,6 +1505,18 @@ final class JitCompiler {
         private void hostStore(int pc, int base, short off, Size size, HostRegion region, Runnable value) {
             guardedHostAccess(pc, base, off, size, true, () -> {
                 Label generic = code.newLabel(), stored = code.newLabel();
+                if (region == HostRegion.STACK) {
+                    stackElement(base, off, generic);
+                    value.run();
+                    code.invokestatic(CD_RUNTIME, "bytesSet" + size.bytes() * 8, MTD_BYTES_SET).goto_(stored);
+                    code.labelBinding(generic).aload(memSlot);
+                    address(base, off);
+                    code.loadConstant(size.bytes());
+                    value.run();
+                    code.invokevirtual(CD_ADDRESS_SPACE, "store", MTD_STORE);
+                    code.labelBinding(stored);
+                    return;
+                }
                 if (fixedValueMap[pc] >= 0) {
                     fixedValues(pc, base, off, generic);
                     value.run();

@@ -26,6 +26,7 @@ import io.kflex.runtime.LoadedProgram;
 import io.kflex.runtime.PacketBuffer;
 import io.kflex.runtime.TestRun;
 import io.kflex.runtime.TestRunResult;
+import io.kflex.verifier.AccessFact;
 import io.kflex.verifier.MemoryRegion;
 import io.kflex.verifier.VerifiedProgram;
 import io.kflex.verifier.Verifier;
@@ -256,10 +257,21 @@ class JitHostAccessTest {
     // them) must fault at the access with the address space's reason, on both engines alike.
 
     private static Outcome runWithPacketPointers(Engine engine, long dataOffset, long dataEndOffset, boolean unmapped) throws Exception {
+        return runWithPacketPointers(engine, dataOffset, dataEndOffset, unmapped, false, null);
+    }
+
+    /**
+     * {@link #runWithPacketPointers(Engine, long, long, boolean)}; with {@code packetFactsSayStack},
+     * the facts given to the engine claim that every packet access reaches the stack (a verifier
+     * bug); {@code frameOut}, if given, receives the frame after the run.
+     */
+    private static Outcome runWithPacketPointers(Engine engine, long dataOffset, long dataEndOffset, boolean unmapped,
+                                                 boolean packetFactsSayStack, byte[][] frameOut) throws Exception {
         Code code = Assembler.assemble(PARSE);
         ContextLayout layout = ContextLayout.of(ProgramType.XDP);
         VerifiedProgram verified = ContextRewriter.rewritten(
                 Verifier.verify(code, ProgramType.XDP, List.of(), VerifierOptions.defaults()), layout);
+        if (packetFactsSayStack) verified = packetFactsSayStack(verified);
         Executable executable = engine.load(ContextRewriter.rewrite(verified, layout), Bindings.of(HelperTable.empty()).withVerified(verified));
         if (executable instanceof JitExecutable j) assertThat(j.hostAccesses()).isEqualTo(10);
         AddressSpace memory = new AddressSpace();
@@ -271,7 +283,34 @@ class JitHostAccessTest {
         if (unmapped) base = 0x77L << 32;
         ctx.set(ValueLayout.JAVA_LONG_UNALIGNED, layout.shadow("data").offset(), base + dataOffset);
         ctx.set(ValueLayout.JAVA_LONG_UNALIGNED, layout.shadow("data_end").offset(), base + dataEndOffset);
-        return executable.run(new Invocation(memory, ctxAddress).withHostContext(packet));
+        Outcome outcome = executable.run(new Invocation(memory, ctxAddress).withHostContext(packet));
+        if (frameOut != null) frameOut[0] = packet.frame();
+        return outcome;
+    }
+
+    private static VerifiedProgram packetFactsSayStack(VerifiedProgram v) {
+        java.util.Map<Integer, AccessFact> accesses = new java.util.TreeMap<>(v.accesses());
+        accesses.replaceAll((pc, f) -> f.region() != MemoryRegion.PACKET ? f
+                : new AccessFact(f.pc(), MemoryRegion.STACK, f.minOffset(), f.maxOffset(), f.size(), f.write(), f.map(), f.guardNeeded()));
+        return new VerifiedProgram(v.code(), v.type(), v.processedInstructions(), accesses, v.backEdges(), v.cancellationPoints(),
+                v.heldAtCancellation(), v.stackDepths(), v.log(), v.callMaps());
+    }
+
+    @Test
+    void aStackFactWhoseAddressLiesElsewhereTakesTheAddressSpacesPath() throws Exception {
+        // Facts that call the packet accesses stack accesses: the compiled code finds the addresses
+        // outside the stack's window and goes through the address space, which serves the packet.
+        byte[][] interpretedFrame = new byte[1][], compiledFrame = new byte[1][];
+        Outcome interpreted = runWithPacketPointers(new Interpreter(), 0, 64, false, false, interpretedFrame);
+        Outcome compiled = runWithPacketPointers(new JitEngine(), 0, 64, false, true, compiledFrame);
+        assertThat(interpreted).isEqualTo(new Outcome.Returned(2));
+        assertThat(compiled).isEqualTo(interpreted);
+        assertThat(compiledFrame[0]).isEqualTo(interpretedFrame[0]);
+        // ... and into an unmapped window the access faults as the address space says.
+        Outcome unmappedInterpreted = runWithPacketPointers(new Interpreter(), 0, 64, true);
+        Outcome unmappedCompiled = runWithPacketPointers(new JitEngine(), 0, 64, true, true, null);
+        assertThat(unmappedCompiled).isEqualTo(unmappedInterpreted);
+        assertThat(((Outcome.Faulted) unmappedCompiled).reason()).contains("unmapped");
     }
 
     @Test
