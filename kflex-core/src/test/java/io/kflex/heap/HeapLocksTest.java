@@ -176,6 +176,47 @@ class HeapLocksTest {
     }
 
     @Test
+    void aMapLockHeldElsewhereIsAwaitedUntilItTimesOutOrTheInvocationIsCancelled() {
+        SharedRegions shared = new SharedRegions();
+        long value = shared.map(new Region(Region.Kind.MAP_VALUE, Arena.ofAuto().allocate(16, 8), true, "v"));
+        AddressSpace memory = new AddressSpace(shared);
+        memory.store(value, 4, SpinLocks.LOCKED); // another invocation holds it
+        Helper mapLock = HeapKfuncs.bpfSpinLock(Duration.ofMillis(150));
+        Invocation inv = new Invocation(memory);
+        mapLock.call(inv, value + 8, 0, 0, 0, 0);
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> mapLock.call(inv, value, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class)
+                .hasMessage(String.format("bpf_spin_lock 0x%x: not acquired within PT0.15S", value));
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isBetween(100L, 5_000L);
+        assertThat(inv.resources().list()).extracting(HeldResources.Held::description)
+                .as("a lock awaited in vain is not recorded").containsExactly(String.format("bpf_spin_lock 0x%x", value + 8));
+
+        inv.requestCancel("stop now");
+        assertThatThrownBy(() -> mapLock.call(inv, value, 0, 0, 0, 0)).isInstanceOf(CallbackOutcome.class)
+                .extracting(t -> ((CallbackOutcome) t).outcome()).isEqualTo(new Outcome.Cancelled(-1, "stop now", List.of()));
+        assertThat(inv.resources().releaseAll()).containsExactly(String.format("bpf_spin_lock 0x%x", value + 8));
+        assertThat(memory.load(value + 8, 4)).isZero();
+        assertThat(memory.load(value, 4)).as("still the other's").isEqualTo(SpinLocks.LOCKED);
+    }
+
+    @Test
+    void aMapLockAtABadAddressFaultsAtOnce() {
+        SharedRegions shared = new SharedRegions();
+        long value = shared.map(new Region(Region.Kind.MAP_VALUE, Arena.ofAuto().allocate(16, 8), true, "v"));
+        long readOnly = shared.map(new Region(Region.Kind.MAP_VALUE, Arena.ofAuto().allocate(16, 8), false, "ro"));
+        Helper mapLock = HeapKfuncs.bpfSpinLock(Duration.ofSeconds(30)); // a wait would outlast the test
+        Invocation inv = new Invocation(new AddressSpace(shared));
+        assertThatThrownBy(() -> mapLock.call(inv, value + 2, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("misaligned");
+        assertThatThrownBy(() -> mapLock.call(inv, value + 16, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("out of bounds");
+        assertThatThrownBy(() -> mapLock.call(inv, readOnly, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("read-only");
+        assertThatThrownBy(() -> mapLock.call(inv, readOnly + (16L << 32), 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("unmapped");
+        assertThat(inv.resources().isEmpty()).isTrue();
+        shared.unmap(value);
+        assertThatThrownBy(() -> mapLock.call(inv, value, 0, 0, 0, 0)).as("unmapped since").isInstanceOf(ExtensionFault.class).hasMessageContaining("unmapped");
+        assertThat(inv.resources().isEmpty()).isTrue();
+    }
+
+    @Test
     void aMapLockInAnInvocationsOwnWindowIsHeldAndReleasedToo() {
         AddressSpace memory = new AddressSpace();
         long own = memory.map(new Region(Region.Kind.MEMORY, Arena.ofAuto().allocate(16, 8), true, "own"));
