@@ -11,9 +11,9 @@ import java.util.function.Supplier;
  * behalf), each with the action that gives it back. Helpers record an acquisition here and remove
  * it on release; when an invocation ends in any other way (a fault, a cancellation) the engine
  * driver releases what is left, newest first, so the host is quiescent again. A lock taken on
- * every operation of a hot program (a heap's {@code kflex_spin_lock}) is recorded as a word of a
- * {@link LockFamily}, with no object per lock; it takes its place in the same order as any other
- * resource. Confined to the invocation's thread, like the invocation.
+ * every operation of a hot program (a heap's {@code kflex_spin_lock}, a map value's
+ * {@code bpf_spin_lock}) is recorded as a word of a {@link LockFamily}, with no object per lock;
+ * it takes its place in the same order as any other resource. Confined to the invocation's thread, like the invocation.
  */
 public final class HeldResources {
 

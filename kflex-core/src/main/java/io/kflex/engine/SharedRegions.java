@@ -34,6 +34,19 @@ public final class SharedRegions {
     private volatile boolean anyFixed;
     private int next;
 
+    // The lock family of each window's region (see lockFamily), made on first use and dropped
+    // when the window is unmapped: indexed like dense for the windows below dense.length when the
+    // family was made, else in lockFamiliesFixed. Apart from dense so that get() stays as it is.
+    private volatile HeldResources.LockFamily[] lockFamilies = new HeldResources.LockFamily[0];
+    private final ConcurrentHashMap<Long, HeldResources.LockFamily> lockFamiliesFixed = new ConcurrentHashMap<>();
+    private volatile boolean anyFixedLockFamily;
+
+    /** Makes the lock family of the region mapped at a window (see {@link #lockFamily}). */
+    @FunctionalInterface
+    public interface LockFamilyFactory {
+        HeldResources.LockFamily make(long window, Region region);
+    }
+
     /** Maps {@code region} at a fresh window and returns its base address. */
     public synchronized long map(Region region) {
         if (this == NONE) throw new IllegalStateException("the empty table is immutable");
@@ -74,6 +87,7 @@ public final class SharedRegions {
     /** Releases the window {@code base} starts; invocations that still run fault on it from now on. */
     public synchronized void unmap(long base) {
         long window = base >>> 32;
+        dropLockFamily(window);
         long i = window - FIRST_WINDOW;
         Region[] d = dense;
         if (i >= 0 && i < d.length && d[(int) i] != null) {
@@ -94,5 +108,60 @@ public final class SharedRegions {
             if (r != null) return r;
         }
         return anyFixed ? fixed.get(window) : null;
+    }
+
+    /**
+     * The lock family ({@link HeldResources.LockFamily}) of the lock words in the region mapped at
+     * {@code window}: made by {@code factory} the first time it is asked for, then the same object
+     * for every caller until the window is unmapped, so that a lock word of a shared region is one
+     * resource whichever invocation, helper or thread records it, and recording it allocates
+     * nothing. One kind of lock word per table (the runtime's {@code bpf_spin_lock} helpers are
+     * its only user): every caller passes the same factory. Null when nothing shared is mapped at
+     * {@code window}.
+     */
+    public HeldResources.LockFamily lockFamily(long window, LockFamilyFactory factory) {
+        long i = window - FIRST_WINDOW;
+        HeldResources.LockFamily[] families = lockFamilies;
+        if (i >= 0 && i < families.length) {
+            HeldResources.LockFamily f = families[(int) i];
+            if (f != null) return f;
+        }
+        if (anyFixedLockFamily) { // a window fixed by an ABI (an arena's): found by a boxed key
+            HeldResources.LockFamily f = lockFamiliesFixed.get(window);
+            if (f != null) return f;
+        }
+        return makeLockFamily(window, factory);
+    }
+
+    private synchronized HeldResources.LockFamily makeLockFamily(long window, LockFamilyFactory factory) {
+        Region region = window >= FIRST_WINDOW ? get(window) : null;
+        if (region == null) return null;
+        long i = window - FIRST_WINDOW;
+        HeldResources.LockFamily[] families = lockFamilies;
+        if (i < families.length && families[(int) i] != null) return families[(int) i];
+        if (anyFixedLockFamily) {
+            HeldResources.LockFamily f = lockFamiliesFixed.get(window);
+            if (f != null) return f;
+        }
+        HeldResources.LockFamily made = java.util.Objects.requireNonNull(factory.make(window, region));
+        if (i < dense.length) {
+            if (i >= families.length) families = Arrays.copyOf(families, dense.length);
+            families[(int) i] = made;
+            lockFamilies = families; // publish after the write, as map() does
+        } else {
+            lockFamiliesFixed.put(window, made);
+            anyFixedLockFamily = true;
+        }
+        return made;
+    }
+
+    private void dropLockFamily(long window) {
+        long i = window - FIRST_WINDOW;
+        HeldResources.LockFamily[] families = lockFamilies;
+        if (i >= 0 && i < families.length && families[(int) i] != null) {
+            families[(int) i] = null;
+            lockFamilies = families;
+        }
+        if (anyFixedLockFamily) lockFamiliesFixed.remove(window);
     }
 }

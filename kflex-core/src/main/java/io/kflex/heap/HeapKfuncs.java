@@ -108,27 +108,12 @@ public final class HeapKfuncs {
 
     /** Helper 93: takes the {@code struct bpf_spin_lock} at r1, waiting at most {@code timeout}. */
     public static Helper bpfSpinLock(Duration timeout) {
-        Objects.requireNonNull(timeout);
-        return (inv, r1, _, _, _, _) -> {
-            AddressSpace memory = inv.memory();
-            MapLock key = new MapLock(r1);
-            Supplier<String> what = () -> String.format("bpf_spin_lock 0x%x", r1);
-            if (inv.resources().holds(key)) throw new ExtensionFault(what.get() + " is already held by this invocation");
-            memory.resolve(r1, 4, true); // faults on a bad address before any waiting
-            waitFor(() -> memory.compareAndExchange(r1, 4, SpinLocks.UNLOCKED, SpinLocks.LOCKED) == SpinLocks.UNLOCKED, timeout, inv, what);
-            inv.resources().acquired(key, what, () -> memory.getAndApply(r1, 4, AtomicOp.XCHG, SpinLocks.UNLOCKED));
-            return 0;
-        };
+        return new BpfSpinLock(Objects.requireNonNull(timeout));
     }
 
     /** Helper 94: frees the {@code struct bpf_spin_lock} at r1, which the invocation must hold. */
     public static Helper bpfSpinUnlock() {
-        return (inv, r1, _, _, _, _) -> {
-            if (!inv.resources().release(new MapLock(r1))) {
-                throw new ExtensionFault(String.format("bpf_spin_unlock 0x%x: the lock is not held by this invocation", r1));
-            }
-            return 0;
-        };
+        return new BpfSpinUnlock();
     }
 
     private long arenaAllocPages(Invocation inv, long map, long addr, long pageCount, long node, long flags) {
@@ -335,5 +320,68 @@ public final class HeapKfuncs {
         }
     }
 
-    private record MapLock(long address) {}
+    /*
+     * bpf_spin_lock and bpf_spin_unlock guard a map value on every run of a program that updates
+     * it, so a lock in a shared window (where map values live) is recorded as (the window's lock
+     * family, offset), with no object per call; the family is the table's, made once per window
+     * (MapLockWords). A lock word in one of the invocation's own windows has no such family (the
+     * verifier admits only map values, but an unverified program may pass any address): it is
+     * recorded as an object, released through the invocation's address space.
+     */
+
+    /** {@code long bpf_spin_lock(struct bpf_spin_lock *lock)}, waiting at most {@code timeout}. */
+    private record BpfSpinLock(Duration timeout) implements Helper {
+        @Override
+        public long call(Invocation inv, long address, long r2, long r3, long r4, long r5) {
+            AddressSpace memory = inv.memory();
+            MapLockWords family = MapLockWords.at(memory, address);
+            if (family == null) return lockOwnWindow(inv, memory, address);
+            long offset = address & 0xffff_ffffL;
+            HeldResources held = inv.resources();
+            if (held.holdsLock(family, offset)) throw alreadyHeld(family.describe(offset));
+            memory.resolve(address, 4, true); // faults on a bad address before any waiting
+            if (!tryLock(memory, address)) waitFor(() -> tryLock(memory, address), timeout, inv, () -> family.describe(offset));
+            held.acquiredLock(family, offset); // not held before, and the table is this thread's
+            return 0;
+        }
+
+        private long lockOwnWindow(Invocation inv, AddressSpace memory, long address) {
+            OwnWindowLock key = new OwnWindowLock(address);
+            Supplier<String> what = key::describe;
+            if (inv.resources().holds(key)) throw alreadyHeld(what.get());
+            memory.resolve(address, 4, true); // faults on a bad address before any waiting
+            waitFor(() -> tryLock(memory, address), timeout, inv, what);
+            inv.resources().acquired(key, what, () -> memory.getAndApply(address, 4, AtomicOp.XCHG, SpinLocks.UNLOCKED));
+            return 0;
+        }
+
+        /** Takes the lock word if it is free; faults on a misaligned one. */
+        private static boolean tryLock(AddressSpace memory, long address) {
+            return memory.compareAndExchange(address, 4, SpinLocks.UNLOCKED, SpinLocks.LOCKED) == SpinLocks.UNLOCKED;
+        }
+
+        private static ExtensionFault alreadyHeld(String what) {
+            return new ExtensionFault(what + " is already held by this invocation");
+        }
+    }
+
+    /** {@code long bpf_spin_unlock(struct bpf_spin_lock *lock)}: the invocation must hold the lock. */
+    private record BpfSpinUnlock() implements Helper {
+        @Override
+        public long call(Invocation inv, long address, long r2, long r3, long r4, long r5) {
+            MapLockWords family = MapLockWords.at(inv.memory(), address);
+            long offset = address & 0xffff_ffffL;
+            HeldResources held = inv.resourcesIfMade();
+            boolean released = held != null && (family != null ? held.releaseLock(family, offset) : held.release(new OwnWindowLock(address)));
+            if (!released) throw new ExtensionFault(String.format("bpf_spin_unlock 0x%x: the lock is not held by this invocation", address));
+            return 0;
+        }
+    }
+
+    /** A {@code bpf_spin_lock} held in one of the invocation's own windows, as the key of its record. */
+    private record OwnWindowLock(long address) {
+        String describe() {
+            return String.format("%s 0x%x", HeldResources.MAP_LOCK, address);
+        }
+    }
 }

@@ -861,11 +861,14 @@ final class JitCompiler {
             this.start = start;
             this.end = end;
             this.region = region;
+            // Locals: the parameters, then r0..r10 (two slots each), the address space, the
+            // invocation, the frame offset (a long), the host-region caches, the stack's bytes and
+            // the frame slots kept in locals.
             this.regBase = region ? 4 : 12;
             this.memSlot = regBase + 22;
             this.invSlot = regBase + 23;
-            this.frameSlot = regBase + 25;
-            this.hostCacheBase = regBase + 27;
+            this.frameSlot = regBase + 24;
+            this.hostCacheBase = regBase + 26;
             this.stackBytesSlot = hostCacheBase + 2 * HOST_CACHE_ENTRY * HostRegion.values().length;
             this.fixedFramePointer = framePointerIsFixed(body);
             this.unrolledLoops = unrollableLoops(body, start, end);

@@ -8,6 +8,7 @@ import io.kflex.engine.AddressSpace;
 import io.kflex.engine.CallbackOutcome;
 import io.kflex.engine.Engine;
 import io.kflex.engine.Executable;
+import io.kflex.engine.HeldResources;
 import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.Invocation;
 import io.kflex.engine.Outcome;
@@ -124,6 +125,113 @@ class HeapLocksTest {
         assertThat(allocated).as("bytes allocated by 40,000 lock and unlock calls").isLessThan(4096);
         assertThat(inv.resources().isEmpty()).isTrue();
         assertThat(heap.view().isLocked(a) || heap.view().isLocked(b)).isFalse();
+    }
+
+    @Test
+    void takingAndFreeingAnUncontendedMapLockAllocatesNothing() {
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(threads instanceof com.sun.management.ThreadMXBean t && t.isThreadAllocatedMemorySupported()
+                && t.isThreadAllocatedMemoryEnabled(), "this JVM measures no per-thread allocation");
+        var allocation = (com.sun.management.ThreadMXBean) threads;
+        SharedRegions shared = new SharedRegions();
+        long a = shared.map(new Region(Region.Kind.MAP_VALUE, Arena.ofAuto().allocate(16, 8), true, "v")), b = a + 8;
+        Helper mapLock = HeapKfuncs.bpfSpinLock(Duration.ofSeconds(1)), mapUnlock = HeapKfuncs.bpfSpinUnlock();
+        AddressSpace memory = new AddressSpace(shared);
+        Invocation inv = new Invocation(memory);
+        mapLock.call(inv, a, 0, 0, 0, 0); // the invocation's first lock makes its table of held resources
+        mapLock.call(inv, b, 0, 0, 0, 0); // and the window's lock family
+        mapUnlock.call(inv, b, 0, 0, 0, 0);
+        mapUnlock.call(inv, a, 0, 0, 0, 0);
+        long before = allocation.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < 10_000; i++) {
+            mapLock.call(inv, a, 0, 0, 0, 0);
+            mapLock.call(inv, b, 0, 0, 0, 0);
+            mapUnlock.call(inv, b, 0, 0, 0, 0);
+            mapUnlock.call(inv, a, 0, 0, 0, 0);
+        }
+        long allocated = allocation.getCurrentThreadAllocatedBytes() - before;
+        // 40,000 calls: one small object per call would be over a megabyte.
+        assertThat(allocated).as("bytes allocated by 40,000 bpf_spin_lock and bpf_spin_unlock calls").isLessThan(4096);
+        assertThat(inv.resources().isEmpty()).isTrue();
+        assertThat(memory.load(a, 4) | memory.load(b, 4)).isZero();
+    }
+
+    @Test
+    void aMapLockIsAWordOfItsWindowsFamilyWhicheverHelpersTookIt() {
+        SharedRegions shared = new SharedRegions();
+        long value = shared.map(new Region(Region.Kind.MAP_VALUE, Arena.ofAuto().allocate(16, 8), true, "v"));
+        AddressSpace memory = new AddressSpace(shared);
+        Invocation inv = new Invocation(memory);
+        HeapKfuncs.bpfSpinLock(Duration.ofSeconds(1)).call(inv, value + 4, 0, 0, 0, 0);
+        assertThat(inv.resources().list()).singleElement().isInstanceOfSatisfying(HeldResources.FamilyLock.class, held -> {
+            assertThat(held.family()).isSameAs(shared.lockFamily(value >>> 32, (w, r) -> { throw new AssertionError("made twice"); }));
+            assertThat(held.word()).isEqualTo(4);
+            assertThat(held.description()).isEqualTo(String.format("bpf_spin_lock 0x%x", value + 4));
+        });
+        assertThatThrownBy(() -> HeapKfuncs.bpfSpinLock(Duration.ofSeconds(1)).call(inv, value + 4, 0, 0, 0, 0)) // another program's helper
+                .isInstanceOf(ExtensionFault.class).hasMessage(String.format("bpf_spin_lock 0x%x is already held by this invocation", value + 4));
+        HeapKfuncs.bpfSpinUnlock().call(inv, value + 4, 0, 0, 0, 0);
+        assertThat(inv.resources().isEmpty()).isTrue();
+        assertThat(memory.load(value + 4, 4)).isZero();
+    }
+
+    @Test
+    void aMapLockHeldElsewhereIsAwaitedUntilItTimesOutOrTheInvocationIsCancelled() {
+        SharedRegions shared = new SharedRegions();
+        long value = shared.map(new Region(Region.Kind.MAP_VALUE, Arena.ofAuto().allocate(16, 8), true, "v"));
+        AddressSpace memory = new AddressSpace(shared);
+        memory.store(value, 4, SpinLocks.LOCKED); // another invocation holds it
+        Helper mapLock = HeapKfuncs.bpfSpinLock(Duration.ofMillis(150));
+        Invocation inv = new Invocation(memory);
+        mapLock.call(inv, value + 8, 0, 0, 0, 0);
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> mapLock.call(inv, value, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class)
+                .hasMessage(String.format("bpf_spin_lock 0x%x: not acquired within PT0.15S", value));
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isBetween(100L, 5_000L);
+        assertThat(inv.resources().list()).extracting(HeldResources.Held::description)
+                .as("a lock awaited in vain is not recorded").containsExactly(String.format("bpf_spin_lock 0x%x", value + 8));
+
+        inv.requestCancel("stop now");
+        assertThatThrownBy(() -> mapLock.call(inv, value, 0, 0, 0, 0)).isInstanceOf(CallbackOutcome.class)
+                .extracting(t -> ((CallbackOutcome) t).outcome()).isEqualTo(new Outcome.Cancelled(-1, "stop now", List.of()));
+        assertThat(inv.resources().releaseAll()).containsExactly(String.format("bpf_spin_lock 0x%x", value + 8));
+        assertThat(memory.load(value + 8, 4)).isZero();
+        assertThat(memory.load(value, 4)).as("still the other's").isEqualTo(SpinLocks.LOCKED);
+    }
+
+    @Test
+    void aMapLockAtABadAddressFaultsAtOnce() {
+        SharedRegions shared = new SharedRegions();
+        long value = shared.map(new Region(Region.Kind.MAP_VALUE, Arena.ofAuto().allocate(16, 8), true, "v"));
+        long readOnly = shared.map(new Region(Region.Kind.MAP_VALUE, Arena.ofAuto().allocate(16, 8), false, "ro"));
+        Helper mapLock = HeapKfuncs.bpfSpinLock(Duration.ofSeconds(30)); // a wait would outlast the test
+        Invocation inv = new Invocation(new AddressSpace(shared));
+        assertThatThrownBy(() -> mapLock.call(inv, value + 2, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("misaligned");
+        assertThatThrownBy(() -> mapLock.call(inv, value + 16, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("out of bounds");
+        assertThatThrownBy(() -> mapLock.call(inv, readOnly, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("read-only");
+        assertThatThrownBy(() -> mapLock.call(inv, readOnly + (16L << 32), 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("unmapped");
+        assertThat(inv.resources().isEmpty()).isTrue();
+        shared.unmap(value);
+        assertThatThrownBy(() -> mapLock.call(inv, value, 0, 0, 0, 0)).as("unmapped since").isInstanceOf(ExtensionFault.class).hasMessageContaining("unmapped");
+        assertThat(inv.resources().isEmpty()).isTrue();
+    }
+
+    @Test
+    void aMapLockInAnInvocationsOwnWindowIsHeldAndReleasedToo() {
+        AddressSpace memory = new AddressSpace();
+        long own = memory.map(new Region(Region.Kind.MEMORY, Arena.ofAuto().allocate(16, 8), true, "own"));
+        Invocation inv = new Invocation(memory);
+        Helper mapLock = HeapKfuncs.bpfSpinLock(Duration.ofMillis(100)), mapUnlock = HeapKfuncs.bpfSpinUnlock();
+        mapLock.call(inv, own + 8, 0, 0, 0, 0);
+        assertThat(memory.load(own + 8, 4)).isEqualTo(SpinLocks.LOCKED);
+        assertThatThrownBy(() -> mapLock.call(inv, own + 8, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("already held");
+        assertThatThrownBy(() -> mapUnlock.call(inv, own, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("not held");
+        assertThatThrownBy(() -> mapLock.call(inv, own + 16, 0, 0, 0, 0)).isInstanceOf(ExtensionFault.class).hasMessageContaining("out of bounds");
+        mapUnlock.call(inv, own + 8, 0, 0, 0, 0);
+        assertThat(memory.load(own + 8, 4)).isZero();
+        mapLock.call(inv, own + 8, 0, 0, 0, 0);
+        assertThat(inv.resources().releaseAll()).containsExactly(String.format("bpf_spin_lock 0x%x", own + 8));
+        assertThat(memory.load(own + 8, 4)).isZero();
     }
 
     @Test
