@@ -827,6 +827,15 @@ final class JitCompiler {
         /** The local holding the stack's bytes ({@code byte[]}), which frame accesses index from {@link #frameSlot}. */
         private final int stackBytesSlot;
         /**
+         * The local holding the stack's window ({@code stackBase >>> 32}), against which stack
+         * accesses through a pointer check their address ({@link #stackElement}); set when the
+         * method has such accesses. A local, not a field read per access: the cancellation poll's
+         * volatile read in a loop would keep C2 from hoisting a field read out of it.
+         */
+        private final int stackWindowSlot;
+        /** Whether this method has stack accesses through a pointer ({@link #stackElement}). */
+        private final boolean stackPointers;
+        /**
          * First of the locals caching, per host region kind and access direction (read, write),
          * the segment, the window it was last found at and the array behind it:
          * {@link #HOST_CACHE_ENTRY} slots each.
@@ -862,20 +871,26 @@ final class JitCompiler {
             this.end = end;
             this.region = region;
             // Locals: the parameters, then r0..r10 (two slots each), the address space, the
-            // invocation, the frame offset (a long), the host-region caches, the stack's bytes and
-            // the frame slots kept in locals.
+            // invocation, the frame offset (a long), the host-region caches, the stack's bytes, the
+            // stack's window (a long) and the frame slots kept in locals.
             this.regBase = region ? 4 : 12;
             this.memSlot = regBase + 22;
             this.invSlot = regBase + 23;
             this.frameSlot = regBase + 24;
             this.hostCacheBase = regBase + 26;
             this.stackBytesSlot = hostCacheBase + 2 * HOST_CACHE_ENTRY * HostRegion.values().length;
+            this.stackWindowSlot = stackBytesSlot + 1;
+            boolean pointers = false;
+            for (int pc = body.nextSetBit(start); pc >= 0 && pc < end; pc = body.nextSetBit(pc + 1)) {
+                pointers |= hostRegions[pc] == HostRegion.STACK;
+            }
+            this.stackPointers = pointers;
             this.fixedFramePointer = framePointerIsFixed(body);
             this.unrolledLoops = unrollableLoops(body, start, end);
             if (!region) {
                 // A split subprogram keeps its frame in memory: its regions hand registers over
                 // through an array, and would have to hand slots over too.
-                int next = stackBytesSlot + 1;
+                int next = stackWindowSlot + 2;
                 for (int slot : promotableFrameSlots(body, fixedFramePointer)) {
                     slotLocals.put(slot, next);
                     next += 2;
@@ -907,10 +922,9 @@ final class JitCompiler {
             }
             code.aload(0).getfield(CD_CONTEXT, "memory", CD_ADDRESS_SPACE).astore(memSlot);
             code.aload(0).getfield(CD_CONTEXT, "invocation", CD_INVOCATION).astore(invSlot);
-            if (fixedFramePointer) {
-                code.aload(0).iload(1).invokevirtual(CD_CONTEXT, "frameOffset", MTD_I_L).lstore(frameSlot);
-                code.aload(0).getfield(CD_CONTEXT, "stackBytes", CD_byte.arrayType()).astore(stackBytesSlot);
-            }
+            if (fixedFramePointer) code.aload(0).iload(1).invokevirtual(CD_CONTEXT, "frameOffset", MTD_I_L).lstore(frameSlot);
+            if (fixedFramePointer || stackPointers) code.aload(0).getfield(CD_CONTEXT, "stackBytes", CD_byte.arrayType()).astore(stackBytesSlot);
+            if (stackPointers) code.aload(0).getfield(CD_CONTEXT, "stackBase", CD_long).loadConstant(32).lushr().lstore(stackWindowSlot);
         }
 
         void emitWhole() {
@@ -1461,9 +1475,8 @@ final class JitCompiler {
          */
         private void stackElement(int base, short off, Label elsewhere) {
             address(base, off);
-            code.loadConstant(32).lushr().aload(0).getfield(CD_CONTEXT, "stackBase", CD_long).loadConstant(32).lushr()
-                    .lcmp().ifne(elsewhere);
-            code.aload(0).getfield(CD_CONTEXT, "stackBytes", CD_byte.arrayType());
+            code.loadConstant(32).lushr().lload(stackWindowSlot).lcmp().ifne(elsewhere);
+            code.aload(stackBytesSlot);
             address(base, off);
             code.loadConstant(0xffff_ffffL).land();
         }
