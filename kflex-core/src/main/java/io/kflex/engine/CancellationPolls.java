@@ -8,8 +8,8 @@ import java.util.BitSet;
 import java.util.Optional;
 
 /**
- * Where an engine may leave out the cancellation poll of a backward branch. Without verifier facts
- * every taken backward branch polls (and every {@code may_goto}). With them, a backward branch
+ * Where an engine may leave out the cancellation poll of a backward branch or a {@code may_goto}.
+ * Without verifier facts every taken backward branch polls (and every {@code may_goto}). With them, a backward branch
  * whose edge the verifier proved to close a terminating loop does not: each cycle of the program
  * contains a backward branch, and a cycle through a proven edge either passes a {@code may_goto}
  * (which polls) or is traversed at most {@code Verifier.MAX_UNPOLLED_ITERATIONS} times between
@@ -20,7 +20,10 @@ import java.util.Optional;
 public final class CancellationPolls {
     private CancellationPolls() {}
 
-    /** The slots of backward branches that need no poll. */
+    /**
+     * The slots of backward branches that need no poll, and of the {@code may_goto}s the verifier
+     * found no loop relying on ({@link VerifiedProgram#quietMayGotos()}).
+     */
     public static BitSet skippable(Code code, Optional<VerifiedProgram> verified) {
         BitSet skip = new BitSet();
         if (verified.isEmpty()) return skip;
@@ -36,6 +39,10 @@ public final class CancellationPolls {
             if (jumpsThere) skip.set(b.from());
         }
         skip.andNot(unproven);
+        // A may_goto whose loops are all bounded as counted loops are is not any loop's check.
+        for (int pc : verified.get().quietMayGotos()) {
+            if (pc >= 0 && pc < code.length() && code.at(pc) instanceof Instruction.MayGoto) skip.set(pc);
+        }
         return skip;
     }
 }

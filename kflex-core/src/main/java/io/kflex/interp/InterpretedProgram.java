@@ -552,7 +552,7 @@ final class InterpretedProgram implements TailCallable {
                         pc = t;
                     }
                     case MAY_GOTO -> {
-                        String why = invocation.cancelRequested();
+                        String why = noPoll.get(pc) ? null : invocation.cancelRequested();
                         if (why != null) return new Outcome.Cancelled(pc, why, List.of());
                         if (run.loopBudget > 0) {
                             run.loopBudget--;

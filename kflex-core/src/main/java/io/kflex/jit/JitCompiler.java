@@ -1146,7 +1146,7 @@ final class JitCompiler {
                 }
                 case MayGoto m -> {
                     int target = pc + 1 + m.off();
-                    if (loopCopy == null || !loopCopy.covers(pc) || loopCopy.last()) cancellationPoint(pc);
+                    if (!noPoll.get(pc) && (loopCopy == null || !loopCopy.covers(pc) || loopCopy.last())) cancellationPoint(pc);
                     // if (budget == 0) goto target; budget--;
                     code.aload(0).getfield(CD_CONTEXT, "loopBudget", CD_long).lconst_0().lcmp().ifeq(label(target));
                     code.aload(0).dup().getfield(CD_CONTEXT, "loopBudget", CD_long).lconst_1().lsub()

@@ -28,15 +28,30 @@ import java.util.SortedSet;
  *       map it names on every path ({@code lddw} map pseudo index), or -1 when it is not one
  *       fixed map of the program (paths disagree, or an inner map of a map of maps). Engines may
  *       bind such a call to its map at load time.</li>
+ *   <li>{@code quietMayGotos}: the {@code may_goto} instructions that need no cancellation poll of
+ *       their own (every loop around one is bounded as a counted loop is; see
+ *       {@link Verifier#MAX_UNPOLLED_ITERATIONS}); every other {@code may_goto} is a cancellation
+ *       point.</li>
  * </ul>
  */
 public record VerifiedProgram(Code code, ProgramType type, long processedInstructions, Map<Integer, AccessFact> accesses,
                               List<BackEdgeFact> backEdges, SortedSet<Integer> cancellationPoints,
                               Map<Integer, List<HeldResource>> heldAtCancellation,
-                              Map<Integer, Integer> stackDepths, String log, Map<Integer, Integer> callMaps) {
+                              Map<Integer, Integer> stackDepths, String log, Map<Integer, Integer> callMaps,
+                              SortedSet<Integer> quietMayGotos) {
 
     public VerifiedProgram {
         callMaps = Map.copyOf(callMaps);
+        quietMayGotos = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(quietMayGotos));
+    }
+
+    /** Facts in which every {@code may_goto} is a cancellation point. */
+    public VerifiedProgram(Code code, ProgramType type, long processedInstructions, Map<Integer, AccessFact> accesses,
+                           List<BackEdgeFact> backEdges, SortedSet<Integer> cancellationPoints,
+                           Map<Integer, List<HeldResource>> heldAtCancellation, Map<Integer, Integer> stackDepths, String log,
+                           Map<Integer, Integer> callMaps) {
+        this(code, type, processedInstructions, accesses, backEdges, cancellationPoints, heldAtCancellation, stackDepths, log, callMaps,
+                new java.util.TreeSet<>());
     }
 
     /** Facts without call-site map facts (no call is bound to its map). */

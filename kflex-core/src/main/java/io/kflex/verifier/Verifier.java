@@ -214,11 +214,16 @@ public final class Verifier {
                         .append(b.terminating() ? "terminates (" : "cancellation point (").append(b.reason()).append(")\n");
             }
         }
+        SortedSet<Integer> quiet = quietMayGotos();
+        if (options.logLevel() >= 1) {
+            for (int pc : quiet) log.append("may_goto ").append(pc).append(": no poll (every loop around it is counted)\n");
+        }
         Map<Integer, List<HeldResource>> held = new TreeMap<>();
         for (int pc : cancellations) held.put(pc, List.copyOf(heldAtBackEdge.getOrDefault(pc, Set.of())));
         return new VerifiedProgram(code, type, processed, java.util.Collections.unmodifiableMap(accesses), List.copyOf(backEdges),
                 java.util.Collections.unmodifiableSortedSet(cancellations), java.util.Collections.unmodifiableMap(held),
-                java.util.Collections.unmodifiableMap(depths), log.toString(), java.util.Collections.unmodifiableMap(callMaps));
+                java.util.Collections.unmodifiableMap(depths), log.toString(), java.util.Collections.unmodifiableMap(callMaps),
+                quiet);
     }
 
     // =============================================================================================
@@ -455,6 +460,54 @@ public final class Verifier {
     }
 
     /**
+     * The {@code may_goto} instructions that need no cancellation poll: every loop whose body holds
+     * one is bounded by a witness, as a counted loop is, the product of their bounds is at most
+     * {@link #MAX_UNPOLLED_ITERATIONS}, and those bodies hold no other loop and no call that could
+     * run more code (a local call, {@code callx}, a helper or kfunc that calls back). No loop then
+     * relies on such a {@code may_goto} as its check (each loop around it is proven by its bound),
+     * and a run between two polls stays short by the same rule as for counted loops. A
+     * {@code may_goto} in no loop at all polls as before: it costs nothing there.
+     */
+    private SortedSet<Integer> quietMayGotos() {
+        SortedSet<Integer> quiet = new TreeSet<>();
+        List<ControlFlowGraph.Edge> edges = cfg.backEdges();
+        for (int pc = 0; pc < code.length(); pc++) {
+            if (!(code.at(pc) instanceof MayGoto)) continue;
+            long product = 1;
+            boolean bounded = true, inLoop = false;
+            java.util.BitSet around = new java.util.BitSet();
+            for (ControlFlowGraph.Edge e : edges) {
+                java.util.BitSet body = cfg.loopBody(e);
+                if (!body.get(pc)) continue;
+                inLoop = true;
+                around.or(body);
+                Set<Witness> w = witnesses.get(e.to());
+                if (cfg.isIrreducible(e.to()) || w == null || w.isEmpty()) {
+                    bounded = false; // a back-edge never taken is proven too, but then nothing repeats: keep it simple
+                    break;
+                }
+                product = saturatingMultiply(product, witnessSpans.get(e.to()).get(tightest(e.to(), w)).iterations());
+            }
+            if (!inLoop || !bounded || product > MAX_UNPOLLED_ITERATIONS) continue;
+            boolean alone = true;
+            for (ControlFlowGraph.Edge e : edges) {
+                // Another loop inside the bodies around this may_goto would repeat within them.
+                if (around.get(e.from()) && !cfg.loopBody(e).get(pc)) alone = false;
+            }
+            for (int q = around.nextSetBit(0); alone && q >= 0; q = around.nextSetBit(q + 1)) {
+                if (code.at(q) instanceof Call c && (c.kind() != CallKind.HELPER || callsBack(c.imm())) || code.at(q) instanceof CallX) alone = false;
+            }
+            if (alone) quiet.add(pc);
+        }
+        return quiet;
+    }
+
+    /** Whether helper {@code id} may run program code (a callback) or wait. */
+    private static boolean callsBack(int id) {
+        return HelperPrototypes.find(id).map(p -> p.args().contains(ArgType.PTR_TO_FUNC)).orElse(true);
+    }
+
+    /**
      * The most loop iterations one call of subprogram {@code sub} (with everything it calls) can
      * make without a cancellation check, at least 1. Goes through the subprogram's counted loops
      * from the outside in: a loop whose bound times those of the counted loops around it, times
@@ -667,7 +720,12 @@ public final class Verifier {
             }
             Scalar s = (Scalar) src;
             if (!a.wide()) {
-                setReg(pc, st, dst, Scalar.of(ScalarAlu.alu32(AluOp.MOV, ScalarValue.UNKNOWN, s.bounds())));
+                ScalarValue copied = ScalarAlu.alu32(AluOp.MOV, ScalarValue.UNKNOWN, s.bounds());
+                // A source that already fits in 32 bits is copied unchanged, and so is its change
+                // since the loop head: clang counts loops in 32-bit registers and moves the counter
+                // between them with w-moves, which must not hide the counter from the termination proof.
+                boolean unchanged = Long.compareUnsigned(s.bounds().umax(), ScalarValue.U32_MAX) <= 0;
+                setReg(pc, st, dst, unchanged && !s.deltas().isEmpty() ? new Scalar(copied, 0, s.deltas()) : Scalar.of(copied));
                 return;
             }
             if (a.src() instanceof Operand.Reg r && !s.isConstant()) {
