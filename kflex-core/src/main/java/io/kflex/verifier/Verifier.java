@@ -1218,11 +1218,43 @@ public final class Verifier {
         FrameState f = out.current();
         f.regs[j.dst()] = a.withBounds(r.dst());
         if (a.id() != 0) propagateLinked(out, a.id(), r.dst());
+        propagateToSameOrigin(out, a, r.dst());
         if (srcReg != null) {
             f.regs[srcReg] = b.withBounds(r.src());
             if (b.id() != 0) propagateLinked(out, b.id(), r.src());
+            propagateToSameOrigin(out, b, r.src());
         }
         return out;
+    }
+
+    /**
+     * Scalars that moved, since a loop head, from the same location's value there as {@code s}
+     * did, neither of them wrapping, differ from {@code s} by the difference of their amounts:
+     * what a comparison proved about {@code s} ({@code bounds}) bounds them too. clang keeps loop
+     * counters rotating between two registers ({@code w5 = w6; ... w6 = w5 + 1; if w5 < 31}),
+     * and without this the counter that counts is never bounded, so the loop is never proven.
+     * Only forward differences are used (the other scalar is ahead of {@code s}).
+     */
+    private static void propagateToSameOrigin(VerifierState st, Scalar s, ScalarValue bounds) {
+        for (var e : s.deltas().entrySet()) {
+            int head = e.getKey();
+            LoopDelta d = e.getValue();
+            if (!d.noUnsignedWrap()) continue;
+            st.rewriteValues(v -> {
+                if (!(v instanceof Scalar t)) return v;
+                LoopDelta dt = t.deltas().get(head);
+                if (dt == null || dt.origin() != d.origin() || !dt.noUnsignedWrap()) return v;
+                long shift = dt.amount() - d.amount();
+                if (shift < 0 || shift > ScalarValue.U32_MAX) return v;
+                ScalarValue tb = t.bounds();
+                long lo = tb.umin(), hi = tb.umax();
+                if (Long.compareUnsigned(bounds.umin(), -1L - shift) <= 0 && Long.compareUnsigned(bounds.umin() + shift, lo) > 0) lo = bounds.umin() + shift;
+                if (Long.compareUnsigned(bounds.umax(), -1L - shift) <= 0 && Long.compareUnsigned(bounds.umax() + shift, hi) < 0) hi = bounds.umax() + shift;
+                if (lo == tb.umin() && hi == tb.umax()) return v;
+                ScalarValue narrowed = new ScalarValue(tb.tnum(), tb.smin(), tb.smax(), lo, hi, tb.s32min(), tb.s32max(), tb.u32min(), tb.u32max()).sync();
+                return narrowed.isEmpty() ? v : t.withBounds(narrowed);
+            });
+        }
     }
 
     /** Every copy of a linked scalar learns what a comparison proved about one of them. */

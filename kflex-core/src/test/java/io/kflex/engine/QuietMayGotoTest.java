@@ -35,6 +35,21 @@ class QuietMayGotoTest {
             exit
             """;
 
+    /** The counter rotating between two registers, as clang emits {@code i < 31}: the comparison bounds w5, w6 counts. */
+    private static final String ROTATED = """
+            w6 = 0x0
+            w0 = 0x0
+            loop:
+            w5 = w6
+            may_goto out
+            w0 += 0x3
+            w6 = w5
+            w6 += 0x1
+            if w5 < 0x1f goto loop
+            out:
+            exit
+            """;
+
     /** The same loop up to a bound from the context: only may_goto bounds it. */
     private static final String UNBOUNDED = """
             w6 = 0x0
@@ -91,6 +106,7 @@ class QuietMayGotoTest {
         VerifiedProgram counted = verify(COUNTED);
         assertThat(counted.quietMayGotos()).containsExactly(2);
         assertThat(counted.backEdges()).singleElement().satisfies(b -> assertThat(b.terminating()).isTrue());
+        assertThat(verify(ROTATED).quietMayGotos()).containsExactly(3);
         assertThat(verify(UNBOUNDED).quietMayGotos()).isEmpty();
         assertThat(verify(NESTED).quietMayGotos()).isEmpty();
         assertThat(verify(CALLS).quietMayGotos()).isEmpty();
@@ -121,6 +137,7 @@ class QuietMayGotoTest {
     @MethodSource("engines")
     void aQuietMayGotoDoesNotPollAndAnyOtherDoes(Engine engine) throws Exception {
         assertThat(runCancelled(engine, COUNTED, 0)).as("32 iterations, no poll").isEqualTo(new Outcome.Returned(96));
+        assertThat(runCancelled(engine, ROTATED, 0)).as("32 iterations, no poll").isEqualTo(new Outcome.Returned(96));
         Outcome polled = runCancelled(engine, UNBOUNDED, 32);
         assertThat(polled).isInstanceOf(Outcome.Cancelled.class);
         assertThat(((Outcome.Cancelled) polled).pc()).as("at the may_goto").isEqualTo(3);
