@@ -21,8 +21,8 @@ public final class CancellationPolls {
     private CancellationPolls() {}
 
     /**
-     * The slots of backward branches that need no poll, and of the {@code may_goto}s the verifier
-     * found no loop relying on ({@link VerifiedProgram#quietMayGotos()}).
+     * The slots of backward branches that need no poll, and of the {@code may_goto}s and other
+     * backward branches the verifier found no loop relying on ({@link VerifiedProgram#quietPolls()}).
      */
     public static BitSet skippable(Code code, Optional<VerifiedProgram> verified) {
         BitSet skip = new BitSet();
@@ -39,9 +39,12 @@ public final class CancellationPolls {
             if (jumpsThere) skip.set(b.from());
         }
         skip.andNot(unproven);
-        // A may_goto whose loops are all bounded as counted loops are is not any loop's check.
-        for (int pc : verified.get().quietMayGotos()) {
-            if (pc >= 0 && pc < code.length() && code.at(pc) instanceof Instruction.MayGoto) skip.set(pc);
+        // A may_goto or backward branch whose loops are all bounded as counted loops are is not any loop's check.
+        for (int pc : verified.get().quietPolls()) {
+            if (pc < 0 || pc >= code.length() || unproven.get(pc)) continue;
+            Instruction insn = code.at(pc);
+            boolean backward = (insn instanceof Instruction.Jump || insn instanceof Instruction.Goto) && code.branchTarget(pc) <= pc;
+            if (insn instanceof Instruction.MayGoto || backward) skip.set(pc);
         }
         return skip;
     }

@@ -62,7 +62,7 @@ public final class ContextRewriter {
         }
         return new VerifiedProgram(code, program.type(), program.processedInstructions(), Collections.unmodifiableMap(accesses),
                 program.backEdges(), program.cancellationPoints(), program.heldAtCancellation(), program.stackDepths(), program.log(),
-                program.callMaps(), program.quietMayGotos());
+                program.callMaps(), program.quietPolls());
     }
 
     private static Instruction rewriteOne(Instruction insn, AccessFact fact, ContextLayout layout) {

@@ -28,24 +28,25 @@ import java.util.SortedSet;
  *       map it names on every path ({@code lddw} map pseudo index), or -1 when it is not one
  *       fixed map of the program (paths disagree, or an inner map of a map of maps). Engines may
  *       bind such a call to its map at load time.</li>
- *   <li>{@code quietMayGotos}: the {@code may_goto} instructions that need no cancellation poll of
- *       their own (every loop around one is bounded as a counted loop is; see
- *       {@link Verifier#MAX_UNPOLLED_ITERATIONS}); every other {@code may_goto} is a cancellation
- *       point.</li>
+ *   <li>{@code quietPolls}: the {@code may_goto} instructions, and the backward branches that are
+ *       no reported back-edge, that need no cancellation poll of their own: every loop around one
+ *       is bounded as a counted loop is (see {@link Verifier#MAX_UNPOLLED_ITERATIONS}), so no loop
+ *       relies on it as its check. Every other {@code may_goto} and backward branch polls unless
+ *       its back-edge is proven ({@code backEdges}).</li>
  * </ul>
  */
 public record VerifiedProgram(Code code, ProgramType type, long processedInstructions, Map<Integer, AccessFact> accesses,
                               List<BackEdgeFact> backEdges, SortedSet<Integer> cancellationPoints,
                               Map<Integer, List<HeldResource>> heldAtCancellation,
                               Map<Integer, Integer> stackDepths, String log, Map<Integer, Integer> callMaps,
-                              SortedSet<Integer> quietMayGotos) {
+                              SortedSet<Integer> quietPolls) {
 
     public VerifiedProgram {
         callMaps = Map.copyOf(callMaps);
-        quietMayGotos = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(quietMayGotos));
+        quietPolls = java.util.Collections.unmodifiableSortedSet(new java.util.TreeSet<>(quietPolls));
     }
 
-    /** Facts in which every {@code may_goto} is a cancellation point. */
+    /** Facts in which every {@code may_goto} and every backward branch that is no proven back-edge polls. */
     public VerifiedProgram(Code code, ProgramType type, long processedInstructions, Map<Integer, AccessFact> accesses,
                            List<BackEdgeFact> backEdges, SortedSet<Integer> cancellationPoints,
                            Map<Integer, List<HeldResource>> heldAtCancellation, Map<Integer, Integer> stackDepths, String log,

@@ -214,9 +214,9 @@ public final class Verifier {
                         .append(b.terminating() ? "terminates (" : "cancellation point (").append(b.reason()).append(")\n");
             }
         }
-        SortedSet<Integer> quiet = quietMayGotos();
+        SortedSet<Integer> quiet = quietPolls();
         if (options.logLevel() >= 1) {
-            for (int pc : quiet) log.append("may_goto ").append(pc).append(": no poll (every loop around it is counted)\n");
+            for (int pc : quiet) log.append("insn ").append(pc).append(": no poll (every loop around it is counted)\n");
         }
         Map<Integer, List<HeldResource>> held = new TreeMap<>();
         for (int pc : cancellations) held.put(pc, List.copyOf(heldAtBackEdge.getOrDefault(pc, Set.of())));
@@ -460,19 +460,27 @@ public final class Verifier {
     }
 
     /**
-     * The {@code may_goto} instructions that need no cancellation poll: every loop whose body holds
-     * one is bounded by a witness, as a counted loop is, the product of their bounds is at most
-     * {@link #MAX_UNPOLLED_ITERATIONS}, and those bodies hold no other loop and no call that could
-     * run more code (a local call, {@code callx}, a helper or kfunc that calls back). No loop then
-     * relies on such a {@code may_goto} as its check (each loop around it is proven by its bound),
-     * and a run between two polls stays short by the same rule as for counted loops. A
-     * {@code may_goto} in no loop at all polls as before: it costs nothing there.
+     * The {@code may_goto} instructions, and the backward branches that are no reported back-edge,
+     * that need no cancellation poll: every loop whose body holds one is bounded by a witness, as a
+     * counted loop is, the product of their bounds is at most {@link #MAX_UNPOLLED_ITERATIONS}, and
+     * those bodies hold no other loop and no call that could run more code (a local call,
+     * {@code callx}, a kfunc or a helper that calls back). Every cycle through such an instruction
+     * lies in one of those loops (every cycle holds a back-edge of the search, whose loop body then
+     * holds the instruction), so no loop relies on it as its check, and a run between two polls
+     * stays short by the same rule as for counted loops. A backward branch shows up here when clang
+     * enters a loop in its middle: the search then reports the forward jump to that point as the
+     * loop's back-edge, and the backward branch is part of the loop's body. One in no loop at all
+     * keeps its poll: it costs nothing there.
      */
-    private SortedSet<Integer> quietMayGotos() {
+    private SortedSet<Integer> quietPolls() {
         SortedSet<Integer> quiet = new TreeSet<>();
         List<ControlFlowGraph.Edge> edges = cfg.backEdges();
+        Set<Integer> reported = new HashSet<>();
+        for (ControlFlowGraph.Edge e : edges) reported.add(e.from());
         for (int pc = 0; pc < code.length(); pc++) {
-            if (!(code.at(pc) instanceof MayGoto)) continue;
+            Instruction insn = code.at(pc);
+            boolean backward = (insn instanceof Jump || insn instanceof Goto) && code.branchTarget(pc) <= pc && !reported.contains(pc);
+            if (!(insn instanceof MayGoto) && !backward) continue;
             long product = 1;
             boolean bounded = true, inLoop = false;
             java.util.BitSet around = new java.util.BitSet();

@@ -37,4 +37,21 @@ class UninstrumentedJitTest {
         assertThat(instrumented).contains("CancellationBeacon");
         assertThat(plain).doesNotContain("CancellationBeacon");
     }
+
+    @Test
+    void aProgramWhoseLoopsAreAllCountedHasNothingToInstrument() throws Exception {
+        // The memcached GET's key loop is counted (at most 32 key bytes): its may_goto and the
+        // backward goto clang closes the loop with are quiet, and it touches no heap.
+        var w = io.kflex.bench.Workloads.named("memcached-get").orElseThrow();
+        byte[] instrumented, plain;
+        try (var t = io.kflex.bench.KflexTarget.open(w, io.kflex.TestObjects.objectsDir(), new JitEngine())) {
+            assertThat(t.program().verified().quietPolls()).hasSize(2);
+            instrumented = ((JitExecutable) t.program().executable()).classBytes();
+        }
+        try (var t = io.kflex.bench.KflexTarget.open(w, io.kflex.TestObjects.objectsDir(), JitEngine.uninstrumentedForMeasurementOnly())) {
+            plain = ((JitExecutable) t.program().executable()).classBytes();
+        }
+        assertThat(new String(instrumented, StandardCharsets.ISO_8859_1)).doesNotContain("CancellationBeacon");
+        assertThat(instrumented).isEqualTo(plain);
+    }
 }
