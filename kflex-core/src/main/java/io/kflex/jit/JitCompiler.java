@@ -1119,24 +1119,11 @@ final class JitCompiler {
                         () -> code.loadConstant((long) s.imm()));
                 case StoreReg s when hostRegions[pc] != null -> hostStore(pc, s.dst(), s.off(), s.size(), hostRegions[pc],
                         () -> code.lload(reg(s.src())));
-                case Load l -> guarded(pc, CD_EXTENSION_FAULT, () -> {
-                    code.aload(memSlot);
-                    address(l.src(), l.off());
-                    code.loadConstant(l.size().bytes()).invokevirtual(CD_ADDRESS_SPACE, "load", MTD_LOAD);
-                    storeLoaded(l);
-                });
-                case Store s -> guarded(pc, CD_EXTENSION_FAULT, () -> {
-                    code.aload(memSlot);
-                    address(s.dst(), s.off());
-                    code.loadConstant(s.size().bytes()).loadConstant((long) s.imm())
-                            .invokevirtual(CD_ADDRESS_SPACE, "store", MTD_STORE);
-                });
-                case StoreReg s -> guarded(pc, CD_EXTENSION_FAULT, () -> {
-                    code.aload(memSlot);
-                    address(s.dst(), s.off());
-                    code.loadConstant(s.size().bytes()).lload(reg(s.src()))
-                            .invokevirtual(CD_ADDRESS_SPACE, "store", MTD_STORE);
-                });
+                case Load l -> guarded(pc, CD_EXTENSION_FAULT, () -> addressSpaceLoad(l));
+                case Store s -> guarded(pc, CD_EXTENSION_FAULT, () -> addressSpaceStore(s.dst(), s.off(), s.size(),
+                        () -> code.loadConstant((long) s.imm())));
+                case StoreReg s -> guarded(pc, CD_EXTENSION_FAULT, () -> addressSpaceStore(s.dst(), s.off(), s.size(),
+                        () -> code.lload(reg(s.src()))));
                 case Atomic a -> guarded(pc, CD_EXTENSION_FAULT, () -> atomic(a));
                 case Jump j -> jump(pc, j);
                 case Goto g -> {
@@ -1226,8 +1213,7 @@ final class JitCompiler {
          */
         private void frameLoad(Load l) {
             frameOffset(l.off());
-            String getter = l.size() == Size.DW ? "bytes64" : (l.signed() ? "bytesS" : "bytesU") + l.size().bytes() * 8;
-            code.invokestatic(CD_RUNTIME, getter, MTD_BYTES_GET).lstore(reg(l.dst()));
+            code.invokestatic(CD_RUNTIME, "bytes" + loadSuffix(l), MTD_BYTES_GET).lstore(reg(l.dst()));
         }
 
         /** A store to the current frame at a constant offset; {@code pushValue} pushes the value as a long. */
@@ -1235,6 +1221,31 @@ final class JitCompiler {
             frameOffset(off);
             pushValue.run();
             code.invokestatic(CD_RUNTIME, "bytesSet" + size.bytes() * 8, MTD_BYTES_SET);
+        }
+
+        /** The generic load: {@code AddressSpace.load} finds the region, checks the access and faults as the interpreter does. */
+        private void addressSpaceLoad(Load l) {
+            code.aload(memSlot);
+            address(l.src(), l.off());
+            code.loadConstant(l.size().bytes()).invokevirtual(CD_ADDRESS_SPACE, "load", MTD_LOAD);
+            storeLoaded(l);
+        }
+
+        /** The generic store ({@link #addressSpaceLoad}'s); {@code pushValue} pushes the value as a long. */
+        private void addressSpaceStore(int base, short off, Size size, Runnable pushValue) {
+            code.aload(memSlot);
+            address(base, off);
+            code.loadConstant(size.bytes());
+            pushValue.run();
+            code.invokevirtual(CD_ADDRESS_SPACE, "store", MTD_STORE);
+        }
+
+        /**
+         * The name {@link JitRuntime}'s accessors for a load of {@code l}'s width and signedness end
+         * with: {@code get}, {@code bytes} and {@code word} followed by {@code 64}, {@code U8}, {@code S16}...
+         */
+        private static String loadSuffix(Load l) {
+            return l.size() == Size.DW ? "64" : (l.signed() ? "S" : "U") + l.size().bytes() * 8;
         }
 
         /** Pushes {@code reg + off} as a long. */
@@ -1441,18 +1452,16 @@ final class JitCompiler {
          */
         private void hostLoad(int pc, Load l, HostRegion region) {
             guardedHostAccess(pc, l.src(), l.off(), l.size(), false, () -> {
-                String getter = l.size() == Size.DW ? "get64" : (l.signed() ? "getS" : "getU") + l.size().bytes() * 8;
                 Label generic = code.newLabel(), loaded = code.newLabel();
                 if (region == HostRegion.STACK) {
                     stackElement(l.src(), l.off(), generic);
-                    code.invokestatic(CD_RUNTIME, "bytes" + getter.substring(3), MTD_BYTES_GET).lstore(reg(l.dst())).goto_(loaded);
-                    code.labelBinding(generic).aload(memSlot);
-                    address(l.src(), l.off());
-                    code.loadConstant(l.size().bytes()).invokevirtual(CD_ADDRESS_SPACE, "load", MTD_LOAD);
-                    storeLoaded(l);
+                    code.invokestatic(CD_RUNTIME, "bytes" + loadSuffix(l), MTD_BYTES_GET).lstore(reg(l.dst())).goto_(loaded);
+                    code.labelBinding(generic);
+                    addressSpaceLoad(l);
                     code.labelBinding(loaded);
                     return;
                 }
+                String getter = "get" + loadSuffix(l);
                 if (fixedValueMap[pc] >= 0) {
                     fixedValues(pc, l.src(), l.off(), generic);
                     code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst()));
@@ -1491,9 +1500,9 @@ final class JitCompiler {
             Label segmentPath = code.newLabel(), done = code.newLabel();
             arrayOrSegment(l.src(), l.off(), l.size(), false, region, segmentPath);
             if (region.backing == HostRegion.Backing.BYTES) {
-                code.invokestatic(CD_RUNTIME, "bytes" + getter.substring(3), MTD_BYTES_GET).goto_(done);
+                code.invokestatic(CD_RUNTIME, "bytes" + loadSuffix(l), MTD_BYTES_GET).goto_(done);
             } else {
-                code.invokestatic(CD_RUNTIME, "word" + getter.substring(3), MTD_WORDS_GET).goto_(done);
+                code.invokestatic(CD_RUNTIME, "word" + loadSuffix(l), MTD_WORDS_GET).goto_(done);
             }
             code.labelBinding(segmentPath);
             hostOffset(l.src(), l.off(), false, region);
@@ -1525,11 +1534,8 @@ final class JitCompiler {
                     stackElement(base, off, generic);
                     value.run();
                     code.invokestatic(CD_RUNTIME, "bytesSet" + size.bytes() * 8, MTD_BYTES_SET).goto_(stored);
-                    code.labelBinding(generic).aload(memSlot);
-                    address(base, off);
-                    code.loadConstant(size.bytes());
-                    value.run();
-                    code.invokevirtual(CD_ADDRESS_SPACE, "store", MTD_STORE);
+                    code.labelBinding(generic);
+                    addressSpaceStore(base, off, size, value);
                     code.labelBinding(stored);
                     return;
                 }
@@ -1864,12 +1870,15 @@ final class JitCompiler {
 
         /** r0 = the helper or kfunc in static field {@code field}, called with the invocation and r1..r5. */
         private void callHostFunction(int pc, String field) {
-            guarded(pc, CD_Throwable, () -> {
-                code.getstatic(CD_PROGRAM, field, CD_HELPER).aload(invSlot);
-                for (int r = 1; r <= 5; r++) code.lload(reg(r));
-                code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
-            });
+            callHostFunctionKeepingRegions(pc, field);
             afterHostCall();
+        }
+
+        /** r0 = {@code field.call(invocation, r1..r5)}, the static final {@code field} being of type {@code type}. */
+        private void hostCall(String field, ClassDesc type) {
+            code.getstatic(CD_PROGRAM, field, type).aload(invSlot);
+            for (int r = 1; r <= 5; r++) code.lload(reg(r));
+            code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
         }
 
         /**
@@ -1887,20 +1896,14 @@ final class JitCompiler {
                         .aload(0).getfield(CD_CONTEXT, "stackBytes", CD_byte.arrayType()).lload(reg(2))
                         .invokeinterface(CD_STACK_KEY_LOOKUP, "lookupOnStack", MTD_LOOKUP_ON_STACK).lstore(reg(0)).goto_(done);
                 code.labelBinding(generic);
-                code.getstatic(CD_PROGRAM, boundField(pc), CD_STACK_KEY_LOOKUP).aload(invSlot);
-                for (int r = 1; r <= 5; r++) code.lload(reg(r));
-                code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
+                hostCall(boundField(pc), CD_STACK_KEY_LOOKUP);
                 code.labelBinding(done);
             });
         }
 
         /** As {@link #callHostFunction}, for a helper that keeps the invocation's regions where they are. */
         private void callHostFunctionKeepingRegions(int pc, String field) {
-            guarded(pc, CD_Throwable, () -> {
-                code.getstatic(CD_PROGRAM, field, CD_HELPER).aload(invSlot);
-                for (int r = 1; r <= 5; r++) code.lload(reg(r));
-                code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
-            });
+            guarded(pc, CD_Throwable, () -> hostCall(field, CD_HELPER));
         }
 
         /** A helper may move the invocation's regions (bpf_xdp_adjust_*, a remap): look them up again. */
