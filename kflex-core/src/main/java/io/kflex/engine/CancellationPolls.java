@@ -9,9 +9,10 @@ import java.util.Optional;
 
 /**
  * Where an engine may leave out the cancellation poll of a backward branch or a {@code may_goto}.
- * Without verifier facts every taken backward branch polls (and every {@code may_goto}). With them, a backward branch
- * whose edge the verifier proved to close a terminating loop does not: each cycle of the program
- * contains a backward branch, and a cycle through a proven edge either passes a {@code may_goto}
+ * Without verifier facts every taken backward branch polls (and every {@code may_goto}). With
+ * them, a backward branch whose edge the verifier proved to close a terminating loop does not,
+ * nor does one of the verifier's quiet polls ({@link VerifiedProgram#quietPolls()}): each cycle
+ * of the program contains a backward branch, and a cycle through a proven edge either passes a {@code may_goto}
  * (which polls) or is traversed at most {@code Verifier.MAX_UNPOLLED_ITERATIONS} times between
  * polls, counting the proven loops around it, so every cycle that can run long still passes a
  * poll. Edges the verifier did not prove — including those it could only see as forward jumps or
@@ -39,7 +40,7 @@ public final class CancellationPolls {
             if (jumpsThere) skip.set(b.from());
         }
         skip.andNot(unproven);
-        // A may_goto or backward branch whose loops are all bounded as counted loops are is not any loop's check.
+        // A may_goto or backward branch whose loops are all counted is no loop's check.
         for (int pc : verified.get().quietPolls()) {
             if (pc < 0 || pc >= code.length() || unproven.get(pc)) continue;
             Instruction insn = code.at(pc);

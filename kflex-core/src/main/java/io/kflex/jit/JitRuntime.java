@@ -97,8 +97,8 @@ final class JitRuntime {
         w[i] = w[i] & ~(-1L << shift) | value << shift;
     }
 
-    // A packet as hooks make it: a segment over a whole byte[]. Loads of every width and stores of
-    // every width are array elements or byte-array views (one move each once compiled); the
+    // A packet as hooks make it, and every stack: a segment over a whole byte[]. Loads and stores
+    // of every width are array elements or byte-array views (one move each once compiled); the
     // offset is the region offset, below 2^32, so a cast to int is negative, hence out of the
     // array, exactly when it is past 2^31.
     private static final VarHandle BYTES16 = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);

@@ -475,8 +475,12 @@ public final class Verifier {
     private SortedSet<Integer> quietPolls() {
         SortedSet<Integer> quiet = new TreeSet<>();
         List<ControlFlowGraph.Edge> edges = cfg.backEdges();
+        List<java.util.BitSet> bodies = new ArrayList<>();
         Set<Integer> reported = new HashSet<>();
-        for (ControlFlowGraph.Edge e : edges) reported.add(e.from());
+        for (ControlFlowGraph.Edge e : edges) {
+            bodies.add(cfg.loopBody(e));
+            reported.add(e.from());
+        }
         for (int pc = 0; pc < code.length(); pc++) {
             Instruction insn = code.at(pc);
             boolean backward = (insn instanceof Jump || insn instanceof Goto) && code.branchTarget(pc) <= pc && !reported.contains(pc);
@@ -484,8 +488,9 @@ public final class Verifier {
             long product = 1;
             boolean bounded = true, inLoop = false;
             java.util.BitSet around = new java.util.BitSet();
-            for (ControlFlowGraph.Edge e : edges) {
-                java.util.BitSet body = cfg.loopBody(e);
+            for (int i = 0; i < edges.size(); i++) {
+                ControlFlowGraph.Edge e = edges.get(i);
+                java.util.BitSet body = bodies.get(i);
                 if (!body.get(pc)) continue;
                 inLoop = true;
                 around.or(body);
@@ -498,9 +503,9 @@ public final class Verifier {
             }
             if (!inLoop || !bounded || product > MAX_UNPOLLED_ITERATIONS) continue;
             boolean alone = true;
-            for (ControlFlowGraph.Edge e : edges) {
-                // Another loop inside the bodies around this may_goto would repeat within them.
-                if (around.get(e.from()) && !cfg.loopBody(e).get(pc)) alone = false;
+            for (int i = 0; i < edges.size(); i++) {
+                // Another loop inside the bodies around this instruction would repeat within them.
+                if (around.get(edges.get(i).from()) && !bodies.get(i).get(pc)) alone = false;
             }
             for (int q = around.nextSetBit(0); alone && q >= 0; q = around.nextSetBit(q + 1)) {
                 if (code.at(q) instanceof Call c && (c.kind() != CallKind.HELPER || callsBack(c.imm())) || code.at(q) instanceof CallX) alone = false;
