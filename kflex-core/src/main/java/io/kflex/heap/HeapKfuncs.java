@@ -159,6 +159,11 @@ public final class HeapKfuncs {
         if (checked) h.checkAccess(offset, 0, 4);
     }
 
+    /** The fault of taking a lock ({@code what} describes it) that the invocation already holds. */
+    private static ExtensionFault alreadyHeld(String what) {
+        return new ExtensionFault(what + " is already held by this invocation");
+    }
+
     /** The fault of a heap kfunc called on a closed heap (the message {@link Heap}'s operations throw). */
     private static ExtensionFault closed(Heap h) {
         return new ExtensionFault("heap " + h.name() + " is closed");
@@ -277,14 +282,11 @@ public final class HeapKfuncs {
         private void lockSlowly(Invocation inv, long offset) {
             HeldResources held = inv.resources();
             HeapLockWords locks = view.locks();
-            if (held.holdsLock(locks, offset)) throw alreadyHeld(offset);
+            if (held.holdsLock(locks, offset)) throw alreadyHeld(locks.describe(offset));
             if (!tryLock(offset)) waitFor(() -> tryLock(offset), view.heap().config().lockTimeout(), inv, () -> locks.describe(offset));
             held.acquiredLock(locks, offset); // not held before the wait, and the table is this thread's
         }
 
-        private ExtensionFault alreadyHeld(long offset) {
-            return new ExtensionFault(view.locks().describe(offset) + " is already held by this invocation");
-        }
     }
 
     /** {@code void kflex_spin_unlock(kflex_spinlock_t *lock)} on the heap {@code view} shows: the invocation must hold the lock. */
@@ -360,9 +362,6 @@ public final class HeapKfuncs {
             return memory.compareAndExchange(address, 4, SpinLocks.UNLOCKED, SpinLocks.LOCKED) == SpinLocks.UNLOCKED;
         }
 
-        private static ExtensionFault alreadyHeld(String what) {
-            return new ExtensionFault(what + " is already held by this invocation");
-        }
     }
 
     /** {@code long bpf_spin_unlock(struct bpf_spin_lock *lock)}: the invocation must hold the lock. */
@@ -381,7 +380,7 @@ public final class HeapKfuncs {
     /** A {@code bpf_spin_lock} held in one of the invocation's own windows, as the key of its record. */
     private record OwnWindowLock(long address) {
         String describe() {
-            return String.format("%s 0x%x", HeldResources.MAP_LOCK, address);
+            return MapLockWords.describeAt(address);
         }
     }
 }

@@ -54,6 +54,11 @@ final class MapLockWords implements HeldResources.LockFamily {
 
     @Override
     public String describe(long offset) {
-        return String.format("%s 0x%x", HeldResources.MAP_LOCK, base | offset);
+        return describeAt(base | offset);
+    }
+
+    /** How a held {@code bpf_spin_lock} at {@code address} is reported, whichever way it was recorded. */
+    static String describeAt(long address) {
+        return String.format("%s 0x%x", HeldResources.MAP_LOCK, address);
     }
 }
