@@ -44,6 +44,16 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class MapFastPathTest {
 
+    /** The end of every lookup program: r0 = the u64 value the lookup in r0 found, or 0xdead when it found none. */
+    private static final String VALUE_OR_DEAD = """
+            if r0 == 0x0 goto miss
+            r0 = *(u64 *)(r0 + 0x0)
+            exit
+            miss:
+            r0 = 0xdead
+            exit
+            """;
+
     /** The 32 bytes of the context go to the stack at r10-32; the key is the first key_size of them. */
     private static final String KEY_TO_STACK = """
             r6 = r1
@@ -63,13 +73,7 @@ class MapFastPathTest {
             r2 += -0x20
             r1 = map_idx(0x0) ll
             call 0x1
-            if r0 == 0x0 goto miss
-            r0 = *(u64 *)(r0 + 0x0)
-            exit
-            miss:
-            r0 = 0xdead
-            exit
-            """;
+            """ + VALUE_OR_DEAD;
 
     /** Looks the key up, deletes it, then reads the value it found: still valid in this run. */
     private static final String LOOKUP_DELETE_READ = KEY_TO_STACK + """
@@ -130,13 +134,7 @@ class MapFastPathTest {
             r2 = r10
             r2 += -0x20
             call 0x1
-            if r0 == 0x0 goto miss
-            r0 = *(u64 *)(r0 + 0x0)
-            exit
-            miss:
-            r0 = 0xdead
-            exit
-            """;
+            """ + VALUE_OR_DEAD;
 
     /** Looks key 0 up in the outer array of maps, then the context's key in the inner hash map it gives. */
     private static final String MAP_IN_MAP = KEY_TO_STACK + """
@@ -150,13 +148,7 @@ class MapFastPathTest {
             r2 = r10
             r2 += -0x20
             call 0x1
-            if r0 == 0x0 goto miss
-            r0 = *(u64 *)(r0 + 0x0)
-            exit
-            miss:
-            r0 = 0xdead
-            exit
-            """;
+            """ + VALUE_OR_DEAD;
 
     /** Looks the key up with a pointer into a map value: array map 0's element 0 holds the key for hash map 1. */
     private static final String KEY_IN_MAP_VALUE = """
@@ -169,13 +161,7 @@ class MapFastPathTest {
             r2 = r0
             r1 = map_idx(0x1) ll
             call 0x1
-            if r0 == 0x0 goto miss
-            r0 = *(u64 *)(r0 + 0x0)
-            exit
-            miss:
-            r0 = 0xdead
-            exit
-            """;
+            """ + VALUE_OR_DEAD;
 
     static Stream<Arguments> enginesAndKeySizes() {
         return TestEngines.all().stream().flatMap(e -> Stream.of(1, 3, 4, 8, 13, 16, 29, 32).map(k -> Arguments.of(e, k)));
