@@ -232,8 +232,8 @@ public final class Watchdog implements AutoCloseable {
                 // (the thread's interrupt flag would add two dependent loads to every check), so
                 // the ticker turns an interrupt of a watched thread into a request.
                 if ((long) FIRED.getOpaque(w) != sequence) {
-                    inv.requestCancel("interrupted");
                     FIRED.setOpaque(w, sequence);
+                    inv.requestCancel("interrupted");
                 }
                 continue;
             }
@@ -243,8 +243,10 @@ public final class Watchdog implements AutoCloseable {
             }
             if (now - Math.max(start, w.seenTick) <= ticks) continue;
             if ((long) FIRED.getOpaque(w) == sequence) continue; // already asked
-            inv.requestCancel("exceeded budget of " + describe(budget));
+            // Marked fired first: the program may stop, and its host ask fired(), the moment the
+            // request lands.
             FIRED.setOpaque(w, sequence);
+            inv.requestCancel("exceeded budget of " + describe(budget));
         }
     }
 
