@@ -49,9 +49,9 @@ public final class AddressSpace {
     private int next = 1;
 
     // The stack region this address space took over from its thread when its second run mapped a
-    // stack (see Stack#mapInto): mapped for each run, and no other address space's. Stack only.
-    Region ownStack;
-    byte[] ownStackBytes;
+    // stack (see Stack#mapInto): mapped from then on, each run's, and no other address space's.
+    // Stack only.
+    Stack.Mapped ownStackMapped;
     boolean ownStackInUse;
     /** Program runs started in this address space (counted by TailCalls#run, up to 2). */
     int runs;

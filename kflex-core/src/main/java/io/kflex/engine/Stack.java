@@ -20,10 +20,10 @@ import java.util.Arrays;
  *   <li>Each thread keeps the region of its last finished run and zeroes it for the next one.</li>
  *   <li>An address space that runs a second program (a hook thread's or a benchmark's, which
  *       keep theirs from run to run; counted by {@link TailCalls#run}) takes that region over:
- *       it becomes the address space's own, and the thread makes itself a new one when it next
- *       needs one. Later runs in that address space find their stack without a thread-local
- *       look-up (two per run, which cost as much as a short program's body). No other address
- *       space ever sees it.</li>
+ *       it becomes the address space's own, stays mapped in it at one window, and the thread
+ *       makes itself a new one when it next needs one. Later runs in that address space find
+ *       their stack, already mapped, without a thread-local look-up, a mapping or an allocation
+ *       (together as much as a short program's body). No other address space ever sees it.</li>
  *   <li>A run nested in another on the same thread (a host callback that runs an extension) or
  *       in the same address space gets a fresh region.</li>
  * </ul>
@@ -45,36 +45,29 @@ public final class Stack {
 
     private static final ThreadLocal<Spare> SPARE = ThreadLocal.withInitial(Spare::new);
 
-    /** A new zeroed stack region. */
-    public static Region allocate() {
-        return new Region(Region.Kind.STACK, MemorySegment.ofArray(new byte[RuntimeLimits.STACK_SIZE]), true, "stack");
-    }
-
     /**
-     * A stack mapped into an address space for one program run. Closing unmaps it — unless a
-     * misbehaving helper already did, so a run never unmaps a window that is no longer its own.
+     * A stack mapped into an address space for one program run, with the {@code byte[]} behind
+     * its region (every stack region is one), for engines that address frame slots as array
+     * elements, which costs far less than a segment access. Closing ends the run's use of it:
+     * an address space's own stack stays mapped for its next run, any other is unmapped — unless
+     * a misbehaving helper already did, so a run never unmaps a window that is no longer its own.
      */
-    public record Mapped(AddressSpace memory, Region region, long base) implements AutoCloseable {
-        /**
-         * The {@code byte[]} behind the region (every stack region is one), for engines that
-         * address frame slots as array elements, which costs far less than a segment access.
-         */
-        public byte[] bytes() {
-            byte[] bytes = memory.regionOf(base) == region ? memory.bytesAt(base) : null;
-            return bytes != null ? bytes : (byte[]) region.segment().heapBase().orElseThrow();
-        }
+    public record Mapped(AddressSpace memory, Region region, long base, byte[] bytes) implements AutoCloseable {
 
         @Override
         public void close() {
             boolean ours = memory.regionOf(base) == region;
+            if (this == memory.ownStackMapped) {
+                // The address space's own stack stays mapped from run to run. One that a helper
+                // unmapped (a host bug) may still be held by it: it is dropped, and the address
+                // space makes itself another when it next runs twice.
+                memory.ownStackInUse = false;
+                if (!ours) memory.ownStackMapped = null;
+                return;
+            }
             if (ours) memory.unmap(base);
             // Only a region this run unmapped itself is reused: a helper that unmapped it (a host
             // bug) may still hold it, so it is dropped and a new one is made when needed.
-            if (memory.ownStack == region) {
-                if (ours) memory.ownStackInUse = false;
-                else memory.ownStack = null;
-                return;
-            }
             Spare spare = SPARE.get();
             if (spare.region != region) return;
             if (ours) spare.inUse = false;
@@ -95,44 +88,37 @@ public final class Stack {
      */
     public static Mapped mapInto(AddressSpace memory, int usedBytes) {
         if (usedBytes < 0 || usedBytes > RuntimeLimits.STACK_SIZE) throw new IllegalArgumentException("stack bytes " + usedBytes);
-        Region region = memory.ownStack;
-        long base;
-        if (region != null && !memory.ownStackInUse) {
-            zeroTop(memory.ownStackBytes, usedBytes);
-            base = memory.map(region, null, memory.ownStackBytes);
+        Mapped own = memory.ownStackMapped;
+        if (own != null && !memory.ownStackInUse) {
+            zeroTop(own.bytes, usedBytes);
             memory.ownStackInUse = true;
-        } else {
-            base = mapSpare(memory, usedBytes);
-            region = memory.regionOf(base);
+            return own;
         }
-        // One allocation site, so that a caller that inlines this can keep the record in registers.
-        return new Mapped(memory, region, base);
+        return mapSpare(memory, usedBytes);
     }
 
-    /** The slow path of {@link #mapInto}: maps the thread's spare region, or a fresh one; returns its base. */
-    private static long mapSpare(AddressSpace memory, int usedBytes) {
+    /** The slow path of {@link #mapInto}: maps the thread's spare region, or a fresh one. */
+    private static Mapped mapSpare(AddressSpace memory, int usedBytes) {
         Spare spare = SPARE.get();
-        Region region;
-        if (!spare.inUse) {
-            zeroTop(spare.bytes, usedBytes);
-            region = spare.region;
-        } else {
-            region = allocate();
+        if (spare.inUse) {
+            byte[] bytes = new byte[RuntimeLimits.STACK_SIZE];
+            Region fresh = new Region(Region.Kind.STACK, MemorySegment.ofArray(bytes), true, "stack");
+            return new Mapped(memory, fresh, memory.map(fresh, null, bytes), bytes);
         }
-        long base = region == spare.region ? memory.map(region, null, spare.bytes) : memory.map(region);
-        if (region != spare.region) return base;
-        if (memory.runs >= 2 && memory.ownStack == null) {
+        zeroTop(spare.bytes, usedBytes);
+        Mapped mapped = new Mapped(memory, spare.region, memory.map(spare.region, null, spare.bytes), spare.bytes);
+        if (memory.runs >= 2 && memory.ownStackMapped == null) {
             // The address space's second run: it runs programs again and again, so it takes the
-            // thread's region over for good. (Not on a tail call of its first run: a hook that
-            // makes an address space per run would then cost the thread a new region per run.)
+            // thread's region over for good and keeps it mapped. (Not on a tail call of its first
+            // run: a hook that makes an address space per run would then cost the thread a new
+            // region per run.)
             SPARE.remove();
-            memory.ownStack = region;
-            memory.ownStackBytes = spare.bytes;
+            memory.ownStackMapped = mapped;
             memory.ownStackInUse = true;
         } else {
             spare.inUse = true;
         }
-        return base;
+        return mapped;
     }
 
     /** Zeroes the top {@code usedBytes} bytes (rounded up to whole 8-byte slots) of a stack region. */

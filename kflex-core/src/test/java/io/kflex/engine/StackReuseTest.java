@@ -67,4 +67,30 @@ class StackReuseTest {
             assertThat(run.region()).as("the helper may still hold it").isNotSameAs(lost);
         }
     }
+
+    @Test
+    void anAddressSpacesOwnStackStaysMappedBetweenRunsUnlessSomeoneElseUnmappedIt() {
+        AddressSpace memory = new AddressSpace();
+        memory.runs = 2; // as after two runs through TailCalls: the address space takes a stack over
+        Stack.Mapped own;
+        try (Stack.Mapped run = Stack.mapInto(memory, 8)) {
+            own = run;
+            assertThat(memory.ownStackMapped).isSameAs(run);
+            run.region().segment().fill((byte) 9);
+        }
+        assertThat(memory.regionOf(own.base())).as("still mapped between runs").isSameAs(own.region());
+        try (Stack.Mapped run = Stack.mapInto(memory, 8)) {
+            assertThat(run).isSameAs(own);
+            assertThat(run.bytes()[RuntimeLimits.STACK_SIZE - 1]).as("zeroed to the requested depth").isZero();
+            assertThat(run.bytes()[RuntimeLimits.STACK_SIZE - 9]).isEqualTo((byte) 9);
+            try (Stack.Mapped nested = Stack.mapInto(memory, 8)) {
+                assertThat(nested.region()).as("a nested run gets another stack").isNotSameAs(own.region());
+            }
+            memory.unmap(run.base());               // a misbehaving helper
+        }
+        assertThat(memory.ownStackMapped).as("dropped: the helper may still hold it").isNull();
+        try (Stack.Mapped run = Stack.mapInto(memory, 8)) {
+            assertThat(run.region()).isNotSameAs(own.region());
+        }
+    }
 }
