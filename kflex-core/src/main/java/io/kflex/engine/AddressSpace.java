@@ -109,24 +109,30 @@ public final class AddressSpace {
      * The {@code long[]} behind the region of one of this address space's own windows (a context
      * a hook makes) when the region's segment is a writable view of all of such an array (word
      * {@code i} then holds bytes {@code 8i .. 8i + 7}, little-endian, and the array's bounds are
-     * the region's); else null. Found once, when the region is mapped, for
-     * compiled code that reads regions as array elements.
+     * the region's) and the access {@code [address, address + size)} is one {@link #resolve}
+     * would allow; else null. Found once, when the region is mapped, for compiled code that reads
+     * regions as array elements: it asks for the array first and for the segment only without
+     * one, which walks from the window to the region and its segment.
      */
-    public long[] wordsAt(long address) {
+    public long[] wordsAt(long address, long size, boolean write) {
         long w = address >>> 32;
         long[][] all = words;
-        return w > 0 && w < all.length ? all[(int) w] : null;
+        if (w <= 0 || w >= all.length) return null;
+        long[] a = all[(int) w];
+        return a != null && (address & 0xffffffffL) + size <= 8L * a.length && (!write || windows[(int) w].writable()) ? a : null;
     }
 
     /**
      * The {@code byte[]} behind the region of one of this address space's own windows when the
-     * region's segment is a writable view of all of such an array (a packet a hook makes, a stack); else
-     * null. As {@link #wordsAt}, for compiled code that reads and writes regions as array elements.
+     * region's segment is a writable view of all of such an array (a packet a hook makes, a
+     * stack) and the access is allowed; else null. As {@link #wordsAt}.
      */
-    public byte[] bytesAt(long address) {
+    public byte[] bytesAt(long address, long size, boolean write) {
         long w = address >>> 32;
         byte[][] all = bytes;
-        return w > 0 && w < all.length ? all[(int) w] : null;
+        if (w <= 0 || w >= all.length) return null;
+        byte[] a = all[(int) w];
+        return a != null && (address & 0xffffffffL) + size <= a.length && (!write || windows[(int) w].writable()) ? a : null;
     }
 
     private static byte[] wholeBytes(MemorySegment s) {

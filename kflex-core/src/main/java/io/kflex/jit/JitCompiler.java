@@ -126,10 +126,10 @@ final class JitCompiler {
     private static final MethodTypeDesc MTD_HOST_SEGMENT = MethodTypeDesc.of(CD_MEMORY_SEGMENT, CD_long, CD_int, CD_boolean);
     private static final MethodTypeDesc MTD_WORDS_GET = MethodTypeDesc.of(CD_long, CD_long.arrayType(), CD_long);
     private static final MethodTypeDesc MTD_WORDS_SET = MethodTypeDesc.of(CD_void, CD_long.arrayType(), CD_long, CD_long);
-    private static final MethodTypeDesc MTD_WORDS_OF = MethodTypeDesc.of(CD_long.arrayType(), CD_long);
+    private static final MethodTypeDesc MTD_WORDS_OF = MethodTypeDesc.of(CD_long.arrayType(), CD_long, CD_int, CD_boolean);
     private static final MethodTypeDesc MTD_BYTES_GET = MethodTypeDesc.of(CD_long, CD_byte.arrayType(), CD_long);
     private static final MethodTypeDesc MTD_BYTES_SET = MethodTypeDesc.of(CD_void, CD_byte.arrayType(), CD_long, CD_long);
-    private static final MethodTypeDesc MTD_BYTES_OF = MethodTypeDesc.of(CD_byte.arrayType(), CD_long);
+    private static final MethodTypeDesc MTD_BYTES_OF = MethodTypeDesc.of(CD_byte.arrayType(), CD_long, CD_int, CD_boolean);
     private static final MethodTypeDesc MTD_HOST_ACCESS_FAULT = MethodTypeDesc.of(ClassDesc.of(RuntimeException.class.getName()),
             CD_Throwable, CD_ADDRESS_SPACE, CD_long, CD_int, CD_boolean, CD_int);
     private static final MethodTypeDesc MTD_FAULT_AT = MethodTypeDesc.of(CD_JIT_FAULT, CD_int, CD_String);
@@ -1599,31 +1599,53 @@ final class JitCompiler {
             code.loadConstant(0xffff_ffffL).land();
         }
 
-        /** Pushes the region's segment for {@code base + off} and the offset {@code (u32) (base + off)}. */
+        /**
+         * Pushes the region's segment for {@code base + off} and the offset {@code (u32) (base + off)}.
+         * In a window whose array {@link #switchWindow} found, the segment is looked up at the first
+         * access that needs it (a narrower store to a context).
+         */
         private void hostAddress(int base, short off, Size size, boolean write, HostRegion region) {
             switchWindow(base, off, size, write, region);
+            if (region.backing != HostRegion.Backing.SEGMENT) {
+                Label found = code.newLabel();
+                code.aload(hostSegmentSlot(region, write)).ifnonnull(found);
+                code.aload(0);
+                address(base, off);
+                code.loadConstant(size.bytes()).loadConstant(write ? 1 : 0)
+                        .invokevirtual(CD_CONTEXT, region.method, MTD_HOST_SEGMENT).astore(hostSegmentSlot(region, write));
+                code.labelBinding(found);
+            }
             hostOffset(base, off, write, region);
         }
 
-        /** if ((addr >>> 32) != window) { segment = ctx.<region>(addr, size, write); window = addr >>> 32; array = its backing or null } */
+        /**
+         * {@code if ((addr >>> 32) != window) { array = ctx.bytes|words(addr, size, write); if (array == null)
+         * segment = ctx.<region>(addr, size, write); window = addr >>> 32 }} — the array first: when
+         * the region is all of one (every packet, context and stack a hook makes), its segment is
+         * never needed, and finding it walks from the window to the region and its segment.
+         */
         private void switchWindow(int base, short off, Size size, boolean write, HostRegion region) {
             int segment = hostSegmentSlot(region, write), window = hostWindowSlot(region, write);
-            Label cached = code.newLabel();
+            Label cached = code.newLabel(), resolved = code.newLabel();
             address(base, off);
             code.loadConstant(32).lushr().lload(window).lcmp().ifeq(cached);
+            if (region.backing != HostRegion.Backing.SEGMENT) {
+                int array = hostArraySlot(region, write);
+                code.aload(0);
+                address(base, off);
+                code.loadConstant(size.bytes()).loadConstant(write ? 1 : 0);
+                if (region.backing == HostRegion.Backing.BYTES) code.invokevirtual(CD_CONTEXT, "bytes", MTD_BYTES_OF);
+                else code.invokevirtual(CD_CONTEXT, "words", MTD_WORDS_OF);
+                // The window's segment is found only if an access needs it (see hostAddress).
+                code.astore(array).aconst_null().astore(segment).aload(array).ifnonnull(resolved);
+            }
             code.aload(0);
             address(base, off);
             code.loadConstant(size.bytes()).loadConstant(write ? 1 : 0)
                     .invokevirtual(CD_CONTEXT, region.method, MTD_HOST_SEGMENT).astore(segment);
+            code.labelBinding(resolved);
             address(base, off);
             code.loadConstant(32).lushr().lstore(window);
-            if (region.backing != HostRegion.Backing.SEGMENT) {
-                code.aload(0);
-                address(base, off);
-                if (region.backing == HostRegion.Backing.BYTES) code.invokevirtual(CD_CONTEXT, "bytes", MTD_BYTES_OF);
-                else code.invokevirtual(CD_CONTEXT, "words", MTD_WORDS_OF);
-                code.astore(hostArraySlot(region, write));
-            }
             code.labelBinding(cached);
         }
 

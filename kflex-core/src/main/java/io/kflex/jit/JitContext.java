@@ -40,7 +40,8 @@ final class JitContext implements Invocation.FunctionCaller {
     /**
      * The segment of the region holding {@code [address, address + size)}, for a load or store the
      * verifier proved to reach the packet, the context or a map value (generated code names the
-     * kind it expects: {@code packet}, {@code context}, {@code mapValue}). Generated code keeps
+     * kind it expects: {@code packet}, {@code context}, {@code mapValue}) whose region is not all
+     * of one array ({@link #bytes}, {@link #words}). Generated code keeps
      * the segment and its window in locals and calls this only when the window changes, at the
      * first such access of a method and after a helper call (which may have moved the
      * invocation's regions); it then indexes the segment with the address's low 32 bits. Faults
@@ -61,20 +62,18 @@ final class JitContext implements Invocation.FunctionCaller {
     }
 
     /**
-     * The {@code long[]} behind the own region (a context) at {@code address}'s
-     * window, or null ({@link AddressSpace#wordsAt}); generated code asks right after
-     * {@link #packet} and its kin gave it the window's segment.
+     * The {@code long[]} behind the own region (a context) holding {@code [address, address +
+     * size)}, when the region is all of one and allows the access, else null
+     * ({@link AddressSpace#wordsAt}): generated code asks for it first when the window changes,
+     * and for the segment ({@link #context}) only when it gets none.
      */
-    long[] words(long address) {
-        return memory.wordsAt(address);
+    long[] words(long address, int size, boolean write) {
+        return memory.wordsAt(address, size, write);
     }
 
-    /**
-     * The {@code byte[]} behind the own region (the packet) at {@code address}'s window, or null
-     * ({@link AddressSpace#bytesAt}); as {@link #words}.
-     */
-    byte[] bytes(long address) {
-        return memory.bytesAt(address);
+    /** The {@code byte[]} behind the own region (a packet, a stack), as {@link #words}. */
+    byte[] bytes(long address, int size, boolean write) {
+        return memory.bytesAt(address, size, write);
     }
 
     /** See {@link #packet}. */

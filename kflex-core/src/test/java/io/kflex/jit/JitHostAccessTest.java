@@ -253,6 +253,42 @@ class JitHostAccessTest {
         assertThat(value.getInt(8)).isEqualTo(in[0] & 0xff);
     }
 
+    /**
+     * A 64-bit store to a writable context takes its array; narrower stores to the same window
+     * need its segment, which the first of them looks up (the window is cached by then).
+     */
+    private static final String CONTEXT_STORES = """
+            r2 = 0x1122334455667788 ll
+            *(u64 *)(r1 + 0x0) = r2
+            *(u32 *)(r1 + 0x8) = 0x99
+            *(u16 *)(r1 + 0xc) = 0x7
+            r3 = *(u64 *)(r1 + 0x0)
+            r0 = *(u32 *)(r1 + 0x8)
+            r0 += r3
+            exit
+            """;
+
+    @Test
+    void narrowContextStoresAfterAWholeWordStoreFindTheSegmentTheyNeed() throws Exception {
+        byte[][] ctxOut = new byte[2][];
+        Outcome[] outcomes = new Outcome[2];
+        int i = 0;
+        for (String engine : new String[] {"interpreter", "jit"}) {
+            Program program = new Program("prog", "syscall", ProgramType.SYSCALL, Assembler.assemble(CONTEXT_STORES), List.of(0), List.of(), List.of());
+            try (KFlexRuntime runtime = KFlexRuntime.builder().engine(engine).budget(Duration.ofSeconds(5)).build();
+                 Extension ext = runtime.open(new ExtensionObject("host", List.of(program), List.of(), Optional.empty(), "GPL", Optional.empty()))) {
+                LoadedProgram loaded = ext.load("prog");
+                if (engine.equals("jit")) assertThat(((JitExecutable) loaded.executable()).hostAccesses()).as("every access is a context access").isEqualTo(5);
+                TestRunResult result = loaded.testRun(TestRun.once().withContext(new byte[16]).withRepeat(3));
+                outcomes[i] = result.outcome();
+                ctxOut[i++] = result.ctxOut();
+            }
+        }
+        assertThat(outcomes[1]).isEqualTo(outcomes[0]).isEqualTo(new Outcome.Returned(0x1122334455667788L + 0x99));
+        assertThat(ctxOut[1]).isEqualTo(ctxOut[0]);
+        assertThat(ByteBuffer.wrap(ctxOut[1]).order(ByteOrder.LITTLE_ENDIAN).getShort(12)).isEqualTo((short) 7);
+    }
+
     // Defense in depth: a context whose packet pointers lie (as a verifier or host bug could make
     // them) must fault at the access with the address space's reason, on both engines alike.
 

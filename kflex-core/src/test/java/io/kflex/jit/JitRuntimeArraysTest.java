@@ -39,7 +39,9 @@ class JitRuntimeArraysTest {
         MemorySegment segment(A array);
 
         /** What compiled code finds behind {@code address} for this kind of array. */
-        A arrayAt(AddressSpace memory, long address);
+        A arrayAt(AddressSpace memory, long address, int size, boolean write);
+
+        default A arrayAt(AddressSpace memory, long address) { return arrayAt(memory, address, 1, false); }
 
         long load(A array, long offset, int width, boolean signed);
 
@@ -71,7 +73,7 @@ class JitRuntimeArraysTest {
         public MemorySegment segment(long[] array) { return MemorySegment.ofArray(array); }
 
         @Override
-        public long[] arrayAt(AddressSpace memory, long address) { return memory.wordsAt(address); }
+        public long[] arrayAt(AddressSpace memory, long address, int size, boolean write) { return memory.wordsAt(address, size, write); }
 
         @Override
         public long load(long[] w, long offset, int width, boolean signed) {
@@ -105,7 +107,7 @@ class JitRuntimeArraysTest {
         public MemorySegment segment(byte[] array) { return MemorySegment.ofArray(array); }
 
         @Override
-        public byte[] arrayAt(AddressSpace memory, long address) { return memory.bytesAt(address); }
+        public byte[] arrayAt(AddressSpace memory, long address, int size, boolean write) { return memory.bytesAt(address, size, write); }
 
         @Override
         public long load(byte[] b, long offset, int width, boolean signed) {
@@ -262,6 +264,11 @@ class JitRuntimeArraysTest {
         assertThat(backing.arrayAt(memory, otherKind)).as("an array of the other kind").isNull();
         assertThat(backing.other().arrayAt(memory, otherKind)).as("found as the other kind").isNotNull();
         assertThat(backing.arrayAt(memory, nativeMemory)).isNull();
+        assertThat(backing.arrayAt(memory, whole + 24, 8, true)).as("the last word").isSameAs(array);
+        assertThat(backing.arrayAt(memory, whole + 25, 8, false)).as("an access past the end: the address space's fault").isNull();
+        long notWritable = memory.map(new Region(Region.Kind.CONTEXT, backing.segment(array), false, "ctx"));
+        assertThat(backing.arrayAt(memory, notWritable, 8, false)).as("a load from a region the program may not write").isSameAs(array);
+        assertThat(backing.arrayAt(memory, notWritable, 8, true)).as("a store to it: the address space's fault").isNull();
         memory.unmap(whole);
         assertThat(backing.arrayAt(memory, whole)).as("unmapped").isNull();
         assertThat(backing.arrayAt(memory, 0)).isNull();
