@@ -55,6 +55,7 @@ public final class AddressSpace {
     boolean ownStackInUse;
     /** Program runs started in this address space (counted by TailCalls#run, up to 2). */
     int runs;
+    private Object hostState;
 
     /** An address space with no shared regions. */
     public AddressSpace() {
@@ -68,6 +69,17 @@ public final class AddressSpace {
 
     /** The shared regions this address space sees. */
     public SharedRegions shared() { return shared; }
+
+    /**
+     * What the host that runs invocations in this address space keeps with it for the thread they
+     * run on (the runtime keeps its per-thread slots here, so that a hook thread's runs skip their
+     * thread-local look-ups), or null. Opaque to the engines; like the rest of the address space,
+     * confined to the thread running in it.
+     */
+    public Object hostState() { return hostState; }
+
+    /** Sets {@link #hostState()}. */
+    public void hostState(Object state) { this.hostState = state; }
 
     /** Maps a region into a fresh window and returns its base address. */
     public long map(Region region) {

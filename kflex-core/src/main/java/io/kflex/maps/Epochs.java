@@ -47,6 +47,16 @@ public final class Epochs {
 
         private Slot(Epochs epochs) { this.epochs = epochs; }
 
+        /**
+         * Enters an epoch on this slot's thread, as {@link Epochs#enter} does, for a caller that
+         * kept the slot ({@link Epochs#slot}) and so skips the thread-local look-up. Call it on
+         * the slot's thread only.
+         */
+        public Slot enter() {
+            if (depth++ == 0) epoch = epochs.global.get();
+            return this;
+        }
+
         /** Leaves the epoch entered by the matching {@link Epochs#enter}. */
         @Override
         public void close() {
@@ -74,9 +84,15 @@ public final class Epochs {
      * that this thread could have found in a map is reused. Close it on the same thread.
      */
     public Slot enter() {
-        Slot s = local.get();
-        if (s.depth++ == 0) s.epoch = global.get();
-        return s;
+        return local.get().enter();
+    }
+
+    /**
+     * The calling thread's slot, for a caller that enters epochs on this thread again and again
+     * and keeps the slot ({@link Slot#enter}) rather than look it up each time.
+     */
+    public Slot slot() {
+        return local.get();
     }
 
     /** Whether the calling thread is inside an epoch. */

@@ -27,6 +27,8 @@ public final class LoadedProgram {
     private static final System.Logger LOG = System.getLogger("io.kflex.runtime");
 
     private final Extension extension;
+    /** The extension's runtime, kept here: every run needs its epochs, watchdog and switches. */
+    private final KFlexRuntime runtime;
     private final Program program;
     /** Source text by the slot each line starts at, built once (the verifier was given the same). */
     private final java.util.NavigableMap<Integer, String> sourceLines;
@@ -39,6 +41,7 @@ public final class LoadedProgram {
     LoadedProgram(Extension extension, Program program, java.util.NavigableMap<Integer, String> sourceLines,
                   VerifiedProgram verified, Executable executable, ContextLayout layout) {
         this.extension = extension;
+        this.runtime = extension.runtime();
         this.sourceLines = sourceLines;
         this.program = program;
         this.verified = verified;
@@ -69,7 +72,7 @@ public final class LoadedProgram {
 
     /** A fresh address space for one invocation: the runtime's shared regions plus room for its own. */
     public AddressSpace newAddressSpace() {
-        return new AddressSpace(extension.runtime().maps().regions());
+        return new AddressSpace(runtime.maps().regions());
     }
 
     /**
@@ -90,14 +93,14 @@ public final class LoadedProgram {
      */
     private Outcome invoke(Invocation invocation, Duration budget, long[] elapsedOut) {
         if (unloaded) return new Outcome.Faulted(-1, "program " + name() + " is unloaded");
-        KFlexRuntime runtime = extension.runtime();
         Duration limit = budget != null ? budget : extension.budget();
         boolean timeStats = runtime.runTimeStatsEnabled();
         boolean timed = timeStats || elapsedOut != null;
+        ThreadRunState thread = ThreadRunState.of(invocation.memory(), runtime);
         Outcome outcome;
         Watchdog.Watch watched;
         long start = timed ? System.nanoTime() : 0;
-        try (var epoch = runtime.maps().epochs().enter(); var watch = runtime.watchdog().watch(invocation, limit)) {
+        try (var epoch = thread.epoch().enter(); var watch = runtime.watchdog().watch(thread.watch(), invocation, limit)) {
             watched = watch;
             outcome = executable.run(invocation);
         }

@@ -152,9 +152,30 @@ public final class Watchdog implements AutoCloseable {
      * {@code budget} has elapsed. Returns the thread's slot, to be closed by this thread.
      */
     public Watch watch(Invocation invocation, Duration budget) {
-        if (budget.isNegative()) throw new IllegalArgumentException("negative budget " + budget);
+        return watch(slot(), invocation, budget);
+    }
+
+    /**
+     * The calling thread's slot (made the first time), for a caller that watches invocation after
+     * invocation on this thread and keeps it ({@link #watch(Watch, Invocation, Duration)}) rather
+     * than look it up each time.
+     */
+    public Watch slot() {
         Watch slot = slots.get();
-        if (slot == null) slot = newSlot();
+        return slot != null ? slot : newSlot();
+    }
+
+    /**
+     * {@link #watch(Invocation, Duration)} through the calling thread's {@link #slot()}, which the
+     * caller kept.
+     *
+     * @throws IllegalArgumentException when {@code slot} is another watchdog's or another thread's
+     */
+    public Watch watch(Watch slot, Invocation invocation, Duration budget) {
+        if (budget.isNegative()) throw new IllegalArgumentException("negative budget " + budget);
+        if (slot.watchdog != this || slot.thread != Thread.currentThread()) {
+            throw new IllegalArgumentException("a watch slot serves its own watchdog and thread");
+        }
         while (slot.active()) {
             // Rare: an invocation started while another one on this thread is still watched.
             if (slot.nested == null) {
