@@ -1629,24 +1629,34 @@ final class JitCompiler {
             Label cached = code.newLabel(), resolved = code.newLabel();
             address(base, off);
             code.loadConstant(32).lushr().lload(window).lcmp().ifeq(cached);
-            if (region.backing != HostRegion.Backing.SEGMENT) {
-                int array = hostArraySlot(region, write);
-                code.aload(0);
-                address(base, off);
-                code.loadConstant(size.bytes()).loadConstant(write ? 1 : 0);
-                if (region.backing == HostRegion.Backing.BYTES) code.invokevirtual(CD_CONTEXT, "bytes", MTD_BYTES_OF);
-                else code.invokevirtual(CD_CONTEXT, "words", MTD_WORDS_OF);
+            boolean arrayFirst = region.backing != HostRegion.Backing.SEGMENT && !write;
+            if (arrayFirst) {
+                pushArrayOf(base, off, size, write, region);
                 // The window's segment is found only if an access needs it (see hostAddress).
-                code.astore(array).aconst_null().astore(segment).aload(array).ifnonnull(resolved);
+                code.astore(hostArraySlot(region, write)).aconst_null().astore(segment)
+                        .aload(hostArraySlot(region, write)).ifnonnull(resolved);
             }
             code.aload(0);
             address(base, off);
             code.loadConstant(size.bytes()).loadConstant(write ? 1 : 0)
                     .invokevirtual(CD_CONTEXT, region.method, MTD_HOST_SEGMENT).astore(segment);
+            if (region.backing != HostRegion.Backing.SEGMENT && !arrayFirst) {
+                pushArrayOf(base, off, size, write, region);
+                code.astore(hostArraySlot(region, write));
+            }
             code.labelBinding(resolved);
             address(base, off);
             code.loadConstant(32).lushr().lstore(window);
             code.labelBinding(cached);
+        }
+
+        /** Pushes {@code ctx.bytes|words(base + off, size, write)}: the array behind the window, or null. */
+        private void pushArrayOf(int base, short off, Size size, boolean write, HostRegion region) {
+            code.aload(0);
+            address(base, off);
+            code.loadConstant(size.bytes()).loadConstant(write ? 1 : 0);
+            if (region.backing == HostRegion.Backing.BYTES) code.invokevirtual(CD_CONTEXT, "bytes", MTD_BYTES_OF);
+            else code.invokevirtual(CD_CONTEXT, "words", MTD_WORDS_OF);
         }
 
         /**
