@@ -64,8 +64,9 @@ final class JitContext implements Invocation.FunctionCaller {
     /**
      * The {@code long[]} behind the own region (a context) holding {@code [address, address +
      * size)}, when the region is all of one and allows the access, else null
-     * ({@link AddressSpace#wordsAt}): generated code asks for it first when the window changes,
-     * and for the segment ({@link #context}) only when it gets none.
+     * ({@link AddressSpace#wordsAt}): when a method's window for loads changes, generated code
+     * asks for it first and for the segment ({@link #context}) only when it gets none; for stores
+     * it asks after the segment.
      */
     long[] words(long address, int size, boolean write) {
         return memory.wordsAt(address, size, write);
