@@ -43,9 +43,7 @@ public final class CancellationPolls {
         // A may_goto or backward branch whose loops are all counted is no loop's check.
         for (int pc : verified.get().quietPolls()) {
             if (pc < 0 || pc >= code.length() || unproven.get(pc)) continue;
-            Instruction insn = code.at(pc);
-            boolean backward = (insn instanceof Instruction.Jump || insn instanceof Instruction.Goto) && code.branchTarget(pc) <= pc;
-            if (insn instanceof Instruction.MayGoto || backward) skip.set(pc);
+            if (code.at(pc) instanceof Instruction.MayGoto || code.isBackwardJump(pc)) skip.set(pc);
         }
         return skip;
     }

@@ -98,6 +98,11 @@ public final class Code {
         };
     }
 
+    /** Whether the instruction at {@code pc} is a jump or {@code goto} to itself or an earlier slot. */
+    public boolean isBackwardJump(int pc) {
+        return (slots[pc] instanceof Jump || slots[pc] instanceof Goto) && branchTarget(pc) <= pc;
+    }
+
     /** The stream as little-endian 64-bit words. */
     public long[] words() {
         long[] words = new long[slots.length];

@@ -483,7 +483,7 @@ public final class Verifier {
         }
         for (int pc = 0; pc < code.length(); pc++) {
             Instruction insn = code.at(pc);
-            boolean backward = (insn instanceof Jump || insn instanceof Goto) && code.branchTarget(pc) <= pc && !reported.contains(pc);
+            boolean backward = code.isBackwardJump(pc) && !reported.contains(pc);
             if (!(insn instanceof MayGoto) && !backward) continue;
             long product = 1;
             boolean bounded = true, inLoop = false;
