@@ -5,6 +5,7 @@ import io.kflex.engine.ExtensionFault;
 import io.kflex.engine.Invocation;
 import io.kflex.engine.Region;
 import io.kflex.engine.TailCallable;
+import io.kflex.maps.ArrayKeyLookup;
 import io.kflex.maps.BpfMap;
 import io.kflex.maps.BpfProgArray;
 import io.kflex.maps.BpfRingBuf;
@@ -125,12 +126,15 @@ public final class MapHelpers {
         @Override
         public Helper bindFirstArgument(long handle) {
             BpfMap m = table.byHandle(handle);
-            return m == null ? null : new OneMapLookup(m, m.spec().keySize());
+            return m == null ? null : new OneMapLookup(m, m.spec().keySize(), m.arrayKeyLookup());
         }
     }
 
-    /** {@code bpf_map_lookup_elem} bound to one map. */
-    private record OneMapLookup(BpfMap map, int keySize) implements StackKeyLookup {
+    /**
+     * {@code bpf_map_lookup_elem} bound to one map. A record held as a constant by compiled code,
+     * so that its components — down to the map's own {@link ArrayKeyLookup} — fold.
+     */
+    private record OneMapLookup(BpfMap map, int keySize, ArrayKeyLookup arrayKeys) implements StackKeyLookup {
         @Override
         public long call(Invocation inv, long handle, long key, long r3, long r4, long r5) {
             return lookup(inv, map, key);
@@ -140,7 +144,7 @@ public final class MapHelpers {
         public long lookupOnStack(Invocation inv, byte[] stack, long key) {
             int offset = (int) key; // the offset in the stack's window, where the region starts
             if (keySize == 0 || offset < 0 || offset > stack.length - keySize) return lookup(inv, map, key);
-            return map.lookupElem(stack, offset, inv.cpu());
+            return arrayKeys.lookup(stack, offset, inv.cpu());
         }
 
         @Override

@@ -119,6 +119,25 @@ public final class BpfHash extends BpfMap {
         return slot < 0 ? 0 : slab.address(slot) + cpuOf(cpu) * elementSize;
     }
 
+    /**
+     * A plain hash map's lookup for keys in arrays, with the index's {@link HashIndex.Shape} and
+     * the value slab's place as constants; per-CPU and LRU maps keep the generic one.
+     */
+    @Override
+    public ArrayKeyLookup arrayKeyLookup() {
+        if (lru || perCpu) return super.arrayKeyLookup();
+        return new PlainLookup(index, index.shape(), slab.base, slab.slotSize);
+    }
+
+    /** {@link #lookupElem(byte[], int, int)} of a plain hash map, with the parts that never change as components. */
+    private record PlainLookup(HashIndex index, HashIndex.Shape shape, long valueBase, long slotSize) implements ArrayKeyLookup {
+        @Override
+        public long lookup(byte[] key, int offset, int cpu) {
+            int slot = HashIndex.find(index, shape, key, offset);
+            return slot < 0 ? 0 : valueBase + slot * slotSize;
+        }
+    }
+
     /** What an update writes into a slot. */
     private interface ValueWriter {
         /** Fills a new slot. */

@@ -83,6 +83,22 @@ public abstract sealed class BpfMap permits BpfArray, BpfHash, BpfProgArray, Bpf
         return lookupElem(MemorySegment.ofArray(key), keyOffset, cpu);
     }
 
+    /**
+     * {@link #lookupElem(byte[], int, int)} as an object to bind once (see {@link ArrayKeyLookup});
+     * maps whose lookup has constant parts to fold make their own.
+     */
+    public ArrayKeyLookup arrayKeyLookup() {
+        return new Bound(this);
+    }
+
+    /** The lookup of a map with nothing to fold: its own method. */
+    private record Bound(BpfMap map) implements ArrayKeyLookup {
+        @Override
+        public long lookup(byte[] key, int offset, int cpu) {
+            return map.lookupElem(key, offset, cpu);
+        }
+    }
+
     /** {@link #updateElem(MemorySegment, MemorySegment, long, int)} with the key in place (see {@link #lookupElem(MemorySegment, long, int)}). */
     public long updateElem(MemorySegment memory, long keyOffset, MemorySegment value, long flags, int cpu) {
         return updateElem(memory.asSlice(keyOffset, spec.keySize()), value, flags, cpu);

@@ -38,38 +38,71 @@ final class HashIndex {
     private static final VarHandle BYTES_LE64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final int INITIAL_BUCKETS = 16;
 
-    /** One key: its bytes as little-endian words (the last one zero-padded), its hash, its slot. */
+    /**
+     * One key: its bytes as little-endian words (the last one zero-padded), its hash, its slot.
+     * The first word is also a field of its own: keys of up to eight bytes (the usual
+     * {@code __u32}/{@code __u64} key) are compared without reaching the array, one dependent
+     * load fewer on a lookup's chain.
+     */
     static final class Node {
         final long[] words;
+        final long first;
         final int hash;
         volatile int slot;
         volatile Node next;
 
         Node(long[] words, int hash, int slot, Node next) {
             this.words = words;
+            this.first = words[0];
             this.hash = hash;
             this.slot = slot;
             this.next = next;
         }
     }
 
+    /**
+     * What a lookup needs to know of an index that never changes after it is made. A record, so
+     * that when a compiled program holds the lookup that holds it as a constant
+     * ({@link BpfMap#arrayKeyLookup}), C2 folds its fields: the key's words are then a fixed
+     * count, and hashing and comparing a key become straight-line code with the seed as an
+     * immediate (an instance field of the index is never folded, a record component is).
+     */
+    record Shape(int keySize, int fullWords, int tailBytes, long seed) {
+        Shape {
+            if (keySize <= 0) throw new IllegalArgumentException("key size " + keySize);
+            if (fullWords != keySize / 8 || tailBytes != keySize % 8) throw new IllegalArgumentException("words of a " + keySize + "-byte key");
+        }
+
+        static Shape of(int keySize, long seed) {
+            return new Shape(keySize, keySize / 8, keySize % 8, seed);
+        }
+
+        /** Words per key, the last one zero-padded. */
+        int words() { return fullWords + (tailBytes == 0 ? 0 : 1); }
+    }
+
     /** A key and its slot, for snapshots. */
     record Entry(byte[] key, int slot) {}
 
+    private final Shape shape;
     private final int keySize;
     private final int fullWords;
     private final int tailBytes;
-    private final long seed = ThreadLocalRandom.current().nextLong();
+    private final long seed;
     private volatile Node[] table = new Node[INITIAL_BUCKETS];
     /** Guarded by {@code this}. */
     private int size;
 
     HashIndex(int keySize) {
-        if (keySize <= 0) throw new IllegalArgumentException("key size " + keySize);
+        this.shape = Shape.of(keySize, ThreadLocalRandom.current().nextLong());
         this.keySize = keySize;
-        this.fullWords = keySize / 8;
-        this.tailBytes = keySize % 8;
+        this.fullWords = shape.fullWords();
+        this.tailBytes = shape.tailBytes();
+        this.seed = shape.seed();
     }
+
+    /** The index's fixed parameters (see {@link Shape}). */
+    Shape shape() { return shape; }
 
     int keySize() { return keySize; }
 
@@ -92,10 +125,18 @@ final class HashIndex {
      * as array elements. The caller has checked that the key lies inside {@code key}.
      */
     int find(byte[] key, int offset) {
-        int h = hash(key, offset);
-        Node[] t = table;
+        return find(this, shape, key, offset);
+    }
+
+    /**
+     * {@link #find(byte[], int)} of {@code index}, whose {@link #shape()} is {@code shape}: static,
+     * with the shape passed in, for a caller that holds both as constants (see {@link Shape}).
+     */
+    static int find(HashIndex index, Shape shape, byte[] key, int offset) {
+        int h = hash(shape, key, offset);
+        Node[] t = index.table;
         for (Node n = (Node) BUCKETS.getAcquire(t, h & (t.length - 1)); n != null; n = n.next) {
-            if (n.hash == h && matches(n.words, key, offset)) return n.slot;
+            if (n.hash == h && matches(shape, n, key, offset)) return n.slot;
         }
         return -1;
     }
@@ -183,10 +224,10 @@ final class HashIndex {
         return finish(h);
     }
 
-    private int hash(byte[] key, int offset) {
-        long h = seed ^ keySize;
-        int words = fullWords + (tailBytes == 0 ? 0 : 1);
-        for (int i = 0; i < words; i++) h = mixWord(h, word(key, offset, i));
+    private static int hash(Shape shape, byte[] key, int offset) {
+        long h = shape.seed() ^ shape.keySize();
+        int words = shape.words();
+        for (int i = 0; i < words; i++) h = mixWord(h, word(shape, key, offset, i));
         return finish(h);
     }
 
@@ -206,8 +247,12 @@ final class HashIndex {
         return true;
     }
 
-    private boolean matches(long[] words, byte[] key, int offset) {
-        for (int i = 0; i < words.length; i++) if (words[i] != word(key, offset, i)) return false;
+    private static boolean matches(Shape shape, Node n, byte[] key, int offset) {
+        if (n.first != word(shape, key, offset, 0)) return false;
+        int words = shape.words();
+        if (words == 1) return true;
+        long[] nodeWords = n.words;
+        for (int i = 1; i < words; i++) if (nodeWords[i] != word(shape, key, offset, i)) return false;
         return true;
     }
 
@@ -220,11 +265,11 @@ final class HashIndex {
         return w;
     }
 
-    private long word(byte[] key, int offset, int i) {
+    private static long word(Shape shape, byte[] key, int offset, int i) {
         int at = offset + 8 * i;
-        if (i < fullWords) return (long) BYTES_LE64.get(key, at);
+        if (i < shape.fullWords()) return (long) BYTES_LE64.get(key, at);
         long w = 0;
-        for (int k = 0; k < tailBytes; k++) w |= (key[at + k] & 0xffL) << (8 * k);
+        for (int k = 0; k < shape.tailBytes(); k++) w |= (key[at + k] & 0xffL) << (8 * k);
         return w;
     }
 
