@@ -1463,14 +1463,52 @@ final class JitCompiler {
                 }
                 String getter = "get" + loadSuffix(l);
                 if (fixedValueMap[pc] >= 0) {
+                    // An address outside the map's values (what a wrong fact would give) is the
+                    // generic load's: one call, where a window of its own would inline a second
+                    // segment access that never runs (see hostLoadThroughArray).
                     fixedValues(pc, l.src(), l.off(), generic);
-                    code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst()));
-                    code.goto_(loaded);
+                    code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst())).goto_(loaded);
+                    code.labelBinding(generic);
+                    addressSpaceLoad(l);
+                    code.labelBinding(loaded);
+                    return;
                 }
                 code.labelBinding(generic);
-                hostLoadThroughWindow(l, region, getter);
+                if (region.backing == HostRegion.Backing.SEGMENT) hostLoadThroughWindow(l, region, getter);
+                else hostLoadThroughArray(l, region);
                 code.labelBinding(loaded);
             });
+        }
+
+        /**
+         * {@link #hostLoad} of a packet or context: through the array behind the address's window
+         * (looked up when the window changes), or — for a region that is not all of one array, or
+         * an address the array does not hold — the generic load. The generic path is one call: an
+         * inline segment access, which expands into a tree of small methods, kept every program
+         * method past C1's size limit ("out of virtual registers"; docs/jit.md), and hooks back
+         * their packets and contexts with arrays, so it never runs on the hot path.
+         */
+        private void hostLoadThroughArray(Load l, HostRegion region) {
+            Label generic = code.newLabel(), done = code.newLabel();
+            int array = hostArraySlot(region, false), window = hostWindowSlot(region, false);
+            Label cached = code.newLabel();
+            address(l.src(), l.off());
+            code.loadConstant(32).lushr().lload(window).lcmp().ifeq(cached);
+            pushArrayOf(l.src(), l.off(), l.size(), false, region);
+            code.astore(array);
+            address(l.src(), l.off());
+            code.loadConstant(32).lushr().lstore(window);
+            code.labelBinding(cached);
+            code.aload(array).ifnull(generic);
+            code.aload(array);
+            address(l.src(), l.off());
+            code.loadConstant(0xffff_ffffL).land();
+            if (region.backing == HostRegion.Backing.BYTES) code.invokestatic(CD_RUNTIME, "bytes" + loadSuffix(l), MTD_BYTES_GET);
+            else code.invokestatic(CD_RUNTIME, "word" + loadSuffix(l), MTD_WORDS_GET);
+            code.lstore(reg(l.dst())).goto_(done);
+            code.labelBinding(generic);
+            addressSpaceLoad(l);
+            code.labelBinding(done);
         }
 
         /**
@@ -1490,25 +1528,10 @@ final class JitCompiler {
             code.loadConstant(0xffff_ffffL).land();
         }
 
-        /** {@link #hostLoad} through the region cached for the address's window. */
+        /** {@link #hostLoad} of a region not backed by an array: through the segment cached for the address's window. */
         private void hostLoadThroughWindow(Load l, HostRegion region, String getter) {
-            if (region.backing == HostRegion.Backing.SEGMENT) {
-                hostAddress(l.src(), l.off(), l.size(), false, region);
-                code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst()));
-                return;
-            }
-            Label segmentPath = code.newLabel(), done = code.newLabel();
-            arrayOrSegment(l.src(), l.off(), l.size(), false, region, segmentPath);
-            if (region.backing == HostRegion.Backing.BYTES) {
-                code.invokestatic(CD_RUNTIME, "bytes" + loadSuffix(l), MTD_BYTES_GET).goto_(done);
-            } else {
-                code.invokestatic(CD_RUNTIME, "word" + loadSuffix(l), MTD_WORDS_GET).goto_(done);
-            }
-            code.labelBinding(segmentPath);
-            hostOffset(l.src(), l.off(), false, region);
-            code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET);
-            code.labelBinding(done);
-            code.lstore(reg(l.dst()));
+            hostAddress(l.src(), l.off(), l.size(), false, region);
+            code.invokestatic(CD_RUNTIME, getter, MTD_HOST_GET).lstore(reg(l.dst()));
         }
 
         /**
@@ -1604,41 +1627,33 @@ final class JitCompiler {
          * for regions without an array, and for stores (whose windows always look their segment up).
          */
         private void hostAddress(int base, short off, Size size, boolean write, HostRegion region) {
-            assert region.backing == HostRegion.Backing.SEGMENT || write : "a load window of " + region + " may have no segment";
+            assert region.backing == HostRegion.Backing.SEGMENT || write : "a load window of " + region + " has no segment";
             switchWindow(base, off, size, write, region);
             hostOffset(base, off, write, region);
         }
 
         /**
-         * {@code if ((addr >>> 32) != window) { array = ctx.bytes|words(addr, size, write); if (array == null)
-         * segment = ctx.<region>(addr, size, write); window = addr >>> 32 }} for loads — the array
-         * first: when the region is all of one (every packet, context and stack a hook makes), its
-         * segment is never needed, and finding it walks from the window to the region and its
-         * segment. Stores look up the segment and then the array: with the branch above in every
-         * store's look-up too, C2 compiled the list walk's instrumented loop (two context stores
-         * follow it) 6% slower in a JVM that had run other suites first.
+         * {@code if ((addr >>> 32) != window) { segment = ctx.<region>(addr, size, write); array =
+         * ctx.bytes|words(addr, size, write) (for array-backed regions); window = addr >>> 32 }}:
+         * the window of a store, or of a load from a region without an array (loads of packets and
+         * contexts look only for the array: {@link #hostLoadThroughArray}). Stores look the segment
+         * up and then the array: with a branch that skips the segment when there is an array, C2
+         * compiled the list walk's instrumented loop (two context stores follow it) 6% slower in a
+         * JVM that had run other suites first.
          */
         private void switchWindow(int base, short off, Size size, boolean write, HostRegion region) {
             int segment = hostSegmentSlot(region, write), window = hostWindowSlot(region, write);
-            Label cached = code.newLabel(), resolved = code.newLabel();
+            Label cached = code.newLabel();
             address(base, off);
             code.loadConstant(32).lushr().lload(window).lcmp().ifeq(cached);
-            boolean arrayFirst = region.backing != HostRegion.Backing.SEGMENT && !write;
-            if (arrayFirst) {
-                pushArrayOf(base, off, size, write, region);
-                // A load window with an array has no segment: its loads take the array.
-                code.astore(hostArraySlot(region, write)).aconst_null().astore(segment)
-                        .aload(hostArraySlot(region, write)).ifnonnull(resolved);
-            }
             code.aload(0);
             address(base, off);
             code.loadConstant(size.bytes()).loadConstant(write ? 1 : 0)
                     .invokevirtual(CD_CONTEXT, region.method, MTD_HOST_SEGMENT).astore(segment);
-            if (region.backing != HostRegion.Backing.SEGMENT && !arrayFirst) {
+            if (region.backing != HostRegion.Backing.SEGMENT) {
                 pushArrayOf(base, off, size, write, region);
                 code.astore(hostArraySlot(region, write));
             }
-            code.labelBinding(resolved);
             address(base, off);
             code.loadConstant(32).lushr().lstore(window);
             code.labelBinding(cached);
