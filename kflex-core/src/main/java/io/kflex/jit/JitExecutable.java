@@ -28,8 +28,11 @@ final class JitExecutable implements TailCallable {
      * @param stackBytesToZero bytes at the top of the stack each run zeroes (the verified depth, or all of it)
      * @param boundCalls helper calls bound to their map at load time (constant map argument)
      * @param stackKeyLookups bound map lookups that read a key on the stack as array elements
+     * @param largestMethodBytes bytes of bytecode of the generated class's largest method (HotSpot's
+     *        compilers have limits: docs/jit.md, "C1's limit and tier 2")
      */
-    record Shape(int splitSubprograms, int hostAccesses, int stackBytesToZero, int boundCalls, int stackKeyLookups) {}
+    record Shape(int splitSubprograms, int hostAccesses, int stackBytesToZero, int boundCalls, int stackKeyLookups,
+                 int largestMethodBytes) {}
 
     JitExecutable(JitEntry entry, byte[] classBytes, Map<Integer, MethodHandle> functions, Shape shape) {
         this.entry = entry;
