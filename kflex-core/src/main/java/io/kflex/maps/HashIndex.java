@@ -85,6 +85,8 @@ final class HashIndex {
     record Entry(byte[] key, int slot) {}
 
     private final Shape shape;
+    // The shape's components again, for the segment forms below (host and generic lookups): a
+    // field of the index each, not a load of the shape and then of its component.
     private final int keySize;
     private final int fullWords;
     private final int tailBytes;
