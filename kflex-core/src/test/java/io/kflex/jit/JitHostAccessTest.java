@@ -370,6 +370,50 @@ class JitHostAccessTest {
         assertThat(compiled).isEqualTo(interpreted);
     }
 
+    /**
+     * {@link #PARSE} over a context and a packet that are native memory, not arrays (a host may
+     * map such regions): the compiled loads find no array behind their windows and take the
+     * generic load, the stores their segments. Returns the outcome and leaves the frame in
+     * {@code frameOut[0]}.
+     */
+    private static Outcome runOverNativeRegions(Engine engine, long dataOffset, long dataEndOffset, byte[][] frameOut) throws Exception {
+        Code code = Assembler.assemble(PARSE);
+        ContextLayout layout = ContextLayout.of(ProgramType.XDP);
+        VerifiedProgram verified = ContextRewriter.rewritten(
+                Verifier.verify(code, ProgramType.XDP, List.of(), VerifierOptions.defaults()), layout);
+        Executable executable = engine.load(ContextRewriter.rewrite(verified, layout), Bindings.of(HelperTable.empty()).withVerified(verified));
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            AddressSpace memory = new AddressSpace();
+            MemorySegment ctx = arena.allocate((layout.size() + 7) / 8 * 8, 8);
+            long ctxAddress = memory.map(new Region(Region.Kind.CONTEXT, ctx, true, "ctx"));
+            MemorySegment packet = arena.allocate(64, 8);
+            MemorySegment.copy(frame(64), 0, packet, ValueLayout.JAVA_BYTE, 0, 64);
+            long packetBase = memory.map(new Region(Region.Kind.PACKET, packet, true, "packet"));
+            assertThat(memory.bytesAt(packetBase, 1, false)).as("no array behind the packet").isNull();
+            assertThat(memory.wordsAt(ctxAddress, 8, false)).as("no array behind the context").isNull();
+            ctx.set(ValueLayout.JAVA_LONG_UNALIGNED, layout.shadow("data").offset(), packetBase + dataOffset);
+            ctx.set(ValueLayout.JAVA_LONG_UNALIGNED, layout.shadow("data_end").offset(), packetBase + dataEndOffset);
+            Outcome outcome = executable.run(new Invocation(memory, ctxAddress));
+            frameOut[0] = packet.toArray(ValueLayout.JAVA_BYTE);
+            return outcome;
+        }
+    }
+
+    @Test
+    void regionsThatAreNotArraysTakeTheGenericLoadWithTheInterpretersResultsAndFaults() throws Exception {
+        byte[][] interpretedFrame = new byte[1][], compiledFrame = new byte[1][];
+        Outcome interpreted = runOverNativeRegions(new Interpreter(), 0, 64, interpretedFrame);
+        Outcome compiled = runOverNativeRegions(new JitEngine(), 0, 64, compiledFrame);
+        assertThat(interpreted).isEqualTo(new Outcome.Returned(2));
+        assertThat(compiled).isEqualTo(interpreted);
+        assertThat(compiledFrame[0]).isEqualTo(interpretedFrame[0]).isNotEqualTo(frame(64));
+        // A lying data pointer: 60 bytes in, the u32 load at +4 runs past the 64-byte region.
+        Outcome pastInterpreted = runOverNativeRegions(new Interpreter(), 60, 120, interpretedFrame);
+        Outcome pastCompiled = runOverNativeRegions(new JitEngine(), 60, 120, compiledFrame);
+        assertThat(pastInterpreted).isInstanceOfSatisfying(Outcome.Faulted.class, f -> assertThat(f.reason()).contains("out of bounds"));
+        assertThat(pastCompiled).isEqualTo(pastInterpreted);
+    }
+
     @Test
     void withoutFactsNothingIsSpecialised() throws Exception {
         Code code = Assembler.assemble(PARSE);
