@@ -14,8 +14,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class TieredCompilationAdvice {
     /**
-     * Bytes of bytecode from which a generated method may be past C1's limit: the smallest the
-     * corpus had refused (3,096 bytes, compiling every method at tier 3 as it was first called) less a margin.
+     * Bytes of bytecode from which a generated method may be past C1's limit: the smallest method
+     * of the corpus C1 refused (3,486 bytes, compiling every method at tier 3 as it was first
+     * called) less a margin, since the limit is on C1's registers, not on bytes.
      */
     static final int C1_COMFORTABLE_BYTES = 2_500;
     /** The {@code Tier3DelayOn} from which a busy C2 queue no longer sends methods to C1's limited profile. */
