@@ -40,11 +40,14 @@ final class TieredCompilationAdvice {
         Options options = Options.current();
         if (options == null || !needed(largestMethodBytes, options.tiered(), options.tier3DelayOn())) return;
         if (!GIVEN.compareAndSet(false, true)) return;
-        System.getLogger("io.kflex.jit").log(System.Logger.Level.WARNING,
-                "a generated program method has {0} bytes of bytecode, more than HotSpot''s C1 compiles with full profiling: "
-                        + "run the JVM with -XX:Tier3DelayOn={1} so that C2 compiles it even when it was loaded while the JVM "
-                        + "was busy (otherwise it may run C1''s code for good; see docs/jit.md)",
-                largestMethodBytes, ENOUGH_TIER3_DELAY);
+        System.getLogger("io.kflex.jit").log(System.Logger.Level.WARNING, message(largestMethodBytes));
+    }
+
+    /** The warning: the option spelled as it must be typed. */
+    static String message(int largestMethodBytes) {
+        return "a generated program method has " + largestMethodBytes + " bytes of bytecode, more than HotSpot's C1 compiles "
+                + "with full profiling: run the JVM with -XX:Tier3DelayOn=" + ENOUGH_TIER3_DELAY + " so that C2 compiles it even "
+                + "when it was loaded while the JVM was busy (otherwise it may run C1's code for good; see docs/jit.md)";
     }
 
     /** The HotSpot options that matter here, or null on a JVM that does not report them. */

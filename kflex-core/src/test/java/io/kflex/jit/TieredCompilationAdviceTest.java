@@ -23,6 +23,11 @@ class TieredCompilationAdviceTest {
     }
 
     @Test
+    void theWarningSpellsTheOptionAsItMustBeTyped() {
+        assertThat(TieredCompilationAdvice.message(6515)).contains("-XX:Tier3DelayOn=100000 ").contains("6515 bytes");
+    }
+
+    @Test
     void theOptionsAreReadFromThisJvm() {
         TieredCompilationAdvice.Options options = TieredCompilationAdvice.Options.current();
         assertThat(options).as("HotSpot reports its options").isNotNull();
