@@ -74,6 +74,14 @@ final class BenchCommand implements Callable<Integer> {
             description = "Independent loads (fresh heap, fresh compilation) per --pair, pooled (default 4; 2 with --quick).")
     int loads;
 
+    @Option(names = "--fork", description = "Run each suite in a JVM of its own (as JMH forks do): what C2 made of one suite's "
+            + "programs then does not shape another's. Progress and results as without it.")
+    boolean fork;
+
+    /** Set by a parent's --fork: the child writes its rows here (serialized) instead of printing them. */
+    @Option(names = "--results-file", hidden = true)
+    Path resultsFile;
+
     /** The kflex engines a --pair may name. */
     static final List<String> PAIRABLE = List.of("interpreter", "jit", JitEngine.UNINSTRUMENTED_NAME);
 
@@ -85,13 +93,14 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** One --pair comparison of a suite: the ratio A / B, or why it was not measured. */
-    record PairRow(String suite, String a, String b, String status, PairedComparison.Result result, String note) {
+    record PairRow(String suite, String a, String b, String status, PairedComparison.Result result, String note)
+            implements java.io.Serializable {
         boolean ok() { return status.equals("ok"); }
     }
 
     /** One cell of the table. */
     record Row(String suite, String engine, String status, double medianNs, double perUnitNs, String unit, long runs,
-               String note) {
+               String note) implements java.io.Serializable {
         boolean ok() { return status.equals("ok"); }
     }
 
@@ -162,6 +171,15 @@ final class BenchCommand implements Callable<Integer> {
         List<PairRow> pairRows = new ArrayList<>();
         int total = selected.size() * header.size(), done = 0;
         for (Workload w : selected) {
+            if (fork) {
+                Suite child = forked(w, err);
+                if (child == null) return Main.USAGE;
+                rows.addAll(child.rows());
+                pairRows.addAll(child.pairs());
+                done += header.size();
+                emitJson(out, w, rows, pairRows);
+                continue;
+            }
             double jitNs = Double.NaN;
             for (String column : columns) {
                 done++;
@@ -185,12 +203,17 @@ final class BenchCommand implements Callable<Integer> {
                 err.println(row.ok() ? formatPair(row.result().pooled()) : row.status() + ": " + row.note());
                 pairRows.add(row);
             }
-            // A suite's rows once all its columns are in, so that every row has its ratios.
-            if (json) {
-                rows.stream().filter(r -> r.suite().equals(w.name())).forEach(r -> out.println(Json.object(jsonOf(r, rows))));
-                pairRows.stream().filter(r -> r.suite().equals(w.name())).forEach(r -> out.println(Json.object(jsonOf(r))));
+            emitJson(out, w, rows, pairRows);
+        }
+        if (resultsFile != null) {
+            // A parent's --fork child: the parent prints; the rows go back whole.
+            try (var file = new java.io.ObjectOutputStream(Files.newOutputStream(resultsFile))) {
+                file.writeObject(new Suite(List.copyOf(rows), List.copyOf(pairRows)));
+            } catch (java.io.IOException e) {
+                err.println("kflex bench: cannot write " + resultsFile + ": " + e.getMessage());
+                return Main.USAGE;
             }
-            out.flush();
+            return Main.OK;
         }
         if (!json && !rows.isEmpty()) printTable(out, rows);
         if (!json && !pairRows.isEmpty()) printPairs(out, pairRows, pairLoads, pairSettings);
@@ -200,6 +223,65 @@ final class BenchCommand implements Callable<Integer> {
         out.flush();
         boolean failed = rows.stream().anyMatch(r -> r.status().equals("failed")) || pairRows.stream().anyMatch(r -> !r.ok());
         return failed ? Main.FAILED : Main.OK;
+    }
+
+    /** A suite's rows and pair rows, as a --fork child hands them back. */
+    record Suite(List<Row> rows, List<PairRow> pairs) implements java.io.Serializable {}
+
+    /** A suite's rows once all its columns are in, so that every row has its ratios (with --json; not in a --fork child). */
+    private void emitJson(PrintWriter out, Workload w, List<Row> rows, List<PairRow> pairRows) {
+        if (json && resultsFile == null) {
+            rows.stream().filter(r -> r.suite().equals(w.name())).forEach(r -> out.println(Json.object(jsonOf(r, rows))));
+            pairRows.stream().filter(r -> r.suite().equals(w.name())).forEach(r -> out.println(Json.object(jsonOf(r))));
+        }
+        out.flush();
+    }
+
+    /**
+     * Runs suite {@code w} in a JVM of its own — this JVM's options and class path, this command's
+     * options but --fork — which reports its progress on this one's stderr and hands its rows
+     * back through a file. Null (after saying why) when the child could not run the suite.
+     */
+    private Suite forked(Workload w, PrintWriter err) {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "bench", "--suite", w.name()));
+        for (String e : engines) command.addAll(List.of("--engine", e));
+        for (String p : pairs) command.addAll(List.of("--pair", p));
+        command.addAll(List.of("--loads", Integer.toString(loads), "--linux", linux, "--clock", clock));
+        if (quick) command.add("--quick");
+        if (objects != null) command.addAll(List.of("--objects", objects.toString()));
+        Path results = null;
+        try {
+            results = Files.createTempFile("kflex-bench-", ".results");
+            command.addAll(List.of("--results-file", results.toString()));
+            err.flush();
+            Process child = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            int status = child.waitFor();
+            if (status != Main.OK || Files.size(results) == 0) {
+                err.println("kflex bench: the JVM of suite " + w.name() + " exited with status " + status);
+                return null;
+            }
+            try (var file = new java.io.ObjectInputStream(Files.newInputStream(results))) {
+                return (Suite) file.readObject();
+            }
+        } catch (java.io.IOException | ClassNotFoundException e) {
+            err.println("kflex bench: cannot run suite " + w.name() + " in a JVM of its own: " + e.getMessage());
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } finally {
+            if (results != null) {
+                try {
+                    Files.deleteIfExists(results);
+                } catch (java.io.IOException ignored) {
+                    // a temporary file left behind
+                }
+            }
+        }
     }
 
     private static PairRow timePair(Workload w, Path dir, String a, String b, Measure.Settings settings, int loads) {

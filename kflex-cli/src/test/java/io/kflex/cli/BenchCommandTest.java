@@ -38,6 +38,24 @@ class BenchCommandTest {
     }
 
     @Test
+    void withForkEachSuiteRunsInAJvmOfItsOwnAndItsRowsComeBackAsWithout() {
+        CliRun run = CliRun.of("bench", "--quick", "--fork", "--json", "--linux", "off", "--objects", OBJECTS.toString(),
+                "--engine", "jit", "--engine", "interpreter", "--pair", "jit,jit-uninstrumented", "--loads", "1",
+                "--suite", "hashmix-1000", "--suite", "memcached-get");
+        assertThat(run.status()).as(run.err()).isEqualTo(Main.OK);
+        List<String> rows = run.out().lines().toList();
+        assertThat(rows).hasSize(2 * 3);
+        for (String suite : List.of("hashmix-1000", "memcached-get")) {
+            assertThat(rows).filteredOn(r -> r.contains("\"suite\":\"" + suite + "\"") && r.contains("\"engine\":\"jit\""))
+                    .singleElement().satisfies(r -> assertThat(r).contains("\"status\":\"ok\"", "\"vs_jit\":1.0"));
+            assertThat(rows).filteredOn(r -> r.contains("\"suite\":\"" + suite + "\"") && r.contains("\"engine\":\"interpreter\""))
+                    .singleElement().satisfies(r -> assertThat(r).contains("\"status\":\"ok\"").containsPattern("\"vs_jit\":[0-9.]+"));
+            assertThat(rows).filteredOn(r -> r.contains("\"kind\":\"pair\"") && r.contains("\"suite\":\"" + suite + "\""))
+                    .singleElement().satisfies(r -> assertThat(r).contains("\"status\":\"ok\"", "\"loads\":1"));
+        }
+    }
+
+    @Test
     void tableListsEverySuiteAndNotesThatLinuxWasSkipped() {
         CliRun run = CliRun.of("bench", "--quick", "--linux", "off", "--objects", OBJECTS.toString(),
                 "--engine", "jit", "--engine", "java", "--engine", "linux");

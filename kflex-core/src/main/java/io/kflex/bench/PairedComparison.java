@@ -22,7 +22,7 @@ public final class PairedComparison {
      * @param pooled  the ratio A / B over every round pair of every load
      * @param perLoad each load's own statistics, in order
      */
-    public record Result(PairedStats pooled, List<PairedStats> perLoad, long runsA, long runsB) {
+    public record Result(PairedStats pooled, List<PairedStats> perLoad, long runsA, long runsB) implements java.io.Serializable {
         public Result {
             perLoad = List.copyOf(perLoad);
         }

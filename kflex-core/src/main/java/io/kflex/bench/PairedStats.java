@@ -21,7 +21,7 @@ import java.util.SplittableRandom;
  * @param medianB    median time per run of column B
  */
 public record PairedStats(int pairs, double median, double q1, double q3, double ciLow, double ciHigh,
-                          double medianA, double medianB) {
+                          double medianA, double medianB) implements java.io.Serializable {
 
     /** Resamples of the bootstrap; with a fixed seed, the same inputs always give the same interval. */
     static final int RESAMPLES = 4000;
