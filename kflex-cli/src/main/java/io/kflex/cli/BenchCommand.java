@@ -265,6 +265,9 @@ final class BenchCommand implements Callable<Integer> {
                 return null;
             }
             try (var file = new java.io.ObjectInputStream(Files.newInputStream(results))) {
+                // Only what a child writes: this command's rows and what they hold.
+                file.setObjectInputFilter(java.io.ObjectInputFilter.Config.createFilter(
+                        "maxdepth=8;io.kflex.cli.BenchCommand$*;io.kflex.bench.*;java.util.*;java.lang.*;!*"));
                 return (Suite) file.readObject();
             }
         } catch (java.io.IOException | ClassNotFoundException e) {
@@ -272,6 +275,7 @@ final class BenchCommand implements Callable<Integer> {
             return null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            err.println("kflex bench: interrupted while suite " + w.name() + " ran in its own JVM");
             return null;
         } finally {
             if (results != null) {
