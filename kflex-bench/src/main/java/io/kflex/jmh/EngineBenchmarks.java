@@ -29,8 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 10, time = 1)
 // Not --sun-misc-unsafe-memory-access=deny as in the tests: JMH itself uses sun.misc.Unsafe in the forks.
-// -XX:Tier3DelayOn as ./kflex sets it: a generated method over C1's limit must not be left at tier 2.
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-XX:Tier3DelayOn=100000"})
+@Fork(value = 1, jvmArgsAppend = {ForkOptions.NATIVE_ACCESS, ForkOptions.TIER3_DELAY})
 public class EngineBenchmarks extends KflexTargetBenchmark {
     @Param({"hashmix-1000", "hashmix-100000", "listwalk-65536", "memcached-get", "kvstore-get", "skiplist-lookup", "countmin-update"})
     public String suite;

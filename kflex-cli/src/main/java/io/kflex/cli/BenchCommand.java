@@ -176,7 +176,6 @@ final class BenchCommand implements Callable<Integer> {
                 if (child == null) return Main.USAGE;
                 rows.addAll(child.rows());
                 pairRows.addAll(child.pairs());
-                done += header.size();
                 emitJson(out, w, rows, pairRows);
                 continue;
             }

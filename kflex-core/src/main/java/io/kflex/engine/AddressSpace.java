@@ -123,8 +123,8 @@ public final class AddressSpace {
      * {@code i} then holds bytes {@code 8i .. 8i + 7}, little-endian, and the array's bounds are
      * the region's) and the access {@code [address, address + size)} is one {@link #resolve}
      * would allow; else null. Found once, when the region is mapped, for compiled code that reads
-     * and writes regions as array elements (for loads it asks for the array first, and for the
-     * segment, which walks from the window to the region and its segment, only without one).
+     * and writes regions as array elements (its loads ask only for the array, and without one take
+     * the generic load; its stores ask after the segment).
      */
     public long[] wordsAt(long address, long size, boolean write) {
         long w = address >>> 32;

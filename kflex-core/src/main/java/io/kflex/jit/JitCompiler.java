@@ -1490,15 +1490,11 @@ final class JitCompiler {
          */
         private void hostLoadThroughArray(Load l, HostRegion region) {
             Label generic = code.newLabel(), done = code.newLabel();
-            int array = hostArraySlot(region, false), window = hostWindowSlot(region, false);
-            Label cached = code.newLabel();
-            address(l.src(), l.off());
-            code.loadConstant(32).lushr().lload(window).lcmp().ifeq(cached);
-            pushArrayOf(l.src(), l.off(), l.size(), false, region);
-            code.astore(array);
-            address(l.src(), l.off());
-            code.loadConstant(32).lushr().lstore(window);
-            code.labelBinding(cached);
+            int array = hostArraySlot(region, false);
+            onWindowChange(l.src(), l.off(), hostWindowSlot(region, false), () -> {
+                pushArrayOf(l.src(), l.off(), l.size(), false, region);
+                code.astore(array);
+            });
             code.aload(array).ifnull(generic);
             code.aload(array);
             address(l.src(), l.off());
@@ -1642,18 +1638,24 @@ final class JitCompiler {
          * JVM that had run other suites first.
          */
         private void switchWindow(int base, short off, Size size, boolean write, HostRegion region) {
-            int segment = hostSegmentSlot(region, write), window = hostWindowSlot(region, write);
+            onWindowChange(base, off, hostWindowSlot(region, write), () -> {
+                code.aload(0);
+                address(base, off);
+                code.loadConstant(size.bytes()).loadConstant(write ? 1 : 0)
+                        .invokevirtual(CD_CONTEXT, region.method, MTD_HOST_SEGMENT).astore(hostSegmentSlot(region, write));
+                if (region.backing != HostRegion.Backing.SEGMENT) {
+                    pushArrayOf(base, off, size, write, region);
+                    code.astore(hostArraySlot(region, write));
+                }
+            });
+        }
+
+        /** {@code if ((base + off) >>> 32 != window) { resolve; window = (base + off) >>> 32 }}: a cached window's test and refresh. */
+        private void onWindowChange(int base, short off, int window, Runnable resolve) {
             Label cached = code.newLabel();
             address(base, off);
             code.loadConstant(32).lushr().lload(window).lcmp().ifeq(cached);
-            code.aload(0);
-            address(base, off);
-            code.loadConstant(size.bytes()).loadConstant(write ? 1 : 0)
-                    .invokevirtual(CD_CONTEXT, region.method, MTD_HOST_SEGMENT).astore(segment);
-            if (region.backing != HostRegion.Backing.SEGMENT) {
-                pushArrayOf(base, off, size, write, region);
-                code.astore(hostArraySlot(region, write));
-            }
+            resolve.run();
             address(base, off);
             code.loadConstant(32).lushr().lstore(window);
             code.labelBinding(cached);

@@ -40,8 +40,9 @@ final class JitContext implements Invocation.FunctionCaller {
     /**
      * The segment of the region holding {@code [address, address + size)}, for a load or store the
      * verifier proved to reach the packet, the context or a map value (generated code names the
-     * kind it expects: {@code packet}, {@code context}, {@code mapValue}) whose region is not all
-     * of one array ({@link #bytes}, {@link #words}). Generated code keeps
+     * kind it expects: {@code packet}, {@code context}, {@code mapValue}): for every store, and for
+     * loads from regions that are never arrays (map values; packet and context loads look only for
+     * the array, {@link #bytes}, {@link #words}). Generated code keeps
      * the segment and its window in locals and calls this only when the window changes, at the
      * first such access of a method and after a helper call (which may have moved the
      * invocation's regions); it then indexes the segment with the address's low 32 bits. Faults
@@ -65,8 +66,8 @@ final class JitContext implements Invocation.FunctionCaller {
      * The {@code long[]} behind the own region (a context) holding {@code [address, address +
      * size)}, when the region is all of one and allows the access, else null
      * ({@link AddressSpace#wordsAt}): when a method's window for loads changes, generated code
-     * asks for it first and for the segment ({@link #context}) only when it gets none; for stores
-     * it asks after the segment.
+     * asks only for it, and loads the generic way when it gets none; for stores it asks after the
+     * segment ({@link #context}).
      */
     long[] words(long address, int size, boolean write) {
         return memory.wordsAt(address, size, write);

@@ -7,10 +7,6 @@ import io.kflex.engine.Executable;
 import io.kflex.engine.TailCallable;
 import io.kflex.interp.Interpreter;
 import io.kflex.isa.Code;
-import java.lang.classfile.Attributes;
-import java.lang.classfile.ClassFile;
-import java.lang.classfile.MethodModel;
-import java.lang.classfile.attribute.CodeAttribute;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -108,7 +104,7 @@ public final class JitEngine implements Engine {
             for (int f : compiler.functionEntries()) {
                 functions.put(f, program.findStatic(program.lookupClass(), JitCompiler.methodName(f), ENTRY_TYPE));
             }
-            int largest = largestMethodBytes(bytes);
+            int largest = JitCompiler.largestMethod(bytes);
             TieredCompilationAdvice.adviseFor(largest);
             return new JitExecutable(entry, bytes, functions, new JitExecutable.Shape(compiler.splitSubprograms(), compiler.hostAccesses(),
                     compiler.stackBytesToZero(), compiler.boundCalls(), compiler.stackKeyLookups(), largest));
@@ -119,15 +115,6 @@ public final class JitEngine implements Engine {
         } catch (Throwable e) {
             throw new EngineException("generated class could not be instantiated: " + e, e);
         }
-    }
-
-    /** Bytes of bytecode of the largest method of a class file. */
-    static int largestMethodBytes(byte[] classFile) {
-        int largest = 0;
-        for (MethodModel m : ClassFile.of().parse(classFile).methods()) {
-            largest = Math.max(largest, m.findAttribute(Attributes.code()).map(CodeAttribute::codeLength).orElse(0));
-        }
-        return largest;
     }
 
     /** Generates the class file for {@code code} without loading it (for inspection and tests). */

@@ -36,6 +36,7 @@ final class TieredCompilationAdvice {
 
     /** Logs the advice the first time a program's largest method calls for it in this JVM. */
     static void adviseFor(int largestMethodBytes) {
+        // Small methods and a JVM already told need no look at its options (a management call).
         if (largestMethodBytes <= C1_COMFORTABLE_BYTES || GIVEN.get()) return;
         Options options = Options.current();
         if (options == null || !needed(largestMethodBytes, options.tiered(), options.tier3DelayOn())) return;

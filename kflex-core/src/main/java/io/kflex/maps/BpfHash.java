@@ -129,7 +129,11 @@ public final class BpfHash extends BpfMap {
         return new PlainLookup(index, index.shape(), slab.base, slab.slotSize);
     }
 
-    /** {@link #lookupElem(byte[], int, int)} of a plain hash map, with the parts that never change as components. */
+    /**
+     * {@link #lookupElem(byte[], int, int)} of a plain hash map, with the parts that never change as
+     * components: the value's address is {@link ValueSlab#address}'s sum with the slab's base and
+     * slot size folded in (the slab's own fields are not constants to C2).
+     */
     private record PlainLookup(HashIndex index, HashIndex.Shape shape, long valueBase, long slotSize) implements ArrayKeyLookup {
         @Override
         public long lookup(byte[] key, int offset, int cpu) {

@@ -39,7 +39,7 @@ class TieredCompilationAdviceTest {
         try (KflexTarget t = KflexTarget.open(Workloads.named("memcached-get").orElseThrow(), TestObjects.objectsDir(), new JitEngine())) {
             JitExecutable jit = (JitExecutable) t.program().executable();
             int largest = jit.shape().largestMethodBytes();
-            assertThat(largest).isEqualTo(JitEngine.largestMethodBytes(jit.classBytes()));
+            assertThat(largest).isEqualTo(JitCompiler.largestMethod(jit.classBytes()));
             // The GET's method: large enough to call for the advice, and (since its loads' cold
             // paths are calls) under the size at which C1 refused it.
             assertThat(largest).isGreaterThan(TieredCompilationAdvice.C1_COMFORTABLE_BYTES).isLessThan(4_000);
