@@ -29,7 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 10, time = 1)
 // Not --sun-misc-unsafe-memory-access=deny as in the tests: JMH itself uses sun.misc.Unsafe in the forks.
-@Fork(value = 1, jvmArgsAppend = {ForkOptions.NATIVE_ACCESS, ForkOptions.TIER3_DELAY})
+@Fork(value = 1, jvmArgsAppend = ForkOptions.NATIVE_ACCESS)
 public class EngineBenchmarks extends KflexTargetBenchmark {
     @Param({"hashmix-1000", "hashmix-100000", "listwalk-65536", "memcached-get", "kvstore-get", "skiplist-lookup", "countmin-update"})
     public String suite;

@@ -24,7 +24,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 4, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 2, jvmArgsAppend = {ForkOptions.NATIVE_ACCESS, ForkOptions.TIER3_DELAY})
+@Fork(value = 2, jvmArgsAppend = ForkOptions.NATIVE_ACCESS)
 public class ListWalkSizeBenchmarks extends KflexTargetBenchmark {
     @Param({"1024", "8192", "65536"})
     public int nodes;

@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 4, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 2, jvmArgsAppend = {ForkOptions.NATIVE_ACCESS, ForkOptions.TIER3_DELAY})
+@Fork(value = 2, jvmArgsAppend = ForkOptions.NATIVE_ACCESS)
 public class MemcachedAnatomyBenchmarks extends KflexTargetBenchmark {
     private static final long XDP_PASS = 2;
 

@@ -105,6 +105,12 @@ final class JitCompiler {
 
     /** Name of the generated (hidden) class; must be in this package to reach its package-private runtime. */
     static final ClassDesc CD_PROGRAM = ClassDesc.of(JitCompiler.class.getPackageName() + ".Program");
+    /**
+     * Name of a generated class with a method past what C1 compiles comfortably
+     * ({@link HotSpotTiers#C1_COMFORTABLE_BYTES}): HotSpot is told to leave such classes to C2
+     * ({@link HotSpotTiers}, docs/jit.md "C1's limit and tier 2").
+     */
+    static final ClassDesc CD_LARGE_PROGRAM = ClassDesc.of(JitCompiler.class.getPackageName() + ".LargeProgram");
 
     /** Descriptor of every subprogram method: (context, call depth, r1..r5) -> r0. */
     static final MethodTypeDesc SUBPROGRAM_TYPE = MethodTypeDesc.of(CD_long, CD_CONTEXT, CD_int, CD_long, CD_long, CD_long, CD_long, CD_long);
@@ -169,6 +175,8 @@ final class JitCompiler {
 
     private final Code code;
     private final HelperTable helpers;
+    /** The generated class's name: {@link #CD_PROGRAM}, or {@link #CD_LARGE_PROGRAM} once {@link #generate} finds a large method. */
+    private ClassDesc programClass = CD_PROGRAM;
     /**
      * Subprogram entry slot → the instructions its method holds: everything reachable from the
      * entry by jumps and fall-through. That is normally the slots up to the next subprogram, but
@@ -577,8 +585,12 @@ final class JitCompiler {
         }
     }
 
-    /** Generates the class, splitting subprograms whose methods would be too large for HotSpot to compile. */
+    /**
+     * Generates the class, splitting subprograms whose methods would be too large for HotSpot to
+     * compile; a class with a method past C1's comfortable size is named {@link #CD_LARGE_PROGRAM}.
+     */
     byte[] generate() throws EngineException {
+        programClass = CD_PROGRAM;
         for (var sub : subprograms.entrySet()) {
             int entry = sub.getKey();
             BitSet body = sub.getValue();
@@ -600,8 +612,19 @@ final class JitCompiler {
                 perRegion = Math.max(1, perRegion / 2);
             }
         }
+        byte[] bytes = build();
+        if (largestMethod(bytes) > HotSpotTiers.C1_COMFORTABLE_BYTES) {
+            // The same class under the name HotSpot is told to compile with C2 only: the name is
+            // in every field and method reference, so the class is built again rather than renamed.
+            programClass = CD_LARGE_PROGRAM;
+            bytes = build();
+        }
+        return bytes;
+    }
+
+    private byte[] build() throws EngineException {
         try {
-            return classFile().build(CD_PROGRAM, cb -> {
+            return classFile().build(programClass, cb -> {
                 cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
                 emitEntry(cb);
                 emitConstants(cb);
@@ -625,7 +648,7 @@ final class JitCompiler {
     private int measure(int entry) {
         byte[] bytes;
         try {
-            bytes = classFile().build(CD_PROGRAM, cb -> emitSubprogram(cb, entry));
+            bytes = classFile().build(programClass, cb -> emitSubprogram(cb, entry));
         } catch (IllegalArgumentException | IllegalStateException e) {
             lastBuildFailure = e.getMessage();
             return Integer.MAX_VALUE; // over the JVM's 64 KiB method limit, or jump offsets out of range
@@ -708,7 +731,7 @@ final class JitCompiler {
         cb.withMethodBody("enter", ENTRY_METHOD_TYPE, ClassFile.ACC_PUBLIC | ClassFile.ACC_FINAL, code -> {
             code.aload(1).iconst_0();
             for (int r = 0; r < 5; r++) code.lload(2 + 2 * r);
-            code.invokestatic(CD_PROGRAM, methodName(0), SUBPROGRAM_TYPE).lreturn();
+            code.invokestatic(programClass, methodName(0), SUBPROGRAM_TYPE).lreturn();
         });
     }
 
@@ -728,30 +751,30 @@ final class JitCompiler {
         cb.withMethodBody(CLASS_INIT_NAME, MTD_void, ClassFile.ACC_STATIC, code -> {
             for (var e : helperSlots.entrySet()) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER, e.getValue()));
-                code.putstatic(CD_PROGRAM, helperField(e.getKey()), CD_HELPER);
+                code.putstatic(programClass, helperField(e.getKey()), CD_HELPER);
             }
             for (var e : kfuncSlots.entrySet()) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER, e.getValue()));
-                code.putstatic(CD_PROGRAM, kfuncField(e.getKey()), CD_HELPER);
+                code.putstatic(programClass, kfuncField(e.getKey()), CD_HELPER);
             }
             for (var e : boundSlots.entrySet()) {
                 ClassDesc type = boundType(e.getKey());
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, type, e.getValue()));
-                code.putstatic(CD_PROGRAM, boundField(e.getKey()), type);
+                code.putstatic(programClass, boundField(e.getKey()), type);
             }
             if (helperTableSlot >= 0) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HELPER_TABLE, helperTableSlot));
-                code.putstatic(CD_PROGRAM, HELPER_TABLE_FIELD, CD_HELPER_TABLE);
+                code.putstatic(programClass, HELPER_TABLE_FIELD, CD_HELPER_TABLE);
             }
             for (var e : fixedValues.entrySet()) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_MEMORY_SEGMENT, e.getValue().slot()));
-                code.putstatic(CD_PROGRAM, mapValuesField(e.getKey()), CD_MEMORY_SEGMENT);
+                code.putstatic(programClass, mapValuesField(e.getKey()), CD_MEMORY_SEGMENT);
             }
             if (heapSegmentSlot >= 0) {
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_MEMORY_SEGMENT, heapSegmentSlot));
-                code.putstatic(CD_PROGRAM, HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT);
+                code.putstatic(programClass, HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT);
                 code.loadConstant(DynamicConstantDesc.ofNamed(CLASS_DATA_AT, DEFAULT_NAME, CD_HEAP_MEMORY, heapSlot));
-                code.putstatic(CD_PROGRAM, HEAP_FIELD, CD_HEAP_MEMORY);
+                code.putstatic(programClass, HEAP_FIELD, CD_HEAP_MEMORY);
             }
             code.return_();
         });
@@ -806,7 +829,7 @@ final class JitCompiler {
             Label next = code.newLabel();
             if (i + 1 < regions.size()) code.iload(pc).loadConstant(regions.get(i + 1)).if_icmpge(next);
             code.aload(0).iload(1).aload(regs).iload(pc)
-                    .invokestatic(CD_PROGRAM, regionName(entry, regions.get(i)), REGION_TYPE).istore(pc)
+                    .invokestatic(programClass, regionName(entry, regions.get(i)), REGION_TYPE).istore(pc)
                     .goto_(check);
             code.labelBinding(next);
         }
@@ -1422,7 +1445,7 @@ final class JitCompiler {
                 code.lload(reg(base)).loadConstant(heap.mask()).land().lstore(reg(base));
             }
             if (heap.checked()) {
-                code.getstatic(CD_PROGRAM, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(base)).loadConstant((long) off).ladd()
+                code.getstatic(programClass, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(base)).loadConstant((long) off).ladd()
                         .loadConstant(size.bytes()).invokestatic(CD_HEAP_ACCESS, "checkAllocated", MTD_CHECK_ALLOCATED);
             }
         }
@@ -1540,7 +1563,7 @@ final class JitCompiler {
             int map = fixedValueMap[pc];
             address(base, off);
             code.loadConstant(32).lushr().loadConstant(fixedValues.get(map).window()).lcmp().ifne(elsewhere);
-            code.getstatic(CD_PROGRAM, mapValuesField(map), CD_MEMORY_SEGMENT);
+            code.getstatic(programClass, mapValuesField(map), CD_MEMORY_SEGMENT);
             address(base, off);
             code.loadConstant(0xffff_ffffL).land();
         }
@@ -1691,7 +1714,7 @@ final class JitCompiler {
         /** Pushes the heap segment, the layout of {@code size} and {@code GUARD + base + off}. */
         private void heapAddress(int base, short off, Size size) {
             MemoryAccess a = MemoryAccess.of(size);
-            code.getstatic(CD_PROGRAM, HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT).getstatic(CD_RUNTIME, a.field, a.layout)
+            code.getstatic(programClass, HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT).getstatic(CD_RUNTIME, a.field, a.layout)
                     .lload(reg(base)).loadConstant(HeapMemory.GUARD + off).ladd();
         }
 
@@ -1699,7 +1722,7 @@ final class JitCompiler {
             MemoryAccess a = MemoryAccess.of(l.size());
             if (heapPlan.mode(pc) == HeapPlan.Mode.MIXED) {
                 guarded(pc, CD_RUNTIME_EXCEPTION, () -> {
-                    code.aload(memSlot).getstatic(CD_PROGRAM, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(l.src())).loadConstant((int) l.off())
+                    code.aload(memSlot).getstatic(programClass, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(l.src())).loadConstant((int) l.off())
                             .loadConstant(l.size().bytes()).invokestatic(CD_HEAP_ACCESS, "loadMixed", MTD_LOAD_MIXED);
                     storeLoaded(l);
                 });
@@ -1722,7 +1745,7 @@ final class JitCompiler {
             MemoryAccess a = MemoryAccess.of(size);
             if (heapPlan.mode(pc) == HeapPlan.Mode.MIXED) {
                 guarded(pc, CD_RUNTIME_EXCEPTION, () -> {
-                    code.aload(memSlot).getstatic(CD_PROGRAM, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(base)).loadConstant((int) off)
+                    code.aload(memSlot).getstatic(programClass, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(base)).loadConstant((int) off)
                             .loadConstant(size.bytes());
                     value.run();
                     widen(size);
@@ -1767,7 +1790,7 @@ final class JitCompiler {
             guarded(pc, CD_RUNTIME_EXCEPTION, () -> {
                 boolean cmpxchg = a.op() == AtomicOp.CMPXCHG;
                 if (heapPlan.mode(pc) == HeapPlan.Mode.MIXED) {
-                    code.aload(memSlot).getstatic(CD_PROGRAM, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(a.dst())).loadConstant((int) a.off())
+                    code.aload(memSlot).getstatic(programClass, HEAP_FIELD, CD_HEAP_MEMORY).lload(reg(a.dst())).loadConstant((int) a.off())
                             .loadConstant(a.size().bytes());
                     if (cmpxchg) {
                         code.lload(reg(0)).lload(reg(a.src())).invokestatic(CD_HEAP_ACCESS, "compareAndExchangeMixed", MTD_CMPXCHG_MIXED);
@@ -1777,7 +1800,7 @@ final class JitCompiler {
                     }
                 } else {
                     confine(pc, a.dst(), a.off(), a.size());
-                    code.getstatic(CD_PROGRAM, HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT)
+                    code.getstatic(programClass, HEAP_SEGMENT_FIELD, CD_MEMORY_SEGMENT)
                             .lload(reg(a.dst())).loadConstant(HeapMemory.GUARD + a.off()).ladd().loadConstant(a.size().bytes());
                     if (cmpxchg) {
                         code.lload(reg(0)).lload(reg(a.src())).invokestatic(CD_HEAP_ACCESS, "compareAndExchange", MTD_HEAP_CMPXCHG);
@@ -1919,7 +1942,7 @@ final class JitCompiler {
 
         /** r0 = {@code field.call(invocation, r1..r5)}, the static final {@code field} being of type {@code type}. */
         private void hostCall(String field, ClassDesc type) {
-            code.getstatic(CD_PROGRAM, field, type).aload(invSlot);
+            code.getstatic(programClass, field, type).aload(invSlot);
             for (int r = 1; r <= 5; r++) code.lload(reg(r));
             code.invokeinterface(CD_HELPER, "call", MTD_HELPER).lstore(reg(0));
         }
@@ -1935,7 +1958,7 @@ final class JitCompiler {
                 Label generic = code.newLabel(), done = code.newLabel();
                 code.aload(0).getfield(CD_CONTEXT, "stackBase", CD_long).lload(reg(2)).lxor()
                         .loadConstant(32).lushr().lconst_0().lcmp().ifne(generic);
-                code.getstatic(CD_PROGRAM, boundField(pc), CD_STACK_KEY_LOOKUP).aload(invSlot)
+                code.getstatic(programClass, boundField(pc), CD_STACK_KEY_LOOKUP).aload(invSlot)
                         .aload(0).getfield(CD_CONTEXT, "stackBytes", CD_byte.arrayType()).lload(reg(2))
                         .invokeinterface(CD_STACK_KEY_LOOKUP, "lookupOnStack", MTD_LOOKUP_ON_STACK).lstore(reg(0)).goto_(done);
                 code.labelBinding(generic);
@@ -1986,7 +2009,7 @@ final class JitCompiler {
                     .if_icmpge(faultStub(pc, "call depth exceeds " + RuntimeLimits.MAX_CALL_FRAMES));
             code.aload(0).iload(1).iconst_1().iadd();
             for (int r = 1; r <= 5; r++) code.lload(reg(r));
-            code.invokestatic(CD_PROGRAM, methodName(target), SUBPROGRAM_TYPE).lstore(reg(0));
+            code.invokestatic(programClass, methodName(target), SUBPROGRAM_TYPE).lstore(reg(0));
         }
 
         /**
@@ -2012,7 +2035,7 @@ final class JitCompiler {
             code.labelBinding(helperCall);
             recordCallDepth();
             guarded(pc, CD_Throwable, () -> {
-                code.getstatic(CD_PROGRAM, HELPER_TABLE_FIELD, CD_HELPER_TABLE).aload(invSlot).lload(value);
+                code.getstatic(programClass, HELPER_TABLE_FIELD, CD_HELPER_TABLE).aload(invSlot).lload(value);
                 for (int r = 1; r <= 5; r++) code.lload(reg(r));
                 code.invokestatic(CD_RUNTIME, "callHelperByNumber", MTD_HELPER_BY_NUMBER).lstore(reg(0));
             });

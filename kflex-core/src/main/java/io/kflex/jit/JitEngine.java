@@ -96,6 +96,9 @@ public final class JitEngine implements Engine {
     }
 
     private JitExecutable define(JitCompiler compiler, byte[] bytes) throws EngineException {
+        int largest = JitCompiler.largestMethod(bytes);
+        // Before the class exists, so that none of its methods can get hot before HotSpot knows.
+        if (largest > HotSpotTiers.C1_COMFORTABLE_BYTES) HotSpotTiers.prepareForLargeMethods();
         try {
             MethodHandles.Lookup program = MethodHandles.lookup()
                     .defineHiddenClassWithClassData(bytes, compiler.classData(), true);
@@ -104,8 +107,6 @@ public final class JitEngine implements Engine {
             for (int f : compiler.functionEntries()) {
                 functions.put(f, program.findStatic(program.lookupClass(), JitCompiler.methodName(f), ENTRY_TYPE));
             }
-            int largest = JitCompiler.largestMethod(bytes);
-            TieredCompilationAdvice.adviseFor(largest);
             return new JitExecutable(entry, bytes, functions, new JitExecutable.Shape(compiler.splitSubprograms(), compiler.hostAccesses(),
                     compiler.stackBytesToZero(), compiler.boundCalls(), compiler.stackKeyLookups(), largest));
         } catch (ClassFormatError | VerifyError e) {

@@ -46,6 +46,9 @@ final class JitExecutable implements TailCallable {
 
     Shape shape() { return shape; }
 
+    /** The generated hidden class. */
+    Class<?> programClass() { return entry.getClass(); }
+
     /** How many subprograms were split into regions to stay under HotSpot's compile limit. */
     int splitSubprograms() { return shape.splitSubprograms(); }
 
