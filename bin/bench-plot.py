@@ -25,6 +25,16 @@ def load(paths):
     return [r for r in rows if r.get("status") == "ok"]
 
 
+def nice_step(span, most=10):
+    """The smallest of 1, 2 or 5 times a power of ten that divides span into at most `most` steps."""
+    base = 10 ** math.floor(math.log10(span / most))
+    return next(m * base for m in (1, 2, 5, 10) if span / (m * base) <= most)
+
+
+def tick_label(t, step):
+    return f"{t:.{max(0, -math.floor(math.log10(step)))}f}"
+
+
 def paired_svg(rows):
     """One group per suite, one bar per (A/B pair, file): the median ratio, its 95% interval as a whisker."""
     files = sorted({r["_file"] for r in rows})
@@ -40,12 +50,11 @@ def paired_svg(rows):
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
            f'<rect width="{W}" height="{H}" fill="white"/>',
            f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="15">{escape(title)}</text>']
-    step = 0.05 if hi - lo > 0.3 else 0.02
-    t = math.ceil(lo / step) * step
-    while t <= hi + 1e-9:
+    step = nice_step(hi - lo)
+    for k in range(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9) + 1):
+        t = k * step
         out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#e0e0e0"/>')
-        out.append(f'<text x="{LEFT - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{t:.2f}</text>')
-        t += step
+        out.append(f'<text x="{LEFT - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{tick_label(t, step)}</text>')
     for ref, color in ((1.0, "#555"), (1.03, "#d62728")):
         out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(ref):.1f}" y2="{y(ref):.1f}" stroke="{color}" stroke-dasharray="5,4"/>')
     group_w = plot_w / len(suites)
@@ -94,8 +103,8 @@ def svg(title, groups, engines, value, axis_label, log, reference=None):
         hi = max(values + [reference or 0]) * 1.15
         lo = 0
         scale = lambda v: v / hi
-        step = 10 ** math.floor(math.log10(hi / 2)) / (2 if hi / 10 ** math.floor(math.log10(hi)) < 3 else 1)
-        ticks = [i * step for i in range(int(hi / step) + 1)]
+        step = nice_step(hi)
+        ticks = [i * step for i in range(int(hi / step + 1e-9) + 1)]
     plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
     y = lambda v: TOP + plot_h * (1 - scale(v))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
@@ -103,7 +112,7 @@ def svg(title, groups, engines, value, axis_label, log, reference=None):
            f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="15">{escape(title)}</text>']
     for t in ticks:
         out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#e0e0e0"/>')
-        label = f"{t:g}"
+        label = f"{t:g}" if log else tick_label(t, step)
         out.append(f'<text x="{LEFT - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{label}</text>')
     out.append(f'<text x="16" y="{TOP + plot_h / 2}" transform="rotate(-90 16 {TOP + plot_h / 2})" '
                f'text-anchor="middle">{escape(axis_label)}</text>')
