@@ -25,7 +25,6 @@ import io.kflex.isa.JumpOp;
 import io.kflex.isa.Operand;
 import io.kflex.isa.Size;
 import io.kflex.verifier.AccessFact;
-import io.kflex.verifier.MemoryRegion;
 import io.kflex.verifier.VerifiedProgram;
 import java.lang.classfile.ClassBuilder;
 import java.lang.classfile.ClassFile;
@@ -42,7 +41,6 @@ import java.lang.constant.DirectMethodHandleDesc;
 import java.lang.constant.DynamicConstantDesc;
 import java.lang.constant.MethodTypeDesc;
 import java.lang.reflect.AccessFlag;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -73,8 +71,9 @@ import java.util.function.Consumer;
  * the {@link CancellationBeacon} word (a volatile read at a constant address, never hoisted out of
  * the loop, holding no register); only while it is lit does an out-of-line stub read the
  * invocation's own request and unwind with the point's pc. Small innermost loops are emitted
- * {@value #UNROLL} times in a row with the points in the last copy only, so a tight loop pays for
- * one check per {@value #UNROLL} iterations (and so does the JVM's own safepoint poll).
+ * {@value ProgramStructure#UNROLL} times in a row with the points in the last copy only, so a
+ * tight loop pays for one check per {@value ProgramStructure#UNROLL} iterations (and so does the
+ * JVM's own safepoint poll).
  *
  * <h2>Huge methods</h2>
  * HotSpot refuses to JIT-compile methods over 8000 bytes of bytecode. A subprogram whose method
@@ -177,15 +176,6 @@ final class JitCompiler {
     private final HelperTable helpers;
     /** The generated class's name: {@link #CD_PROGRAM}, or {@link #CD_LARGE_PROGRAM} once {@link #generate} finds a large method. */
     private ClassDesc programClass = CD_PROGRAM;
-    /**
-     * Subprogram entry slot → the instructions its method holds: everything reachable from the
-     * entry by jumps and fall-through. That is normally the slots up to the next subprogram, but
-     * a program may also fall or jump into another subprogram's code and run it in its own frame,
-     * as the interpreter does; such instructions are then compiled into both methods.
-     */
-    private final TreeMap<Integer, BitSet> subprograms = new TreeMap<>();
-    /** The last instruction of the program: where falling off the end is reported. */
-    private final int lastInstruction;
     /** Helper number → index in the class data (also the static field name suffix). */
     private final Map<Integer, Integer> helperSlots = new LinkedHashMap<>();
     /** Class-data slot of each bound kfunc, by kfunc id. */
@@ -207,22 +197,20 @@ final class JitCompiler {
     private final java.util.Set<Integer> kfuncsKeepingRegions = new java.util.HashSet<>();
     /** Backward branches the verifier proved to close terminating loops: emitted without a poll. */
     private final BitSet noPoll;
+    /** Subprograms, function entries and the loop and frame analyses the emitter relies on. */
+    private final ProgramStructure structure;
     /** The resolved value of each {@code lddw} pseudo form, by pc (map handles, value addresses). */
     private final Map<Integer, Long> pseudoValues = new HashMap<>();
     private final List<Object> classData = new ArrayList<>();
     /** Subprogram entry → region start slots, for subprograms that had to be split. */
     private final Map<Integer, List<Integer>> splits = new HashMap<>();
     private final int methodLimit;
-    /** Slots a function pointer may name: targets of local calls and of {@code lddw} function pointers. */
-    private final TreeSet<Integer> functionEntries = new TreeSet<>();
     /** Index of the helper table in the class data, or -1 when no {@code callx} needs it. */
     private int helperTableSlot = -1;
     /** How each memory instruction reaches memory (heap accesses from the verifier's facts). */
     private final HeapPlan heapPlan;
     /** False only for the measuring-only engine: no heap confinement, no cancellation polls. */
     private final boolean instrumented;
-    /** Whether the program comes with the verifier's facts (what frame-slot promotion relies on). */
-    private final boolean verified;
     /**
      * Per pc, the host region the verifier proved a load or store reaches (packet, context, map
      * value), accessed through the region's segment directly; null where the generic address-space
@@ -231,43 +219,6 @@ final class JitCompiler {
     private final HostRegion[] hostRegions;
     /** How many accesses {@link #hostRegions} specialises. */
     private final int hostAccesses;
-
-    /**
-     * Host regions with a direct access path; {@code method} is the {@link JitContext} method giving
-     * the segment, {@code backing} the array hooks back the region with, which generated code uses
-     * directly when the region has it.
-     */
-    enum HostRegion {
-        PACKET("packet", Backing.BYTES), CONTEXT("context", Backing.WORDS), MAP_VALUE("mapValue", Backing.SEGMENT),
-        STACK("stackRegion", Backing.BYTES);
-
-        final String method;
-        final Backing backing;
-
-        HostRegion(String method, Backing backing) {
-            this.method = method;
-            this.backing = backing;
-        }
-
-        /**
-         * What is behind a region's segment. {@code WORDS}: a {@code long[]} (the context);
-         * loads of any width and 64-bit stores are array elements, narrower stores stay segment
-         * stores (merged into a word, each would wait for a load of what the last one wrote).
-         * {@code BYTES}: a {@code byte[]} (the packet, the stack); every load and store is an
-         * element or a byte-array view. {@code SEGMENT}: only the segment (map values).
-         */
-        enum Backing { WORDS, BYTES, SEGMENT }
-
-        static HostRegion of(MemoryRegion region) {
-            return switch (region) {
-                case PACKET, PACKET_META -> PACKET;
-                case CTX -> CONTEXT;
-                case MAP_VALUE -> MAP_VALUE;
-                case STACK -> STACK; // through a register other than a fixed r10, or at a variable offset
-                default -> null;
-            };
-        }
-    }
 
     /** The bound heap (null if none) and the class-data slots of its segment and of the heap itself. */
     private final HeapMemory heap;
@@ -300,7 +251,6 @@ final class JitCompiler {
      */
     JitCompiler(Code code, Bindings bindings, int methodLimit, boolean instrumented) throws EngineException {
         this.instrumented = instrumented;
-        this.verified = bindings.verified().isPresent();
         this.code = code;
         this.helpers = bindings.helpers();
         this.noPoll = io.kflex.engine.CancellationPolls.skippable(code, bindings.verified());
@@ -336,10 +286,7 @@ final class JitCompiler {
             heapSlot = classData.size();
             classData.add(heap);
         }
-        int last = 0;
-        for (int pc = 0; pc < code.length(); pc++) if (code.at(pc) != null) last = pc;
-        this.lastInstruction = last;
-        findSubprograms();
+        this.structure = new ProgramStructure(code, bindings.verified().isPresent(), noPoll);
         this.stackBytesToZero = bindings.verified().map(this::verifiedStackBytes).orElse(RuntimeLimits.STACK_SIZE);
         for (int pc = 0; pc < code.length(); pc++) {
             if (code.at(pc) instanceof CallX && helperTableSlot < 0) {
@@ -418,7 +365,7 @@ final class JitCompiler {
      * frame.
      */
     private int verifiedStackBytes(VerifiedProgram facts) {
-        if (subprograms.size() != 1 || !functionEntries.isEmpty()) return RuntimeLimits.STACK_SIZE;
+        if (structure.subprograms().size() != 1 || !structure.functionEntries().isEmpty()) return RuntimeLimits.STACK_SIZE;
         Integer depth = facts.stackDepths().get(0);
         if (depth == null || depth < 0 || depth > RuntimeLimits.STACK_FRAME_SIZE) return RuntimeLimits.STACK_SIZE;
         return (depth + 7) & ~7;
@@ -445,8 +392,9 @@ final class JitCompiler {
     /** Frame slots kept in {@code long} locals, over every subprogram generated as one method. */
     int promotedFrameSlots() {
         int n = 0;
-        for (var sub : subprograms.entrySet()) {
-            if (!splits.containsKey(sub.getKey())) n += promotableFrameSlots(sub.getValue(), framePointerIsFixed(sub.getValue())).size();
+        for (var sub : structure.subprograms().entrySet()) {
+            BitSet body = sub.getValue();
+            if (!splits.containsKey(sub.getKey())) n += structure.promotableFrameSlots(body, structure.framePointerIsFixed(body)).size();
         }
         return n;
     }
@@ -460,113 +408,9 @@ final class JitCompiler {
     static String methodName(int entry) { return "f" + entry; }
 
     /** Slots a function pointer may name (each has its own method). */
-    java.util.Set<Integer> functionEntries() { return java.util.Collections.unmodifiableSet(functionEntries); }
+    java.util.Set<Integer> functionEntries() { return structure.functionEntries(); }
 
     private static String regionName(int entry, int start) { return "f" + entry + "_" + start; }
-
-    private void findSubprograms() throws EngineException {
-        TreeSet<Integer> entries = new TreeSet<>();
-        entries.add(0);
-        for (int pc = 0; pc < code.length(); pc++) {
-            Instruction insn = code.at(pc);
-            if (insn instanceof Call c && c.kind() == CallKind.LOCAL) functionEntries.add(code.branchTarget(pc));
-            if (insn instanceof LoadImm64 l && l.pseudo() == LoadImm64.FUNC) {
-                long target = (long) pc + 1 + l.imm();
-                if (!code.isInstructionStart((int) Math.clamp(target, -1, Integer.MAX_VALUE))) {
-                    throw new EngineException("lddw at " + pc + " names function at slot " + target + ", which is not an instruction of the program");
-                }
-                functionEntries.add((int) target);
-            }
-        }
-        entries.addAll(functionEntries);
-        for (int entry : entries) subprograms.put(entry, reachable(entry));
-    }
-
-    /** Instructions reachable from {@code entry} within one frame (calls return to the next instruction). */
-    private BitSet reachable(int entry) {
-        BitSet seen = new BitSet(code.length());
-        ArrayDeque<Integer> work = new ArrayDeque<>(List.of(entry));
-        while (!work.isEmpty()) {
-            int pc = work.pop();
-            if (pc >= code.length() || seen.get(pc)) continue;
-            seen.set(pc);
-            Instruction insn = code.at(pc);
-            if (fallsThrough(insn)) work.push(pc + insn.slots());
-            if (!(insn instanceof Call)) {
-                int target = code.branchTarget(pc);
-                if (target >= 0) work.push(target);
-            }
-        }
-        return seen;
-    }
-
-    private static boolean fallsThrough(Instruction insn) {
-        return !(insn instanceof Exit || insn instanceof Goto);
-    }
-
-    /** Whether no instruction of the subprogram writes r10, so it always holds the frame pointer. */
-    private boolean framePointerIsFixed(BitSet body) {
-        for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
-            boolean writes = switch (code.at(pc)) {
-                case Alu a -> a.dst() == 10;
-                case Endian e -> e.dst() == 10;
-                case LoadImm64 l -> l.dst() == 10;
-                case Load l -> l.dst() == 10;
-                case Atomic a -> a.fetch() && a.op() != AtomicOp.CMPXCHG && a.src() == 10;
-                case AddrSpaceCast c -> c.dst() == 10;
-                case null, default -> false;
-            };
-            if (writes) return false;
-        }
-        return true;
-    }
-
-    /**
-     * The frame slots of a subprogram that can live in {@code long} locals instead of the stack
-     * segment: the 8-byte-aligned frame offsets it accesses (the emitter gives each a local), or
-     * an empty set when its frame's address may escape. {@code fixedFramePointer} is
-     * {@link #framePointerIsFixed} of the body, which the emitter has already computed.
-     *
-     * <p>A slot's address escapes when anything could reach the frame other than this
-     * subprogram's own {@code r10 + constant} loads and stores. That is ruled out when the program
-     * is verified (the verifier rejects frame accesses through another frame's pointer and reads of
-     * memory past a frame's top), r10 is never written, and r10 is read only as the base of
-     * non-atomic loads and stores inside the frame that do not straddle an 8-byte slot: no copy of
-     * r10 exists, so no helper, callee, callback or iterator can be handed a pointer into the
-     * frame. Any other read of r10 (a move, an argument, a comparison, an atomic, a store of its
-     * value) keeps the whole frame in memory.
-     */
-    private java.util.SortedSet<Integer> promotableFrameSlots(BitSet body, boolean fixedFramePointer) {
-        TreeSet<Integer> slots = new TreeSet<>();
-        if (!verified || !fixedFramePointer) return slots;
-        for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
-            Instruction insn = code.at(pc);
-            boolean framed = switch (insn) {
-                case Load l when l.src() == 10 -> addSlot(slots, l.off(), l.size());
-                case Store s when s.dst() == 10 -> addSlot(slots, s.off(), s.size());
-                case StoreReg s when s.dst() == 10 || s.src() == 10 -> s.src() != 10 && addSlot(slots, s.off(), s.size());
-                case Alu a -> !(a.src() instanceof Operand.Reg r && r.reg() == 10);
-                case Jump j -> j.dst() != 10 && !(j.src() instanceof Operand.Reg r && r.reg() == 10);
-                case Atomic a -> a.dst() != 10 && a.src() != 10;
-                case CallX c -> c.reg() != 10;
-                case AddrSpaceCast c -> c.src() != 10;
-                case null, default -> true;
-            };
-            if (!framed) return new TreeSet<>();
-        }
-        return slots;
-    }
-
-    /**
-     * Adds the slot of a frame access; false if the access is outside the frame or straddles two
-     * slots (the verifier rejects misaligned stack accesses, so the latter is only a safeguard).
-     */
-    private static boolean addSlot(TreeSet<Integer> slots, short off, Size size) {
-        if (off < -RuntimeLimits.STACK_FRAME_SIZE || off > -size.bytes()) return false;
-        if (Math.floorMod(off, 8) + size.bytes() > 8) return false;
-        slots.add(Math.floorDiv(off, 8) * 8);
-        return true;
-    }
 
     /** The JVM view of an access size on a segment (the heap's): layout constant in {@link JitRuntime} and value type. */
     private record MemoryAccess(String field, ClassDesc layout, ClassDesc type) {
@@ -591,7 +435,7 @@ final class JitCompiler {
      */
     byte[] generate() throws EngineException {
         programClass = CD_PROGRAM;
-        for (var sub : subprograms.entrySet()) {
+        for (var sub : structure.subprograms().entrySet()) {
             int entry = sub.getKey();
             BitSet body = sub.getValue();
             int size = measure(entry);
@@ -600,7 +444,7 @@ final class JitCompiler {
             int instructions = body.cardinality();
             int perRegion = size == Integer.MAX_VALUE ? 256 : Math.max(1, (int) ((long) instructions * methodLimit * 3 / 4 / size));
             while (true) {
-                splits.put(entry, regionStarts(body, perRegion));
+                splits.put(entry, ProgramStructure.regionStarts(body, perRegion));
                 size = measure(entry);
                 if (size <= methodLimit) break;
                 if (size == Integer.MAX_VALUE && perRegion <= SMALL_REGION) {
@@ -628,7 +472,7 @@ final class JitCompiler {
                 cb.withFlags(AccessFlag.FINAL, AccessFlag.SYNTHETIC);
                 emitEntry(cb);
                 emitConstants(cb);
-                for (int entry : subprograms.keySet()) emitSubprogram(cb, entry);
+                for (int entry : structure.subprograms().keySet()) emitSubprogram(cb, entry);
             });
         } catch (IllegalArgumentException | IllegalStateException e) {
             throw new EngineException("cannot generate bytecode: " + e.getMessage(), e);
@@ -670,55 +514,6 @@ final class JitCompiler {
     static int largestMethod(byte[] bytes) {
         ClassModel model = ClassFile.of().parse(bytes);
         return model.methods().stream().mapToInt(m -> m.code().map(c -> ((CodeAttribute) c).codeLength()).orElse(0)).max().orElse(0);
-    }
-
-    /** How many copies of a small innermost polling loop are emitted (see {@code emitUnrolled}). */
-    static final int UNROLL = 4;
-    /** Loops longer than this many slots are emitted once: their check is a small part of an iteration. */
-    static final int UNROLL_MAX_SLOTS = 24;
-
-    /**
-     * The loops of {@code body} in [start, end) worth emitting {@value #UNROLL} times, as head pc →
-     * back-edge pc: innermost (no other backward branch inside), short, contiguous, and with a
-     * cancellation point — a back-edge that polls or a {@code may_goto} — in both the instrumented
-     * and the uninstrumented build, so that the two differ only by their checks.
-     */
-    private Map<Integer, Integer> unrollableLoops(BitSet body, int start, int end) {
-        Map<Integer, Integer> loops = new HashMap<>();
-        if (UNROLL < 2) return loops;
-        for (int pc = body.nextSetBit(start); pc >= 0 && pc < end; pc = body.nextSetBit(pc + 1)) {
-            Instruction insn = code.at(pc);
-            if (!(insn instanceof Jump || insn instanceof Goto)) continue;
-            int head = code.branchTarget(pc);
-            if (head > pc || head < start || pc - head + 1 > UNROLL_MAX_SLOTS || loops.containsKey(head)) continue;
-            if (isInnermostLoop(body, head, pc) && (!noPoll.get(pc) || containsMayGoto(head, pc))) loops.put(head, pc);
-        }
-        return loops;
-    }
-
-    private boolean isInnermostLoop(BitSet body, int head, int backEdge) {
-        for (int pc = head; pc < backEdge; pc++) {
-            Instruction insn = code.at(pc);
-            if (insn == null) continue; // second slot of a wide instruction
-            if (!body.get(pc)) return false;
-            if ((insn instanceof Jump || insn instanceof Goto || insn instanceof MayGoto) && code.branchTarget(pc) <= pc) return false;
-        }
-        return true;
-    }
-
-    private boolean containsMayGoto(int head, int backEdge) {
-        for (int pc = head; pc < backEdge; pc++) if (code.at(pc) instanceof MayGoto) return true;
-        return false;
-    }
-
-    /** Region boundaries: every {@code perRegion}-th instruction of the body, in slot order. */
-    private static List<Integer> regionStarts(BitSet body, int perRegion) {
-        List<Integer> starts = new ArrayList<>();
-        int count = 0;
-        for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
-            if (count++ % perRegion == 0) starts.add(pc);
-        }
-        return starts;
     }
 
     static final ClassDesc CD_ENTRY = ClassDesc.of(JitEntry.class.getName());
@@ -795,7 +590,7 @@ final class JitCompiler {
 
 
     private void emitSubprogram(ClassBuilder cb, int entry) {
-        BitSet body = subprograms.get(entry);
+        BitSet body = structure.subprograms().get(entry);
         List<Integer> regions = splits.get(entry);
         int end = code.length();
         if (regions == null) {
@@ -871,7 +666,7 @@ final class JitCompiler {
         private final Map<Integer, Label> labels = new HashMap<>();
         private final Map<Integer, Label> exits = new TreeMap<>();
         private final List<Consumer<CodeBuilder>> outOfLine = new ArrayList<>();
-        /** Innermost polling loops emitted {@value #UNROLL} times: head pc → back-edge pc. */
+        /** Innermost polling loops emitted {@value ProgramStructure#UNROLL} times: head pc → back-edge pc. */
         private final Map<Integer, Integer> unrolledLoops;
         /** The copy of an unrolled loop being emitted, or null. */
         private LoopCopy loopCopy;
@@ -883,7 +678,7 @@ final class JitCompiler {
          */
         private record LoopCopy(int head, int backEdge, int index, List<Map<Integer, Label>> labels) {
             boolean covers(int pc) { return pc >= head && pc <= backEdge; }
-            boolean last() { return index == UNROLL - 1; }
+            boolean last() { return index == ProgramStructure.UNROLL - 1; }
         }
 
         MethodEmitter(CodeBuilder code, int subEntry, BitSet body, int start, int end, boolean region) {
@@ -908,13 +703,13 @@ final class JitCompiler {
                 pointers |= hostRegions[pc] == HostRegion.STACK;
             }
             this.stackPointers = pointers;
-            this.fixedFramePointer = framePointerIsFixed(body);
-            this.unrolledLoops = unrollableLoops(body, start, end);
+            this.fixedFramePointer = structure.framePointerIsFixed(body);
+            this.unrolledLoops = structure.unrollableLoops(body, start, end);
             if (!region) {
                 // A split subprogram keeps its frame in memory: its regions hand registers over
                 // through an array, and would have to hand slots over too.
                 int next = stackWindowSlot + 2;
-                for (int slot : promotableFrameSlots(body, fixedFramePointer)) {
+                for (int slot : structure.promotableFrameSlots(body, fixedFramePointer)) {
                     slotLocals.put(slot, next);
                     next += 2;
                 }
@@ -973,7 +768,7 @@ final class JitCompiler {
                 if (pc >= start && pc < end) continue;
                 Instruction insn = code(pc);
                 int next = pc + insn.slots();
-                if (fallsThrough(insn) && next >= start && next < end) entries.add(next);
+                if (ProgramStructure.fallsThrough(insn) && next >= start && next < end) entries.add(next);
                 int target = insn instanceof Call ? -1 : JitCompiler.this.code.branchTarget(pc);
                 if (target >= start && target < end) entries.add(target);
             }
@@ -1021,10 +816,10 @@ final class JitCompiler {
             Instruction insn = code(pc);
             code.labelBinding(label(pc));
             emit(pc, insn);
-            if (!fallsThrough(insn)) return;
+            if (!ProgramStructure.fallsThrough(insn)) return;
             int next = pc + insn.slots();
             if (next >= JitCompiler.this.code.length()) {
-                faultAt(lastInstruction, "execution fell off the end of the program");
+                faultAt(structure.lastInstruction(), "execution fell off the end of the program");
             } else if (next >= end || leaveExplicitly) {
                 code.goto_(label(next)); // continues in another region, or after the loop's copies
             }
@@ -1032,21 +827,22 @@ final class JitCompiler {
         }
 
         /**
-         * Emits the loop {@code [head, backEdge]} {@value #UNROLL} times in a row: each copy's
-         * back-edge continues in the next copy, and only the last copy's back-edge and
+         * Emits the loop {@code [head, backEdge]} {@value ProgramStructure#UNROLL} times in a row:
+         * each copy's back-edge continues in the next copy, and only the last copy's back-edge and
          * {@code may_goto}s are cancellation points (its back-edge is also the JVM's safepoint
-         * poll), so a tight loop pays for one check per {@value #UNROLL} iterations. Every cycle
-         * still passes the last copy: inside the loop the only backward branch is its back-edge.
+         * poll), so a tight loop pays for one check per {@value ProgramStructure#UNROLL}
+         * iterations. Every cycle still passes the last copy: inside the loop the only backward
+         * branch is its back-edge.
          * Copy 0 is the one the rest of the program enters; {@code may_goto} still counts down its
          * budget in every copy.
          */
         private void emitUnrolled(int head, int backEdge) {
             List<Map<Integer, Label>> copies = new ArrayList<>();
-            for (int i = 0; i < UNROLL; i++) copies.add(i == 0 ? labels : new HashMap<>());
-            for (int i = 0; i < UNROLL; i++) {
+            for (int i = 0; i < ProgramStructure.UNROLL; i++) copies.add(i == 0 ? labels : new HashMap<>());
+            for (int i = 0; i < ProgramStructure.UNROLL; i++) {
                 loopCopy = new LoopCopy(head, backEdge, i, copies);
                 for (int pc = body.nextSetBit(head); pc >= 0 && pc <= backEdge; pc = body.nextSetBit(pc + 1)) {
-                    emitInstruction(pc, pc == backEdge && i < UNROLL - 1);
+                    emitInstruction(pc, pc == backEdge && i < ProgramStructure.UNROLL - 1);
                 }
             }
             loopCopy = null;
@@ -1055,7 +851,7 @@ final class JitCompiler {
         /** Where a branch at {@code pc} to {@code target} goes: inside an unrolled loop, its back-edge leads to the next copy. */
         private Label branchLabel(int pc, int target) {
             if (loopCopy != null && pc == loopCopy.backEdge() && target == loopCopy.head()) {
-                int next = (loopCopy.index() + 1) % UNROLL;
+                int next = (loopCopy.index() + 1) % ProgramStructure.UNROLL;
                 return loopCopy.labels().get(next).computeIfAbsent(target, k -> code.newLabel());
             }
             return label(target);
@@ -2021,7 +1817,7 @@ final class JitCompiler {
             Label helperCall = code.newLabel(), noFunction = code.newLabel(), after = code.newLabel();
             code.lload(value).loadConstant(32).lushr().loadConstant(FunctionPointers.CODE_WINDOW).lcmp().ifne(helperCall);
             List<SwitchCase> cases = new ArrayList<>();
-            List<Integer> targets = new ArrayList<>(functionEntries);
+            List<Integer> targets = new ArrayList<>(structure.functionEntries());
             for (int t : targets) cases.add(SwitchCase.of(t, code.newLabel()));
             // Slots of 2^31 and more become negative ints and match no case.
             code.lload(value).l2i().lookupswitch(noFunction, cases);

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  */
 class JitRegionsAcrossCallsTest {
     /** Window locals a method resets at once: every kind of host region, for loads and for stores. */
-    private static final int WINDOWS = 2 * JitCompiler.HostRegion.values().length;
+    private static final int WINDOWS = 2 * HostRegion.values().length;
 
     private static ClassModel compiled(String object, String program) throws Exception {
         try (KFlexRuntime runtime = KFlexRuntime.builder().engine("jit").budget(Duration.ofSeconds(5)).build();

@@ -19,7 +19,7 @@ import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 /**
- * Small innermost loops are emitted {@link JitCompiler#UNROLL} times in a row with their
+ * Small innermost loops are emitted {@link ProgramStructure#UNROLL} times in a row with their
  * cancellation points in the last copy only: every way into, around and out of such a loop must behave as the interpreter does.
  */
 class JitUnrollTest {
@@ -107,9 +107,9 @@ class JitUnrollTest {
                 """);
         byte[] instrumented = new JitCompiler(loop, BINDINGS).generate();
         byte[] plain = new JitCompiler(loop, BINDINGS, JitCompiler.HUGE_METHOD_LIMIT, false).generate();
-        assertThat(JitCompiler.UNROLL).isGreaterThanOrEqualTo(2);
-        assertThat(count(instrumented, i -> i.opcode() == Opcode.LADD)).as("add r0, r2 and add r2, 1 in each copy").isEqualTo(2 * JitCompiler.UNROLL);
-        assertThat(count(plain, i -> i.opcode() == Opcode.LADD)).as("the same copies uninstrumented").isEqualTo(2 * JitCompiler.UNROLL);
+        assertThat(ProgramStructure.UNROLL).isGreaterThanOrEqualTo(2);
+        assertThat(count(instrumented, i -> i.opcode() == Opcode.LADD)).as("add r0, r2 and add r2, 1 in each copy").isEqualTo(2 * ProgramStructure.UNROLL);
+        assertThat(count(plain, i -> i.opcode() == Opcode.LADD)).as("the same copies uninstrumented").isEqualTo(2 * ProgramStructure.UNROLL);
         assertThat(count(instrumented, i -> i instanceof FieldInstruction f && f.owner().asInternalName().endsWith("CancellationBeacon")))
                 .as("one cancellation point, in the last copy").isEqualTo(1);
     }
@@ -129,12 +129,12 @@ class JitUnrollTest {
                 """);
         byte[] bytes = new JitCompiler(nested, BINDINGS).generate();
         // The inner loop (two adds) is unrolled, the outer one (its own add and the inner loop) is not.
-        assertThat(count(bytes, i -> i.opcode() == Opcode.LADD)).isEqualTo(2 * JitCompiler.UNROLL + 1);
+        assertThat(count(bytes, i -> i.opcode() == Opcode.LADD)).isEqualTo(2 * ProgramStructure.UNROLL + 1);
         assertThat(count(bytes, i -> i instanceof FieldInstruction f && f.owner().asInternalName().endsWith("CancellationBeacon"))).isEqualTo(2);
         for (Engine e : ENGINES) assertThat(r0(e, nested, new Invocation(new AddressSpace()))).as(e.name()).isEqualTo(4 * 3 + 0 * 0 + 0);
 
         StringBuilder longBody = new StringBuilder("mov r0, 0\nmov r2, 0\n");
-        int adds = JitCompiler.UNROLL_MAX_SLOTS;
+        int adds = ProgramStructure.UNROLL_MAX_SLOTS;
         for (int i = 0; i < adds; i++) longBody.append("add r0, 1\n");
         longBody.append("add r2, 1\njlt r2, 3, -").append(adds + 2).append("\nexit\n");
         Code longLoop = Assembler.assemble(longBody.toString());
