@@ -58,14 +58,21 @@ final class HotSpotTiers {
 
     /** Class initialisation runs {@link #prepare} once, on the first thread that asks, and the others wait for it. */
     private static final class Once {
-        static final Preparation PREPARATION = prepare(Options.current());
+        static final Preparation PREPARATION = prepare(Options.current(), HotSpotTiers::installDirective);
     }
 
-    private static Preparation prepare(Options options) {
+    /** What installs the directive: returns null, or why it could not. */
+    @FunctionalInterface
+    interface Installer {
+        String install() throws Exception;
+    }
+
+    /** Installs the directive where both compilers run, and falls back to advice where it cannot. */
+    static Preparation prepare(Options options, Installer installer) {
         if (options == null || !options.tiered()) return Preparation.NOT_NEEDED;
         String failure;
         try {
-            failure = installDirective();
+            failure = installer.install();
         } catch (Exception | LinkageError e) {
             failure = e.toString();
         }

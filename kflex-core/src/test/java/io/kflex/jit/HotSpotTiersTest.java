@@ -78,6 +78,20 @@ class HotSpotTiersTest {
     }
 
     @Test
+    void whereTheDirectiveCannotBeAddedTheHostIsAdvisedUnlessItsOptionsSuffice() {
+        HotSpotTiers.Installer refused = () -> "HotSpot replied: directive stack full";
+        HotSpotTiers.Installer broken = () -> { throw new IllegalStateException("no management"); };
+        HotSpotTiers.Installer unexpected = () -> { throw new AssertionError("not to be asked"); };
+        assertThat(HotSpotTiers.prepare(new HotSpotTiers.Options(true, 5), () -> null)).isEqualTo(HotSpotTiers.Preparation.C2_ONLY);
+        assertThat(HotSpotTiers.prepare(new HotSpotTiers.Options(true, 5), refused)).isEqualTo(HotSpotTiers.Preparation.ADVISED);
+        assertThat(HotSpotTiers.prepare(new HotSpotTiers.Options(true, 5), broken)).isEqualTo(HotSpotTiers.Preparation.ADVISED);
+        assertThat(HotSpotTiers.prepare(new HotSpotTiers.Options(true, HotSpotTiers.ENOUGH_TIER3_DELAY), refused))
+                .isEqualTo(HotSpotTiers.Preparation.OPTIONS_SUFFICE);
+        assertThat(HotSpotTiers.prepare(new HotSpotTiers.Options(false, 5), unexpected)).as("C1 or C2 alone").isEqualTo(HotSpotTiers.Preparation.NOT_NEEDED);
+        assertThat(HotSpotTiers.prepare(null, unexpected)).as("not HotSpot").isEqualTo(HotSpotTiers.Preparation.NOT_NEEDED);
+    }
+
+    @Test
     void theAdviceSpellsTheOptionAsItMustBeTyped() {
         assertThat(HotSpotTiers.advice("no management")).contains("-XX:Tier3DelayOn=100000 ").contains("(no management)");
     }
