@@ -24,7 +24,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableSet;
@@ -42,11 +41,11 @@ import java.util.TreeSet;
  * not proven to terminate become cancellation points.
  */
 public final class Verifier {
-    /** States kept per prune point; older ones are dropped (less pruning, never unsoundness). */
     /** Instructions in the log and messages: the disassembler's syntax, decimal, helpers named as Linux's log names them. */
     private static final io.kflex.isa.asm.Disassembler LOG_TEXT =
             io.kflex.isa.asm.Disassembler.of(io.kflex.isa.asm.Disassembler.Radix.DECIMAL).withHelperNames(HelperPrototypes::nameOf);
 
+    /** States kept per prune point; older ones are dropped (less pruning, never unsoundness). */
     private static final int MAX_STATES_PER_POINT = 64;
     /** States kept for pruning in total (about a kilobyte each); beyond it only loop heads keep states. */
     private static final int MAX_KEPT_STATES = 100_000;
@@ -90,61 +89,25 @@ public final class Verifier {
     private Liveness liveness;
     private StackLiveness stackLiveness;
     private NavigableSet<Long> thresholds;
+    /** Termination witnesses of the loops, collected while exploring; the back-edge verdicts come from them. */
+    private LoopTermination termination;
     private long processed;
     private int nextId = 3;
     private long storedStates;
     private int keptStates;
     private final Deque<Pending> worklist = new ArrayDeque<>();
     private final Map<Integer, List<VerifierState>> explored = new HashMap<>();
-    /** Per loop head: termination witnesses holding on every back-edge arrival so far (null = none yet). */
-    private final Map<Integer, Set<Witness>> witnesses = new HashMap<>();
-    /** Per loop head and witness: the values it took at back-edge arrivals and its smallest step (all arrivals so far). */
-    private final Map<Integer, Map<Witness, Span>> witnessSpans = new HashMap<>();
     private final Map<Integer, AccessFact> accesses = new TreeMap<>();
     /** Per helper call with a map argument: the program map index on every path so far, or -1 when paths disagree. */
     private final Map<Integer, Integer> callMaps = new TreeMap<>();
     /** Per back-edge source: the resources held on some path taking it (covered paths hold the same). */
     private final Map<Integer, Set<HeldResource>> heldAtBackEdge = new HashMap<>();
-    /** Stack locations ({@link #stackLocation}) that held a numeric iterator: their witnesses are iterator steps. */
-    private final Set<Integer> iteratorLocations = new HashSet<>();
     private int[] stackDepth;
     /** Caller subprogram → subprograms it reached through {@code callx} (the static call graph cannot see these edges). */
     private final Map<Integer, Set<Integer>> indirectCallees = new HashMap<>();
 
     /** A path still to explore: continue at {@code pc}, arrived from {@code prev}. */
     private record Pending(int pc, int prev, VerifierState state) {}
-
-    /**
-     * A termination witness of one loop iteration: the scalar at location {@code location} moved
-     * by a non-zero amount in direction {@code up} without wrapping in the given domain.
-     */
-    private record Witness(int location, boolean up, boolean unsigned) {}
-
-    /**
-     * What a witness's back-edge arrivals span: values in {@code [lo, hi]} and steps of at least
-     * {@code minStep}, all compared unsigned (signed values are biased by 2^63 first). One entry
-     * into the loop sees strictly monotonic values there, so it makes at most
-     * {@code (hi - lo) / minStep + 1} iterations.
-     */
-    private record Span(long lo, long hi, long minStep) {
-        static Span of(Scalar s, Witness w, long amount) {
-            ScalarValue b = s.bounds();
-            long step = amount < 0 ? -amount : amount; // Long.MIN_VALUE stays 2^63 unsigned
-            return w.unsigned() ? new Span(b.umin(), b.umax(), step) : new Span(b.smin() ^ Long.MIN_VALUE, b.smax() ^ Long.MIN_VALUE, step);
-        }
-
-        Span union(Span o) {
-            return new Span(unsignedMin(lo, o.lo), Long.compareUnsigned(hi, o.hi) >= 0 ? hi : o.hi, unsignedMin(minStep, o.minStep));
-        }
-
-        /** Iterations per entry into the loop, saturating at {@code Long.MAX_VALUE}. */
-        long iterations() {
-            long quotient = Long.divideUnsigned(hi - lo, minStep);
-            return quotient < 0 || quotient == Long.MAX_VALUE ? Long.MAX_VALUE : quotient + 1;
-        }
-
-        private static long unsignedMin(long a, long b) { return Long.compareUnsigned(a, b) <= 0 ? a : b; }
-    }
 
     private Verifier(Code code, ProgramType type, List<MapSpec> maps, VerifierOptions options) {
         this.code = java.util.Objects.requireNonNull(code, "code");
@@ -181,6 +144,7 @@ public final class Verifier {
             if (options.logLevel() >= 1) log.append(e.getMessage()).append('\n');
             throw new VerificationException(e.pc(), e.rule(), e.detail(), "", log.toString());
         }
+        termination = new LoopTermination(code, cfg, indirectCallees);
         thresholds = collectThresholds();
         liveness = Liveness.compute(code, cfg);
         stackLiveness = options.stackLiveness() ? StackLiveness.compute(code, cfg) : null;
@@ -195,7 +159,7 @@ public final class Verifier {
             explore(p.pc, p.prev, p.state);
         }
         checkStackSize();
-        List<BackEdgeFact> backEdges = backEdgeFacts();
+        List<BackEdgeFact> backEdges = termination.backEdgeFacts();
         SortedSet<Integer> cancellations = new TreeSet<>();
         for (BackEdgeFact b : backEdges) if (!b.terminating()) cancellations.add(b.from());
         computeGuards();
@@ -214,7 +178,7 @@ public final class Verifier {
                         .append(b.terminating() ? "terminates (" : "cancellation point (").append(b.reason()).append(")\n");
             }
         }
-        SortedSet<Integer> quiet = quietPolls();
+        SortedSet<Integer> quiet = termination.quietPolls();
         if (options.logLevel() >= 1) {
             for (int pc : quiet) log.append("insn ").append(pc).append(": no poll (every loop around it is counted)\n");
         }
@@ -353,9 +317,13 @@ public final class Verifier {
         return set;
     }
 
-    private static int location(int frame, int reg) { return frame * 1000 + reg; }
+    /**
+     * Where a scalar lives, as loop deltas and termination witnesses name it: frame * 1000 plus the
+     * register, or plus 100 and the stack slot ({@link LoopTermination} decodes it for its messages).
+     */
+    static int location(int frame, int reg) { return frame * 1000 + reg; }
 
-    private static int stackLocation(int frame, int slot) { return frame * 1000 + 100 + slot; }
+    static int stackLocation(int frame, int slot) { return frame * 1000 + 100 + slot; }
 
     /** At a loop head every scalar becomes its own origin for the coming iteration. */
     private void resetDeltas(VerifierState st, int head) {
@@ -390,240 +358,7 @@ public final class Verifier {
         // Iterators live on the stack and hold nothing of the host's.
         for (VerifierState.Reference ref : st.refs.values()) if (ref.kind() != PointerKind.ITER) held.add(HeldResource.of(ref));
         if (st.lock != null) held.add(HeldResource.of(st.lock));
-        Set<Witness> found = new HashSet<>();
-        Map<Witness, Span> spans = witnessSpans.computeIfAbsent(head, k -> new HashMap<>());
-        for (FrameState f : st.frames) {
-            for (int r = 0; r < Registers.COUNT; r++) {
-                if (f.regs[r] instanceof Scalar s) addWitnesses(found, spans, s, head, location(f.frameNo, r));
-            }
-            for (int slot = 0; slot < StackState.SIZE / StackState.SLOT; slot++) {
-                if (f.stack.spill(slot * StackState.SLOT) instanceof Scalar s) addWitnesses(found, spans, s, head, stackLocation(f.frameNo, slot));
-            }
-        }
-        witnesses.merge(head, found, (a, b) -> {
-            Set<Witness> both = new HashSet<>(a);
-            both.retainAll(b);
-            return both;
-        });
-    }
-
-    private static void addWitnesses(Set<Witness> out, Map<Witness, Span> spans, Scalar s, int head, int location) {
-        LoopDelta d = s.deltas().get(head);
-        if (d == null || d.origin() != location || d.amount() == 0) return;
-        for (boolean unsigned : new boolean[] {true, false}) {
-            if (!(unsigned ? d.noUnsignedWrap() : d.noSignedWrap())) continue;
-            Witness w = new Witness(location, d.amount() > 0, unsigned);
-            out.add(w);
-            spans.merge(w, Span.of(s, w, d.amount()), Span::union);
-        }
-    }
-
-    /**
-     * The verdict on every back-edge. It needs no cancellation point when every path around the
-     * loop passes a {@code may_goto} (itself a check), when it is never taken, or when a witness
-     * bounds the loop's iterations per entry by {@link #MAX_UNPOLLED_ITERATIONS} — and the
-     * counted loops around it (in this subprogram, and in callers around the call) leave the
-     * product of their bounds under it too: bounds multiply, and a run between two checks must
-     * stay short, not merely finite.
-     */
-    private List<BackEdgeFact> backEdgeFacts() {
-        List<ControlFlowGraph.Edge> edges = cfg.backEdges();
-        BackEdgeFact[] facts = new BackEdgeFact[edges.size()];
-        Map<Integer, Long> counted = new TreeMap<>(); // head -> iterations per entry, for heads proven by a witness
-        for (int i = 0; i < facts.length; i++) {
-            ControlFlowGraph.Edge e = edges.get(i);
-            Set<Witness> w = witnesses.get(e.to());
-            if (everyIterationPassesMayGoto(e)) facts[i] = new BackEdgeFact(e.from(), e.to(), true, "may_goto on every path around the loop");
-            else if (cfg.isIrreducible(e.to())) facts[i] = new BackEdgeFact(e.from(), e.to(), false, "irreducible loop");
-            else if (w == null) facts[i] = new BackEdgeFact(e.from(), e.to(), true, "back-edge is never taken");
-            else if (w.isEmpty()) facts[i] = new BackEdgeFact(e.from(), e.to(), false, "no bounded induction variable");
-            else {
-                Witness best = tightest(e.to(), w);
-                long n = witnessSpans.get(e.to()).get(best).iterations();
-                boolean few = n <= MAX_UNPOLLED_ITERATIONS;
-                facts[i] = new BackEdgeFact(e.from(), e.to(), few, describe(best) + ", at most " + iterations(n) + " iterations"
-                        + (few ? "" : ": too many to run without a cancellation point"));
-                if (few) counted.put(e.to(), n);
-            }
-        }
-        Map<Integer, String> tooLong = new HashMap<>();
-        long[] memo = new long[cfg.subprogramCount()];
-        for (int sub = 0; sub < memo.length; sub++) unpolledIterations(sub, counted, tooLong, memo);
-        for (int i = 0; i < facts.length; i++) {
-            BackEdgeFact f = facts[i];
-            String why = tooLong.get(f.to());
-            if (why != null && f.terminating() && counted.containsKey(f.to()) && !everyIterationPassesMayGoto(edges.get(i))) {
-                facts[i] = new BackEdgeFact(f.from(), f.to(), false, f.reason() + ", " + why);
-            }
-        }
-        return List.of(facts);
-    }
-
-    /**
-     * The {@code may_goto} instructions, and the backward branches that are no reported back-edge,
-     * that need no cancellation poll: every loop whose body holds one is bounded by a witness, as a
-     * counted loop is, the product of their bounds is at most {@link #MAX_UNPOLLED_ITERATIONS}, and
-     * those bodies hold no other loop and no call that could run more code (a local call,
-     * {@code callx}, a kfunc or a helper that calls back). Every cycle through such an instruction
-     * lies in one of those loops (every cycle holds a back-edge of the search, whose loop body then
-     * holds the instruction), so no loop relies on it as its check, and a run between two polls
-     * stays short by the same rule as for counted loops. A backward branch shows up here when clang
-     * enters a loop in its middle: the search then reports the forward jump to that point as the
-     * loop's back-edge, and the backward branch is part of the loop's body. One in no loop at all
-     * keeps its poll: it costs nothing there.
-     */
-    private SortedSet<Integer> quietPolls() {
-        SortedSet<Integer> quiet = new TreeSet<>();
-        List<ControlFlowGraph.Edge> edges = cfg.backEdges();
-        List<java.util.BitSet> bodies = new ArrayList<>();
-        Set<Integer> reported = new HashSet<>();
-        for (ControlFlowGraph.Edge e : edges) {
-            bodies.add(cfg.loopBody(e));
-            reported.add(e.from());
-        }
-        for (int pc = 0; pc < code.length(); pc++) {
-            Instruction insn = code.at(pc);
-            boolean backward = code.isBackwardJump(pc) && !reported.contains(pc);
-            if (!(insn instanceof MayGoto) && !backward) continue;
-            long product = 1;
-            boolean bounded = true, inLoop = false;
-            java.util.BitSet around = new java.util.BitSet();
-            for (int i = 0; i < edges.size(); i++) {
-                ControlFlowGraph.Edge e = edges.get(i);
-                java.util.BitSet body = bodies.get(i);
-                if (!body.get(pc)) continue;
-                inLoop = true;
-                around.or(body);
-                Set<Witness> w = witnesses.get(e.to());
-                if (cfg.isIrreducible(e.to()) || w == null || w.isEmpty()) {
-                    bounded = false; // a back-edge never taken is proven too, but then nothing repeats: keep it simple
-                    break;
-                }
-                product = saturatingMultiply(product, witnessSpans.get(e.to()).get(tightest(e.to(), w)).iterations());
-            }
-            if (!inLoop || !bounded || product > MAX_UNPOLLED_ITERATIONS) continue;
-            boolean alone = true;
-            for (int i = 0; i < edges.size(); i++) {
-                // Another loop inside the bodies around this instruction would repeat within them.
-                if (around.get(edges.get(i).from()) && !bodies.get(i).get(pc)) alone = false;
-            }
-            for (int q = around.nextSetBit(0); alone && q >= 0; q = around.nextSetBit(q + 1)) {
-                if (code.at(q) instanceof Call c && (c.kind() != CallKind.HELPER || callsBack(c.imm())) || code.at(q) instanceof CallX) alone = false;
-            }
-            if (alone) quiet.add(pc);
-        }
-        return quiet;
-    }
-
-    /** Whether helper {@code id} may run program code (a callback) or wait. */
-    private static boolean callsBack(int id) {
-        return HelperPrototypes.find(id).map(p -> p.args().contains(ArgType.PTR_TO_FUNC)).orElse(true);
-    }
-
-    /**
-     * The most loop iterations one call of subprogram {@code sub} (with everything it calls) can
-     * make without a cancellation check, at least 1. Goes through the subprogram's counted loops
-     * from the outside in: a loop whose bound times those of the counted loops around it, times
-     * what the calls in its body make, exceeds {@link #MAX_UNPOLLED_ITERATIONS} is recorded in
-     * {@code tooLong} (its back-edges will check) and multiplies nothing further.
-     */
-    private long unpolledIterations(int sub, Map<Integer, Long> counted, Map<Integer, String> tooLong, long[] memo) {
-        if (memo[sub] > 0) return memo[sub];
-        memo[sub] = Long.MAX_VALUE; // while in progress: a call cycle (refused before this runs) would count as unbounded
-        Map<Integer, java.util.BitSet> bodies = new HashMap<>();
-        for (ControlFlowGraph.Edge e : cfg.backEdges()) {
-            if (counted.containsKey(e.to()) && cfg.subprogramOf(e.to()) == sub) {
-                bodies.computeIfAbsent(e.to(), k -> new java.util.BitSet()).or(cfg.loopBody(e));
-            }
-        }
-        long most = 1;
-        Set<Integer> callees = new TreeSet<>(cfg.callees(sub));
-        callees.addAll(indirectCallees.getOrDefault(sub, Set.of()));
-        for (int callee : callees) most = Math.max(most, unpolledIterations(callee, counted, tooLong, memo));
-        List<Integer> outsideIn = new ArrayList<>(bodies.keySet());
-        outsideIn.sort(java.util.Comparator.comparingInt((Integer h) -> -bodies.get(h).cardinality()).thenComparing(h -> h));
-        List<Integer> kept = new ArrayList<>();
-        for (int head : outsideIn) {
-            java.util.BitSet body = bodies.get(head);
-            long around = 1;
-            for (int outer : kept) if (bodies.get(outer).get(head)) around = saturatingMultiply(around, counted.get(outer));
-            long inside = 1;
-            for (int pc = body.nextSetBit(0); pc >= 0; pc = body.nextSetBit(pc + 1)) {
-                Instruction insn = code.at(pc);
-                if (insn instanceof Call c && c.kind() == CallKind.LOCAL) {
-                    inside = Math.max(inside, unpolledIterations(cfg.subprogramOf(code.branchTarget(pc)), counted, tooLong, memo));
-                } else if (insn instanceof CallX) {
-                    for (int callee : indirectCallees.getOrDefault(sub, Set.of())) {
-                        inside = Math.max(inside, unpolledIterations(callee, counted, tooLong, memo));
-                    }
-                }
-            }
-            long total = saturatingMultiply(saturatingMultiply(around, counted.get(head)), inside);
-            if (total > MAX_UNPOLLED_ITERATIONS) {
-                tooLong.put(head, "which with the loops around it and the calls in it makes up to " + iterations(total)
-                        + " iterations: too many to run without a cancellation point");
-            } else {
-                kept.add(head);
-                most = Math.max(most, total);
-            }
-        }
-        memo[sub] = most;
-        return most;
-    }
-
-    private static long saturatingMultiply(long a, long b) {
-        long high = Math.multiplyHigh(a, b), product = a * b;
-        return high != 0 || product < 0 ? Long.MAX_VALUE : product;
-    }
-
-    private static String iterations(long n) { return n == Long.MAX_VALUE ? "2^63 or more" : Long.toString(n); }
-
-    /** The witness bounding the loop at {@code head} the tightest (an iterator on a tie: its reason reads best). */
-    private Witness tightest(int head, Set<Witness> candidates) {
-        Map<Witness, Span> spans = witnessSpans.get(head);
-        return candidates.stream().min(java.util.Comparator.comparingLong((Witness w) -> spans.get(w).iterations())
-                .thenComparing(w -> !iteratorLocations.contains(w.location()))
-                .thenComparingInt(Witness::location).thenComparing(Witness::unsigned)).orElseThrow();
-    }
-
-    /**
-     * Whether every path from the head of {@code e} to its tail passes a {@code may_goto}, so that
-     * each traversal of {@code e} follows a {@code may_goto} of the same iteration, which is a
-     * cancellation point of its own. A {@code may_goto} merely
-     * somewhere in the loop body proves nothing: an inner cycle, or a branch around it, can
-     * repeat the back-edge without ever reaching it. Paths around the loop stay inside its body
-     * (every node on one reaches the tail without passing the head), so the search does too.
-     */
-    private boolean everyIterationPassesMayGoto(ControlFlowGraph.Edge e) {
-        java.util.BitSet body = cfg.loopBody(e);
-        java.util.BitSet seen = new java.util.BitSet();
-        Deque<Integer> work = new ArrayDeque<>();
-        work.push(e.to());
-        seen.set(e.to());
-        while (!work.isEmpty()) {
-            int pc = work.pop();
-            if (code.at(pc) instanceof MayGoto) continue;
-            if (pc == e.from()) return false; // reached the tail without a may_goto
-            for (int next : cfg.successors(pc)) {
-                if (body.get(next) && !seen.get(next)) {
-                    seen.set(next);
-                    work.push(next);
-                }
-            }
-        }
-        return true;
-    }
-
-    private String describe(Witness w) {
-        int frame = w.location / 1000, rest = w.location % 1000;
-        String where = rest >= 100 ? "fp" + ((rest - 100) * 8 - StackState.SIZE) : "R" + rest;
-        if (frame > 0) where += " (frame " + frame + ")";
-        if (iteratorLocations.contains(w.location)) {
-            return "numeric iterator at " + where + " advances every iteration (bpf_iter_num_next returns NULL after at most "
-                    + ITER_MAX_STEPS + " steps)";
-        }
-        return "counted loop: " + where + (w.up ? " increases" : " decreases") + " every iteration without "
-                + (w.unsigned ? "unsigned" : "signed") + " wrap-around";
+        termination.collectWitnesses(head, st);
     }
 
     // =============================================================================================
@@ -1694,7 +1429,7 @@ public final class Verifier {
             owner.stack.spill(index, Scalar.constant(0));
             int sub = cfg.subprogramOf(owner.subprogram);
             stackDepth[sub] = (int) Math.max(stackDepth[sub], -iterArg.constantOffset());
-            iteratorLocations.add(stackLocation(owner.frameNo, index / StackState.SLOT));
+            termination.addIteratorLocation(stackLocation(owner.frameNo, index / StackState.SLOT));
         } else if (proto.has(Kfuncs.Effect.ITER_DESTROY)) {
             FrameState owner = st.frames.get(iterArg.frame());
             int index = StackState.index(iterArg.constantOffset());
