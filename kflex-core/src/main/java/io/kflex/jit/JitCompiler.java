@@ -176,6 +176,8 @@ final class JitCompiler {
     private final HelperTable helpers;
     /** The generated class's name: {@link #CD_PROGRAM}, or {@link #CD_LARGE_PROGRAM} once {@link #generate} finds a large method. */
     private ClassDesc programClass = CD_PROGRAM;
+    /** Bytes of bytecode of the generated class's largest method (set by {@link #generate}). */
+    private int largestMethodBytes;
     /** Helper number → index in the class data (also the static field name suffix). */
     private final Map<Integer, Integer> helperSlots = new LinkedHashMap<>();
     /** Class-data slot of each bound kfunc, by kfunc id. */
@@ -457,14 +459,22 @@ final class JitCompiler {
             }
         }
         byte[] bytes = build();
-        if (largestMethod(bytes) > HotSpotTiers.C1_COMFORTABLE_BYTES) {
+        largestMethodBytes = largestMethod(bytes);
+        if (largestMethodBytes > HotSpotTiers.C1_COMFORTABLE_BYTES) {
             // The same class under the name HotSpot is told to compile with C2 only: the name is
             // in every field and method reference, so the class is built again rather than renamed.
             programClass = CD_LARGE_PROGRAM;
             bytes = build();
+            largestMethodBytes = largestMethod(bytes);
         }
         return bytes;
     }
+
+    /** Bytes of bytecode of the largest method {@link #generate} made. */
+    int largestMethodBytes() { return largestMethodBytes; }
+
+    /** Whether {@link #generate} named the class for C2 alone ({@link #CD_LARGE_PROGRAM}). */
+    boolean leftToC2() { return programClass == CD_LARGE_PROGRAM; }
 
     private byte[] build() throws EngineException {
         try {

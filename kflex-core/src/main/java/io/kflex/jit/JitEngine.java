@@ -96,9 +96,8 @@ public final class JitEngine implements Engine {
     }
 
     private JitExecutable define(JitCompiler compiler, byte[] bytes) throws EngineException {
-        int largest = JitCompiler.largestMethod(bytes);
         // Before the class exists, so that none of its methods can get hot before HotSpot knows.
-        if (largest > HotSpotTiers.C1_COMFORTABLE_BYTES) HotSpotTiers.prepareForLargeMethods();
+        if (compiler.leftToC2()) HotSpotTiers.prepareForLargeMethods();
         try {
             MethodHandles.Lookup program = MethodHandles.lookup()
                     .defineHiddenClassWithClassData(bytes, compiler.classData(), true);
@@ -108,7 +107,7 @@ public final class JitEngine implements Engine {
                 functions.put(f, program.findStatic(program.lookupClass(), JitCompiler.methodName(f), ENTRY_TYPE));
             }
             return new JitExecutable(entry, bytes, functions, new JitExecutable.Shape(compiler.splitSubprograms(), compiler.hostAccesses(),
-                    compiler.stackBytesToZero(), compiler.boundCalls(), compiler.stackKeyLookups(), largest));
+                    compiler.stackBytesToZero(), compiler.boundCalls(), compiler.stackKeyLookups(), compiler.largestMethodBytes()));
         } catch (ClassFormatError | VerifyError e) {
             throw e;
         } catch (ReflectiveOperationException | LinkageError e) {
